@@ -1,0 +1,213 @@
+"""A terminal chat: one thread on stdin/stdout, the answer growing in place on a TTY."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import shutil
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TextIO
+
+from pydantic import BaseModel, ConfigDict
+
+from core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
+from core.config.validation import validate_section
+from core.events import Author, Inbound, Origin, Reaction
+
+_CLEAR_TO_END = "\x1b[J"
+
+
+class ConsoleConfig(BaseModel):
+    """The console adapter's config section (all optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_name: str | None = None
+    prompt: str = "you › "
+    agent_label: str = "agent › "
+
+
+class ConsoleAdapter(Adapter):
+    """Reads one message per line and writes answers; ``/react 👍`` rates the last answer.
+
+    On a terminal the answer is redrawn in place as it grows. When stdout is not a terminal
+    only appended text is written, so piped output is the plain conversation. End of input
+    (or ``/quit``) closes the adapter; the runner then waits for pending answers and exits.
+    """
+
+    name: ClassVar[str] = "console"
+    limits: ClassVar[Limits] = Limits(max_message_length=100_000, edit_interval=0.05)
+    capabilities: ClassVar[Capabilities] = Capabilities(edit=True, reactions=True)
+
+    def __init__(
+        self,
+        *,
+        config: ConsoleConfig | None = None,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        interactive: bool | None = None,
+    ) -> None:
+        self._config = config or ConsoleConfig()
+        self._stdin = stdin
+        self._stdout = stdout
+        self._interactive = interactive
+        self._run = uuid.uuid4().hex[:8]
+        self._thread = f"console:{self._config.user_name or 'local'}"
+        self._sink: EventSink | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+        self._serial = 0
+        self._shown: dict[str, str] = {}
+        self._last_answer: list[str] = []
+        self._active: str | None = None
+        self._turn_done = asyncio.Event()
+
+    @classmethod
+    def from_config(cls, *, config: Mapping[str, Any]) -> ConsoleAdapter:
+        return cls(config=validate_section(ConsoleConfig, config, prefix="adapters.console"))
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def _in(self) -> TextIO:
+        return self._stdin or sys.stdin
+
+    @property
+    def _out(self) -> TextIO:
+        return self._stdout or sys.stdout
+
+    @property
+    def _tty(self) -> bool:
+        if self._interactive is None:
+            self._interactive = self._out.isatty() and self._in.isatty()
+        return self._interactive
+
+    async def start(self, *, sink: EventSink) -> None:
+        if self._reader is not None:
+            return
+        self._sink = sink
+        if self._tty:
+            self._write("Chat with the agent. /help for commands, /quit to leave.\n")
+            self._prompt()
+        self._reader = asyncio.create_task(self._read_lines(), name="console input")
+
+    async def stop(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def _read_lines(self) -> None:
+        user = self._config.user_name or getpass.getuser()
+        author = Author(id=user, display_name=user)
+        origin = Origin(adapter=self.name, channel_id="console", is_direct=True)
+        try:
+            while True:
+                # Reading stdin in a thread keeps the loop free and works for pipes and files.
+                line = await asyncio.to_thread(self._in.readline)
+                if not line or line.strip() in ("/quit", "/exit"):
+                    return
+                text = line.rstrip("\r\n")
+                assert self._sink is not None
+                if text.startswith("/react"):
+                    await self._react(text.removeprefix("/react").strip(), author, origin)
+                    continue
+                self._serial += 1
+                event = Inbound(
+                    thread=self._thread,
+                    event_id=f"{self._run}-{self._serial}",
+                    text=text,
+                    author=author,
+                    origin=origin,
+                )
+                # One turn at a time: a piped transcript reacts to the answer it just got.
+                self._turn_done.clear()
+                await self._sink.on_message(event)
+                await self._turn_done.wait()
+        finally:
+            self._closed.set()
+
+    async def _react(self, emoji: str, author: Author, origin: Origin) -> None:
+        if not self._last_answer or not emoji:
+            self._write("(nothing to react to yet: /react 👍 rates the last answer)\n")
+            self._prompt()
+            return
+        self._serial += 1
+        assert self._sink is not None
+        await self._sink.on_reaction(
+            Reaction(
+                thread=self._thread,
+                event_id=f"{self._run}-{self._serial}",
+                message_id=self._last_answer[-1],
+                emoji=emoji,
+                added=True,
+                author=author,
+                origin=origin,
+            )
+        )
+        self._write(f"(you reacted {emoji} to the last answer)\n")
+        self._prompt()
+
+    # --- outbound ------------------------------------------------------------------------
+
+    async def post(self, *, thread: str, text: str) -> Posted:
+        self._serial += 1
+        message_id = f"{self._run}-m{self._serial}"
+        self._end_active()
+        self._active = message_id
+        self._shown[message_id] = ""
+        self._write(self._config.agent_label)
+        self._redraw(message_id, text)
+        return Posted(id=message_id)
+
+    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+        if message_id != self._active:
+            return  # an older message scrolled away; the terminal cannot reach it
+        self._redraw(message_id, text)
+
+    async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
+        if message_ids:
+            self._last_answer = list(message_ids)
+        self._end_active()
+        self._prompt()
+        self._turn_done.set()
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def _redraw(self, message_id: str, text: str) -> None:
+        shown = self._shown[message_id]
+        if text.startswith(shown):
+            self._write(text[len(shown) :])
+        elif self._tty:
+            self._write(self._cursor_back(shown) + _CLEAR_TO_END + text)
+        else:
+            # A pipe cannot be rewritten: start the corrected text on a new line.
+            self._write("\n" + self._config.agent_label + text)
+        self._shown[message_id] = text
+
+    def _cursor_back(self, shown: str) -> str:
+        """ANSI moves from the end of ``shown`` back to its first character."""
+        width = max(1, shutil.get_terminal_size().columns)
+        label = self._config.agent_label
+        lines = (label + shown).split("\n")
+        rows = sum(max(1, -(-len(line) // width)) for line in lines) - 1
+        up = f"\x1b[{rows}A" if rows else ""
+        return f"{up}\r\x1b[{len(label)}C"
+
+    def _end_active(self) -> None:
+        if self._active is not None:
+            self._write("\n")
+            self._active = None
+
+    def _prompt(self) -> None:
+        if self._tty:
+            self._write(self._config.prompt)
+
+    def _write(self, text: str) -> None:
+        self._out.write(text)
+        self._out.flush()

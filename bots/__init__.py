@@ -1,0 +1,1 @@
+"""Runnable bots: the `knowrithm-bots` command, wiring, and the local Knowrithm server."""

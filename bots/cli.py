@@ -1,0 +1,150 @@
+"""The ``knowrithm-bots`` command: demo, run, adapters, check-config, local-knowrithm."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from core.config import Settings, load_settings, parse_settings
+from core.errors import KnowrithmBotsError
+from core.plugins import discover, load_adapter
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="knowrithm-bots",
+        description="Put a Knowrithm AI agent into Slack, Discord, Telegram and the terminal.",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", help="chat in the terminal with a local agent (no account needed)"
+    )
+    demo.add_argument("--word-delay", type=float, default=0.04, help="seconds between words")
+
+    run = sub.add_parser("run", help="run one or more adapters from a config file")
+    run.add_argument("adapters", nargs="+", metavar="ADAPTER")
+    run.add_argument("--config", required=True, metavar="FILE")
+
+    sub.add_parser("adapters", help="list the adapters that are installed")
+
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("--config", required=True, metavar="FILE")
+
+    local = sub.add_parser("local-knowrithm", help="serve the local Knowrithm-compatible API")
+    local.add_argument("--port", type=int, default=8765)
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--word-delay", type=float, default=0.04)
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _demo(word_delay: float) -> None:
+    from adapters.console import ConsoleAdapter
+    from bots.runner import install_signal_handlers, run_configured
+
+    settings = parse_settings({"store": {"backend": "memory"}}, env={})
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    await run_configured(
+        settings=settings,
+        adapters={"console": ConsoleAdapter()},
+        word_delay=word_delay,
+        first_token_delay=min(0.4, word_delay * 10),
+        stop=stop,
+    )
+
+
+async def _run(settings: Settings, names: Sequence[str]) -> None:
+    from bots.runner import build_adapters, install_signal_handlers, run_configured
+
+    adapters = build_adapters(settings, names)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    await run_configured(settings=settings, adapters=adapters, stop=stop)
+
+
+def _check_config(path: str) -> str:
+    from bots.runner import remote_endpoint
+
+    settings = load_settings(path)
+    if not settings.knowrithm.is_local:
+        remote_endpoint(settings)
+    for name, section in settings.adapters.items():
+        load_adapter(name).from_config(config=section)
+    names = ", ".join(settings.adapters) or "none"
+    return f"{path} is valid (knowrithm: {settings.knowrithm.base_url}; adapters: {names})"
+
+
+def _list_adapters() -> str:
+    rows = []
+    for name, infos in sorted(discover().items()):
+        for info in infos:
+            caps = _capabilities(name) if len(infos) == 1 else "(registered twice)"
+            rows.append((name, info.distribution, info.version, caps))
+    if not rows:
+        return "no adapters installed"
+    widths = [
+        max(len(r[i]) for r in [("NAME", "DISTRIBUTION", "VERSION", ""), *rows]) for i in range(3)
+    ]
+    lines = [
+        f"{n:<{widths[0]}}  {d:<{widths[1]}}  {v:<{widths[2]}}  {c}"
+        for n, d, v, c in [("NAME", "DISTRIBUTION", "VERSION", "CAPABILITIES"), *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _capabilities(name: str) -> str:
+    try:
+        cls = load_adapter(name)
+    except KnowrithmBotsError as exc:
+        return f"(unavailable: {exc})"
+    caps = cls.capabilities
+    flags = [
+        f for f in ("edit", "threads", "reactions", "typing", "native_stream") if getattr(caps, f)
+    ]
+    return ", ".join(flags) + f"; max {cls.limits.max_message_length:,} chars"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
+    try:
+        _setup_logging(level)
+    except ValueError:
+        print(f"knowrithm-bots: unknown log level {args.log_level!r}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "demo":
+            asyncio.run(_demo(args.word_delay))
+        elif args.command == "run":
+            asyncio.run(_run(load_settings(args.config), args.adapters))
+        elif args.command == "adapters":
+            print(_list_adapters())
+        elif args.command == "check-config":
+            print(_check_config(args.config))
+        elif args.command == "local-knowrithm":
+            from bots.local_knowrithm import serve
+
+            asyncio.run(serve(host=args.host, port=args.port, word_delay=args.word_delay))
+    except KnowrithmBotsError as exc:
+        print(f"knowrithm-bots: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Accepting chat messages and generating the agent's replies in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bots.local_knowrithm.agent import Agent
+from bots.local_knowrithm.events import EventHub
+from bots.local_knowrithm.faults import Faults
+from bots.local_knowrithm.records import StoredMessage, StoredTask, iso, utc_now
+from bots.local_knowrithm.state import LocalState
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\S+\s*")
+
+
+def split_words(text: str) -> list[str]:
+    """Words with their trailing whitespace; joining the pieces gives back `text` exactly."""
+    pieces = _WORD.findall(text)
+    if not pieces:
+        return [text] if text else []
+    lead = text[: len(text) - len("".join(pieces))]
+    pieces[0] = lead + pieces[0]
+    return pieces
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How fast replies are written."""
+
+    word_delay: float = 0.0
+    first_token_delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class AcceptedChat:
+    """What POST .../chat reports back in task mode."""
+
+    task: StoredTask
+    user_message: StoredMessage
+    queued_event_id: int
+
+
+class ReplyRunner:
+    """Stores user messages, runs reply generation tasks and cancels them on stop."""
+
+    def __init__(
+        self, *, state: LocalState, hub: EventHub, faults: Faults, agent: Agent, pacing: Pacing
+    ) -> None:
+        self._state = state
+        self._hub = hub
+        self._faults = faults
+        self._agent = agent
+        self._pacing = pacing
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def accept(self, *, conversation_id: str, text: str) -> AcceptedChat:
+        """Store the user message, emit `queued`, and start writing the reply."""
+        history, user_message = self._store_question(conversation_id=conversation_id, text=text)
+        task = StoredTask(id=str(uuid.uuid4()), kind="chat")
+        self._state.tasks[task.id] = task
+        cut = self._faults.take_stream_cut()
+        channel = self._hub.channel(conversation_id=conversation_id)
+        channel.begin_reply(task_id=task.id, cut=cut is not None)
+        queued = channel.publish(
+            name="chat_status",
+            data={**_ids(task=task, user_message=user_message), "status": "queued"},
+            task_id=task.id,
+        )
+        job = asyncio.create_task(
+            self._run(task=task, user_message=user_message, history=history, cut=cut),
+            name=f"local-knowrithm-reply-{task.id}",
+        )
+        self._tasks.add(job)
+        job.add_done_callback(self._tasks.discard)
+        return AcceptedChat(task=task, user_message=user_message, queued_event_id=queued.id)
+
+    async def answer_now(self, *, conversation_id: str, text: str) -> StoredMessage:
+        """Sync chat mode: store the question, write the whole reply, return it; no events."""
+        history, user_message = self._store_question(conversation_id=conversation_id, text=text)
+        await asyncio.sleep(self._pacing.first_token_delay)
+        answer = self._agent.reply(question=text, history=history)
+        for _ in split_words(answer):
+            await asyncio.sleep(self._pacing.word_delay)
+        return self._store_answer(user_message=user_message, answer=answer)
+
+    async def stop(self) -> None:
+        """Cancel every reply still being written and wait for them to end."""
+        jobs = list(self._tasks)
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+
+    def _store_question(
+        self, *, conversation_id: str, text: str
+    ) -> tuple[tuple[StoredMessage, ...], StoredMessage]:
+        history = tuple(self._state.messages.get(conversation_id, ()))
+        user_message = StoredMessage(
+            id=str(uuid.uuid4()),
+            conversation_id=conversation_id,
+            role="user",
+            content=text,
+            created_at=utc_now(),
+        )
+        self._state.add_message(message=user_message)
+        self._state.chat_requests.append((conversation_id, text))
+        return history, user_message
+
+    def _store_answer(self, *, user_message: StoredMessage, answer: str) -> StoredMessage:
+        reply = StoredMessage(
+            id=str(uuid.uuid4()),
+            conversation_id=user_message.conversation_id,
+            role="assistant",
+            content=answer,
+            created_at=utc_now(),
+        )
+        self._state.add_message(message=reply)
+        return reply
+
+    async def _run(
+        self,
+        *,
+        task: StoredTask,
+        user_message: StoredMessage,
+        history: Sequence[StoredMessage],
+        cut: int | None,
+    ) -> None:
+        channel = self._hub.channel(conversation_id=user_message.conversation_id)
+        ids = _ids(task=task, user_message=user_message)
+        try:
+            await asyncio.sleep(0)
+            channel.publish(
+                name="chat_status",
+                data={**ids, "status": "in_progress"},
+                task_id=task.id,
+                cut=cut is not None and cut <= 0,
+            )
+            await asyncio.sleep(self._pacing.first_token_delay)
+            answer = self._agent.reply(question=user_message.content, history=history)
+            emit_chunks = self._faults.emit_chunks
+            for index, piece in enumerate(split_words(answer)):
+                if emit_chunks:
+                    channel.publish(
+                        name="chat_chunk",
+                        data={**ids, "content": piece, "index": index},
+                        task_id=task.id,
+                        cut=cut is not None and index == cut - 1,
+                    )
+                # Sleeping even at zero delay lets streams write each chunk as it comes.
+                await asyncio.sleep(self._pacing.word_delay)
+        except Exception as exc:
+            logger.warning("local agent failed to reply: %s", exc)
+            task.status, task.error = "failed", f"The agent failed to reply: {exc}"
+            channel.end_reply(task_id=task.id)
+            channel.publish(
+                name="chat_status",
+                data={**ids, "status": "failed", "error": task.error},
+                task_id=task.id,
+            )
+            return
+        except asyncio.CancelledError:
+            task.status, task.error = "failed", "The server stopped before the reply was done"
+            channel.end_reply(task_id=task.id)
+            raise
+        reply = self._store_answer(user_message=user_message, answer=answer)
+        task.status, task.result = "completed", reply.to_json()
+        channel.publish(
+            name="chat_response",
+            data=_response_event(task=task, reply=reply, reply_to=user_message.id),
+            task_id=task.id,
+        )
+        channel.end_reply(task_id=task.id)
+        channel.publish(name="chat_status", data={**ids, "status": "completed"}, task_id=task.id)
+
+
+def _ids(*, task: StoredTask, user_message: StoredMessage) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "message_id": user_message.id,
+        "conversation_id": user_message.conversation_id,
+    }
+
+
+def _response_event(*, task: StoredTask, reply: StoredMessage, reply_to: str) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "conversation_id": reply.conversation_id,
+        "message_id": reply.id,
+        "reply_to": reply_to,
+        "role": "assistant",
+        "content": reply.content,
+        "created_at": iso(reply.created_at),
+        "metadata": dict(reply.metadata),
+    }

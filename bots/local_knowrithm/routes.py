@@ -1,0 +1,33 @@
+"""The route table of the local Knowrithm API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bots.local_knowrithm import routes_chat as chat
+from bots.local_knowrithm import routes_conversations as conversations
+from bots.local_knowrithm import routes_misc as misc
+from bots.local_knowrithm.context import API_PREFIX
+
+
+def api_routes() -> list[web.RouteDef]:
+    """Every endpoint, under /api/v1."""
+    p = API_PREFIX
+    conversation = f"{p}/conversation/{{conversation_id}}"
+    return [
+        web.get(f"{p}/health", misc.health),
+        web.post(f"{p}/conversation", conversations.start_conversation),
+        web.get(f"{p}/conversation", conversations.list_conversations),
+        web.patch(conversation, conversations.update_conversation),
+        web.post(f"{conversation}/end", conversations.end_conversation),
+        web.get(f"{conversation}/messages", conversations.list_messages),
+        web.get(f"{conversation}/messages/stream", chat.stream_messages),
+        web.post(f"{conversation}/chat", chat.send_chat),
+        web.get(
+            f"{p}/analytic/conversation/{{conversation_id}}", conversations.conversation_analytics
+        ),
+        web.get(f"{p}/tasks/{{task_id}}/status", chat.task_status),
+        web.post(f"{p}/message/{{message_id}}/rate", misc.rate_message),
+        web.post(f"{p}/sdk/lead", misc.create_lead),
+        web.get(f"{p}/lead/{{lead_id}}", misc.get_lead),
+    ]

@@ -1,0 +1,71 @@
+"""Health, message ratings and leads."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from bots.local_knowrithm.context import context_of
+from bots.local_knowrithm.inputs import (
+    bad_request,
+    json_object,
+    not_found,
+    optional_dict,
+    optional_rating,
+    optional_str,
+)
+from bots.local_knowrithm.records import RatingRecord, StoredLead, utc_now
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /health, open without credentials."""
+    return web.json_response({"status": "ok"})
+
+
+async def rate_message(request: web.Request) -> web.Response:
+    """POST /message/{id}/rate: every call is recorded; a new rating replaces the old."""
+    context = context_of(request)
+    body = await json_object(request)
+    rating = optional_rating(body)
+    if rating is None:
+        raise bad_request("'rating' is required")
+    feedback = optional_str(body, "feedback")
+    message = context.state.find_message(message_id=request.match_info["message_id"])
+    if message is None:
+        raise not_found("Message")
+    message.rating, message.feedback = rating, feedback
+    context.state.ratings.append(
+        RatingRecord(message_id=message.id, rating=rating, feedback=feedback)
+    )
+    return web.json_response({"success": True, "message": message.to_json()})
+
+
+async def create_lead(request: web.Request) -> web.Response:
+    """POST /sdk/lead."""
+    context = context_of(request)
+    body = await json_object(request)
+    email = optional_str(body, "email")
+    if not email:
+        raise bad_request("'email' is required")
+    lead = StoredLead(
+        id=str(uuid.uuid4()),
+        first_name=optional_str(body, "first_name") or "",
+        last_name=optional_str(body, "last_name") or "",
+        email=email,
+        phone=optional_str(body, "phone"),
+        source=optional_str(body, "source"),
+        agent_id=optional_str(body, "agent_id"),
+        metadata=dict(optional_dict(body, "metadata") or {}),
+        created_at=utc_now(),
+    )
+    context.state.leads[lead.id] = lead
+    return context.object_response(kind="lead", record=lead.to_json(), status=201)
+
+
+async def get_lead(request: web.Request) -> web.Response:
+    """GET /lead/{id}."""
+    lead = context_of(request).state.leads.get(request.match_info["lead_id"])
+    if lead is None:
+        raise not_found("Lead")
+    return web.json_response({"lead": lead.to_json()})

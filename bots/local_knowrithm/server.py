@@ -1,0 +1,133 @@
+"""LocalKnowrithm: the in-process Knowrithm-compatible HTTP server, and `serve` for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from bots.local_knowrithm.agent import Agent, EchoAgent
+from bots.local_knowrithm.context import CONTEXT, ServerContext, Settings
+from bots.local_knowrithm.events import EventHub
+from bots.local_knowrithm.faults import Faults
+from bots.local_knowrithm.middleware import api_middleware
+from bots.local_knowrithm.replies import Pacing, ReplyRunner
+from bots.local_knowrithm.routes import api_routes
+from bots.local_knowrithm.state import LocalState
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 2.0  # streams are told to end first, so this only bounds stuck writes
+
+
+class LocalKnowrithm:
+    """A Knowrithm-compatible API on one local port; nothing binds until `start()`."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "local-key",
+        api_secret: str = "local-secret",
+        agent: Agent | None = None,
+        word_delay: float = 0.0,
+        first_token_delay: float = 0.0,
+        heartbeat_interval: float = 15.0,
+        agent_id: str = "local-agent",
+    ) -> None:
+        if word_delay < 0 or first_token_delay < 0 or heartbeat_interval <= 0:
+            raise ValueError("delays must be >= 0 and heartbeat_interval > 0")
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.agent_id = agent_id
+        self.state = LocalState()
+        self.faults = Faults()
+        self._agent: Agent = agent if agent is not None else EchoAgent()
+        self._pacing = Pacing(word_delay=word_delay, first_token_delay=first_token_delay)
+        self._heartbeat_interval = heartbeat_interval
+        self._runner: web.AppRunner | None = None
+        self._hub: EventHub | None = None
+        self._replies: ReplyRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API root clients are configured with; paths below it start with /v1."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/api"
+
+    async def start(self) -> None:
+        """Bind the port (port 0 picks a free one, stored in `.port`) and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("LocalKnowrithm is already started")
+        hub = EventHub()
+        replies = ReplyRunner(
+            state=self.state, hub=hub, faults=self.faults, agent=self._agent, pacing=self._pacing
+        )
+        app = web.Application(middlewares=[api_middleware])
+        app[CONTEXT] = ServerContext(
+            settings=Settings(
+                api_key=self.api_key,
+                api_secret=self.api_secret,
+                agent_id=self.agent_id,
+                heartbeat_interval=self._heartbeat_interval,
+            ),
+            state=self.state,
+            faults=self.faults,
+            hub=hub,
+            replies=replies,
+        )
+        app.add_routes(api_routes())
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host=self.host, port=self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.port = int(runner.addresses[0][1])
+        self._runner, self._hub, self._replies = runner, hub, replies
+
+    async def stop(self) -> None:
+        """End open streams, cancel replies being written, close the port. Idempotent."""
+        runner, hub, replies = self._runner, self._hub, self._replies
+        self._runner = self._hub = self._replies = None
+        if hub is not None:
+            hub.close_all()
+        if replies is not None:
+            await replies.stop()
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> LocalKnowrithm:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve(*, host: str, port: int, **options: Any) -> None:
+    """Run a LocalKnowrithm until cancelled; `options` are LocalKnowrithm's other arguments."""
+    server = LocalKnowrithm(host=host, port=port, **options)
+    await server.start()
+    try:
+        logger.info("Local Knowrithm API listening on %s", server.base_url)
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,108 @@
+"""Server-Sent Events: wire formatting and the loop that feeds one open stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from bots.local_knowrithm.events import ConversationChannel, StreamEvent, Subscription
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+def format_event(*, name: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    """One SSE event: optional id line, event line, one JSON data line, blank line."""
+    lines = [] if event_id is None else [f"id: {event_id}"]
+    lines.append(f"event: {name}")
+    lines.append("data: " + json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def format_comment(text: str) -> bytes:
+    """An SSE comment, which readers ignore."""
+    return f": {text}\n\n".encode()
+
+
+class _StreamCut(Exception):
+    """The one-shot stream cut fired on this stream."""
+
+
+async def pump_stream(
+    *,
+    request: web.Request,
+    channel: ConversationChannel,
+    last_event_id: int | None,
+    heartbeat_interval: float,
+) -> web.StreamResponse:
+    """Answer a stream request: connected comment, replay, then live events and heartbeats.
+
+    Ends when the server closes the subscription, the client goes away, or a stream cut
+    fires (then the connection is dropped without finishing the chunked body).
+    """
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    replay, subscription = channel.subscribe(last_event_id=last_event_id)
+    try:
+        await response.prepare(request)
+        await response.write(format_comment("connected"))
+        for event in replay:
+            await _write(response=response, channel=channel, event=event)
+        await _live(
+            response=response,
+            channel=channel,
+            subscription=subscription,
+            heartbeat_interval=heartbeat_interval,
+        )
+    except _StreamCut:
+        _drop_connection(request)
+    except ConnectionError:
+        pass  # the client left; nothing more to send
+    finally:
+        channel.unsubscribe(subscription)
+    return response
+
+
+async def _live(
+    *,
+    response: web.StreamResponse,
+    channel: ConversationChannel,
+    subscription: Subscription,
+    heartbeat_interval: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+    next_beat = loop.time() + heartbeat_interval
+    while True:
+        try:
+            event = await asyncio.wait_for(
+                subscription.queue.get(), timeout=max(0.0, next_beat - loop.time())
+            )
+        except TimeoutError:
+            await response.write(format_event(name="heartbeat", data={"ts": int(time.time())}))
+            next_beat = loop.time() + heartbeat_interval
+            continue
+        if event is None:
+            return
+        await _write(response=response, channel=channel, event=event)
+
+
+async def _write(
+    *, response: web.StreamResponse, channel: ConversationChannel, event: StreamEvent
+) -> None:
+    await response.write(format_event(name=event.name, data=event.data, event_id=event.id))
+    if event.cut and channel.claim_cut(task_id=event.task_id):
+        raise _StreamCut
+
+
+def _drop_connection(request: web.Request) -> None:
+    # Closing the transport (after its buffer is flushed) leaves the chunked body unfinished,
+    # which is what a dropped connection looks like to the client.
+    transport = request.transport
+    if transport is not None:
+        transport.close()

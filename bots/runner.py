@@ -1,0 +1,225 @@
+"""Wires config → store → Knowrithm client → sessions → bridge → adapters, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from bots.local_knowrithm import LocalKnowrithm
+from core.adapter import Adapter
+from core.bridge import Bridge
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.errors import AuthError, ConfigError, KnowrithmError, UnavailableError
+from core.knowrithm import KnowrithmClient
+from core.plugins import load_adapter
+from core.sessions import Sessions
+from core.store import MemoryStore, SqliteStore, Store
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The Knowrithm the bot talks to, after resolving ``base_url: local``."""
+
+    base_url: str
+    api_key: str
+    api_secret: str
+    agent_id: str
+
+
+def build_adapters(settings: Settings, names: Sequence[str]) -> dict[str, Adapter]:
+    """Import and configure only the adapters named (each from its config section)."""
+    adapters: dict[str, Adapter] = {}
+    for name in dict.fromkeys(names):
+        cls = load_adapter(name)
+        adapters[name] = cls.from_config(config=settings.adapters.get(name, {}))
+    return adapters
+
+
+def build_store(settings: Settings) -> Store:
+    if settings.store.backend == "memory":
+        return MemoryStore()
+    return SqliteStore(path=settings.store.path)
+
+
+def remote_endpoint(settings: Settings) -> Endpoint:
+    """The configured remote Knowrithm; every missing key is named."""
+    k = settings.knowrithm
+    for key, value in (
+        ("api_key", k.api_key),
+        ("api_secret", k.api_secret),
+        ("agent_id", k.agent_id),
+    ):
+        if not value:
+            raise ConfigError(
+                f"config key knowrithm.{key} is required when knowrithm.base_url is not 'local'",
+                key_path=f"knowrithm.{key}",
+            )
+    assert k.api_key is not None and k.api_secret is not None and k.agent_id is not None
+    return Endpoint(
+        base_url=k.base_url,
+        api_key=k.api_key.get_secret_value(),
+        api_secret=k.api_secret.get_secret_value(),
+        agent_id=k.agent_id,
+    )
+
+
+@asynccontextmanager
+async def knowrithm_endpoint(
+    settings: Settings, *, word_delay: float = 0.0, first_token_delay: float = 0.0
+) -> AsyncIterator[Endpoint]:
+    """Yield the endpoint, running the embedded local server meanwhile when asked for."""
+    if not settings.knowrithm.is_local:
+        yield remote_endpoint(settings)
+        return
+    server = LocalKnowrithm(word_delay=word_delay, first_token_delay=first_token_delay)
+    async with server:
+        yield Endpoint(
+            base_url=server.base_url,
+            api_key=server.api_key,
+            api_secret=server.api_secret,
+            agent_id=server.agent_id,
+        )
+
+
+async def verify_endpoint(client: KnowrithmClient, endpoint: Endpoint) -> None:
+    """Fail fast, in one sentence, when Knowrithm is unreachable or refuses the credentials."""
+    try:
+        await client.list_conversations(agent_id=endpoint.agent_id, per_page=1)
+    except AuthError:
+        raise ConfigError(
+            f"Knowrithm at {endpoint.base_url} refused the credentials: check "
+            "knowrithm.api_key and knowrithm.api_secret",
+            key_path="knowrithm.api_key",
+        ) from None
+    except UnavailableError as exc:
+        raise ConfigError(
+            f"Knowrithm at {endpoint.base_url} cannot be reached ({exc}): check knowrithm.base_url",
+            key_path="knowrithm.base_url",
+        ) from None
+    except KnowrithmError as exc:
+        raise ConfigError(
+            f"Knowrithm at {endpoint.base_url} did not answer as expected ({exc}): "
+            "check knowrithm.base_url",
+            key_path="knowrithm.base_url",
+        ) from None
+
+
+class BotRunner:
+    """Runs a set of adapters against one bridge until stopped or out of input.
+
+    Everything is injected; ``bots.cli`` chooses the concrete classes.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        adapters: Mapping[str, Adapter],
+        client: KnowrithmClient,
+        agent_id: str,
+        store: Store,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._adapters = dict(adapters)
+        self._store = store
+        self._clock = clock or SystemClock()
+        self._client = client
+        conversations = settings.conversations
+        self.sessions = Sessions(
+            client=client,
+            store=store,
+            agent_id=agent_id,
+            rules=conversations.entity_rules,
+            default_entity_type=conversations.default_entity_type,
+            idle_seconds=conversations.idle_minutes * 60,
+            clock=self._clock,
+        )
+        self.bridge = Bridge(
+            client=client,
+            store=store,
+            sessions=self.sessions,
+            adapters=self._adapters,
+            settings=conversations,
+            ratings=settings.ratings,
+            clock=self._clock,
+        )
+
+    async def run(self, *, stop: asyncio.Event | None = None) -> None:
+        """Start everything, wait for ``stop`` or for every adapter to close, then shut down."""
+        stop = stop or asyncio.Event()
+        async with AsyncExitStack() as stack:
+            for adapter in self._adapters.values():
+                await adapter.start(sink=self.bridge)
+                stack.push_async_callback(adapter.stop)
+            self.bridge.start()
+            stack.push_async_callback(self.bridge.stop)
+            closed = asyncio.create_task(self._all_closed())
+            stopped = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({closed, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (closed, stopped):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            try:
+                await asyncio.wait_for(self.bridge.drain(), timeout=DRAIN_TIMEOUT)
+            except TimeoutError:
+                log.warning("stopped with answers still in progress")
+
+    async def _all_closed(self) -> None:
+        await asyncio.gather(*(a.wait_closed() for a in self._adapters.values()))
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM ask for a clean stop instead of a traceback."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def run_configured(
+    *,
+    settings: Settings,
+    adapters: Mapping[str, Adapter],
+    word_delay: float = 0.0,
+    first_token_delay: float = 0.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``adapters`` with everything else built from ``settings``."""
+    store = build_store(settings)
+    try:
+        async with (
+            knowrithm_endpoint(
+                settings, word_delay=word_delay, first_token_delay=first_token_delay
+            ) as endpoint,
+            KnowrithmClient(
+                base_url=endpoint.base_url,
+                api_key=endpoint.api_key,
+                api_secret=endpoint.api_secret,
+                timeout=settings.knowrithm.timeout,
+            ) as client,
+        ):
+            await verify_endpoint(client, endpoint)
+            runner = BotRunner(
+                settings=settings,
+                adapters=adapters,
+                client=client,
+                agent_id=endpoint.agent_id,
+                store=store,
+            )
+            await runner.run(stop=stop)
+    finally:
+        await store.close()

@@ -1,0 +1,1 @@
+"""Platform-neutral core of knowrithm-bots: events, adapters, bridge, sessions, streaming, store."""

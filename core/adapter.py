@@ -1,0 +1,176 @@
+"""The adapter contract: what a platform integration provides and what the core promises it."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from core.events import Inbound, Reaction
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A platform rate budget: at most ``rate`` calls per ``per`` seconds in one ``scope``.
+
+    ``scope`` is ``"message"``, ``"thread"``, ``"chat"``, ``"workspace"`` or ``"bot"``; the
+    adapter's ``budget_keys`` says which chat, workspace, ... a thread belongs to.
+    """
+
+    scope: str
+    rate: float
+    per: float = 1.0
+    burst: int = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the platform allows, as data the reply engine paces by.
+
+    ``max_message_length`` is in the unit ``Adapter.measure`` returns. ``edit_interval`` is
+    the minimum number of seconds between two edits of one message.
+    """
+
+    max_message_length: int
+    edit_interval: float = 1.0
+    budgets: tuple[Budget, ...] = ()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Optional features; the core only calls what is declared."""
+
+    edit: bool = True
+    threads: bool = False
+    reactions: bool = False
+    typing: bool = False
+    native_stream: bool = False
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A platform message the adapter created; ``id`` is what reactions will name."""
+
+    id: str
+
+
+class EventSink(Protocol):
+    """Where an adapter delivers events; implemented by the Bridge.
+
+    Both methods return quickly (the work is queued), so an adapter may await them from a
+    platform callback that must be acknowledged within seconds. They never raise for bad
+    user input; they may raise ``asyncio.CancelledError`` when the bot is shutting down.
+    """
+
+    async def on_message(self, event: Inbound) -> None: ...
+
+    async def on_reaction(self, event: Reaction) -> None: ...
+
+
+class NativeStream(ABC):
+    """A platform-native streamed message (Slack chat streams, Telegram drafts).
+
+    Created by ``SupportsNativeStream.open_native_stream``; the reply engine calls ``append``
+    with each new piece of text in order and ``finish`` once with the whole authoritative
+    text. Either may raise ``core.errors.NativeStreamUnavailable`` when the platform refuses
+    or expires the stream: the engine then continues with post + edit, starting from the text
+    the stream had shown, so nothing is lost or repeated.
+    """
+
+    @abstractmethod
+    async def append(self, *, text: str) -> None:
+        """Show ``text`` after what was appended before."""
+
+    @abstractmethod
+    async def finish(self, *, text: str) -> Sequence[Posted]:
+        """End the stream so that exactly ``text`` stays visible; return the messages holding it."""
+
+
+@runtime_checkable
+class SupportsNativeStream(Protocol):
+    """Optional capability: adapters that can stream natively implement this."""
+
+    async def open_native_stream(self, *, thread: str) -> NativeStream | None:
+        """Open a native stream in ``thread``, or return None where the platform has none there."""
+        ...
+
+
+class Adapter(ABC):
+    """One chat platform, knowing nothing about Knowrithm.
+
+    Lifecycle: the runner constructs the adapter with ``from_config`` (no I/O), calls
+    ``start`` once, and ``stop`` once when shutting down; ``start`` and ``stop`` are
+    idempotent. Between them the adapter turns platform events into ``Inbound`` and
+    ``Reaction`` events for the sink, ignoring its own messages and other bots', and the
+    bridge calls ``post``/``edit``/``typing`` from any task, possibly concurrently for
+    different threads.
+
+    Outbound methods take the Markdown the agent wrote; the adapter renders it for its
+    platform. They translate platform failures into ``core.errors.PlatformError``
+    subclasses: ``PlatformRateLimited`` (with ``retry_after``) so the engine can back off,
+    ``MessageNotFound``, ``PlatformUnavailable``, ``PlatformAuthError``. An edit that changes
+    nothing on the platform ("message is not modified") is success, not an error. They must
+    not catch ``asyncio.CancelledError``.
+    """
+
+    name: ClassVar[str]
+    limits: ClassVar[Limits]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, *, config: Mapping[str, Any]) -> Adapter:
+        """Build the adapter from its config section; raise ``ConfigError`` naming the key."""
+
+    @abstractmethod
+    async def start(self, *, sink: EventSink) -> None:
+        """Connect and begin delivering events to ``sink``; return once running."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop receiving events and release connections."""
+
+    async def wait_closed(self) -> None:
+        """Return when the adapter has no more input (the console at end of file).
+
+        Platform adapters never run out of input, so the default waits until cancelled.
+        """
+        await asyncio.Event().wait()
+
+    @abstractmethod
+    async def post(self, *, thread: str, text: str) -> Posted:
+        """Post a new message with ``text`` in ``thread``."""
+
+    @abstractmethod
+    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+        """Replace the text of a message this adapter posted."""
+
+    async def delete(self, *, thread: str, message_id: str) -> None:
+        """Delete a message this adapter posted (only called when ``capabilities.delete``)."""
+        raise NotImplementedError
+
+    async def typing(self, *, thread: str) -> None:
+        """Show that an answer is coming (only called when ``capabilities.typing``).
+
+        The engine repeats the call every few seconds until the first text is visible.
+        """
+        return None
+
+    async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
+        """Called once per handled message, after the bridge has finished responding to it.
+
+        ``message_ids`` are the messages now showing the answer or the notice (empty when
+        nothing could be posted). Called even when answering failed.
+        """
+        return None
+
+    def measure(self, text: str) -> int:
+        """The length of ``text`` in the unit of ``limits.max_message_length``, once rendered."""
+        return len(text)
+
+    def budget_keys(self, *, thread: str) -> Mapping[str, str]:
+        """The rate-limit scope each of ``limits.budgets`` applies to for ``thread``."""
+        return {"thread": thread, "chat": thread, "workspace": self.name, "bot": self.name}

@@ -1,0 +1,261 @@
+"""The platform-neutral heart: events in, Knowrithm conversations through, streamed replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from core.adapter import Adapter
+from core.clock import Clock, SystemClock
+from core.commands import HELP_TEXT, Command, CommandError, parse_command, parse_end_args
+from core.config.models import ConversationSettings, RatingSettings
+from core.errors import ConversationEndedError, KnowrithmBotsError, KnowrithmError, PlatformError
+from core.events import Inbound, Reaction
+from core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
+from core.message_links import Link, find_link, link_messages
+from core.ratings import rating_for
+from core.sessions import Session, Sessions
+from core.store import Store
+from core.streaming import ReplyStream
+from core.thread_queue import ThreadQueue
+from core.user_messages import EMPTY_ANSWER, EMPTY_MESSAGE, NOTHING_TO_END, explain, too_long
+
+log = logging.getLogger(__name__)
+
+EVENT_TTL = 24 * 3600.0
+
+
+class Bridge:
+    """Receives every adapter's events (it is their ``EventSink``) and answers them.
+
+    Messages of one thread are handled in arrival order; different threads run
+    concurrently up to ``settings.max_concurrent_threads``. Redelivered events (same
+    adapter and event id) are dropped. Any failure becomes one sentence in the thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: KnowrithmClient,
+        store: Store,
+        sessions: Sessions,
+        adapters: Mapping[str, Adapter],
+        settings: ConversationSettings | None = None,
+        ratings: RatingSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._sessions = sessions
+        self._adapters = dict(adapters)
+        self._settings = settings or ConversationSettings()
+        self._ratings = ratings or RatingSettings()
+        self._clock = clock or SystemClock()
+        self._queue = ThreadQueue(concurrency=self._settings.max_concurrent_threads)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- EventSink -----------------------------------------------------------------------
+
+    async def on_message(self, event: Inbound) -> None:
+        if event.author.is_bot or event.adapter not in self._adapters:
+            return
+        if not await self._first_delivery(event.adapter, event.event_id):
+            log.info("dropped redelivered event %s", event.event_id)
+            return
+        self._queue.submit(event.thread, lambda: self._handle_message(event))
+
+    async def on_reaction(self, event: Reaction) -> None:
+        if event.author.is_bot or event.adapter not in self._adapters:
+            return
+        if not await self._first_delivery(event.adapter, event.event_id):
+            return
+        self._queue.submit(event.thread, lambda: self._handle_reaction(event))
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start ending idle conversations in the background."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="idle sweeper")
+
+    async def drain(self) -> None:
+        """Wait until every event received so far has been answered."""
+        await self._queue.drain()
+
+    async def stop(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        await self._queue.cancel()
+
+    async def expire_idle(self) -> int:
+        """End every conversation idle past the timeout; the number ended."""
+        ended = 0
+        for thread in await self._sessions.idle_threads():
+            try:
+                async with self._store.lock(Sessions.lock_key(thread)):
+                    if await self._sessions.expire(thread):
+                        ended += 1
+                        log.info("ended idle conversation of thread %s", thread)
+            except KnowrithmBotsError as exc:
+                # Kept for the next sweep: the link is only dropped once Knowrithm confirmed.
+                log.warning("could not end idle thread %s: %s", thread, exc)
+        return ended
+
+    # --- messages ------------------------------------------------------------------------
+
+    async def _first_delivery(self, adapter: str, event_id: str) -> bool:
+        return await self._store.add_if_absent(f"event:{adapter}:{event_id}", 1, ttl=EVENT_TTL)
+
+    async def _handle_message(self, event: Inbound) -> None:
+        adapter = self._adapters[event.adapter]
+        shown: list[str] = []
+        try:
+            shown = await self._respond(adapter, event)
+        finally:
+            await adapter.reply_done(thread=event.thread, message_ids=shown)
+
+    async def _respond(self, adapter: Adapter, event: Inbound) -> list[str]:
+        """Answer one message; the ids of the platform messages showing the response."""
+        command = parse_command(event.text)
+        if command is not None:
+            return await self._say(adapter, event.thread, await self._run_command(event, command))
+        text = event.text.strip()
+        if not text:
+            return await self._say(adapter, event.thread, EMPTY_MESSAGE)
+        if len(text) > self._settings.max_input_chars:
+            limit = self._settings.max_input_chars
+            return await self._say(adapter, event.thread, too_long(length=len(text), limit=limit))
+        reply = ReplyStream(adapter=adapter, thread=event.thread, clock=self._clock)
+        reply.start()
+        try:
+            async with self._store.lock(Sessions.lock_key(event.thread)):
+                session = await self._sessions.open(event)
+                answer = await self._ask(event, session, text, reply)
+        except (KnowrithmBotsError, PlatformError) as exc:
+            log.warning("thread %s: %s", event.thread, exc)
+            return await self._fail(reply, event.thread, exc)
+        except BaseException:
+            await reply.aclose()
+            raise
+        ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
+        await link_messages(
+            self._store,
+            adapter=event.adapter,
+            platform_message_ids=ids,
+            link=Link(
+                conversation_id=answer.conversation_id or session.conversation_id,
+                message_id=answer.id,
+                thread=event.thread,
+            ),
+        )
+        return ids
+
+    async def _ask(
+        self, event: Inbound, session: Session, text: str, reply: ReplyStream
+    ) -> Message:
+        try:
+            return await self._stream(session, text, reply)
+        except ConversationEndedError:
+            # Ended on Knowrithm behind our back: the send was refused, so resending is safe.
+            await self._sessions.forget(event.thread)
+            session = await self._sessions.open(event)
+            return await self._stream(session, text, reply)
+
+    async def _stream(self, session: Session, text: str, reply: ReplyStream) -> Message:
+        async for item in self._client.stream_reply(
+            conversation_id=session.conversation_id, text=text
+        ):
+            if isinstance(item, ReplyDelta):
+                reply.feed(item.text)
+            elif isinstance(item, ReplyDone):
+                return item.message
+        raise KnowrithmError("Knowrithm's reply stream ended without a final message")
+
+    async def _fail(self, reply: ReplyStream, thread: str, exc: BaseException) -> list[str]:
+        try:
+            return await reply.fail(notice=explain(exc))
+        except PlatformError as platform_exc:
+            log.error("could not tell thread %s about a failure: %s", thread, platform_exc)
+            await reply.aclose()
+            return reply.message_ids
+
+    async def _say(self, adapter: Adapter, thread: str, text: str) -> list[str]:
+        try:
+            return [(await adapter.post(thread=thread, text=text)).id]
+        except PlatformError as exc:
+            log.error("could not post to thread %s: %s", thread, exc)
+            return []
+
+    # --- commands ------------------------------------------------------------------------
+
+    async def _run_command(self, event: Inbound, command: Command) -> str:
+        """The sentence that answers ``command``."""
+        try:
+            return await self._command_answer(event, command)
+        except CommandError as exc:
+            return str(exc)
+        except KnowrithmBotsError as exc:
+            return explain(exc)
+
+    async def _command_answer(self, event: Inbound, command: Command) -> str:
+        if command.name == "help" or command.name == "start":
+            return HELP_TEXT
+        if command.name == "new":
+            async with self._store.lock(Sessions.lock_key(event.thread)):
+                await self._sessions.end(event.thread)
+            return "Done: your next message starts a new conversation."
+        if command.name == "end":
+            args = parse_end_args(command.args)
+            async with self._store.lock(Sessions.lock_key(event.thread)):
+                ended = await self._sessions.end(
+                    event.thread, rating=args.rating, feedback=args.feedback
+                )
+            if ended is None:
+                return NOTHING_TO_END
+            rated = f", rated {args.rating}/5" if args.rating else ""
+            return f"Conversation ended{rated}. Thank you! Write again any time to start a new one."
+        return (
+            f"I don't know the command /{command.name}. Try /help, /new or /end [1-5] [feedback]."
+        )
+
+    # --- reactions -----------------------------------------------------------------------
+
+    async def _handle_reaction(self, event: Reaction) -> None:
+        rating = rating_for(event.emoji, table=self._ratings.emoji)
+        if rating is None:
+            return
+        link = await find_link(
+            self._store, adapter=event.adapter, platform_message_id=event.message_id
+        )
+        if link is None:
+            return  # a reaction on something that is not one of the agent's answers
+        key = f"rating:{event.adapter}:{event.message_id}:{event.author.id}"
+        if not event.added:
+            # Knowrithm cannot take a rating back; forget it so a new reaction re-rates.
+            if await self._store.get(key) == rating:
+                await self._store.delete(key)
+            return
+        try:
+            await self._client.rate_message(message_id=link.message_id, rating=rating)
+        except KnowrithmError as exc:
+            log.warning("rating in %s failed: %s", event.thread, exc)
+            adapter = self._adapters[event.adapter]
+            await self._say(adapter, event.thread, "Your rating was not saved: " + explain(exc))
+            return
+        await self._store.set(key, rating)
+
+    # --- idle expiry ---------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        interval = min(60.0, self._settings.idle_minutes * 60 / 4)
+        while True:
+            await self._clock.sleep(interval)
+            try:
+                await self.expire_idle()
+            except KnowrithmBotsError as exc:
+                log.warning("idle sweep failed: %s", exc)

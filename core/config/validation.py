@@ -1,0 +1,38 @@
+"""Turns pydantic validation failures into one ConfigError naming the key path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from core.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    parts = [prefix] if prefix else []
+    parts.extend(str(p) for p in loc)
+    return ".".join(parts)
+
+
+def validate_section(model: type[M], data: Mapping[str, Any] | None, *, prefix: str = "") -> M:
+    """Validate ``data`` into ``model``; on failure raise ConfigError for the first bad key.
+
+    The message names the key and what is wrong with it, never the value (it may be a secret).
+    """
+    try:
+        return model.model_validate(dict(data or {}))
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        key = _path(prefix, tuple(first["loc"]))
+        kind = first["type"]
+        if kind == "extra_forbidden":
+            reason = "is not a known setting"
+        elif kind == "missing":
+            reason = "is required"
+        else:
+            reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"config key {key or '(top level)'} {reason}", key_path=key) from None

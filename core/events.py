@@ -1,0 +1,87 @@
+"""Platform-neutral events that adapters hand to the bridge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote a message or reacted.
+
+    ``external`` marks a person from outside the bot's own workspace (a Slack Connect guest,
+    a Discord user sharing no configured guild, a Telegram user not on the staff list).
+    """
+
+    id: str
+    display_name: str = ""
+    is_bot: bool = False
+    external: bool = False
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where on the platform a thread lives; becomes the conversation's metadata."""
+
+    adapter: str
+    channel_id: str
+    workspace_id: str | None = None
+    thread_id: str | None = None
+    channel_name: str | None = None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A user's message in a thread.
+
+    ``thread`` is the adapter's thread key, always prefixed ``"<adapter>:"``; the bridge treats
+    it as opaque and hands it back to the same adapter to answer.
+    ``event_id`` is unique per platform delivery target and stable across redeliveries, so
+    the bridge can drop duplicates.
+    """
+
+    thread: str
+    event_id: str
+    text: str
+    author: Author
+    origin: Origin
+    message_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def adapter(self) -> str:
+        return self.origin.adapter
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction added to or removed from a platform message.
+
+    ``message_id`` is the platform's id of the reacted message, in the same form the adapter
+    returned from ``post``; ``emoji`` is a Unicode emoji or the platform's name for it.
+    """
+
+    thread: str
+    event_id: str
+    message_id: str
+    emoji: str
+    added: bool
+    author: Author
+    origin: Origin
+
+    @property
+    def adapter(self) -> str:
+        return self.origin.adapter
+
+
+def adapter_of(thread: str) -> str:
+    """The adapter name a thread key starts with."""
+    name, sep, _ = thread.partition(":")
+    if not sep or not name:
+        raise ValueError(f"thread key {thread!r} does not start with '<adapter>:'")
+    return name

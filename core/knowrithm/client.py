@@ -1,0 +1,338 @@
+"""KnowrithmClient: the async facade the rest of the project uses to talk to Knowrithm."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.errors import BadRequestError, ConfigError, KnowrithmError, ProtocolError
+from core.knowrithm.models import (
+    Conversation,
+    ConversationAnalytics,
+    ConversationPage,
+    EntityType,
+    Lead,
+    Message,
+    ReplyDone,
+    ReplyEvent,
+)
+from core.knowrithm.parsing import (
+    parse_analytics,
+    parse_conversation,
+    parse_lead,
+    parse_messages,
+    parse_page,
+)
+from core.knowrithm.retry import RetryPolicy, Safety
+from core.knowrithm.session import HttpSession
+from core.knowrithm.streaming import ReplyRun
+from core.knowrithm.tasks import TaskPoller
+
+DEFAULT_RETRY = RetryPolicy()
+_UNHEALTHY = frozenset({"error", "down", "unhealthy", "fail", "failed", "degraded"})
+
+
+def _auth_headers(
+    *, api_key: str | None, api_secret: str | None, bearer_token: str | None
+) -> dict[str, str]:
+    if bool(api_key) != bool(api_secret):
+        raise ConfigError(
+            "Knowrithm needs both knowrithm.api_key and knowrithm.api_secret, not only one.",
+            key_path="knowrithm.api_secret" if api_key else "knowrithm.api_key",
+        )
+    headers: dict[str, str] = {}
+    if api_key and api_secret:
+        headers["X-API-Key"] = api_key
+        headers["X-API-Secret"] = api_secret
+    if bearer_token:
+        headers["Authorization"] = f"Bearer {bearer_token}"
+    if not headers:
+        raise ConfigError(
+            "Knowrithm needs knowrithm.api_key and knowrithm.api_secret (or a bearer token).",
+            key_path="knowrithm.api_key",
+        )
+    return headers
+
+
+def _compact(**fields: Any) -> dict[str, Any]:
+    """The given fields without the ones left as None, so optional fields are not sent."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _id(value: str) -> str:
+    return quote(value, safe="")
+
+
+class KnowrithmClient:
+    """Async client of the Knowrithm HTTP API; one shared connection pool, opened on first use.
+
+    Every method raises a ``core.errors.KnowrithmError`` subclass on failure. Requests that
+    are safe to repeat are retried per ``retry``; a chat message is never sent twice.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        bearer_token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        task_poll_interval: float = 0.25,
+        task_timeout: float = 120.0,
+        stream_idle_timeout: float = 45.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        headers = _auth_headers(api_key=api_key, api_secret=api_secret, bearer_token=bearer_token)
+        self._http = HttpSession(
+            base_url=base_url,
+            headers=headers,
+            secrets=(api_key, api_secret, bearer_token),
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+        )
+        self._poller = TaskPoller(
+            http=self._http, interval=task_poll_interval, timeout=task_timeout
+        )
+        self._task_timeout = task_timeout
+        self._stream_idle_timeout = stream_idle_timeout
+
+    def __repr__(self) -> str:
+        return f"KnowrithmClient(base_url={str(self._http.base_url)!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool; safe to call more than once."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> KnowrithmClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def health(self) -> bool:
+        """Whether Knowrithm answers its health check; never raises for an unhealthy service."""
+        try:
+            answer = await self._http.call(
+                method="GET",
+                path="/v1/health",
+                action="check its health",
+                safety=Safety.IDEMPOTENT,
+            )
+        except KnowrithmError:
+            return False
+        status = answer.body.get("status") if isinstance(answer.body, dict) else None
+        return not (isinstance(status, str) and status.strip().lower() in _UNHEALTHY)
+
+    async def start_conversation(
+        self,
+        *,
+        agent_id: str,
+        entity_type: EntityType,
+        lead_id: str | None = None,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_context_length: int | None = None,
+    ) -> Conversation:
+        """Start a conversation with an agent; a LEAD conversation needs ``lead_id``."""
+        action = "start a conversation"
+        body = _compact(
+            agent_id=agent_id,
+            entity_type=entity_type,
+            lead_id=lead_id,
+            title=title,
+            metadata=dict(metadata) if metadata is not None else None,
+            max_context_length=max_context_length,
+        )
+        answer = await self._http.call(
+            method="POST", path="/v1/conversation", action=action, safety=Safety.ONCE, json=body
+        )
+        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        return parse_conversation(record)
+
+    async def list_conversations(
+        self,
+        *,
+        agent_id: str | None = None,
+        status: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> ConversationPage:
+        """One page of conversations, filtered as given."""
+        params = _compact(
+            agent_id=agent_id,
+            status=status,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            page=page,
+            per_page=per_page,
+        )
+        answer = await self._http.call(
+            method="GET",
+            path="/v1/conversation",
+            action="list conversations",
+            safety=Safety.IDEMPOTENT,
+            params=params,
+        )
+        return parse_page(answer.body, page=page, per_page=per_page)
+
+    async def update_metadata(
+        self, *, conversation_id: str, metadata: Mapping[str, Any]
+    ) -> Conversation:
+        """Merge ``metadata`` into the conversation's metadata."""
+        action = "update the conversation metadata"
+        answer = await self._http.call(
+            method="PATCH",
+            path=f"/v1/conversation/{_id(conversation_id)}",
+            action=action,
+            safety=Safety.IDEMPOTENT,
+            json={"metadata": dict(metadata)},
+        )
+        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        return parse_conversation(record)
+
+    async def end_conversation(
+        self, *, conversation_id: str, rating: int | None = None, feedback: str | None = None
+    ) -> Conversation:
+        """End the conversation, optionally rating it 1-5 with feedback."""
+        action = "end the conversation"
+        answer = await self._http.call(
+            method="POST",
+            path=f"/v1/conversation/{_id(conversation_id)}/end",
+            action=action,
+            safety=Safety.IDEMPOTENT,
+            json=_compact(rating=rating, feedback=feedback),
+        )
+        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        try:
+            return parse_conversation(record)
+        except ProtocolError:
+            # Some deployments only confirm ({"success": true}); the conversation did end.
+            return Conversation(id=conversation_id, status="ended", rating=rating, metadata={})
+
+    async def history(
+        self, *, conversation_id: str, page: int = 1, per_page: int = 50
+    ) -> list[Message]:
+        """One page of the conversation's messages, oldest first."""
+        answer = await self._http.call(
+            method="GET",
+            path=f"/v1/conversation/{_id(conversation_id)}/messages",
+            action="read the conversation history",
+            safety=Safety.IDEMPOTENT,
+            params={"page": page, "per_page": per_page},
+        )
+        return parse_messages(answer.body, conversation_id=conversation_id)
+
+    async def analytics(self, *, conversation_id: str) -> ConversationAnalytics:
+        """The conversation's message statistics, duration and satisfaction."""
+        answer = await self._http.call(
+            method="GET",
+            path=f"/v1/analytic/conversation/{_id(conversation_id)}",
+            action="read the conversation analytics",
+            safety=Safety.IDEMPOTENT,
+        )
+        return parse_analytics(answer.body)
+
+    def stream_reply(self, *, conversation_id: str, text: str) -> AsyncGenerator[ReplyEvent, None]:
+        """Send ``text`` once and yield the reply: zero or more deltas, then one ``ReplyDone``.
+
+        Nothing is sent until iteration starts. Close the iterator (``contextlib.aclosing``)
+        when stopping early, so the stream connection is released at once.
+        """
+        run = ReplyRun(
+            http=self._http,
+            poller=self._poller,
+            conversation_id=conversation_id,
+            text=text,
+            idle_timeout=self._stream_idle_timeout,
+            reply_timeout=self._task_timeout,
+        )
+        return run.events()
+
+    async def send_message(self, *, conversation_id: str, text: str) -> Message:
+        """Send ``text`` and return the finished assistant message."""
+        stream = self.stream_reply(conversation_id=conversation_id, text=text)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if isinstance(event, ReplyDone):
+                    return event.message
+        raise ProtocolError("Knowrithm ended the reply without a final message.")
+
+    async def rate_message(
+        self, *, message_id: str, rating: int, feedback: str | None = None
+    ) -> None:
+        """Rate an assistant message 1-5; rating again replaces the earlier rating."""
+        action = "rate the message"
+        answer = await self._http.call(
+            method="POST",
+            path=f"/v1/message/{_id(message_id)}/rate",
+            action=action,
+            safety=Safety.IDEMPOTENT,
+            json=_compact(rating=rating, feedback=feedback),
+        )
+        if isinstance(answer.body, dict) and answer.body.get("success") is False:
+            raise BadRequestError(f"Knowrithm could not {action}: it reported no success.")
+
+    async def create_lead(
+        self,
+        *,
+        first_name: str,
+        last_name: str,
+        email: str,
+        phone: str | None = None,
+        source: str | None = None,
+        agent_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Lead:
+        """Create a lead (the contact a LEAD conversation belongs to)."""
+        action = "create the lead"
+        body = _compact(
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            phone=phone,
+            source=source,
+            agent_id=agent_id,
+            metadata=dict(metadata) if metadata is not None else None,
+        )
+        answer = await self._http.call(
+            method="POST", path="/v1/sdk/lead", action=action, safety=Safety.ONCE, json=body
+        )
+        record = await self._poller.resolve(answer.body, record_key="lead", action=action)
+        return parse_lead(record)
+
+    async def get_lead(self, *, lead_id: str) -> Lead:
+        """Read a lead by id."""
+        answer = await self._http.call(
+            method="GET",
+            path=f"/v1/lead/{_id(lead_id)}",
+            action="read the lead",
+            safety=Safety.IDEMPOTENT,
+        )
+        return parse_lead(answer.body)
+
+    async def wait_for_task(self, *, task_id: str, poll_url: str | None = None) -> dict[str, Any]:
+        """Poll a task until it finishes and return its payload (or its status body)."""
+        status = await self._poller.wait(task_id=task_id, poll_url=poll_url)
+        for name in ("result", "data", "response"):
+            payload = status.get(name)
+            if isinstance(payload, dict):
+                return payload
+        return status

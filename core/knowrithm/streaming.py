@@ -1,0 +1,321 @@
+"""Send one chat message and follow its reply over SSE, falling back to task polling."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.errors import AuthError, ConversationEndedError, ProtocolError
+from core.knowrithm.error_mapping import error_from_response
+from core.knowrithm.models import Message, ReplyDelta, ReplyDone, ReplyEvent
+from core.knowrithm.parsing import as_int, as_str, last_page, parse_message, parse_messages
+from core.knowrithm.retry import Safety
+from core.knowrithm.session import HttpSession
+from core.knowrithm.sse import SSEEvent, SSEParser
+from core.knowrithm.tasks import TaskPoller, task_failure, task_handle, task_payload, task_state
+
+_CHAT_EVENTS = frozenset({"chat_status", "chat_chunk", "chat_response"})
+_HISTORY_PAGE = 100
+_SEND_ACTION = "send the message"
+_REPLY_ACTION = "finish the reply"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the service said to a chat message: a task to follow, or the finished reply."""
+
+    task_id: str | None = None
+    message_id: str | None = None
+    poll_url: str | None = None
+    message: Message | None = None
+
+
+def assistant_message(*, payload: Any, conversation_id: str) -> Message | None:
+    """Return the assistant message held in a sync answer or task result, if there is one."""
+    if not isinstance(payload, dict):
+        return None
+    candidate = payload.get("assistant_message")
+    try:
+        message = parse_message(
+            candidate if isinstance(candidate, dict) else payload, conversation_id=conversation_id
+        )
+    except ProtocolError:
+        return None
+    return message if message.role != "user" else None
+
+
+def read_send_answer(
+    *, body: Any, conversation_id: str, redact: Callable[[str], str]
+) -> SendResult:
+    """Interpret the answer to ``POST .../chat``: a task handle (202) or the reply itself (200)."""
+    if not isinstance(body, dict):
+        raise ProtocolError(
+            f"Knowrithm could not {_SEND_ACTION}: it answered something unreadable."
+        )
+    source = body
+    handle = task_handle(body)
+    inner = body.get("data")
+    if handle is None and isinstance(inner, dict):
+        handle = task_handle(inner)
+        source = inner if handle is not None else body
+    if handle is not None:
+        state = task_state(source)
+        if state == "failed":
+            raise task_failure(source, action=_REPLY_ACTION, redact=redact)
+        if state == "done":
+            done = assistant_message(task_payload(source), conversation_id=conversation_id)
+            if done is not None:
+                return SendResult(message=done)
+        user_id = as_str(source.get("message_id")) or as_str(source.get("user_message_id"))
+        return SendResult(task_id=handle.task_id, message_id=user_id, poll_url=handle.poll_url)
+    reply = assistant_message(body, conversation_id=conversation_id)
+    if reply is not None:
+        return SendResult(message=reply)
+    user_id = as_str(body.get("message_id")) or as_str(body.get("id"))
+    return SendResult(message_id=user_id)
+
+
+class _StreamLost(Exception):
+    """The SSE connection ended, broke or went silent."""
+
+
+class _SSEReader:
+    """Reads events from one open SSE response, bounding the silence between reads."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._chunks = response.aiter_bytes()
+        self._parser = SSEParser()
+        self._pending: collections.deque[SSEEvent] = collections.deque()
+
+    async def next(self, *, idle_timeout: float) -> SSEEvent:
+        """Return the next event; raise ``_StreamLost`` at the end, on a break or on silence."""
+        while not self._pending:
+            try:
+                async with asyncio.timeout(idle_timeout):
+                    chunk = await anext(self._chunks, None)
+            except (TimeoutError, httpx.HTTPError) as exc:
+                raise _StreamLost from exc
+            if chunk is None:
+                raise _StreamLost
+            self._pending.extend(self._parser.feed_bytes(chunk))
+        return self._pending.popleft()
+
+    async def aclose(self) -> None:
+        if isinstance(self._chunks, AsyncGenerator):
+            await self._chunks.aclose()
+        await self._response.aclose()
+
+
+def _event_payload(event: SSEEvent) -> tuple[str, dict[str, Any]] | None:
+    """Return (event name, JSON payload) for chat events, None for anything else."""
+    name = event.event
+    if name not in _CHAT_EVENTS and name != "message":
+        return None
+    try:
+        payload = json.loads(event.data)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        if name in _CHAT_EVENTS:
+            raise ProtocolError(f"Knowrithm sent a {name} event whose data is not a JSON object.")
+        return None
+    if name == "message":
+        # Some deployments send unnamed events that carry their type inside the data.
+        name = as_str(payload.get("event")) or as_str(payload.get("type")) or ""
+        if name not in _CHAT_EVENTS:
+            return None
+    return name, payload
+
+
+class ReplyRun:
+    """One ``stream_reply`` call: stream first, send once, then read or poll for the answer."""
+
+    def __init__(
+        self,
+        *,
+        http: HttpSession,
+        poller: TaskPoller,
+        conversation_id: str,
+        text: str,
+        idle_timeout: float,
+        reply_timeout: float,
+    ) -> None:
+        self._http = http
+        self._poller = poller
+        self._conversation_id = conversation_id
+        self._path = f"/v1/conversation/{quote(conversation_id, safe='')}"
+        self._text = text
+        self._idle_timeout = idle_timeout
+        self._reply_timeout = reply_timeout
+        self._reader: _SSEReader | None = None
+        self._reconnected = False
+        self._finished = False
+        self._last_event_id: str | None = None
+        self._seen_chunks: set[int] = set()
+
+    async def events(self) -> AsyncGenerator[ReplyEvent, None]:
+        """Yield the reply's deltas and then exactly one ``ReplyDone``."""
+        try:
+            self._reader = await self._open(last_event_id=None)
+            sent = await self._send()
+            if sent.message is not None:
+                yield ReplyDone(sent.message)
+                return
+            deadline = asyncio.get_running_loop().time() + self._reply_timeout
+            while (event := await self._next_from_stream(sent, deadline=deadline)) is not None:
+                yield event
+                if isinstance(event, ReplyDone):
+                    return
+            yield ReplyDone(await self._fallback(sent))
+        finally:
+            await self._close_reader()
+
+    async def _open(self, *, last_event_id: str | None) -> _SSEReader | None:
+        """Open the SSE stream; None when streaming is unavailable and polling must do."""
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        try:
+            response = await self._http.open_stream(
+                path=f"{self._path}/messages/stream", headers=headers, read_timeout=None
+            )
+        except httpx.HTTPError:
+            return None
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code == 200 and ("event-stream" in content_type or not content_type):
+            return _SSEReader(response)
+        try:
+            await response.aread()
+        except httpx.HTTPError:
+            pass
+        finally:
+            await response.aclose()
+        if response.status_code >= 400:
+            error = error_from_response(
+                response, action="open the reply stream", redact=self._http.redact
+            )
+            # Sending would fail the same way; any other refusal only costs the live view.
+            if isinstance(error, AuthError | ConversationEndedError):
+                raise error
+        return None
+
+    async def _close_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.aclose()
+
+    async def _send(self) -> SendResult:
+        timeout = self._http.timeout
+        answer = await self._http.call(
+            method="POST",
+            path=f"{self._path}/chat",
+            action=_SEND_ACTION,
+            safety=Safety.ONCE,
+            json={"message": self._text},
+            # A deployment that answers synchronously needs the whole generation time.
+            http_timeout=httpx.Timeout(timeout, read=max(timeout, self._reply_timeout)),
+        )
+        return read_send_answer(
+            answer.body, conversation_id=self._conversation_id, redact=self._http.redact
+        )
+
+    async def _next_from_stream(self, sent: SendResult, *, deadline: float) -> ReplyEvent | None:
+        """The next event of this reply, or None when the stream is gone and polling must do."""
+        loop = asyncio.get_running_loop()
+        while self._reader is not None and not self._finished:
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise _StreamLost
+                event = await self._reader.next(idle_timeout=min(self._idle_timeout, remaining))
+            except _StreamLost:
+                await self._close_reader()
+                if self._reconnected or loop.time() >= deadline:
+                    return None
+                # One reconnect, resuming after the last event seen; replays are deduplicated.
+                self._reconnected = True
+                self._reader = await self._open(last_event_id=self._last_event_id)
+                continue
+            if event.id is not None:
+                self._last_event_id = event.id
+            result = self._on_event(event, sent)
+            if result is not None:
+                return result
+        await self._close_reader()
+        return None
+
+    def _matches(self, payload: dict[str, Any], sent: SendResult) -> bool:
+        task_id = as_str(payload.get("task_id"))
+        if sent.task_id is not None and task_id is not None:
+            return task_id == sent.task_id
+        if sent.message_id is not None:
+            ids = (as_str(payload.get("message_id")), as_str(payload.get("reply_to")))
+            return sent.message_id in ids
+        # Nothing to match on: the stream is per conversation and sends there are serialised.
+        return sent.task_id is None
+
+    def _on_event(self, event: SSEEvent, sent: SendResult) -> ReplyEvent | None:
+        parsed = _event_payload(event)
+        if parsed is None:
+            return None
+        name, payload = parsed
+        if not self._matches(payload, sent):
+            return None
+        if name == "chat_chunk":
+            index = as_int(payload.get("index"))
+            if index is not None:
+                if index in self._seen_chunks:
+                    return None
+                self._seen_chunks.add(index)
+            content = payload.get("content")
+            return ReplyDelta(content) if isinstance(content, str) and content else None
+        if name == "chat_response":
+            return ReplyDone(parse_message(payload, conversation_id=self._conversation_id))
+        state = task_state(payload)
+        if state == "failed":
+            raise task_failure(payload, action=_REPLY_ACTION, redact=self._http.redact)
+        if state == "done":
+            # Finished without a chat_response we could read: fetch the answer instead.
+            self._finished = True
+        return None
+
+    async def _fallback(self, sent: SendResult) -> Message:
+        """Wait for the reply without the stream: poll the task, then read the history."""
+        if sent.task_id is not None:
+            status = await self._poller.wait(
+                task_id=sent.task_id, poll_url=sent.poll_url, action=_REPLY_ACTION
+            )
+            found = assistant_message(task_payload(status), conversation_id=self._conversation_id)
+            if found is not None:
+                return found
+        return await self._poller.until(lambda: self._from_history(sent), what="the reply")
+
+    async def _from_history(self, sent: SendResult) -> Message | None:
+        """The assistant message answering ``sent`` (or the newest one) in the history."""
+        messages, pages = await self._history_page(page=1)
+        if pages is not None and pages > 1:
+            messages, _ = await self._history_page(page=pages)
+        ids = [message.id for message in messages]
+        if sent.message_id is not None and sent.message_id in ids:
+            after = messages[ids.index(sent.message_id) + 1 :]
+            return next((m for m in after if m.role == "assistant"), None)
+        return next((m for m in reversed(messages) if m.role == "assistant"), None)
+
+    async def _history_page(self, *, page: int) -> tuple[list[Message], int | None]:
+        answer = await self._http.call(
+            method="GET",
+            path=f"{self._path}/messages",
+            action="read the conversation history",
+            safety=Safety.IDEMPOTENT,
+            params={"page": page, "per_page": _HISTORY_PAGE},
+        )
+        messages = parse_messages(answer.body, conversation_id=self._conversation_id)
+        return messages, last_page(answer.body)

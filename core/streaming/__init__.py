@@ -1,0 +1,6 @@
+"""Turns a stream of text deltas into the fewest platform calls that keep the answer fresh."""
+
+from core.streaming.layout import Layout
+from core.streaming.reply_stream import ReplyStream
+
+__all__ = ["Layout", "ReplyStream"]

@@ -1,0 +1,68 @@
+"""Runs jobs in order within each thread and concurrently across threads, with a bound."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class ThreadQueue:
+    """One worker task per busy thread; at most ``concurrency`` jobs run at once.
+
+    A job that raises is logged and the thread's next job runs: one broken thread never
+    stops another.
+    """
+
+    def __init__(self, *, concurrency: int) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pending: dict[str, deque[Job]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    def submit(self, thread: str, job: Job) -> None:
+        self._pending.setdefault(thread, deque()).append(job)
+        if thread not in self._workers:
+            self._workers[thread] = asyncio.create_task(self._work(thread), name=f"thread {thread}")
+
+    @property
+    def busy_threads(self) -> int:
+        return len(self._workers)
+
+    async def _work(self, thread: str) -> None:
+        try:
+            while True:
+                jobs = self._pending.get(thread)
+                if not jobs:
+                    self._pending.pop(thread, None)
+                    return
+                job = jobs.popleft()
+                async with self._slots:
+                    try:
+                        await job()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("a job in thread %s failed", thread)
+        finally:
+            self._workers.pop(thread, None)
+
+    async def drain(self) -> None:
+        """Wait until every submitted job, including ones submitted meanwhile, has run."""
+        while self._workers:
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Stop every worker now; queued jobs are dropped."""
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pending.clear()

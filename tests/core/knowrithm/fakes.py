@@ -1,0 +1,171 @@
+"""A scripted Knowrithm behind httpx.MockTransport, for the client's unit tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from core.knowrithm import KnowrithmClient, RetryPolicy
+
+KEY = "test-key-0123456789"
+SECRET = "test-secret-9876543210"
+BASE_URL = "http://knowrithm.test/api"
+CID = "conv-1"
+
+Reply = httpx.Response | BaseException
+Handler = Callable[[httpx.Request], Reply | Awaitable[Reply]]
+
+
+def json_response(status: int, body: Any, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def sse_frame(name: str, data: Any, *, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class FakeStream(httpx.AsyncByteStream):
+    """An SSE body fed by the test; items are bytes, an exception to raise, or None (end)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+        self.closed = False
+
+    def push(self, *frames: bytes | BaseException | None) -> None:
+        for frame in frames:
+            self.queue.put_nowait(frame)
+
+    def end(self) -> None:
+        self.queue.put_nowait(None)
+
+    def fail(self, exc: BaseException) -> None:
+        self.queue.put_nowait(exc)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def stream_response(stream: FakeStream) -> httpx.Response:
+    return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, stream=stream)
+
+
+def raw_path(request: httpx.Request) -> str:
+    """The path as sent, still percent-encoded, without the query."""
+    return request.url.raw_path.decode("ascii").partition("?")[0]
+
+
+class FakeKnowrithm:
+    """Routes requests to scripted answers and records every request it saw."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self._routes: list[tuple[str, re.Pattern[str], list[Reply] | Handler]] = []
+
+    def on(self, method: str, path: str, *answers: Reply | Handler) -> None:
+        """Answer ``method path`` (a path regex) with the answers in turn; the last repeats."""
+        pattern = re.compile(f"^{path}$")
+        if (
+            len(answers) == 1
+            and callable(answers[0])
+            and not isinstance(answers[0], httpx.Response)
+        ):
+            self._routes.append((method, pattern, answers[0]))  # type: ignore[arg-type]
+        else:
+            self._routes.append((method, pattern, list(answers)))  # type: ignore[arg-type]
+
+    def seen(self, method: str, path: str) -> list[httpx.Request]:
+        pattern = re.compile(f"^{path}$")
+        return [r for r in self.requests if r.method == method and pattern.match(raw_path(r))]
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        for method, pattern, target in self._routes:
+            if method != request.method or not pattern.match(raw_path(request)):
+                continue
+            if isinstance(target, list):
+                answer = target.pop(0) if len(target) > 1 else target[0]
+            else:
+                result = target(request)
+                answer = await result if isinstance(result, Awaitable) else result
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+        return json_response(404, {"detail": f"no route for {request.method} {request.url.path}"})
+
+
+class SleepRecorder:
+    """An injectable sleep that returns at once and remembers what was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(0)
+
+
+def make_client(
+    fake: FakeKnowrithm, sleep: SleepRecorder | None = None, **options: Any
+) -> KnowrithmClient:
+    options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0))
+    options.setdefault("task_poll_interval", 0.01)
+    options.setdefault("task_timeout", 5.0)
+    options.setdefault("stream_idle_timeout", 2.0)
+    return KnowrithmClient(
+        base_url=BASE_URL,
+        api_key=KEY,
+        api_secret=SECRET,
+        transport=httpx.MockTransport(fake),
+        sleep=sleep if sleep is not None else SleepRecorder(),
+        **options,
+    )
+
+
+def body_of(request: httpx.Request) -> Any:
+    return json.loads(request.content) if request.content else None
+
+
+def conversation(**fields: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": CID,
+        "agent_id": "agent-1",
+        "entity_type": "USER",
+        "status": "active",
+        "lead_id": None,
+        "message_count": 0,
+        "started_at": "2025-01-01T00:00:00Z",
+        "ended_at": None,
+        "rating": None,
+        "metadata": {},
+    }
+    record.update(fields)
+    return record
+
+
+def message(mid: str, role: str, content: str, **fields: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": mid,
+        "conversation_id": CID,
+        "role": role,
+        "content": content,
+        "created_at": "2025-01-01T00:00:01Z",
+        "rating": None,
+        "metadata": {},
+    }
+    record.update(fields)
+    return record

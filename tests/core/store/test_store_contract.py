@@ -1,0 +1,230 @@
+"""One contract, every Store backend: the same tests run against each."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreError
+from core.store import MemoryStore, SqliteStore, Store
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+StoreFactory = Callable[[FakeTime], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    made: list[Store] = []
+
+    def factory(now: FakeTime) -> Store:
+        store: Store
+        if request.param == "memory":
+            store = MemoryStore(now=now)
+        else:
+            store = SqliteStore(path=tmp_path / "store.sqlite", now=now)
+        made.append(store)
+        return store
+
+    yield factory
+    for store in made:
+        await store.close()
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory, clock: FakeTime) -> Store:
+    return make_store(clock)
+
+
+async def test_satisfies_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+async def test_get_absent_is_none(store: Store) -> None:
+    assert await store.get("thread:nope") is None
+
+
+async def test_set_get_roundtrip_json_values(store: Store) -> None:
+    value = {"conversation_id": "c1", "n": 3, "f": 1.5, "ok": True, "list": [1, "two", None]}
+    await store.set("thread:a", value)
+    assert await store.get("thread:a") == value
+    await store.set("thread:a", "replaced")
+    assert await store.get("thread:a") == "replaced"
+
+
+async def test_unicode_keys_and_values(store: Store) -> None:
+    await store.set("thread:tg:чат:🧵", {"text": "héllo 👍🏽 世界"})
+    assert await store.get("thread:tg:чат:🧵") == {"text": "héllo 👍🏽 世界"}
+
+
+async def test_non_json_value_is_refused_and_old_value_kept(store: Store) -> None:
+    await store.set("k", {"keep": 1})
+    with pytest.raises((TypeError, ValueError)):
+        await store.set("k", {"bad": object()})  # type: ignore[dict-item]
+    assert await store.get("k") == {"keep": 1}
+
+
+async def test_delete(store: Store) -> None:
+    await store.set("k", 1)
+    await store.delete("k")
+    await store.delete("never-there")
+    assert await store.get("k") is None
+
+
+async def test_ttl_expires(store: Store, clock: FakeTime) -> None:
+    await store.set("event:x", 1, ttl=10)
+    clock.value += 9
+    assert await store.get("event:x") == 1
+    clock.value += 2
+    assert await store.get("event:x") is None
+
+
+async def test_add_if_absent(store: Store, clock: FakeTime) -> None:
+    assert await store.add_if_absent("event:1", "a", ttl=5) is True
+    assert await store.add_if_absent("event:1", "b", ttl=5) is False
+    assert await store.get("event:1") == "a"
+    clock.value += 6
+    assert await store.add_if_absent("event:1", "c", ttl=5) is True
+    assert await store.get("event:1") == "c"
+
+
+async def test_add_if_absent_is_atomic_under_concurrency(store: Store) -> None:
+    results = await asyncio.gather(*(store.add_if_absent("event:dup", i) for i in range(50)))
+    assert results.count(True) == 1
+
+
+async def test_scan_by_prefix_skips_expired(store: Store, clock: FakeTime) -> None:
+    await store.set("thread:a", 1)
+    await store.set("thread:b", 2, ttl=1)
+    await store.set("msg:a", 3)
+    clock.value += 2
+    found = {k: v async for k, v in store.scan("thread:")}
+    assert found == {"thread:a": 1}
+
+
+async def test_lock_serialises_holders(store: Store) -> None:
+    order: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with store.lock("lock:t1", ttl=5):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    await asyncio.gather(hold("a"), hold("b"))
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+async def test_lock_of_a_stuck_holder_expires(store: Store) -> None:
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stuck() -> None:
+        async with store.lock("lock:t2", ttl=0.05):
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(stuck())
+    await entered.wait()
+    async with store.lock("lock:t2", ttl=0.05):
+        got_it = True
+    release.set()
+    await task
+    assert got_it
+
+
+async def test_different_lock_keys_do_not_block(store: Store) -> None:
+    async with store.lock("lock:a", ttl=5), store.lock("lock:b", ttl=5):
+        pass
+
+
+# --- sqlite only --------------------------------------------------------------------------
+
+
+async def test_sqlite_survives_restart(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    first = SqliteStore(path=path)
+    await first.set("thread:t", {"conversation_id": "c-42"})
+    await first.close()
+    second = SqliteStore(path=path)
+    assert await second.get("thread:t") == {"conversation_id": "c-42"}
+    await second.close()
+
+
+async def test_sqlite_stores_json_not_pickle(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "bot.sqlite"
+    store = SqliteStore(path=path, table="kv")
+    await store.set("thread:t", {"a": 1})
+    await store.close()
+    with sqlite3.connect(path) as db:
+        (raw,) = db.execute("SELECT value FROM kv WHERE key = 'thread:t'").fetchone()
+    assert '"v": {"a": 1}' in (raw.decode() if isinstance(raw, bytes) else raw)
+
+
+async def test_sqlite_does_not_open_anything_at_construction(tmp_path: Path) -> None:
+    path = tmp_path / "lazy.sqlite"
+    store = SqliteStore(path=path)
+    assert not path.exists()
+    await store.close()
+
+
+async def test_sqlite_writes_off_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlitedict import SqliteDict
+
+    threads: list[str] = []
+    original = SqliteDict.__setitem__
+
+    def spy(self: SqliteDict, key: str, value: object) -> None:
+        threads.append(threading.current_thread().name)
+        original(self, key, value)
+
+    monkeypatch.setattr(SqliteDict, "__setitem__", spy)
+    store = SqliteStore(path=tmp_path / "t.sqlite")
+    await store.set("k", 1)
+    await store.close()
+    assert threads and all(name != threading.main_thread().name for name in threads)
+
+
+async def test_sqlite_bad_file_is_a_clear_error_and_file_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-db.sqlite"
+    path.write_bytes(b"this is not sqlite " * 100)
+    store = SqliteStore(path=path)
+    with pytest.raises(StoreError, match="cannot be opened as a sqlite database"):
+        await store.get("k")
+    await store.close()
+    assert path.read_bytes() == b"this is not sqlite " * 100
+
+
+async def test_sqlite_malformed_row_reads_as_absent(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "bot.sqlite"
+    store = SqliteStore(path=path, table="kv")
+    await store.set("good", 1)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO kv (key, value) VALUES ('bad', 'not json{')")
+    reopened = SqliteStore(path=path, table="kv")
+    assert await reopened.get("bad") is None
+    assert await reopened.get("good") == 1
+    await reopened.close()

@@ -1,0 +1,315 @@
+"""The bridge end to end: recording adapter → bridge → real client → local Knowrithm server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from core.bridge import Bridge
+from core.clock import ManualClock
+from core.config.models import ConversationSettings, EntityRule
+from core.knowrithm import KnowrithmClient
+from core.sessions import Sessions
+from core.store import MemoryStore
+from core.testing import RecordingAdapter
+
+
+@dataclass
+class Bot:
+    adapter: RecordingAdapter
+    bridge: Bridge
+    sessions: Sessions
+    store: MemoryStore
+    server: LocalKnowrithm
+    clock: ManualClock
+
+    def assistant_messages(self) -> list[str]:
+        return [
+            m.content
+            for messages in self.server.state.messages.values()
+            for m in messages
+            if m.role == "assistant"
+        ]
+
+    async def ask(self, text: str, **kwargs: object) -> str:
+        """Send ``text`` and wait until it is answered; the thread's visible text."""
+        chat = str(kwargs.get("chat", "general"))
+        await self.adapter.say(text, **kwargs)  # type: ignore[arg-type]
+        await self.bridge.drain()
+        return self.adapter.visible(self.adapter.thread_key(chat))
+
+
+async def make_bot(
+    server: LocalKnowrithm,
+    client: KnowrithmClient,
+    *,
+    settings: ConversationSettings | None = None,
+) -> Bot:
+    clock = ManualClock()
+    store = MemoryStore(now=clock.now)
+    settings = settings or ConversationSettings()
+    sessions = Sessions(
+        client=client,
+        store=store,
+        agent_id=server.agent_id,
+        rules=settings.entity_rules,
+        default_entity_type=settings.default_entity_type,
+        idle_seconds=settings.idle_minutes * 60,
+        clock=clock,
+    )
+    adapter = RecordingAdapter()
+    bridge = Bridge(
+        client=client,
+        store=store,
+        sessions=sessions,
+        adapters={adapter.name: adapter},
+        settings=settings,
+    )
+    await adapter.start(sink=bridge)
+    return Bot(adapter, bridge, sessions, store, server, clock)
+
+
+@pytest.fixture
+async def bot(knowrithm: LocalKnowrithm, client: KnowrithmClient) -> AsyncIterator[Bot]:
+    made = await make_bot(knowrithm, client)
+    yield made
+    await made.bridge.stop()
+
+
+async def test_answer_is_streamed_and_final_text_equals_agent_reply(bot: Bot) -> None:
+    visible = await bot.ask("What is Knowrithm?")
+    assert bot.assistant_messages() == [visible]
+    assert 'You asked: "What is Knowrithm?"' in visible
+    assert bot.adapter.count("post") == 1
+
+
+async def test_follow_up_continues_conversation_and_threads_are_separate(bot: Bot) -> None:
+    await bot.ask("first question")
+    second = await bot.ask("second question")
+    assert "first question" in second  # the agent saw the history
+    await bot.ask("other thread", chat="random")
+    assert len(bot.server.state.conversations) == 2
+    general = await bot.sessions.current(bot.adapter.thread_key("general"))
+    assert general is not None
+    assert len(bot.server.state.messages[general.conversation_id]) == 4
+
+
+async def test_conversation_metadata_says_where_it_came_from(bot: Bot) -> None:
+    await bot.ask("hi", chat="C42", channel_name="support", user="U7", display_name="Grace Hopper")
+    (conversation,) = bot.server.state.conversations.values()
+    assert conversation.entity_type == "USER"
+    meta = conversation.metadata
+    assert meta["platform"] == "recording"
+    assert meta["workspace"] == "w1"
+    assert meta["channel"] == "C42"
+    assert meta["channel_name"] == "support"
+    assert meta["thread_key"] == "recording:C42"
+    assert meta["user_id"] == "U7"
+    assert meta["user_name"] == "Grace Hopper"
+
+
+async def test_lead_rule_creates_lead_once_per_user(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    settings = ConversationSettings(entity_rules=[EntityRule(direct=True)])
+    bot = await make_bot(knowrithm, client, settings=settings)
+    try:
+        await bot.ask("hello", chat="dm1", direct=True, user="guest", display_name="Ada Lovelace")
+        await bot.ask("/new", chat="dm1", direct=True, user="guest")
+        await bot.ask("again", chat="dm1", direct=True, user="guest")
+        await bot.ask("staff channel", chat="C1")
+        entity_types = sorted(c.entity_type for c in knowrithm.state.conversations.values())
+        assert entity_types == ["LEAD", "LEAD", "USER"]
+        (lead,) = knowrithm.state.leads.values()
+        assert (lead.first_name, lead.last_name) == ("Ada", "Lovelace")
+        assert lead.email == "recording-guest@recording.invalid"
+        leads_used = {c.lead_id for c in knowrithm.state.conversations.values() if c.lead_id}
+        assert leads_used == {lead.id}
+    finally:
+        await bot.bridge.stop()
+
+
+async def test_idle_conversation_ends_and_next_message_starts_new(bot: Bot) -> None:
+    await bot.ask("before the break")
+    first = await bot.sessions.current("recording:general")
+    assert first is not None
+    bot.clock.advance(31 * 60)
+    await bot.ask("after the break")
+    second = await bot.sessions.current("recording:general")
+    assert second is not None and second.conversation_id != first.conversation_id
+    assert [e.conversation_id for e in bot.server.state.ends] == [first.conversation_id]
+
+
+async def test_idle_sweep_ends_conversations_by_themselves(bot: Bot) -> None:
+    await bot.ask("one", chat="a")
+    bot.clock.advance(20 * 60)
+    await bot.ask("two", chat="b")
+    bot.clock.advance(15 * 60)
+    assert await bot.bridge.expire_idle() == 1
+    ended = {e.conversation_id for e in bot.server.state.ends}
+    a = await bot.sessions.current("recording:a")
+    b = await bot.sessions.current("recording:b")
+    assert a is None and b is not None
+    assert b.conversation_id not in ended and len(ended) == 1
+
+
+async def test_new_and_end_with_rating_and_feedback(bot: Bot) -> None:
+    await bot.ask("hello")
+    await bot.ask("/end 4 very helpful")
+    (end,) = bot.server.state.ends
+    assert (end.rating, end.feedback) == (4, "very helpful")
+    assert bot.adapter.messages_in("recording:general")[-1].startswith(
+        "Conversation ended, rated 4/5"
+    )
+    await bot.ask("/end")
+    assert "no conversation to end" in bot.adapter.messages_in("recording:general")[-1]
+    await bot.ask("fresh start")
+    assert len(bot.server.state.conversations) == 2
+
+
+async def test_bad_commands_and_input_get_one_clear_sentence(bot: Bot) -> None:
+    await bot.ask("hello")
+    chats_before = len(bot.server.state.chat_requests)
+    for text, expected in [
+        ("/end 9", "from 1 to 5"),
+        ("/frobnicate", "I don't know the command /frobnicate"),
+        ("   ", "has no text"),
+        ("x" * 50_000, "50,000 characters long and the limit is 8,000"),
+    ]:
+        await bot.ask(text)
+        last = bot.adapter.messages_in("recording:general")[-1]
+        assert expected in last, (text[:20], last)
+    assert len(bot.server.state.chat_requests) == chats_before
+    assert bot.server.state.ends == []  # /end 9 ended nothing
+    assert await bot.sessions.current("recording:general") is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "sentence"),
+    [
+        (401, None, "refused this bot's credentials"),
+        (500, None, "cannot be reached right now"),
+        (200, "{not json", "could not be read"),
+    ],
+)
+async def test_knowrithm_failures_become_one_sentence_and_other_threads_go_on(
+    bot: Bot, status: int, body: str | None, sentence: str
+) -> None:
+    await bot.ask("set up the conversation")
+    link = await bot.sessions.current("recording:general")
+    bot.server.faults.fail_next(
+        method="POST", path_contains="/chat", status=status, body=body, count=5
+    )
+    await bot.ask("this one fails")
+    assert sentence in bot.adapter.messages_in("recording:general")[-1]
+    assert len(bot.server.state.chat_requests) == 1  # the failed send was never accepted or resent
+    bot.server.faults.clear()
+    visible = await bot.ask("meanwhile elsewhere", chat="other")
+    assert "meanwhile elsewhere" in visible
+    assert await bot.sessions.current("recording:general") == link  # nothing stored was lost
+
+
+async def test_stream_cut_mid_reply_still_shows_whole_answer_once(bot: Bot) -> None:
+    bot.server.faults.cut_stream_after_chunks = 3
+    visible = await bot.ask("cut me off")
+    assert bot.assistant_messages() == [visible]
+    assert len(bot.server.state.chat_requests) == 1
+
+
+async def test_redelivered_event_is_answered_once(bot: Bot) -> None:
+    await bot.adapter.say("hello", event_id="same")
+    await bot.adapter.say("hello", event_id="same")
+    await bot.bridge.drain()
+    assert len(bot.server.state.chat_requests) == 1
+    assert bot.adapter.count("post") == 1
+
+
+async def test_bots_are_ignored(bot: Bot) -> None:
+    await bot.ask("I am a bot", is_bot=True)
+    assert bot.server.state.chat_requests == []
+    assert bot.adapter.calls == []
+
+
+async def test_reactions_rate_the_right_message_and_re_rate(bot: Bot) -> None:
+    await bot.ask("first")
+    await bot.ask("second")
+    first_id, second_id = bot.adapter.message_ids_in("recording:general")
+    await bot.adapter.react(first_id, "👍")
+    await bot.bridge.drain()
+    await bot.adapter.react(second_id, "👍🏽")
+    await bot.adapter.react(second_id, "👍🏽", added=False)
+    await bot.adapter.react(second_id, "👎")
+    await bot.adapter.react(second_id, "🎉")
+    await bot.adapter.react("not-ours", "👍")
+    await bot.bridge.drain()
+    conversation = next(iter(bot.server.state.messages.values()))
+    assistant = [m for m in conversation if m.role == "assistant"]
+    ratings = [(r.message_id, r.rating) for r in bot.server.state.ratings]
+    assert ratings == [(assistant[0].id, 5), (assistant[1].id, 5), (assistant[1].id, 1)]
+    assert assistant[1].rating == 1
+
+
+@asynccontextmanager
+async def own_bot(**server_options: Any) -> AsyncIterator[Bot]:
+    """A bot on its own local server, for tests that need a particular agent or pace."""
+    async with (
+        LocalKnowrithm(**server_options) as server,
+        KnowrithmClient(
+            base_url=server.base_url, api_key=server.api_key, api_secret=server.api_secret
+        ) as own_client,
+    ):
+        bot = await make_bot(server, own_client)
+        try:
+            yield bot
+        finally:
+            await bot.bridge.stop()
+
+
+async def test_same_thread_in_order_other_threads_concurrently() -> None:
+    async with own_bot(word_delay=0.02) as bot:
+        await bot.adapter.say("one", chat="a")
+        await bot.adapter.say("two", chat="a")
+        await bot.adapter.say("three", chat="b")
+        # Thread b is answered while thread a is still busy with its first answer.
+        await bot.adapter.wait_for_messages("recording:b", 1)
+        assert len(bot.adapter.messages_in("recording:a")) <= 1
+        await bot.bridge.drain()
+        a1, a2 = bot.adapter.messages_in("recording:a")
+        assert '"one"' in a1 and '"two"' in a2
+
+
+async def test_conversation_ended_elsewhere_starts_a_new_one(
+    bot: Bot, client: KnowrithmClient
+) -> None:
+    await bot.ask("hello")
+    session = await bot.sessions.current("recording:general")
+    assert session is not None
+    await client.end_conversation(conversation_id=session.conversation_id)
+    visible = await bot.ask("still there?")
+    assert '"still there?"' in visible
+    assert len(bot.server.state.conversations) == 2
+
+
+LONG_ANSWER = "Sentence number one. " * 500
+
+
+async def test_long_answer_rolls_over() -> None:
+    async with own_bot(agent=ScriptedAgent(lambda question, history: LONG_ANSWER)) as bot:
+        await bot.ask("long please")
+        messages = bot.adapter.messages_in("recording:general")
+        assert len(messages) == 3
+        assert all(len(m) <= 4000 for m in messages)
+        assert "".join(messages).split() == LONG_ANSWER.split()
+
+
+async def test_typing_shown_before_the_first_words() -> None:
+    async with own_bot(first_token_delay=0.2) as bot:
+        await bot.ask("hi")
+        kinds = [c.kind for c in bot.adapter.calls]
+        assert kinds[0] == "typing"
+        assert kinds.index("post") > 0

@@ -1,0 +1,45 @@
+"""Command parsing shared by every adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.commands import Command, CommandError, EndArgs, parse_command, parse_end_args
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/new", Command("new", "")),
+        ("  /END 4 thanks a lot ", Command("end", "4 thanks a lot")),
+        ("/end@knowrithm_bot 3", Command("end", "3")),
+        ("/help", Command("help", "")),
+        ("/weird_cmd x", Command("weird_cmd", "x")),
+        ("hello /new", None),
+        ("/usr/bin is a folder", None),
+        ("/ 5", None),
+        ("", None),
+    ],
+)
+def test_parse_command(text: str, expected: Command | None) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("", EndArgs(None, None)),
+        ("5", EndArgs(5, None)),
+        ("1 too slow", EndArgs(1, "too slow")),
+        ("great bot", EndArgs(None, "great bot")),
+    ],
+)
+def test_end_args(args: str, expected: EndArgs) -> None:
+    assert parse_end_args(args) == expected
+
+
+@pytest.mark.parametrize("bad", ["9", "0", "-1", "4.5", "6 nice"])
+def test_end_rating_out_of_range_is_one_clear_sentence(bad: str) -> None:
+    with pytest.raises(CommandError, match="from 1 to 5") as info:
+        parse_end_args(bad)
+    assert str(info.value).count(".") <= 2

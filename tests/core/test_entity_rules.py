@@ -1,0 +1,70 @@
+"""USER or LEAD, decided by configurable rules."""
+
+from __future__ import annotations
+
+from core.config.models import EntityRule
+from core.entity_rules import entity_type_for
+from core.events import Author, Inbound, Origin
+
+
+def event(
+    *,
+    adapter: str = "slack",
+    direct: bool = False,
+    channel: str = "C1",
+    channel_name: str | None = None,
+    external: bool = False,
+    user: str = "U1",
+) -> Inbound:
+    return Inbound(
+        thread=f"{adapter}:x",
+        event_id="e",
+        text="hi",
+        author=Author(id=user, external=external),
+        origin=Origin(
+            adapter=adapter, channel_id=channel, channel_name=channel_name, is_direct=direct
+        ),
+    )
+
+
+def test_default_is_user() -> None:
+    assert entity_type_for(event(), rules=[]) == "USER"
+    assert entity_type_for(event(), rules=[], default="LEAD") == "LEAD"
+
+
+def test_direct_messages_as_leads() -> None:
+    rules = [EntityRule(direct=True)]
+    assert entity_type_for(event(direct=True), rules=rules) == "LEAD"
+    assert entity_type_for(event(direct=False), rules=rules) == "USER"
+
+
+def test_named_channels_by_id_or_name() -> None:
+    rules = [EntityRule(channels=["sales", "C9"])]
+    assert entity_type_for(event(channel_name="#sales"), rules=rules) == "LEAD"
+    assert entity_type_for(event(channel="C9"), rules=rules) == "LEAD"
+    assert entity_type_for(event(channel_name="general"), rules=rules) == "USER"
+
+
+def test_external_people() -> None:
+    rules = [EntityRule(external=True)]
+    assert entity_type_for(event(external=True), rules=rules) == "LEAD"
+    assert entity_type_for(event(external=False), rules=rules) == "USER"
+
+
+def test_all_conditions_must_hold_and_first_rule_wins() -> None:
+    rules = [
+        EntityRule(entity_type="USER", adapters=["telegram"], users=["staff1"]),
+        EntityRule(adapters=["telegram"], direct=True, users_not_in=["staff2"]),
+    ]
+    assert (
+        entity_type_for(event(adapter="telegram", direct=True, user="staff1"), rules=rules)
+        == "USER"
+    )
+    assert (
+        entity_type_for(event(adapter="telegram", direct=True, user="staff2"), rules=rules)
+        == "USER"
+    )
+    assert (
+        entity_type_for(event(adapter="telegram", direct=True, user="guest"), rules=rules) == "LEAD"
+    )
+    assert entity_type_for(event(adapter="slack", direct=True, user="guest"), rules=rules) == "USER"

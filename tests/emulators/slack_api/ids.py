@@ -1,0 +1,18 @@
+"""Default identifiers of the emulated Slack workspace, shared by the emulator and the builders."""
+
+TEAM_ID = "T0EMU00001"
+TEAM_NAME = "Emulated Workspace"
+TEAM_DOMAIN = "emulated"
+BOT_USER_ID = "U0BOT00001"
+BOT_ID = "B0BOT00001"
+APP_ID = "A0APP00001"
+BOT_NAME = "knowrithm"
+USER_ID = "U0USER0001"
+CHANNEL_ID = "C0CHAN0001"
+IM_CHANNEL_ID = "D0IM000001"
+OTHER_BOT_ID = "B0OTHER001"
+
+BOT_TOKEN = "xoxb-emulated-bot-token"
+APP_TOKEN = "xapp-1-emulated-app-token"
+SIGNING_SECRET = "emulated-signing-secret"
+VERIFICATION_TOKEN = "emulated-verification-token"
