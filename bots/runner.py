@@ -145,6 +145,7 @@ class BotRunner:
             idle_seconds=conversations.idle_minutes * 60,
             clock=self._clock,
         )
+        self.started = asyncio.Event()
         self.bridge = Bridge(
             client=client,
             store=store,
@@ -164,6 +165,7 @@ class BotRunner:
                 stack.push_async_callback(adapter.stop)
             self.bridge.start()
             stack.push_async_callback(self.bridge.stop)
+            self.started.set()
             closed = asyncio.create_task(self._all_closed())
             stopped = asyncio.create_task(stop.wait())
             try:

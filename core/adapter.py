@@ -74,10 +74,12 @@ class NativeStream(ABC):
     """A platform-native streamed message (Slack chat streams, Telegram drafts).
 
     Created by ``SupportsNativeStream.open_native_stream``; the reply engine calls ``append``
-    with each new piece of text in order and ``finish`` once with the whole authoritative
-    text. Either may raise ``core.errors.NativeStreamUnavailable`` when the platform refuses
-    or expires the stream: the engine then continues with post + edit, starting from the text
-    the stream had shown, so nothing is lost or repeated.
+    with each new piece of text in order, paced by ``limits.edit_interval``, and ``finish``
+    once with the whole authoritative text. Either may raise
+    ``core.errors.NativeStreamUnavailable`` when the platform refuses or expires the stream:
+    the engine then asks ``leftover`` for a message still showing the appended text and
+    continues with post + edit from there (editing that message, or posting anew when there
+    is none), so nothing is lost or repeated.
     """
 
     @abstractmethod
@@ -86,7 +88,16 @@ class NativeStream(ABC):
 
     @abstractmethod
     async def finish(self, *, text: str) -> Sequence[Posted]:
-        """End the stream so that exactly ``text`` stays visible; return the messages holding it."""
+        """End the stream with exactly ``text`` visible; return the messages holding it.
+
+        An empty result means the stream leaves nothing lasting behind (Telegram drafts):
+        the engine then posts ``text`` itself with ordinary messages.
+        """
+
+    def leftover(self) -> Posted | None:
+        """After a failure: the message still showing the appended text, editable with
+        ``Adapter.edit``, or None when nothing of the stream stays visible."""
+        return None
 
 
 @runtime_checkable

@@ -167,13 +167,13 @@ class Bridge:
             return await self._stream(session, text, reply)
 
     async def _stream(self, session: Session, text: str, reply: ReplyStream) -> Message:
-        async for item in self._client.stream_reply(
-            conversation_id=session.conversation_id, text=text
-        ):
-            if isinstance(item, ReplyDelta):
-                reply.feed(item.text)
-            elif isinstance(item, ReplyDone):
-                return item.message
+        events = self._client.stream_reply(conversation_id=session.conversation_id, text=text)
+        async with contextlib.aclosing(events):
+            async for item in events:
+                if isinstance(item, ReplyDelta):
+                    reply.feed(item.text)
+                elif isinstance(item, ReplyDone):
+                    return item.message
         raise KnowrithmError("Knowrithm's reply stream ended without a final message")
 
     async def _fail(self, reply: ReplyStream, thread: str, exc: BaseException) -> list[str]:

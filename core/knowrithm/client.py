@@ -35,6 +35,7 @@ from core.knowrithm.streaming import ReplyRun
 from core.knowrithm.tasks import TaskPoller
 
 DEFAULT_RETRY = RetryPolicy()
+_NO_RETRY = RetryPolicy(attempts=1)
 _UNHEALTHY = frozenset({"error", "down", "unhealthy", "fail", "failed", "degraded"})
 
 
@@ -104,6 +105,8 @@ class KnowrithmClient:
         self._poller = TaskPoller(
             http=self._http, interval=task_poll_interval, timeout=task_timeout
         )
+        if timeout <= 0 or stream_idle_timeout <= 0:
+            raise ValueError("The Knowrithm timeouts must be positive.")
         self._task_timeout = task_timeout
         self._stream_idle_timeout = stream_idle_timeout
 
@@ -133,6 +136,8 @@ class KnowrithmClient:
                 path="/v1/health",
                 action="check its health",
                 safety=Safety.IDEMPOTENT,
+                # A probe should report a failure at once, not after backing off.
+                retry=_NO_RETRY,
             )
         except KnowrithmError:
             return False
@@ -162,7 +167,9 @@ class KnowrithmClient:
         answer = await self._http.call(
             method="POST", path="/v1/conversation", action=action, safety=Safety.ONCE, json=body
         )
-        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        record = await self._poller.resolve(
+            body=answer.body, record_key="conversation", action=action
+        )
         return parse_conversation(record)
 
     async def list_conversations(
@@ -191,7 +198,7 @@ class KnowrithmClient:
             safety=Safety.IDEMPOTENT,
             params=params,
         )
-        return parse_page(answer.body, page=page, per_page=per_page)
+        return parse_page(body=answer.body, page=page, per_page=per_page)
 
     async def update_metadata(
         self, *, conversation_id: str, metadata: Mapping[str, Any]
@@ -205,7 +212,9 @@ class KnowrithmClient:
             safety=Safety.IDEMPOTENT,
             json={"metadata": dict(metadata)},
         )
-        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        record = await self._poller.resolve(
+            body=answer.body, record_key="conversation", action=action
+        )
         return parse_conversation(record)
 
     async def end_conversation(
@@ -220,7 +229,9 @@ class KnowrithmClient:
             safety=Safety.IDEMPOTENT,
             json=_compact(rating=rating, feedback=feedback),
         )
-        record = await self._poller.resolve(answer.body, record_key="conversation", action=action)
+        record = await self._poller.resolve(
+            body=answer.body, record_key="conversation", action=action
+        )
         try:
             return parse_conversation(record)
         except ProtocolError:
@@ -238,7 +249,7 @@ class KnowrithmClient:
             safety=Safety.IDEMPOTENT,
             params={"page": page, "per_page": per_page},
         )
-        return parse_messages(answer.body, conversation_id=conversation_id)
+        return parse_messages(body=answer.body, conversation_id=conversation_id)
 
     async def analytics(self, *, conversation_id: str) -> ConversationAnalytics:
         """The conversation's message statistics, duration and satisfaction."""
@@ -315,7 +326,7 @@ class KnowrithmClient:
         answer = await self._http.call(
             method="POST", path="/v1/sdk/lead", action=action, safety=Safety.ONCE, json=body
         )
-        record = await self._poller.resolve(answer.body, record_key="lead", action=action)
+        record = await self._poller.resolve(body=answer.body, record_key="lead", action=action)
         return parse_lead(record)
 
     async def get_lead(self, *, lead_id: str) -> Lead:

@@ -112,7 +112,7 @@ def error_from_response(
     detail = _clean(detail, redact)
     suffix = f" (HTTP {status}: {detail})." if detail else f" (HTTP {status})."
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(value=response.headers.get("Retry-After"))
         wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
         return RateLimitedError(
             f"Knowrithm could not {action}: too many requests{wait}{suffix}",

@@ -47,7 +47,7 @@ def find_list(*, body: Any, key: str) -> list[Any] | None:
         if isinstance(value, list):
             return value
         if isinstance(value, dict):
-            nested = find_list(value, key=key)
+            nested = find_list(body=value, key=key)
             if nested is not None:
                 return nested
     return None
@@ -113,7 +113,7 @@ def _require_id(data: Mapping[str, Any], *, what: str, keys: tuple[str, ...] = (
 
 def parse_conversation(body: Any) -> Conversation:
     """Read a conversation record, bare or wrapped in ``conversation``/``data``."""
-    data = _require_object(unwrap(body, key="conversation"), what="conversation")
+    data = _require_object(unwrap(body=body, key="conversation"), what="conversation")
     entity = as_str(data.get("entity_type")) or "USER"
     return Conversation(
         id=_require_id(data, what="conversation", keys=("id", "conversation_id")),
@@ -140,7 +140,7 @@ def message_content(data: Mapping[str, Any]) -> str | None:
 
 def parse_message(*, body: Any, conversation_id: str, default_role: str = "assistant") -> Message:
     """Read a message record, bare or wrapped; ``conversation_id`` fills a missing one."""
-    data = _require_object(unwrap(body, key="message"), what="message")
+    data = _require_object(unwrap(body=body, key="message"), what="message")
     content = message_content(data)
     if content is None:
         raise ProtocolError("Knowrithm answered a message without any text.")
@@ -157,10 +157,12 @@ def parse_message(*, body: Any, conversation_id: str, default_role: str = "assis
 
 def parse_messages(*, body: Any, conversation_id: str) -> list[Message]:
     """Read a message listing: a list, or ``messages``/``data`` holding one."""
-    items = find_list(body, key="messages")
+    items = find_list(body=body, key="messages")
     if items is None:
         raise ProtocolError("Knowrithm answered a message history without a list of messages.")
-    return [parse_message(item, conversation_id=conversation_id, default_role="") for item in items]
+    return [
+        parse_message(body=item, conversation_id=conversation_id, default_role="") for item in items
+    ]
 
 
 def _pagination(body: Any) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def _pagination(body: Any) -> dict[str, Any]:
 
 def parse_page(*, body: Any, page: int, per_page: int) -> ConversationPage:
     """Read a conversation listing with whatever pagination fields came with it."""
-    items = find_list(body, key="conversations")
+    items = find_list(body=body, key="conversations")
     if items is None:
         raise ProtocolError("Knowrithm answered a conversation listing without a list.")
     info = _pagination(body)
@@ -197,7 +199,7 @@ def last_page(body: Any) -> int | None:
 
 def parse_lead(body: Any) -> Lead:
     """Read a lead record, bare or wrapped in ``lead``/``data``."""
-    data = _require_object(unwrap(body, key="lead"), what="lead")
+    data = _require_object(unwrap(body=body, key="lead"), what="lead")
     return Lead(
         id=_require_id(data, what="lead", keys=("id", "lead_id")),
         first_name=as_str(data.get("first_name")) or "",
@@ -211,7 +213,7 @@ def parse_lead(body: Any) -> Lead:
 
 def parse_analytics(body: Any) -> ConversationAnalytics:
     """Read conversation analytics; missing sections give zero or None."""
-    data = _require_object(unwrap(body, key="analytics"), what="analytics")
+    data = _require_object(unwrap(body=body, key="analytics"), what="analytics")
     stats = as_mapping(data.get("message_statistics"))
     flow = as_mapping(data.get("conversation_flow"))
     quality = as_mapping(data.get("quality_metrics"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from core.errors import KnowrithmError
+from core.errors import ConfigError, KnowrithmError
 from core.knowrithm.error_mapping import (
     Redactor,
     decode_json,
@@ -30,6 +30,21 @@ class Answer:
     body: Any
 
 
+def _api_root(base_url: str) -> httpx.URL:
+    """The base URL with one trailing slash, so joined paths stay under it."""
+    try:
+        url = httpx.URL(base_url.strip().rstrip("/") + "/")
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(
+            "knowrithm.base_url must be an http:// or https:// URL such as "
+            "https://app.knowrithm.org/api.",
+            key_path="knowrithm.base_url",
+        )
+    return url
+
+
 class HttpSession:
     """Owns the lazily created ``httpx.AsyncClient`` and sends every request through it."""
 
@@ -44,7 +59,7 @@ class HttpSession:
         retry: RetryPolicy,
         sleep: Sleep,
     ) -> None:
-        self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.base_url = _api_root(base_url)
         self.origin = f"{self.base_url.scheme}://{self.base_url.netloc.decode('ascii')}"
         self.redact = Redactor(secrets)
         self.retry = retry
@@ -109,9 +124,11 @@ class HttpSession:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         http_timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Answer:
         """Send one request, retrying as ``safety`` allows; raise the mapped error on failure."""
         url = path if isinstance(path, httpx.URL) else self.url(path)
+        policy = retry if retry is not None else self.retry
         attempt = 0
         while True:
             attempt += 1
@@ -124,20 +141,20 @@ class HttpSession:
                     timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except httpx.HTTPError as exc:
-                error = error_from_transport(exc, action=action, origin=self.origin)
-                delay = self.retry.delay(attempt=attempt, retry_after=None)
-                if delay is None or not transport_retryable(exc, safety=safety):
+                error = error_from_transport(exc=exc, action=action, origin=self.origin)
+                delay = policy.delay(attempt=attempt, retry_after=None)
+                if delay is None or not transport_retryable(exc=exc, safety=safety):
                     raise error from exc
                 await self.sleep(delay)
                 continue
             if response.is_success:
-                body = decode_json(response, action=action)
+                body = decode_json(response=response, action=action)
                 return Answer(status=response.status_code, body=body)
-            error = error_from_response(response, action=action, redact=self.redact)
-            if not status_retryable(response.status_code, safety=safety):
+            error = error_from_response(response=response, action=action, redact=self.redact)
+            if not status_retryable(status=response.status_code, safety=safety):
                 raise error
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            delay = self.retry.delay(attempt=attempt, retry_after=retry_after)
+            retry_after = parse_retry_after(value=response.headers.get("Retry-After"))
+            delay = policy.delay(attempt=attempt, retry_after=retry_after)
             if delay is None:
                 raise error
             await self.sleep(delay)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from core.knowrithm.tasks import TaskPoller, task_failure, task_handle, task_pay
 
 _CHAT_EVENTS = frozenset({"chat_status", "chat_chunk", "chat_response"})
 _HISTORY_PAGE = 100
+# A 200 of these types is an API answer, not an event stream (some proxies do this).
+_NOT_A_STREAM = ("application/json", "text/html")
 _SEND_ACTION = "send the message"
 _REPLY_ACTION = "finish the reply"
 
@@ -44,7 +47,8 @@ def assistant_message(*, payload: Any, conversation_id: str) -> Message | None:
     candidate = payload.get("assistant_message")
     try:
         message = parse_message(
-            candidate if isinstance(candidate, dict) else payload, conversation_id=conversation_id
+            body=candidate if isinstance(candidate, dict) else payload,
+            conversation_id=conversation_id,
         )
     except ProtocolError:
         return None
@@ -60,22 +64,22 @@ def read_send_answer(
             f"Knowrithm could not {_SEND_ACTION}: it answered something unreadable."
         )
     source = body
-    handle = task_handle(body)
+    handle = task_handle(body=body)
     inner = body.get("data")
     if handle is None and isinstance(inner, dict):
-        handle = task_handle(inner)
+        handle = task_handle(body=inner)
         source = inner if handle is not None else body
     if handle is not None:
         state = task_state(source)
         if state == "failed":
-            raise task_failure(source, action=_REPLY_ACTION, redact=redact)
+            raise task_failure(body=source, action=_REPLY_ACTION, redact=redact)
         if state == "done":
-            done = assistant_message(task_payload(source), conversation_id=conversation_id)
+            done = assistant_message(payload=task_payload(source), conversation_id=conversation_id)
             if done is not None:
                 return SendResult(message=done)
         user_id = as_str(source.get("message_id")) or as_str(source.get("user_message_id"))
         return SendResult(task_id=handle.task_id, message_id=user_id, poll_url=handle.poll_url)
-    reply = assistant_message(body, conversation_id=conversation_id)
+    reply = assistant_message(payload=body, conversation_id=conversation_id)
     if reply is not None:
         return SendResult(message=reply)
     user_id = as_str(body.get("message_id")) or as_str(body.get("id"))
@@ -110,8 +114,15 @@ class _SSEReader:
 
     async def aclose(self) -> None:
         if isinstance(self._chunks, AsyncGenerator):
-            await self._chunks.aclose()
-        await self._response.aclose()
+            with contextlib.suppress(httpx.HTTPError):
+                await self._chunks.aclose()
+        await _close_quietly(self._response)
+
+
+async def _close_quietly(response: httpx.Response) -> None:
+    """Release the connection; a failure to close must not hide the reply's own outcome."""
+    with contextlib.suppress(httpx.HTTPError):
+        await response.aclose()
 
 
 def _event_payload(event: SSEEvent) -> tuple[str, dict[str, Any]] | None:
@@ -185,26 +196,30 @@ class ReplyRun:
             headers["Last-Event-ID"] = last_event_id
         try:
             response = await self._http.open_stream(
-                path=f"{self._path}/messages/stream", headers=headers, read_timeout=None
+                path=f"{self._path}/messages/stream",
+                headers=headers,
+                read_timeout=self._idle_timeout,
             )
         except httpx.HTTPError:
             return None
-        content_type = response.headers.get("Content-Type", "")
-        if response.status_code == 200 and ("event-stream" in content_type or not content_type):
+        content_type = response.headers.get("Content-Type", "").lower()
+        if response.status_code == 200 and not content_type.startswith(_NOT_A_STREAM):
             return _SSEReader(response)
+        if response.status_code < 400:
+            await _close_quietly(response)
+            return None
         try:
             await response.aread()
         except httpx.HTTPError:
-            pass
+            return None
         finally:
-            await response.aclose()
-        if response.status_code >= 400:
-            error = error_from_response(
-                response, action="open the reply stream", redact=self._http.redact
-            )
-            # Sending would fail the same way; any other refusal only costs the live view.
-            if isinstance(error, AuthError | ConversationEndedError):
-                raise error
+            await _close_quietly(response)
+        error = error_from_response(
+            response=response, action="open the reply stream", redact=self._http.redact
+        )
+        # Sending would fail the same way; any other refusal only costs the live view.
+        if isinstance(error, AuthError | ConversationEndedError):
+            raise error
         return None
 
     async def _close_reader(self) -> None:
@@ -224,7 +239,7 @@ class ReplyRun:
             http_timeout=httpx.Timeout(timeout, read=max(timeout, self._reply_timeout)),
         )
         return read_send_answer(
-            answer.body, conversation_id=self._conversation_id, redact=self._http.redact
+            body=answer.body, conversation_id=self._conversation_id, redact=self._http.redact
         )
 
     async def _next_from_stream(self, sent: SendResult, *, deadline: float) -> ReplyEvent | None:
@@ -278,10 +293,10 @@ class ReplyRun:
             content = payload.get("content")
             return ReplyDelta(content) if isinstance(content, str) and content else None
         if name == "chat_response":
-            return ReplyDone(parse_message(payload, conversation_id=self._conversation_id))
+            return ReplyDone(parse_message(body=payload, conversation_id=self._conversation_id))
         state = task_state(payload)
         if state == "failed":
-            raise task_failure(payload, action=_REPLY_ACTION, redact=self._http.redact)
+            raise task_failure(body=payload, action=_REPLY_ACTION, redact=self._http.redact)
         if state == "done":
             # Finished without a chat_response we could read: fetch the answer instead.
             self._finished = True
@@ -293,10 +308,14 @@ class ReplyRun:
             status = await self._poller.wait(
                 task_id=sent.task_id, poll_url=sent.poll_url, action=_REPLY_ACTION
             )
-            found = assistant_message(task_payload(status), conversation_id=self._conversation_id)
+            found = assistant_message(
+                payload=task_payload(status), conversation_id=self._conversation_id
+            )
             if found is not None:
                 return found
-        return await self._poller.until(lambda: self._from_history(sent), what="the reply")
+        return await self._poller.until(
+            check=lambda: self._from_history(sent), action=_REPLY_ACTION
+        )
 
     async def _from_history(self, sent: SendResult) -> Message | None:
         """The assistant message answering ``sent`` (or the newest one) in the history."""
@@ -317,5 +336,5 @@ class ReplyRun:
             safety=Safety.IDEMPOTENT,
             params={"page": page, "per_page": _HISTORY_PAGE},
         )
-        messages = parse_messages(answer.body, conversation_id=self._conversation_id)
+        messages = parse_messages(body=answer.body, conversation_id=self._conversation_id)
         return messages, last_page(answer.body)

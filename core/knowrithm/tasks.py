@@ -75,7 +75,7 @@ def task_payload(body: dict[str, Any]) -> Any:
 
 
 def task_failure(
-    body: dict[str, Any], *, action: str, redact: Callable[[str], str]
+    *, body: dict[str, Any], action: str, redact: Callable[[str], str]
 ) -> KnowrithmError:
     """The error for a failed task, carrying the task's own explanation when it gave one."""
     detail, code = error_details(body)
@@ -100,11 +100,13 @@ class TaskPoller:
     """Polls until something is ready, bounded by a timeout measured in polls and in time."""
 
     def __init__(self, *, http: HttpSession, interval: float, timeout: float) -> None:
+        if interval <= 0 or timeout <= 0:
+            raise ValueError("The task poll interval and timeout must be positive.")
         self._http = http
         self._interval = interval
         self._timeout = timeout
 
-    async def until(self, check: Callable[[], Awaitable[T | None]], *, what: str) -> T:
+    async def until(self, *, check: Callable[[], Awaitable[T | None]], action: str) -> T:
         """Call ``check`` until it returns a value; it is always called at least once.
 
         Both a poll count and the loop clock bound the wait, so an injected ``sleep`` that
@@ -112,7 +114,7 @@ class TaskPoller:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        max_polls = max(1, math.ceil(self._timeout / self._interval) + 1) if self._interval else 1
+        max_polls = math.ceil(self._timeout / self._interval) + 1
         polls = 0
         while True:
             polls += 1
@@ -121,7 +123,7 @@ class TaskPoller:
                 return value
             if polls >= max_polls or loop.time() >= deadline:
                 raise UnavailableError(
-                    f"Knowrithm did not finish {what} within {self._timeout:g} seconds."
+                    f"Knowrithm did not {action} within {self._timeout:g} seconds."
                 )
             await self._http.sleep(self._interval)
 
@@ -140,19 +142,19 @@ class TaskPoller:
             body = _status_body(answer.body)
             state = task_state(body)
             if state == "failed":
-                raise task_failure(body, action=action, redact=self._http.redact)
+                raise task_failure(body=body, action=action, redact=self._http.redact)
             return body if state == "done" else None
 
-        return await self.until(check, what=f"the task to {action}")
+        return await self.until(check=check, action=action)
 
     async def resolve(self, *, body: Any, record_key: str, action: str) -> Any:
         """Return ``body``, or, when it is a task handle, the payload of that finished task."""
-        handle = task_handle(body, record_key=record_key)
+        handle = task_handle(body=body, record_key=record_key)
         if handle is None or not isinstance(body, dict):
             return body
         state = task_state(body)
         if state == "running":
             body = await self.wait(task_id=handle.task_id, poll_url=handle.poll_url, action=action)
         elif state == "failed":
-            raise task_failure(body, action=action, redact=self._http.redact)
+            raise task_failure(body=body, action=action, redact=self._http.redact)
         return task_payload(body)

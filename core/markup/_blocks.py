@@ -72,7 +72,7 @@ class MarkupRenderer:
         """Make literal text safe for the platform's markup."""
         return text
 
-    def style(self, kind: str, inner: str) -> str:
+    def style(self, inner: str, *, kind: str) -> str:
         """Wrap rendered ``inner`` in a span of ``kind`` (strong, em, s, spoiler)."""
         return inner
 
@@ -90,6 +90,8 @@ class MarkupRenderer:
 
     def quote(self, inner: str, *, nested: bool) -> str:
         """Render a block quote around already rendered blocks."""
+        if not inner:
+            return ""
         return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
 
     def code_block(self, code: str, *, language: str) -> str:
@@ -196,7 +198,7 @@ class MarkupRenderer:
             inner = self._spans(node, active | {kind}, in_link=in_link)
             if kind in active or not inner.strip():
                 return inner
-            return self.style(kind, inner)
+            return self.style(inner, kind=kind)
         if kind == "link":
             href = _node_str(node, "href")
             inner = self._spans(node, active, in_link=True)

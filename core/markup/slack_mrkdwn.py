@@ -29,7 +29,7 @@ class _SlackRenderer(MarkupRenderer):
     def escape(self, text: str) -> str:
         return _escape(text)
 
-    def style(self, kind: str, inner: str) -> str:
+    def style(self, inner: str, *, kind: str) -> str:
         return _wrap_lines(_MARKERS.get(kind, ""), inner)
 
     def code_span(self, code: str, *, in_link: bool) -> str:
@@ -46,7 +46,7 @@ class _SlackRenderer(MarkupRenderer):
         return _wrap_lines("*", inner)
 
     def quote(self, inner: str, *, nested: bool) -> str:
-        if nested:
+        if nested or not inner:
             return inner  # Slack has one quote level; the outer quote prefixes these lines
         return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
 

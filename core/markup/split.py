@@ -12,6 +12,7 @@ _ZWJ = "\u200d"
 _SENTENCE_END = ".!?…"
 _CLOSERS = "\"')]}»”’"
 _CJK_SENTENCE_END = "。！？"
+_HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)", re.MULTILINE)
 
 # Boundary classes, most natural first.
 _PARAGRAPH, _LINE, _SENTENCE, _SPACE = range(4)
@@ -144,7 +145,14 @@ def _natural_boundaries(text: str) -> dict[int, int]:
             kind = _LINE
         else:
             kind = _SENTENCE if _ends_sentence(text, pos) else _SPACE
-        for cut in range(pos, end + 1):
+        if newlines and _HEADING.match(text, text.rfind("\n", 0, pos) + 1):
+            kind = min(kind + 1, _SPACE)  # a heading belongs with what follows it
+        # Cut before the run or right after one of its newlines, never inside the
+        # indentation of the next line (the tail would lose it).
+        cuts = (
+            [pos] + [i + 1 for i in range(pos, end) if text[i] == "\n"] if newlines else [pos, end]
+        )
+        for cut in cuts:
             classes[cut] = min(kind, classes.get(cut, kind))
         pos = end
     return classes
@@ -188,22 +196,21 @@ class _Cutter:
 
 
 def _longest_fitting(cuts: Sequence[int], fits: Callable[[int], bool]) -> int | None:
-    """The largest cut that fits; binary search assumes ``measure`` grows with the text.
+    """The largest cut that fits, by binary search (``measure`` grows with the text).
 
-    A measure that does not grow strictly (markup converters can) is still safe: the
-    answer is always checked, and a linear scan takes over when the guess fails.
+    A measure that does not grow strictly (a markup converter's length may shrink when
+    a construct closes) can make the answer shorter than the best, never too long:
+    the answer is always one that was checked.
     """
     low, high = 0, len(cuts) - 1
-    best = -1
+    best: int | None = None
     while low <= high:
         middle = (low + high) // 2
         if fits(cuts[middle]):
-            best, low = middle, middle + 1
+            best, low = cuts[middle], middle + 1
         else:
             high = middle - 1
-    if best >= 0:
-        return cuts[best]
-    return next((cut for cut in reversed(cuts) if fits(cut)), None)
+    return best
 
 
 def split_for_rollover(

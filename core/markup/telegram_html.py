@@ -22,7 +22,7 @@ class _TelegramRenderer(MarkupRenderer):
     def escape(self, text: str) -> str:
         return _escape(text)
 
-    def style(self, kind: str, inner: str) -> str:
+    def style(self, inner: str, *, kind: str) -> str:
         tag = _TAGS.get(kind, "")
         return f"<{tag}>{inner}</{tag}>" if tag else inner
 

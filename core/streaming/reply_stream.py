@@ -9,9 +9,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.adapter import Adapter
+from core.adapter import Adapter, NativeStream, SupportsNativeStream
 from core.clock import Clock, SystemClock
-from core.errors import MessageNotFound, PlatformError, PlatformRateLimited, PlatformUnavailable
+from core.errors import (
+    MessageNotFound,
+    NativeStreamUnavailable,
+    PlatformError,
+    PlatformRateLimited,
+    PlatformUnavailable,
+)
 from core.streaming.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -59,6 +65,7 @@ class ReplyStream:
         self._changed = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
+        self._native_done = False
 
     @property
     def message_ids(self) -> list[str]:
@@ -113,6 +120,8 @@ class ReplyStream:
         return self._final if self._final is not None else self._text
 
     async def _run(self) -> None:
+        if await self._run_native():
+            return
         while True:
             await self._changed.wait()
             self._changed.clear()
@@ -123,7 +132,61 @@ class ReplyStream:
             if self._final is not None and self._is_current():
                 return
 
+    async def _run_native(self) -> bool:
+        """Stream natively where the adapter can; True when the reply is complete that way.
+
+        False means: continue with post + edit (no native stream here, or it failed midway,
+        in which case ``_shown`` holds the stream's leftover message, if any).
+        """
+        adapter = self._adapter
+        if not (adapter.capabilities.native_stream and isinstance(adapter, SupportsNativeStream)):
+            return False
+        try:
+            stream = await adapter.open_native_stream(thread=self._thread)
+        except NativeStreamUnavailable as exc:
+            log.info("native streaming refused in %s: %s", self._thread, exc)
+            return False
+        if stream is None:
+            return False
+        sent = ""
+        try:
+            while True:
+                if self._final is not None:
+                    return await self._finish_native(stream)
+                fresh = self._text[len(sent) :]
+                if fresh:
+                    await self._retrying(lambda: stream.append(text=fresh))
+                    sent += fresh
+                    await self._stop_typing()
+                    await self._pace()
+                if self._final is None and self._text == sent:
+                    await self._changed.wait()
+                self._changed.clear()
+        except NativeStreamUnavailable as exc:
+            log.info("native stream ended early in %s (%s); posting instead", self._thread, exc)
+            leftover = stream.leftover()
+            if leftover is not None and sent:
+                self._shown = [_Shown(id=leftover.id, text=sent)]
+            self._wake_again()
+            return False
+
+    async def _finish_native(self, stream: NativeStream) -> bool:
+        assert self._final is not None
+        final = self._final
+        posted = await self._retrying(lambda: stream.finish(text=final))
+        if not posted:
+            self._wake_again()
+            return False  # nothing lasting: post the final text as ordinary messages
+        self._shown = [_Shown(id=p.id, text="") for p in posted]
+        self._native_done = True
+        return True
+
+    def _wake_again(self) -> None:
+        self._changed.set()
+
     def _is_current(self) -> bool:
+        if self._native_done:
+            return True
         return self._target() == "" or [m.text for m in self._shown] == self._layout.segments(
             self._target()
         )

@@ -108,6 +108,13 @@ def test_missing_credentials_are_a_config_error() -> None:
         KnowrithmClient(base_url="http://x/api", api_key="only-the-key")
 
 
+@pytest.mark.parametrize("base_url", ["local", "", "ftp://x/api", "http:///api"])
+def test_a_base_url_that_is_not_http_is_a_config_error(base_url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        KnowrithmClient(base_url=base_url, api_key=KEY, api_secret=SECRET)
+    assert info.value.key_path == "knowrithm.base_url"
+
+
 async def test_start_conversation_answered_with_a_task_is_polled() -> None:
     fake = FakeKnowrithm()
     sleep = SleepRecorder()
@@ -348,6 +355,7 @@ async def test_health(answer: httpx.Response | Exception, healthy: bool) -> None
     fake.on("GET", "/api/v1/health", answer)
     async with make_client(fake) as client:
         assert await client.health() is healthy
+    assert len(fake.requests) == 1  # a probe reports at once, without retrying
 
 
 async def test_record_without_id_is_a_protocol_error() -> None:

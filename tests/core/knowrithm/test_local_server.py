@@ -34,14 +34,11 @@ def connect(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
     options.setdefault("api_key", server.api_key)
     options.setdefault("api_secret", server.api_secret)
     options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
-    return KnowrithmClient(
-        base_url=server.base_url,
-        task_poll_interval=0.02,
-        task_timeout=5.0,
-        stream_idle_timeout=2.0,
-        timeout=5.0,
-        **options,
-    )
+    options.setdefault("task_poll_interval", 0.02)
+    options.setdefault("task_timeout", 5.0)
+    options.setdefault("stream_idle_timeout", 2.0)
+    options.setdefault("timeout", 5.0)
+    return KnowrithmClient(base_url=server.base_url, **options)
 
 
 @pytest.fixture
@@ -289,3 +286,14 @@ async def test_health_of_a_stopped_server_is_false(server: LocalKnowrithm) -> No
         assert await client.health() is True
         await server.stop()
         assert await client.health() is False
+
+
+async def test_silent_stream_falls_back_to_polling_without_resending() -> None:
+    slow = LocalKnowrithm(first_token_delay=0.4, heartbeat_interval=30.0)
+    async with slow, connect(slow, stream_idle_timeout=0.1) as client:
+        cid = await new_conversation(client, slow)
+        events = await reply_events(client, cid, "Anyone there?")
+    assert split(events)[1].message.content == expected_echo("Anyone there?")
+    assert count(slow, "GET", "/messages/stream") == 2
+    assert count(slow, "GET", "/status") >= 1
+    assert slow.state.chat_requests == [(cid, "Anyone there?")]

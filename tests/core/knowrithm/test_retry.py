@@ -45,21 +45,21 @@ def test_only_unsent_requests_are_repeated_when_repeating_is_unsafe() -> None:
         httpx.WriteError("reset", request=request),
     ]
     for exc in unsent:
-        assert transport_retryable(exc, safety=Safety.ONCE)
-        assert transport_retryable(exc, safety=Safety.IDEMPOTENT)
+        assert transport_retryable(exc=exc, safety=Safety.ONCE)
+        assert transport_retryable(exc=exc, safety=Safety.IDEMPOTENT)
     for exc in maybe_sent:
-        assert not transport_retryable(exc, safety=Safety.ONCE)
-        assert transport_retryable(exc, safety=Safety.IDEMPOTENT)
-    assert status_retryable(429, safety=Safety.ONCE)
-    assert not status_retryable(500, safety=Safety.ONCE)
-    assert status_retryable(503, safety=Safety.IDEMPOTENT)
-    assert not status_retryable(404, safety=Safety.IDEMPOTENT)
+        assert not transport_retryable(exc=exc, safety=Safety.ONCE)
+        assert transport_retryable(exc=exc, safety=Safety.IDEMPOTENT)
+    assert status_retryable(status=429, safety=Safety.ONCE)
+    assert not status_retryable(status=500, safety=Safety.ONCE)
+    assert status_retryable(status=503, safety=Safety.IDEMPOTENT)
+    assert not status_retryable(status=404, safety=Safety.IDEMPOTENT)
 
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
-    assert parse_retry_after("3") == 3.0
-    assert parse_retry_after(" 1.5 ") == 1.5
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
+    assert parse_retry_after(value="3") == 3.0
+    assert parse_retry_after(value=" 1.5 ") == 1.5
+    assert parse_retry_after(value=None) is None
+    assert parse_retry_after(value="soon") is None
     when = "Wed, 21 Oct 2015 07:28:10 GMT"
-    assert parse_retry_after(when, now=1445412480.0) == pytest.approx(10.0)
+    assert parse_retry_after(value=when, now=1445412480.0) == pytest.approx(10.0)

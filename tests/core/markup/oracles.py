@@ -34,7 +34,7 @@ def expected_words(markdown: str, *, drop_fence_info: bool) -> str:
     tag, Telegram keeps only the first word as a class), so they are not counted for
     converters that re-render code blocks.
     """
-    text = _CHAR_REFERENCE.sub("", markdown)
+    text = re.sub(r"\r\n?", "\n", _CHAR_REFERENCE.sub("", markdown))  # CommonMark line ends
     if drop_fence_info:
         text = _FENCE_INFO.sub(
             lambda m: m.group(0) if "`" in m.group(3) and m.group(2)[0] == "`" else m.group(1),
@@ -54,7 +54,8 @@ def slack_escaping_problems(mrkdwn: str) -> list[str]:
     """Raw &, < or > outside links and quote prefixes (Slack would misread them)."""
     problems = []
     for line in mrkdwn.split("\n"):
-        body = re.sub(r"^>(?: |$)", "", line)
+        # Quote prefixes are meant as markup, also after a list bullet ("• > quoted").
+        body = re.sub(r"^[ \t]*(?:(?:•|\d+[.)]) )*>(?: |$)", "", line)
         body = re.sub(r"<[^<>|\s]+(?:\|[^<>]*)?>", "", body)
         body = re.sub(r"&(?:amp|lt|gt);", "", body)
         problems += [char for char in body if char in "&<>"]

@@ -40,7 +40,19 @@ class DiscordEmulator:
     """Serves Discord's REST API and gateway on 127.0.0.1 with an in-memory world.
 
     Build the world (guilds, channels, users) before or after `start()`; READY and
-    GUILD_CREATE are built when the client identifies. Use as `async with DiscordEmulator()`.
+    GUILD_CREATE are built when the client identifies. Typical use::
+
+        async with DiscordEmulator() as emu:
+            guild = emu.add_guild(name="g")
+            channel = emu.add_text_channel(guild_id=guild.id, name="general")
+            alice = emu.add_user(username="alice")
+            with patched_discord_py(emu):
+                client = discord.Client(intents=..., guild_ready_timeout=0.05,
+                                        chunk_guilds_at_startup=False)
+                task = asyncio.create_task(client.start(emu.token))
+                ...  # wait for on_ready, then emu.dispatch_message(...)
+                await client.close()
+                await task
     """
 
     def __init__(
