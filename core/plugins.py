@@ -1,4 +1,10 @@
-"""Finds adapters through the ``knowrithm_bots.adapters`` entry-point group, importing lazily."""
+"""Finds adapters through the ``knowrithm_bots.adapters`` entry-point group, importing lazily.
+
+Listing (``discover``) reads package metadata only; ``load_adapter`` imports exactly the one
+module that registers the name asked for, so a broken or heavy plugin costs nothing until a
+config or command names it. Every failure is a ``PluginError`` whose message is one sentence
+naming the adapter, the distribution that registers it and what to do.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,12 @@ import inspect
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from core.adapter import Adapter
+from core.adapter import Adapter, Capabilities, Limits
 from core.errors import PluginError
 
 GROUP = "knowrithm_bots.adapters"
+BUILTIN_DISTRIBUTION = "knowrithm-bots"
 
-_REQUIRED_ATTRIBUTES = ("name", "limits")
 _REQUIRED_METHODS = ("from_config", "start", "stop", "post", "edit")
 
 
@@ -24,80 +30,120 @@ class AdapterInfo:
     distribution: str
     version: str
 
+    @property
+    def origin(self) -> str:
+        """The distribution and version, for messages: ``knowrithm-bots-webhook 0.1.0``."""
+        return f"{self.distribution} {self.version}"
+
 
 def _info(entry: EntryPoint) -> AdapterInfo:
     dist = entry.dist
     return AdapterInfo(
         name=entry.name,
         value=entry.value,
-        distribution=dist.name if dist is not None else "?",
+        distribution=dist.name if dist is not None else "an unknown distribution",
         version=dist.version if dist is not None else "?",
     )
 
 
-def discover() -> dict[str, list[AdapterInfo]]:
-    """Every registered adapter name with the distributions that register it."""
-    found: dict[str, list[AdapterInfo]] = {}
+def _registered() -> list[tuple[AdapterInfo, EntryPoint]]:
+    """Every entry point of the group, one per (name, distribution)."""
+    seen: set[tuple[str, str]] = set()
+    found: list[tuple[AdapterInfo, EntryPoint]] = []
     for entry in entry_points(group=GROUP):
         info = _info(entry)
-        known = found.setdefault(entry.name, [])
-        # One distribution can appear twice on sys.path (an editable install); count it once.
-        if all(i.distribution != info.distribution for i in known):
-            known.append(info)
+        # One distribution can sit twice on sys.path (an editable install and its source
+        # tree); that is the same plugin, not a clash.
+        key = (info.name, info.distribution.lower().replace("_", "-"))
+        if key not in seen:
+            seen.add(key)
+            found.append((info, entry))
     return found
 
 
-def _entry(name: str) -> EntryPoint:
-    matches = {
-        (e.dist.name if e.dist else "?"): e for e in entry_points(group=GROUP) if e.name == name
-    }
+def discover() -> dict[str, list[AdapterInfo]]:
+    """Every registered adapter name with the distributions that register it (no imports)."""
+    found: dict[str, list[AdapterInfo]] = {}
+    for info, _ in _registered():
+        found.setdefault(info.name, []).append(info)
+    return dict(sorted(found.items()))
+
+
+def _entry(name: str) -> tuple[AdapterInfo, EntryPoint]:
+    matches = [(info, entry) for info, entry in _registered() if info.name == name]
     if not matches:
-        known = ", ".join(sorted(discover())) or "none"
-        raise PluginError(f"no adapter named {name!r} is installed (installed adapters: {known})")
+        known = ", ".join(discover()) or "none"
+        raise PluginError(
+            f"no adapter named {name!r} is installed (installed adapters: {known}); "
+            "check the name or install the package that provides it"
+        )
     if len(matches) > 1:
-        dists = " and ".join(sorted(matches))
+        dists = " and ".join(sorted(info.origin for info, _ in matches))
         raise PluginError(
             f"adapter name {name!r} is registered by more than one distribution ({dists}); "
             "uninstall one of them"
         )
-    return next(iter(matches.values()))
+    return matches[0]
 
 
-def missing_parts(cls: object) -> list[str]:
-    """What ``cls`` lacks to be an adapter; empty when it has everything."""
+def missing_parts(cls: object, *, name: str | None = None) -> list[str]:
+    """What ``cls`` lacks to satisfy the adapter contract; empty when it has everything.
+
+    ``name`` is the entry-point name, which must equal the class's ``name`` because thread
+    keys start with it and the bridge routes them back by it.
+    """
     if not inspect.isclass(cls):
-        return ["a class (the entry point names something else)"]
-    missing = [f"attribute {a!r}" for a in _REQUIRED_ATTRIBUTES if not hasattr(cls, a)]
-    missing += [f"method {m}()" for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
-    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
-    missing += [f"an implementation of {m}()" for m in abstract if f"method {m}()" not in missing]
+        return [f"to be a class (the entry point names {type(cls).__name__} {cls!r})"]
+    missing: list[str] = []
+    if not issubclass(cls, Adapter):
+        missing.append("core.adapter.Adapter as a base class")
+    declared = getattr(cls, "name", None)
+    if not isinstance(declared, str) or not declared:
+        missing.append("a class attribute 'name' (a non-empty string)")
+    elif name is not None and declared != name:
+        missing.append(
+            f"a name matching its entry point ({name!r}; the class declares {declared!r})"
+        )
+    if not isinstance(getattr(cls, "limits", None), Limits):
+        missing.append("a class attribute 'limits' (a core.adapter.Limits)")
+    if not isinstance(getattr(cls, "capabilities", Capabilities()), Capabilities):
+        missing.append("a class attribute 'capabilities' that is a core.adapter.Capabilities")
+    absent = [m for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
+    abstract = sorted(set(getattr(cls, "__abstractmethods__", ())) - set(absent))
+    missing += [f"method {m}()" for m in absent]
+    missing += [f"an implementation of {m}()" for m in abstract]
     return missing
 
 
 def load_adapter(name: str) -> type[Adapter]:
-    """Import the adapter class registered as ``name``; only this adapter's module is imported."""
-    entry = _entry(name)
-    dist = entry.dist.name if entry.dist else "an unknown distribution"
+    """Import the adapter class registered as ``name``; only this adapter's module is imported.
+
+    Raises ``PluginError`` when no distribution or several register ``name``, when its module
+    cannot be imported, or when what it names does not satisfy the adapter contract.
+    """
+    info, entry = _entry(name)
     try:
-        cls = entry.load()
-    except ImportError as exc:
+        cls: object = entry.load()
+    except ModuleNotFoundError as exc:
+        hint = (
+            f"; install knowrithm-bots[{name}]"
+            if info.distribution == BUILTIN_DISTRIBUTION
+            else f"; reinstall {info.distribution} with its dependencies"
+        )
         raise PluginError(
-            f"adapter {name!r} from {dist} cannot be imported: {exc} "
-            f"(for a built-in adapter, install knowrithm-bots[{name}])"
+            f"adapter {name!r} from {info.origin} cannot be imported "
+            f"({type(exc).__name__}: {exc}){hint}"
         ) from exc
     except Exception as exc:
         raise PluginError(
-            f"adapter {name!r} from {dist} failed while importing: {type(exc).__name__}: {exc}"
+            f"adapter {name!r} from {info.origin} failed while importing {info.value} "
+            f"({type(exc).__name__}: {exc}); fix or reinstall {info.distribution}"
         ) from exc
-    missing = missing_parts(cls)
+    missing = missing_parts(cls, name=name)
     if missing:
         raise PluginError(
-            f"adapter {name!r} from {dist} is not a valid adapter: it lacks {', '.join(missing)}"
+            f"adapter {name!r} from {info.origin} ({info.value}) does not satisfy the adapter "
+            f"protocol: it lacks {'; '.join(missing)}"
         )
-    if not issubclass(cls, Adapter):
-        raise PluginError(
-            f"adapter {name!r} from {dist} is not a valid adapter: "
-            "it must subclass core.adapter.Adapter"
-        )
-    adapter: type[Adapter] = cls
-    return adapter
+    assert inspect.isclass(cls) and issubclass(cls, Adapter)
+    return cls

@@ -40,6 +40,7 @@ def _spoiler(state: StateInline, silent: bool) -> bool:
     if close <= start + 2 or state.src[start + 2].isspace() or state.src[close - 1].isspace():
         return False
     if silent:
+        state.pos = close + 2  # validation mode must still move past the span
         return True
     old_max = state.posMax
     state.push("spoiler_open", "tg-spoiler", 1).markup = "||"

@@ -610,3 +610,19 @@ async def test_shipped_fixture_points_discord_py_at_the_emulator(
     discord_emulator.add_text_channel(guild_id=guild.id, name="chat")
     async with running_bot(discord_emulator) as bot:
         assert bot.client.get_guild(guild.id) is not None
+
+
+async def test_guild_membership_is_answered_per_user(world: World) -> None:
+    emu = world.emu
+    outsider = emu.add_user(username="visitor", guilds=[])
+    async with running_bot(emu) as bot:
+        guild = bot.client.get_guild(world.guild.id)
+        assert guild is not None
+        member = await guild.fetch_member(world.alice.id)
+        assert member.id == world.alice.id
+        with pytest.raises(discord.NotFound) as caught:
+            await guild.fetch_member(outsider.id)
+        assert caught.value.code == 10007
+    assert outsider.id not in [u.id for u in emu.world.members_of(world.guild.id)]
+    with pytest.raises(KeyError):
+        emu.add_user(username="lost", guilds=[12345])

@@ -39,6 +39,8 @@ TRICKY = [
     "- " * 40 + "deep list words",
     "[a](<b c> 'title words')",
     "\ud83d\ude00 pair \ud800 lone",
+    "[||**|| spoiler in a link label",
+    "![||**||",
 ]
 
 

@@ -177,10 +177,17 @@ class DiscordEmulator:
         return self.world.add_text_channel(guild_id=guild_id, name=name)
 
     def add_user(
-        self, *, username: str, bot: bool = False, global_name: str | None = None
+        self,
+        *,
+        username: str,
+        bot: bool = False,
+        global_name: str | None = None,
+        guilds: Sequence[int] | None = None,
     ) -> UserInfo:
-        """Add a human or another bot; every user is a member of every guild."""
-        return self.world.add_user(username=username, bot=bot, global_name=global_name)
+        """Add a human or another bot; a member of every guild unless ``guilds`` is given."""
+        return self.world.add_user(
+            username=username, bot=bot, global_name=global_name, guilds=guilds
+        )
 
     def add_dm_channel(self, *, user_id: int) -> ChannelInfo:
         return self.world.dm_channel_for(user_id=user_id)

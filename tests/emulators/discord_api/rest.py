@@ -66,6 +66,7 @@ class RestApi:
         r.add_get(f"{p}/applications/@me", self.get_application)
         r.add_get(f"{p}/gateway", self.get_gateway)
         r.add_get(f"{p}/gateway/bot", self.get_gateway_bot)
+        r.add_get(p + "/guilds/{guild_id}/members/{user_id}", self.get_member)
         ch = p + "/channels/{channel_id}"
         msg = ch + "/messages/{message_id}"
         r.add_get(ch, self.get_channel)
@@ -231,6 +232,15 @@ class RestApi:
         return json_response(
             {"url": str(self._emu.gateway_url), "shards": 1, "session_start_limit": limit}
         )
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        guild_id = _snowflake(request, "guild_id")
+        user_id = _snowflake(request, "user_id")
+        if guild_id not in self._world.guilds:
+            raise ApiError(status=404, code=10004, message="Unknown Guild")
+        if not self._world.is_member(guild_id=guild_id, user_id=user_id):
+            raise ApiError(status=404, code=10007, message="Unknown Member")
+        return json_response(self._world.member_json(user_id))
 
     # -- channels and messages ------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .models import (
@@ -74,14 +75,27 @@ class World:
         self.reaction_state: dict[int, dict[str, list[int]]] = {}
         # None holds global commands, a guild id that guild's commands
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        # Users restricted to some guilds; everyone else is a member of every guild.
+        self.member_of: dict[int, frozenset[int]] = {}
 
     # -- building the world -------------------------------------------------------------
 
     def add_user(
-        self, *, username: str, bot: bool = False, global_name: str | None = None
+        self,
+        *,
+        username: str,
+        bot: bool = False,
+        global_name: str | None = None,
+        guilds: Sequence[int] | None = None,
     ) -> UserInfo:
+        """Add a user; ``guilds`` limits their memberships (None: every guild, even later ones)."""
         user = UserInfo(id=self.ids.next(), username=username, bot=bot, global_name=global_name)
         self.users[user.id] = user
+        if guilds is not None:
+            unknown = [g for g in guilds if g not in self.guilds]
+            if unknown:
+                raise KeyError(f"unknown guild {unknown[0]}")
+            self.member_of[user.id] = frozenset(guilds)
         return user
 
     def add_guild(self, *, name: str) -> GuildInfo:
@@ -160,10 +174,15 @@ class World:
         except KeyError:
             raise ApiError(status=404, code=10013, message="Unknown User") from None
 
+    def is_member(self, *, guild_id: int, user_id: int) -> bool:
+        if user_id not in self.users or guild_id not in self.guilds:
+            return False
+        restricted = self.member_of.get(user_id)
+        return restricted is None or guild_id in restricted
+
     def members_of(self, guild_id: int) -> list[UserInfo]:
-        # Every known user belongs to every guild: the worlds the tests build are small.
-        del guild_id
-        return list(self.users.values())
+        # Users belong to every guild unless added with `guilds=`: test worlds are small.
+        return [u for u in self.users.values() if self.is_member(guild_id=guild_id, user_id=u.id)]
 
     # -- JSON shapes ----------------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""The Slack adapter's config section: validated once, secrets kept as SecretStr."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from core.config.validation import validate_section
+from core.errors import ConfigError
+
+PREFIX = "adapters.slack"
+BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
+APP_TOKEN_PREFIX = "xapp-"
+
+
+class SlackConfig(BaseModel):
+    """``adapters.slack`` in the config file.
+
+    ``mode: socket`` needs ``app_token`` (no public URL); ``mode: http`` needs
+    ``signing_secret`` and serves the Events API on ``host``:``port`` at ``path``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bot_token: SecretStr
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    mode: Literal["socket", "http"] = "socket"
+    api_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=0, le=65535)
+    path: str = "/slack/events"
+    channel_messages: Literal["mentions", "all"] = "mentions"
+    allowed_channels: list[str] | None = None
+    direct_messages: Literal["thread", "channel", "off"] = "thread"
+    native_streaming: bool = True
+    thinking_status: str = "is thinking…"
+    timeout: float = Field(default=30.0, gt=0)
+    rate_limit_retries: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(BOT_TOKEN_PREFIXES):
+            raise ValueError("must be a bot token (it starts with xoxb-)")
+        return value
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(APP_TOKEN_PREFIX):
+            raise ValueError("must be an app-level token (it starts with xapp-)")
+        return value
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        # slack-sdk joins method names straight onto the base URL.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/', like /slack/events")
+        return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _channels(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = [item.strip().lstrip("#") for item in value]
+        if any(not item for item in cleaned):
+            raise ValueError("must list channel ids (C0123ABCD) or names (#support)")
+        return cleaned
+
+
+def load_config(data: Mapping[str, Any] | None) -> SlackConfig:
+    """Validate ``data``; a ConfigError names the failing key (never a secret's value)."""
+    config = validate_section(SlackConfig, data, prefix=PREFIX)
+    if config.mode == "socket" and config.app_token is None:
+        raise ConfigError(
+            f"config key {PREFIX}.app_token is required when {PREFIX}.mode is 'socket' "
+            "(an app-level token starting with xapp-)",
+            key_path=f"{PREFIX}.app_token",
+        )
+    if config.mode == "http" and config.signing_secret is None:
+        raise ConfigError(
+            f"config key {PREFIX}.signing_secret is required when {PREFIX}.mode is 'http' "
+            "(Basic Information → Signing Secret in the app's settings)",
+            key_path=f"{PREFIX}.signing_secret",
+        )
+    return config

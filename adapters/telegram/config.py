@@ -1,0 +1,105 @@
+"""The ``adapters.telegram`` config section, validated into a frozen model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from core.config.validation import validate_section
+from core.errors import ConfigError
+
+PREFIX = "adapters.telegram"
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class TelegramConfig(BaseModel):
+    """Everything the Telegram adapter can be told; only ``token`` is required.
+
+    ``allowed_chats`` / ``allowed_users`` are numeric Telegram ids (a private chat's id is
+    the user's id); unset means everyone. ``staff_users`` marks the people who are not
+    external (``Author.external`` is True for everyone else once the list is set).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: SecretStr
+    api_base_url: str = DEFAULT_API_BASE_URL
+    api_file_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(default=10, ge=0, le=50)
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
+    webhook_secret: SecretStr | None = None
+    allowed_chats: list[int] | None = None
+    allowed_users: list[int] | None = None
+    staff_users: list[int] | None = None
+    group_mode: Literal["mentions", "all"] = "mentions"
+    formatting: Literal["html", "plain"] = "html"
+    stream_drafts: bool = True
+    not_allowed_notice: str | None = "Sorry, this bot is not available in this chat."
+    edited_notice: str | None = (
+        "I only read new messages, so your edit was not passed to the agent. "
+        "Send the changed text as a new message if you want an answer to it."
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("must be the bot token BotFather gave, shaped like 123456:ABC-DEF...")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("api_base_url", "api_file_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return value.strip("/")
+
+    @property
+    def bot_api_url(self) -> str:
+        """The base URL python-telegram-bot appends ``<token>/<method>`` to."""
+        base = self.api_base_url.rstrip("/")
+        return base if base.endswith("/bot") else base + "/bot"
+
+    @property
+    def bot_file_url(self) -> str:
+        if self.api_file_url is not None:
+            return self.api_file_url
+        return self.bot_api_url.removesuffix("/bot") + "/file/bot"
+
+
+def load_config(data: Mapping[str, Any] | None) -> TelegramConfig:
+    """Validate the section; raise ``ConfigError`` naming the failing key (never its value)."""
+    config = validate_section(TelegramConfig, data, prefix=PREFIX)
+    if config.mode == "webhook":
+        for key, value in (
+            ("webhook_url", config.webhook_url),
+            ("webhook_secret", config.webhook_secret),
+        ):
+            if value is None:
+                raise ConfigError(
+                    f"config key {PREFIX}.{key} is required when {PREFIX}.mode is webhook",
+                    key_path=f"{PREFIX}.{key}",
+                )
+    return config

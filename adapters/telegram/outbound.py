@@ -1,0 +1,104 @@
+"""Bot API calls that show text: send, edit, draft and typing, with the plain-text retry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, Message, ReplyParameters
+from telegram.error import TelegramError
+
+from adapters.telegram.errors import is_markup_error, is_not_modified, translate
+from adapters.telegram.render import Formatting, Rendered, plain, render
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Sender:
+    """Performs outbound calls for the adapter and raises only ``core.errors`` types."""
+
+    def __init__(self, *, bot: Bot, formatting: Formatting, secret: str) -> None:
+        self._bot = bot
+        self._formatting = formatting
+        self._secret = secret
+
+    async def _formatted(self, markdown: str, call: Callable[[Rendered], Awaitable[T]]) -> T:
+        """Run ``call`` with the formatted text, and once more as plain text if Telegram
+        cannot parse the formatting (the words matter more than the styling)."""
+        rendered = render(markdown, formatting=self._formatting)
+        try:
+            return await call(rendered)
+        except TelegramError as exc:
+            if not (is_markup_error(exc) and rendered.parse_mode is not None):
+                raise translate(exc, secret=self._secret) from None
+            log.info("Telegram refused the formatting (%s); sending plain text", exc.message)
+        try:
+            return await call(plain(markdown))
+        except TelegramError as exc:
+            raise translate(exc, secret=self._secret) from None
+
+    async def send(
+        self, *, chat_id: int, topic_id: int | None, reply_to: int | None, markdown: str
+    ) -> int:
+        """Post a new message; its Telegram message id."""
+        reply = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
+
+        async def call(rendered: Rendered) -> Message:
+            return await self._bot.send_message(
+                chat_id=chat_id,
+                text=rendered.text,
+                parse_mode=rendered.parse_mode,
+                message_thread_id=topic_id,
+                reply_parameters=reply,
+            )
+
+        message = await self._formatted(markdown, call)
+        return message.message_id
+
+    async def edit(self, *, chat_id: int, message_id: int, markdown: str) -> None:
+        """Replace a message's text; an unchanged text is success."""
+
+        async def call(rendered: Rendered) -> None:
+            try:
+                await self._bot.edit_message_text(
+                    text=rendered.text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=rendered.parse_mode,
+                )
+            except TelegramError as exc:
+                if not is_not_modified(exc):
+                    raise
+
+        await self._formatted(markdown, call)
+
+    async def draft(
+        self, *, chat_id: int, topic_id: int | None, draft_id: int, markdown: str
+    ) -> None:
+        """Show ``markdown`` as the chat's animated draft (private chats only)."""
+
+        async def call(rendered: Rendered) -> None:
+            await self._bot.send_message_draft(
+                chat_id=chat_id,
+                draft_id=draft_id,
+                text=rendered.text,
+                message_thread_id=topic_id,
+                parse_mode=rendered.parse_mode,
+            )
+
+        await self._formatted(markdown, call)
+
+    async def typing(self, *, chat_id: int, topic_id: int | None) -> None:
+        try:
+            await self._bot.send_chat_action(
+                chat_id=chat_id, action="typing", message_thread_id=topic_id
+            )
+        except TelegramError as exc:
+            raise translate(exc, secret=self._secret) from None
