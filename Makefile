@@ -23,6 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy examples/webhook-adapter/src/knowrithm_webhook
 
 unit: $(STAMP)
 	$(BIN)/pytest

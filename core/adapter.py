@@ -15,14 +15,25 @@ from core.events import Inbound, Reaction
 class Budget:
     """A platform rate budget: at most ``rate`` calls per ``per`` seconds in one ``scope``.
 
-    ``scope`` is ``"message"``, ``"thread"``, ``"chat"``, ``"workspace"`` or ``"bot"``; the
-    adapter's ``budget_keys`` says which chat, workspace, ... a thread belongs to.
+    ``scope`` names what the budget is shared by, e.g. ``"thread"``, ``"chat"``,
+    ``"group"``, ``"workspace"`` or ``"bot"``; the adapter's ``budget_keys`` says which chat,
+    workspace, ... a thread belongs to, and a budget whose scope has no key for a thread
+    does not apply to it (Telegram's group budget in a private chat). ``burst`` calls may go
+    back to back after a quiet spell.
+
+    ``kinds`` limits the budget to some calls: ``"post"``, ``"edit"``, ``"delete"``,
+    ``"append"`` (native stream appends and finishes); empty means every call (Slack's
+    ``chat.update`` Tier 3 is ``kinds=("edit",)``). ``shared_backoff`` says whether a 429 on
+    a call charged here pauses the whole scope for ``retry_after``: set it to False for
+    wide budgets (the whole bot) whose 429s usually belong to a narrower scope.
     """
 
     scope: str
     rate: float
     per: float = 1.0
     burst: int = 1
+    kinds: tuple[str, ...] = ()
+    shared_backoff: bool = True
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,9 @@ class Limits:
     """What the platform allows, as data the reply engine paces by.
 
     ``max_message_length`` is in the unit ``Adapter.measure`` returns. ``edit_interval`` is
-    the minimum number of seconds between two edits of one message.
+    the minimum number of seconds between two edits of one message (and between two
+    appends to one native stream). ``budgets`` are the platform's shared rate budgets: the
+    reply engine's process-wide pacer keeps every concurrent reply inside all of them.
     """
 
     max_message_length: int

@@ -18,7 +18,7 @@ from core.message_links import Link, find_link, link_messages
 from core.ratings import rating_for
 from core.sessions import Session, Sessions
 from core.store import Store
-from core.streaming import ReplyStream
+from core.streaming import Pacer, ReplyStream
 from core.thread_queue import ThreadQueue
 from core.user_messages import EMPTY_ANSWER, EMPTY_MESSAGE, NOTHING_TO_END, explain, too_long
 
@@ -54,6 +54,8 @@ class Bridge:
         self._ratings = ratings or RatingSettings()
         self._clock = clock or SystemClock()
         self._queue = ThreadQueue(concurrency=self._settings.max_concurrent_threads)
+        # One pacer for every reply of every adapter: concurrent replies share the budgets.
+        self._pacer = Pacer(clock=self._clock)
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- EventSink -----------------------------------------------------------------------
@@ -130,7 +132,9 @@ class Bridge:
         if len(text) > self._settings.max_input_chars:
             limit = self._settings.max_input_chars
             return await self._say(adapter, event.thread, too_long(length=len(text), limit=limit))
-        reply = ReplyStream(adapter=adapter, thread=event.thread, clock=self._clock)
+        reply = ReplyStream(
+            adapter=adapter, thread=event.thread, clock=self._clock, pacer=self._pacer
+        )
         reply.start()
         try:
             async with self._store.lock(Sessions.lock_key(event.thread)):

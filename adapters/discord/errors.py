@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,19 +24,14 @@ DEFAULT_RETRY_AFTER = 1.0
 
 
 def _retry_after(exc: discord.HTTPException) -> float:
-    """Seconds to wait after a 429 that discord.py gave up on (body first, then header)."""
-    text = exc.text
-    try:
-        body = json.loads(text) if text else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
-        return float(body["retry_after"])
-    header = exc.response.headers.get("Retry-After") if exc.response is not None else None
-    try:
-        return float(header) if header else DEFAULT_RETRY_AFTER
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
+    """Seconds to wait after a 429 discord.py gave up on; only its headers are left."""
+    headers = exc.response.headers if exc.response is not None else {}
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        try:
+            return float(headers[name])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return DEFAULT_RETRY_AFTER
 
 
 def translate(exc: BaseException, *, action: str, editing: bool = False) -> PlatformError | None:
@@ -72,7 +65,7 @@ def translate(exc: BaseException, *, action: str, editing: bool = False) -> Plat
         if exc.code == INVALID_FORM_BODY and "length" in (exc.text or "").lower():
             return MessageTooLong(f"Discord refused {action} as too long ({detail})")
         return PlatformError(f"Discord refused {action} ({detail})")
-    if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+    if isinstance(exc, aiohttp.ClientError | OSError):  # TimeoutError is an OSError
         return PlatformUnavailable(f"Discord could not be reached for {action}")
     return None
 

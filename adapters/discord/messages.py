@@ -18,9 +18,20 @@ def is_user_message(message: discord.Message) -> bool:
     return message.type in _USER_MESSAGE_TYPES and message.webhook_id is None
 
 
+def _bot_role_ids(message: discord.Message, *, bot_id: int) -> set[int]:
+    """The bot's own managed role, when the message mentions that instead of the bot."""
+    return {
+        role.id
+        for role in message.role_mentions
+        if role.tags is not None and role.tags.bot_id == bot_id
+    }
+
+
 def mentions_bot(message: discord.Message, *, bot_id: int) -> bool:
     if any(user.id == bot_id for user in message.mentions):
         return True
+    if _bot_role_ids(message, bot_id=bot_id):
+        return True  # picking the bot from Discord's list sometimes inserts its role
     return any(int(found) == bot_id for found in _USER_MENTION.findall(message.content))
 
 
@@ -35,7 +46,10 @@ def text_for_agent(message: discord.Message, *, bot_id: int) -> str:
         name = names.get(user_id)
         return f"@{name}" if name else match.group(0)
 
-    return _USER_MENTION.sub(replace, message.content).strip()
+    text = _USER_MENTION.sub(replace, message.content)
+    for role_id in _bot_role_ids(message, bot_id=bot_id):
+        text = text.replace(f"<@&{role_id}>", "")
+    return text.strip()
 
 
 def content_hidden(message: discord.Message, *, intent_on: bool) -> bool:

@@ -20,6 +20,23 @@ from core.errors import (
 
 T = TypeVar("T")
 
+
+class SlackRefused(PlatformError):
+    """Slack refused a call for a reason the core has no class for; ``code`` names it."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StreamRefused(NativeStreamUnavailable):
+    """Slack refused a stream method; ``code`` is its error name (``feature_not_enabled``)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 AUTH_ERRORS = frozenset(
     {
         "invalid_auth",
@@ -89,10 +106,10 @@ def translate(exc: SlackApiError, *, method: str) -> PlatformError:
         return MessageTooLong(f"Slack refused {method}: {code}")
     if status >= 500 or code in SERVER_ERRORS:
         return PlatformUnavailable(f"Slack failed {method}: {code} (HTTP {status})")
-    return PlatformError(f"Slack refused {method}: {code}")
+    return SlackRefused(f"Slack refused {method}: {code}", code=code)
 
 
-async def guarded(method: str, call: Awaitable[T]) -> T:
+async def guarded(call: Awaitable[T], *, method: str) -> T:
     """Await one Web API call, raising only PlatformError subclasses."""
     try:
         return await call
@@ -104,14 +121,19 @@ async def guarded(method: str, call: Awaitable[T]) -> T:
         ) from None
 
 
-async def guarded_stream(method: str, call: Awaitable[T]) -> T:
+async def guarded_stream(call: Awaitable[T], *, method: str) -> T:
     """Like ``guarded``, but any refusal means "fall back": NativeStreamUnavailable.
 
     Rate limits and outages stay as they are, so the engine waits and tries again.
     """
     try:
-        return await guarded(method, call)
-    except (PlatformRateLimited, PlatformUnavailable):
-        raise
-    except PlatformError as exc:
-        raise NativeStreamUnavailable(str(exc)) from None
+        return await call
+    except SlackApiError as exc:
+        translated = translate(exc, method=method)
+        if isinstance(translated, PlatformRateLimited | PlatformUnavailable):
+            raise translated from None
+        raise StreamRefused(str(translated), code=error_code(exc)) from None
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        raise PlatformUnavailable(
+            f"Slack could not be reached for {method} ({type(exc).__name__})"
+        ) from None

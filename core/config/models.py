@@ -62,7 +62,12 @@ class StoreSettings(_Strict):
 
 
 class EntityRule(_Strict):
-    """A rule that decides USER or LEAD; every condition given must hold, unset ones match all."""
+    """A rule that decides USER or LEAD; every condition given must hold, unset ones match all.
+
+    Ids may be written as numbers (Telegram user ids); they are compared as strings.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
     entity_type: Literal["USER", "LEAD"] = "LEAD"
     adapters: list[str] | None = None

@@ -1,15 +1,13 @@
-"""One reply's journey onto the platform: post at once, edit at the adapter's pace, roll over."""
+"""One reply's journey onto the platform: post at once, refresh at the shared pace, roll over."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Sequence
 
-from core.adapter import Adapter, NativeStream, SupportsNativeStream
+from core.adapter import Adapter, Posted, SupportsNativeStream
 from core.clock import Clock, SystemClock
 from core.errors import (
     MessageNotFound,
@@ -19,30 +17,35 @@ from core.errors import (
     PlatformUnavailable,
 )
 from core.streaming.layout import Layout
+from core.streaming.messages import Shown, Step, next_step
+from core.streaming.native import NativeOutcome, NativePhase
+from core.streaming.pacer import Pacer
+from core.streaming.progress import Progress
+from core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 TYPING_REPEAT = 4.0
 MAX_UNAVAILABLE_RETRIES = 5
-
-
-@dataclass
-class _Shown:
-    id: str
-    text: str
+RETIRED_TEXT = "…"
 
 
 class ReplyStream:
     """Shows one growing answer in a thread with as few platform calls as keep it fresh.
 
-    The bridge calls ``feed`` with each delta (never blocks: platform pace must not slow the
-    agent's stream), then ``finish`` once with the authoritative text, which returns when that
-    text is visible. The first text is posted at once; later changes are coalesced into one
-    edit per ``limits.edit_interval``; before the adapter's length limit the answer rolls over
-    into a new message. A 429 is waited out and the newest text sent afterwards, so nothing
-    is lost; the last edit is never dropped.
+    The bridge calls ``start`` (typing), ``feed`` with each delta (never blocks: platform
+    pace must not slow the agent's stream), then ``finish`` once with the authoritative
+    text, which returns when that text is visible. The first words are posted at once;
+    later changes are coalesced into one edit per turn the shared ``pacer`` grants (it keeps
+    every concurrent reply inside the adapter's budgets, stalest reply first) and never
+    closer than ``limits.edit_interval`` on one message. Before the adapter's length limit
+    the answer rolls over into a new message at a natural boundary. Edits that would change
+    nothing are skipped; the last one is never dropped. A 429 backs the whole scope off and
+    the newest text goes out afterwards, so nothing is lost.
+
+    Adapters with the native-stream capability get the deltas through their
+    ``NativeStream``; when the platform refuses or expires it, the reply continues with
+    post + edit from what the stream left visible.
     """
 
     def __init__(
@@ -52,20 +55,28 @@ class ReplyStream:
         thread: str,
         clock: Clock | None = None,
         edit_interval: float | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._adapter = adapter
         self._thread = thread
         self._clock = clock or SystemClock()
         self._interval = adapter.limits.edit_interval if edit_interval is None else edit_interval
+        # Without a shared pacer the reply still keeps inside the budgets, but only alone.
+        self._pacer = pacer or Pacer(clock=self._clock)
+        self._route = self._pacer.route(adapter=adapter, thread=thread)
         self._layout = Layout(limit=adapter.limits.max_message_length, measure=adapter.measure)
+        self._progress = Progress(clock=self._clock)
         self._text = ""
         self._final: str | None = None
-        self._shown: list[_Shown] = []
-        self._last_call = float("-inf")
+        self._shown: list[Shown] = []
+        self._not_before = float("-inf")
+        self._unavailable = 0
         self._changed = asyncio.Event()
+        self._finishing = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
-        self._native_done = False
+
+    # --- public API ------------------------------------------------------------------------
 
     @property
     def message_ids(self) -> list[str]:
@@ -74,6 +85,16 @@ class ReplyStream:
     @property
     def visible_text(self) -> str:
         return "".join(m.text for m in self._shown)
+
+    @property
+    def text(self) -> str:
+        """Everything fed so far."""
+        return self._text
+
+    @property
+    def final(self) -> str | None:
+        """The authoritative text, once ``finish`` or ``fail`` was called."""
+        return self._final
 
     def start(self) -> None:
         """Begin showing typing (where the platform has it) until the first text is posted."""
@@ -85,13 +106,21 @@ class ReplyStream:
         if not delta or self._final is not None:
             return
         self._text += delta
-        self._wake()
+        self._progress.changed()
+        self._changed.set()
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run())
 
     async def finish(self, *, text: str) -> list[str]:
         """Show exactly ``text`` (the authoritative answer) and return the message ids."""
-        self._final = text
-        self._wake()
-        assert self._worker is not None
+        if self._final is None:
+            self._final = text
+            self._finishing.set()
+            if text != self._text:
+                self._progress.changed()
+        self._changed.set()
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run())
         try:
             await asyncio.shield(self._worker)
         finally:
@@ -111,155 +140,164 @@ class ReplyStream:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
 
-    def _wake(self) -> None:
-        self._changed.set()
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run())
+    async def changed(self) -> None:
+        """Return once more text or the final text may have arrived (for the native phase)."""
+        await self._changed.wait()
+        self._changed.clear()
 
-    def _target(self) -> str:
-        return self._final if self._final is not None else self._text
+    # --- the worker ------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        if await self._run_native():
-            return
-        while True:
-            await self._changed.wait()
-            self._changed.clear()
-            await self._pace()
-            target = self._target()
-            if target:
-                await self._show(self._layout.segments(target))
-            if self._final is not None and self._is_current():
+        outcome = await self._run_native()
+        if outcome is not None:
+            if outcome.posted:
+                self._shown = _holding(outcome.posted, self._layout.segments(self._target()))
                 return
+            if outcome.leftover is not None:
+                self._shown = [Shown(id=outcome.leftover.id, text=outcome.sent)]
+        await self._run_messages()
 
-    async def _run_native(self) -> bool:
-        """Stream natively where the adapter can; True when the reply is complete that way.
-
-        False means: continue with post + edit (no native stream here, or it failed midway,
-        in which case ``_shown`` holds the stream's leftover message, if any).
-        """
+    async def _run_native(self) -> NativeOutcome | None:
+        """Stream natively where the adapter can; None when it cannot here."""
         adapter = self._adapter
         if not (adapter.capabilities.native_stream and isinstance(adapter, SupportsNativeStream)):
-            return False
+            return None
         try:
             stream = await adapter.open_native_stream(thread=self._thread)
         except NativeStreamUnavailable as exc:
             log.info("native streaming refused in %s: %s", self._thread, exc)
-            return False
+            return None
+        except PlatformUnavailable as exc:
+            log.warning("native streaming unavailable in %s: %s", self._thread, exc)
+            return None
         if stream is None:
-            return False
-        sent = ""
-        try:
-            while True:
+            return None
+        phase = NativePhase(
+            stream=stream,
+            source=self,
+            pacer=self._pacer,
+            lane=self._route.lane("append"),
+            clock=self._clock,
+            progress=self._progress,
+            interval=self._interval,
+            on_visible=self._stop_typing,
+            thread=self._thread,
+        )
+        return await phase.run()
+
+    async def _run_messages(self) -> None:
+        """Post + edit until the platform shows the final text."""
+        while True:
+            step = self._next_step()
+            if step is None:
                 if self._final is not None:
-                    return await self._finish_native(stream)
-                fresh = self._text[len(sent) :]
-                if fresh:
-                    await self._retrying(lambda: stream.append(text=fresh))
-                    sent += fresh
-                    await self._stop_typing()
-                    await self._pace()
-                if self._final is None and self._text == sent:
-                    await self._changed.wait()
-                self._changed.clear()
-        except NativeStreamUnavailable as exc:
-            log.info("native stream ended early in %s (%s); posting instead", self._thread, exc)
-            leftover = stream.leftover()
-            if leftover is not None and sent:
-                self._shown = [_Shown(id=leftover.id, text=sent)]
-            self._wake_again()
-            return False
+                    return
+                await self.changed()
+                continue
+            await self._own_pace(step)
+            lane = self._route.lane(step.call_kind)
+            await self._pacer.turn(lane=lane, since=self._progress.since_or_now())
+            # The turn may have taken a while: show the newest text, not the text that asked.
+            newest = self._next_step()
+            if newest is None or (newest.kind, newest.index) != (step.kind, step.index):
+                self._pacer.refund(lane=lane)
+                continue
+            await self._perform(newest, lane=lane)
 
-    async def _finish_native(self, stream: NativeStream) -> bool:
-        assert self._final is not None
-        final = self._final
-        posted = await self._retrying(lambda: stream.finish(text=final))
-        if not posted:
-            self._wake_again()
-            return False  # nothing lasting: post the final text as ordinary messages
-        self._shown = [_Shown(id=p.id, text="") for p in posted]
-        self._native_done = True
-        return True
+    def _target(self) -> str:
+        return self._final if self._final is not None else self._text
 
-    def _wake_again(self) -> None:
-        self._changed.set()
-
-    def _is_current(self) -> bool:
-        if self._native_done:
-            return True
-        return self._target() == "" or [m.text for m in self._shown] == self._layout.segments(
-            self._target()
+    def _next_step(self) -> Step | None:
+        target = self._target()
+        if not target:
+            return None
+        return next_step(
+            self._shown,
+            self._layout.segments(target),
+            can_delete=self._adapter.capabilities.delete,
         )
 
-    async def _pace(self) -> None:
-        if not self._shown:
-            return  # the first post goes out as soon as there is text
-        wait = self._last_call + self._interval - self._clock.monotonic()
-        if wait > 0:
-            await self._clock.sleep(wait)
-
-    async def _show(self, segments: list[str]) -> None:
-        """Bring the platform in line with ``segments``, one call at a time."""
-        for index, segment in enumerate(segments):
-            if index < len(self._shown):
-                if self._shown[index].text != segment:
-                    await self._call_edit(index, segment)
-            else:
-                await self._call_post(segment)
-                await self._stop_typing()
-        if len(self._shown) > len(segments):
-            # The authoritative text is shorter than what the deltas built.
-            for extra in self._shown[len(segments) :]:
-                await self._retire(extra)
-            del self._shown[len(segments) :]
-
-    async def _call_post(self, text: str) -> None:
-        posted = await self._retrying(lambda: self._adapter.post(thread=self._thread, text=text))
-        self._shown.append(_Shown(id=posted.id, text=text))
-
-    async def _call_edit(self, index: int, text: str) -> None:
-        shown = self._shown[index]
-        try:
-            await self._retrying(
-                lambda: self._adapter.edit(thread=self._thread, message_id=shown.id, text=text)
-            )
-            shown.text = text
-        except MessageNotFound:
-            # Someone deleted our message: show the text again rather than lose it.
-            posted = await self._retrying(
-                lambda: self._adapter.post(thread=self._thread, text=text)
-            )
-            self._shown[index] = _Shown(id=posted.id, text=text)
-
-    async def _retire(self, shown: _Shown) -> None:
-        try:
-            if self._adapter.capabilities.delete:
-                await self._retrying(
-                    lambda: self._adapter.delete(thread=self._thread, message_id=shown.id)
-                )
-            else:
-                await self._retrying(
-                    lambda: self._adapter.edit(thread=self._thread, message_id=shown.id, text="…")
-                )
-        except PlatformError as exc:
-            log.warning("could not retire surplus message in %s: %s", self._thread, exc)
-
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        unavailable = 0
+    async def _own_pace(self, step: Step) -> None:
+        """Wait for what this reply alone owes: the per-message interval and any backoff."""
         while True:
+            ready = self._not_before
+            if step.kind == "edit":
+                # Mid-answer refreshes keep to the sustained pace; the final edit only to the
+                # adapter's per-message interval (the budgets still apply to it).
+                interval = self._interval
+                if self._final is None:
+                    interval = max(interval, self._route.refresh_interval)
+                ready = max(ready, self._shown[step.index].changed_at + interval)
+            wait = ready - self._clock.monotonic()
+            if wait <= 0:
+                return
+            if self._final is not None:
+                await self._clock.sleep(wait)
+                return
+            await self._sleep_until_finished(wait)
+
+    async def _sleep_until_finished(self, seconds: float) -> None:
+        """Sleep, but wake early when ``finish`` comes (the final edit may owe less)."""
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        finishing = asyncio.ensure_future(self._finishing.wait())
+        try:
+            await asyncio.wait({sleeper, finishing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            finishing.cancel()
+
+    async def _perform(self, step: Step, *, lane: Lane) -> None:
+        self._progress.snapshot()
+        try:
+            await self._call(step)
+        except PlatformRateLimited as exc:
+            log.info("rate limited in %s; waiting %.1fs", self._thread, exc.retry_after)
+            self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
+            self._not_before = self._clock.monotonic() + exc.retry_after
+            return
+        except PlatformUnavailable:
+            self._unavailable += 1
+            if self._unavailable > MAX_UNAVAILABLE_RETRIES:
+                raise
+            self._not_before = self._clock.monotonic() + min(2.0**self._unavailable * 0.25, 8.0)
+            return
+        self._unavailable = 0
+        self._pacer.succeeded(lane=lane)
+        self._progress.shown(complete=self._next_step() is None)
+
+    async def _call(self, step: Step) -> None:
+        # The per-message interval counts from when a call was sent, as the platform does.
+        sent_at = self._clock.monotonic()
+        if step.kind == "post":
+            posted = await self._adapter.post(thread=self._thread, text=step.text)
+            self._shown.append(Shown(id=posted.id, text=step.text, changed_at=sent_at))
+            await self._stop_typing()
+        elif step.kind == "edit":
+            shown = self._shown[step.index]
             try:
-                result = await call()
-                self._last_call = self._clock.monotonic()
-                return result
-            except PlatformRateLimited as exc:
-                self._last_call = self._clock.monotonic()
-                log.info("rate limited in %s; waiting %.1fs", self._thread, exc.retry_after)
-                await self._clock.sleep(max(exc.retry_after, self._interval))
-            except PlatformUnavailable:
-                unavailable += 1
-                if unavailable > MAX_UNAVAILABLE_RETRIES:
-                    raise
-                await self._clock.sleep(min(2.0**unavailable * 0.25, 8.0))
+                await self._adapter.edit(thread=self._thread, message_id=shown.id, text=step.text)
+            except MessageNotFound:
+                # Someone deleted our message: show the text again rather than lose it.
+                posted = await self._adapter.post(thread=self._thread, text=step.text)
+                shown.id = posted.id
+            shown.text, shown.changed_at = step.text, sent_at
+        else:
+            # The authoritative text is shorter than what the deltas built.
+            extra = self._shown.pop(step.index)
+            try:
+                if step.kind == "delete":
+                    await self._adapter.delete(thread=self._thread, message_id=extra.id)
+                else:
+                    await self._adapter.edit(
+                        thread=self._thread, message_id=extra.id, text=RETIRED_TEXT
+                    )
+            except (PlatformRateLimited, PlatformUnavailable):
+                self._shown.insert(step.index, extra)
+                raise
+            except PlatformError as exc:
+                log.warning("could not retire surplus message in %s: %s", self._thread, exc)
+
+    # --- typing ----------------------------------------------------------------------------
 
     async def _keep_typing(self) -> None:
         while True:
@@ -275,3 +313,12 @@ class ReplyStream:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _holding(posted: Sequence[Posted], segments: list[str]) -> list[Shown]:
+    """The messages a finished native stream left, with the text each one holds."""
+    if len(posted) == len(segments):
+        return [Shown(id=p.id, text=t) for p, t in zip(posted, segments, strict=True)]
+    # The platform split the answer its own way: the first message stands for all of it.
+    text = "".join(segments)
+    return [Shown(id=p.id, text=text if i == 0 else "") for i, p in enumerate(posted)]

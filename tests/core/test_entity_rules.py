@@ -51,6 +51,18 @@ def test_external_people() -> None:
     assert entity_type_for(event(external=False), rules=rules) == "USER"
 
 
+def test_numeric_ids_in_yaml_are_compared_as_strings() -> None:
+    from core.config import parse_settings
+
+    settings = parse_settings(
+        {"conversations": {"entity_rules": [{"users_not_in": [1001, 1002], "direct": True}]}},
+        env={},
+    )
+    rules = settings.conversations.entity_rules
+    assert entity_type_for(event(direct=True, user="1001"), rules=rules) == "USER"
+    assert entity_type_for(event(direct=True, user="42"), rules=rules) == "LEAD"
+
+
 def test_all_conditions_must_hold_and_first_rule_wins() -> None:
     rules = [
         EntityRule(entity_type="USER", adapters=["telegram"], users=["staff1"]),

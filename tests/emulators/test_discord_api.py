@@ -626,3 +626,14 @@ async def test_guild_membership_is_answered_per_user(world: World) -> None:
     assert outsider.id not in [u.id for u in emu.world.members_of(world.guild.id)]
     with pytest.raises(KeyError):
         emu.add_user(username="lost", guilds=[12345])
+
+
+async def test_threads_added_before_connecting_arrive_in_guild_create(world: World) -> None:
+    emu = world.emu
+    thread = emu.add_thread(channel_id=world.channel.id, name="earlier")
+    async with running_bot(emu) as bot:
+        cached = bot.client.get_channel(thread.id)
+        assert isinstance(cached, discord.Thread)
+        assert cached.owner_id == emu.bot_user.id
+        assert cached.parent_id == world.channel.id
+        assert cached.name == "earlier"

@@ -91,7 +91,7 @@ class AdapterHarness(Protocol):
         """The platform reports a message written by the adapter's own bot account."""
 
     async def react(self, *, place: str, emoji: str, added: bool) -> None:
-        """A person adds (or removes) ``emoji`` on the newest message the bot posted in ``place``."""
+        """A person adds (or removes) ``emoji`` on the bot's newest message in ``place``."""
 
     async def visible(self, *, place: str) -> list[str]:
         """The texts of the bot's messages in ``place``, oldest first, as a person sees them."""

@@ -189,6 +189,28 @@ class DiscordEmulator:
             username=username, bot=bot, global_name=global_name, guilds=guilds
         )
 
+    def add_thread(self, *, channel_id: int, name: str, owner_id: int | None = None) -> ChannelInfo:
+        """An existing thread (with its starter message), as READY's GUILD_CREATE lists it.
+
+        World building: nothing is dispatched. ``owner_id`` defaults to the bot.
+        """
+        owner = self.world.bot.id if owner_id is None else owner_id
+        starter = self.effects.store_message(
+            channel=self.world.channel(channel_id),
+            author_id=owner,
+            content=name,
+            embeds=[],
+            attachments=[],
+            components=[],
+            mention_ids=None,
+            mention_everyone=False,
+            reference_id=None,
+            nonce=None,
+        )
+        return self.world.create_thread(
+            channel_id=channel_id, message_id=starter.id, name=name, owner_id=owner, archive=1440
+        )
+
     def add_dm_channel(self, *, user_id: int) -> ChannelInfo:
         return self.world.dm_channel_for(user_id=user_id)
 

@@ -48,6 +48,13 @@ def auto_entities(text: str) -> list[dict[str, Any]]:
     return found
 
 
+def _reaction_type(emoji: str) -> dict[str, str]:
+    custom, sep, emoji_id = emoji.partition(":")
+    if sep and custom == "custom_emoji":
+        return {"type": "custom_emoji", "custom_emoji_id": emoji_id}
+    return {"type": "emoji", "emoji": emoji}
+
+
 class UpdateBuilder:
     """Realistic update dicts; push them with `push_update` or `deliver_webhook`."""
 
@@ -204,15 +211,18 @@ class UpdateBuilder:
         old: Sequence[str] = (),
         new: Sequence[str] = ("👍",),
     ) -> dict[str, Any]:
-        """A message_reaction update (delivered only if listed in allowed_updates)."""
+        """A message_reaction update (delivered only if listed in allowed_updates).
+
+        An entry ``custom_emoji:<id>`` in `old` or `new` is a custom emoji reaction.
+        """
         return {
             "message_reaction": {
                 "chat": dict(self._world.chats[chat_id]),
                 "message_id": message_id,
                 "user": dict(user),
                 "date": self._world.now(),
-                "old_reaction": [{"type": "emoji", "emoji": emoji} for emoji in old],
-                "new_reaction": [{"type": "emoji", "emoji": emoji} for emoji in new],
+                "old_reaction": [_reaction_type(emoji) for emoji in old],
+                "new_reaction": [_reaction_type(emoji) for emoji in new],
             }
         }
 

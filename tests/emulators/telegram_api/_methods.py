@@ -69,6 +69,7 @@ class Methods:
         self.webhook: WebhookConfig | None = None
         self.allowed_updates: tuple[str, ...] | None = None
         self.drop_pending: Callable[[], None] = lambda: None
+        self.custom_emoji: dict[str, str] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getMe": self.get_me,
             "logOut": lambda _params: True,
@@ -86,6 +87,7 @@ class Methods:
             "deleteMyCommands": self.delete_my_commands,
             "deleteMessage": self.delete_message,
             "answerCallbackQuery": self.answer_callback_query,
+            "getCustomEmojiStickers": self.get_custom_emoji_stickers,
         }
         self.canonical = {name.lower(): name for name in [*self._handlers, "getUpdates"]}
 
@@ -379,3 +381,24 @@ class Methods:
             )
         )
         return True
+
+    def get_custom_emoji_stickers(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Stickers of the known custom emoji in `custom_emoji_ids`; unknown ids are skipped."""
+        ids = params.get("custom_emoji_ids")
+        ensure(isinstance(ids, list), bad_request('parameter "custom_emoji_ids" is required'))
+        ensure(len(ids) <= 200, bad_request("too many custom emoji identifiers specified"))
+        return [
+            {
+                "file_id": f"CAACAgIAAx0custom{emoji_id}",
+                "file_unique_id": f"AgADcustom{emoji_id}",
+                "type": "custom_emoji",
+                "width": 100,
+                "height": 100,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": self.custom_emoji[str(emoji_id)],
+                "custom_emoji_id": str(emoji_id),
+            }
+            for emoji_id in ids
+            if str(emoji_id) in self.custom_emoji
+        ]

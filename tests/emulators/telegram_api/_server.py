@@ -330,6 +330,10 @@ class TelegramEmulator:
         finally:
             self._call_waiters.discard(event)
 
+    def add_custom_emoji(self, *, custom_emoji_id: str, emoji: str) -> None:
+        """Make a custom emoji known, with the ordinary emoji it stands for."""
+        self._methods.custom_emoji[custom_emoji_id] = emoji
+
     def add_chat(self, chat: Mapping[str, Any]) -> None:
         """Make a chat known (`id`, `type`, and `title` or `first_name`)."""
         self._world.add_chat(chat)

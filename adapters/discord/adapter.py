@@ -1,0 +1,233 @@
+"""DiscordAdapter: discord.py's gateway client in, posts and edits out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import discord
+
+from adapters.discord.client import GatewayClient
+from adapters.discord.config import DiscordConfig
+from adapters.discord.endpoint import Endpoint, claim, release
+from adapters.discord.errors import translated
+from adapters.discord.inbound import Identity, InboundHandler
+from adapters.discord.members import Membership
+from adapters.discord.outbound import MAX_CONTENT, Outbound, measure
+from adapters.discord.threads import ThreadKey
+from core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
+from core.config.validation import validate_section
+from core.errors import (
+    KnowrithmBotsError,
+    PlatformAuthError,
+    PlatformError,
+    PlatformUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+AUTHENTICATION_FAILED = 4004
+
+
+def _gateway_failure(exc: BaseException, *, gateway_url: str) -> KnowrithmBotsError:
+    """One sentence for why the gateway connection failed."""
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return PlatformAuthError(
+            "Discord refused the message content intent: turn on 'Message Content Intent' "
+            "for the bot in the Discord Developer Portal, or set "
+            "adapters.discord.message_content_intent to false"
+        )
+    if isinstance(exc, discord.ConnectionClosed):
+        if exc.code == AUTHENTICATION_FAILED:
+            return PlatformAuthError("Discord refused the bot token: check adapters.discord.token")
+        return PlatformUnavailable(f"Discord's gateway closed the connection (code {exc.code})")
+    if isinstance(exc, KnowrithmBotsError):
+        return exc
+    # Anything else, including discord.py's AttributeError when the very first connection
+    # attempt fails (it then reads the sequence of a socket it never had).
+    return PlatformUnavailable(
+        f"Discord's gateway at {gateway_url} could not be reached ({type(exc).__name__})"
+    )
+
+
+class DiscordAdapter(Adapter):
+    """Discord through discord.py 2.x; see the package docstring for the behaviour."""
+
+    name: ClassVar[str] = "discord"
+    limits: ClassVar[Limits] = Limits(
+        max_message_length=MAX_CONTENT,
+        # Discord publishes no figure; about one edit per second per channel is the
+        # common safe pace, and message writes share a ~5 per 5 s bucket per channel.
+        edit_interval=1.0,
+        budgets=(
+            Budget(scope="chat", rate=5.0, per=5.0, burst=5),
+            Budget(scope="bot", rate=50.0, per=1.0, burst=50),
+        ),
+    )
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        edit=True, threads=True, reactions=True, typing=True, delete=True
+    )
+
+    def __init__(self, *, config: DiscordConfig, identify_delay: float = 5.0) -> None:
+        self._config = config
+        self._identify_delay = identify_delay
+        self._endpoint = Endpoint(api_base_url=config.api_base_url, gateway_url=config.gateway_url)
+        self._client: GatewayClient | None = None
+        self._outbound: Outbound | None = None
+        self._identity: Identity | None = None
+        self._gateway: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    @classmethod
+    def from_config(cls, *, config: Mapping[str, Any]) -> DiscordAdapter:
+        return cls(config=validate_section(DiscordConfig, config, prefix="adapters.discord"))
+
+    def __repr__(self) -> str:
+        return f"DiscordAdapter(api_base_url={self._config.api_base_url!r})"
+
+    @property
+    def identity(self) -> Identity | None:
+        """The bot user and application ids, once started."""
+        return self._identity
+
+    @property
+    def client(self) -> discord.Client | None:
+        """The running discord.py client (None when stopped)."""
+        return self._client
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, *, sink: EventSink) -> None:
+        if self._client is not None:
+            return
+        claim(self._endpoint)
+        client = GatewayClient(config=self._config, identify_delay=self._identify_delay)
+        self._client = client
+        self._closed.clear()
+        try:
+            await self._connect(client, sink)
+        except BaseException:
+            await self._shutdown()
+            raise
+
+    async def _connect(self, client: GatewayClient, sink: EventSink) -> None:
+        with translated(action="logging in"):
+            await client.login(self._config.token.get_secret_value())
+        assert client.user is not None
+        identity = Identity(
+            bot_id=client.user.id, application_id=client.application_id or client.user.id
+        )
+        outbound = Outbound(client=client)
+        client.handler = InboundHandler(
+            config=self._config,
+            identity=identity,
+            sink=sink,
+            client=client,
+            outbound=outbound,
+            membership=Membership(
+                client=client,
+                allowed_guilds=self._config.allowed_guilds,
+                ttl=self._config.membership_cache_seconds,
+            ),
+        )
+        self._identity, self._outbound = identity, outbound
+        gateway = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
+        self._gateway = gateway
+        ready = asyncio.create_task(client.ready_once.wait())
+        done, _ = await asyncio.wait(
+            {gateway, ready}, timeout=self._config.connect_timeout, return_when="FIRST_COMPLETED"
+        )
+        if ready not in done:
+            ready.cancel()
+            error = gateway.exception() if gateway in done else None
+            if error is not None:
+                raise _gateway_failure(error, gateway_url=self._config.gateway_url) from None
+            raise PlatformUnavailable(
+                f"Discord's gateway at {self._config.gateway_url} was not ready within "
+                f"{self._config.connect_timeout:g}s"
+            )
+        gateway.add_done_callback(self._gateway_ended)
+        log.info("connected to Discord as bot %s", identity.bot_id)
+
+    def _gateway_ended(self, task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            failure = _gateway_failure(error, gateway_url=self._config.gateway_url)
+            log.error("Discord gateway stopped: %s", failure)
+        self._closed.set()
+
+    async def stop(self) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        client, self._client = self._client, None
+        gateway, self._gateway = self._gateway, None
+        if client is None:
+            return
+        client.handler = None
+        try:
+            await client.close()
+            if gateway is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(gateway, timeout=1.0)
+        finally:
+            if gateway is not None and not gateway.done():
+                gateway.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await gateway
+            self._outbound = None
+            release(self._endpoint)
+            self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Return when stopped or when the gateway gave up for good (e.g. token revoked)."""
+        await self._closed.wait()
+
+    # --- outbound ------------------------------------------------------------------------
+
+    def _target(self, thread: str) -> tuple[Outbound, ThreadKey]:
+        outbound, identity = self._outbound, self._identity
+        if outbound is None or identity is None:
+            raise PlatformUnavailable("the Discord adapter is not connected")
+        try:
+            key = ThreadKey.decode(thread)
+        except ValueError as exc:
+            raise PlatformError(str(exc)) from None
+        if key.application_id != identity.application_id:
+            raise PlatformError(f"thread {thread} belongs to another Discord application")
+        return outbound, key
+
+    async def post(self, *, thread: str, text: str) -> Posted:
+        outbound, key = self._target(thread)
+        return await outbound.post(channel_id=key.channel_id, text=text)
+
+    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+        outbound, key = self._target(thread)
+        await outbound.edit(channel_id=key.channel_id, message_id=int(message_id), text=text)
+
+    async def delete(self, *, thread: str, message_id: str) -> None:
+        outbound, key = self._target(thread)
+        await outbound.delete(channel_id=key.channel_id, message_id=int(message_id))
+
+    async def typing(self, *, thread: str) -> None:
+        outbound, key = self._target(thread)
+        await outbound.typing(channel_id=key.channel_id)
+
+    def measure(self, text: str) -> int:
+        return measure(text)
+
+    def budget_keys(self, *, thread: str) -> Mapping[str, str]:
+        try:
+            key = ThreadKey.decode(thread)
+        except ValueError:
+            return super().budget_keys(thread=thread)
+        # Each Discord thread is a channel with its own message bucket.
+        return {
+            "thread": thread,
+            "chat": str(key.channel_id),
+            "workspace": str(key.application_id),
+            "bot": str(key.application_id),
+        }

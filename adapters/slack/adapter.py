@@ -1,0 +1,448 @@
+"""SlackAdapter: bolt's AsyncApp in, chat.postMessage / chat.update / chat streams out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import aiohttp
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.bounded import Lru
+from adapters.slack.config import SlackConfig, load_config
+from adapters.slack.errors import guarded
+from adapters.slack.inbound import (
+    Identity,
+    Incoming,
+    IncomingReaction,
+    channel_allowed,
+    read_message,
+    read_reaction,
+)
+from adapters.slack.native_stream import Recipient, SlackNativeStream
+from adapters.slack.outbound import Outbound, render
+from adapters.slack.people import Directory, author_for
+from adapters.slack.sdk import Redactor, sdk_logger, secrets_of, web_client
+from adapters.slack.status import ThinkingStatus
+from adapters.slack.text import to_plain
+from adapters.slack.threads import MessageRef, ThreadRef
+from adapters.slack.transport import HttpTransport, SocketTransport, Transport
+from core.adapter import (
+    Adapter,
+    Budget,
+    Capabilities,
+    EventSink,
+    Limits,
+    NativeStream,
+    Posted,
+)
+from core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+from core.events import Inbound, Origin, Reaction
+
+log = logging.getLogger(__name__)
+
+MEMORY_SIZE = 10_000  # threads, recipients and posted messages remembered in-process
+STREAM_REFUSAL_BACKOFF = 600.0  # after feature_not_enabled, post + edit for this long
+
+
+class SlackAdapter(Adapter):
+    """One Slack app (bot token) in Socket Mode or HTTP Events mode; see the package docs."""
+
+    name: ClassVar[str] = "slack"
+    # Slack's published limits as budgets the reply engine shares among all replies:
+    # posting ~1 message/s per channel; chat.update and chat.delete Tier 3 (~50/min per
+    # workspace); stream appends are not published: Tier 4 (~100/min) as a starting value,
+    # adapted from 429s. Streams are capped at 12,000 characters per call, so that is also
+    # where a long answer rolls over into a new message.
+    limits: ClassVar[Limits] = Limits(
+        max_message_length=12_000,
+        edit_interval=1.0,
+        budgets=(
+            Budget(scope="chat", rate=1.0, per=1.0, burst=3, kinds=("post",)),
+            Budget(scope="workspace", rate=50.0, per=60.0, burst=10, kinds=("edit",)),
+            Budget(scope="workspace", rate=50.0, per=60.0, burst=10, kinds=("delete",)),
+            Budget(scope="workspace", rate=100.0, per=60.0, burst=20, kinds=("append",)),
+        ),
+    )
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        edit=True, threads=True, reactions=True, typing=True, native_stream=True, delete=True
+    )
+
+    def __init__(self, *, config: SlackConfig) -> None:
+        self._config = config
+        self._redactor = Redactor(secrets_of(config))
+        self._sink: EventSink | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._logger: logging.Logger | None = None
+        self._client: AsyncWebClient | None = None
+        self._outbound: Outbound | None = None
+        self._status: ThinkingStatus | None = None
+        self._directory: Directory | None = None
+        self._home: Identity | None = None
+        self._transport: Transport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._engaged: Lru[str, bool] = Lru(size=MEMORY_SIZE)
+        self._recipients: Lru[str, Recipient] = Lru(size=MEMORY_SIZE)
+        self._posted: Lru[str, str] = Lru(size=MEMORY_SIZE)
+        self._refused_until: dict[str, float] = {}
+
+    @classmethod
+    def from_config(cls, *, config: Mapping[str, Any]) -> SlackAdapter:
+        return cls(config=load_config(config))
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def events_url(self) -> str | None:
+        """Where the HTTP Events API server listens (None in Socket Mode or when stopped)."""
+        if not isinstance(self._transport, HttpTransport) or self._transport.bound_port is None:
+            return None
+        host = "127.0.0.1" if self._config.host in ("0.0.0.0", "") else self._config.host
+        return f"http://{host}:{self._transport.bound_port}{self._config.path}"
+
+    async def start(self, *, sink: EventSink) -> None:
+        if self._sink is not None:
+            return
+        self._sink = sink
+        try:
+            await self._connect()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _connect(self) -> None:
+        config = self._config
+        logger = sdk_logger()
+        logger.addFilter(self._redactor)
+        self._logger = logger
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.timeout))
+        client = web_client(config=config, session=self._session, logger=logger)
+        self._client = client
+        self._outbound = Outbound(client=client)
+        self._status = ThinkingStatus(client=client, text=config.thinking_status)
+        self._directory = Directory(client=client)
+        self._home = await self._whoami(client)
+        app = AsyncApp(
+            client=client,
+            logger=logger,
+            signing_secret=(
+                config.signing_secret.get_secret_value() if config.signing_secret else ""
+            ),
+            process_before_response=True,  # the listeners only queue work: ack right after
+            request_verification_enabled=config.mode == "http",
+            attaching_conversation_kwargs_enabled=False,
+        )
+        self._register(app)
+        transport: Transport
+        if config.mode == "socket":
+            assert config.app_token is not None
+            transport = SocketTransport(
+                app=app,
+                app_token=config.app_token.get_secret_value(),
+                logger=logger,
+                timeout=config.timeout,
+            )
+        else:
+            transport = HttpTransport(app=app, host=config.host, port=config.port, path=config.path)
+        self._transport = transport
+        await transport.start()
+        log.info(
+            "Slack adapter running in %s mode for workspace %s as %s",
+            config.mode,
+            self._home.team,
+            self._home.bot_user_id,
+        )
+
+    async def _whoami(self, client: AsyncWebClient) -> Identity:
+        try:
+            answer = await guarded(client.auth_test(), method="auth.test")
+        except PlatformAuthError:
+            raise PlatformAuthError(
+                "Slack refused the bot token: check adapters.slack.bot_token"
+            ) from None
+        team, user = answer.get("team_id"), answer.get("user_id")
+        if not team or not user:
+            raise PlatformError("Slack's auth.test did not name the bot's team and user")
+        return Identity(
+            team=str(team),
+            bot_user_id=str(user),
+            bot_id=str(answer.get("bot_id") or "") or None,
+            enterprise=str(answer.get("enterprise_id") or "") or None,
+        )
+
+    async def stop(self) -> None:
+        if self._sink is None:
+            return
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            try:
+                await transport.stop()
+            except Exception as exc:  # a half-closed socket must not stop the shutdown
+                log.warning("closing the Slack connection failed: %s", type(exc).__name__)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self._tails.clear()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+        if self._logger is not None:
+            self._logger.removeFilter(self._redactor)
+            self._logger = None
+        self._client = self._outbound = self._status = self._directory = None
+        self._sink = None
+
+    async def settled(self) -> None:
+        """Return once every event received so far was handed to the sink or dropped."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    # --- inbound -------------------------------------------------------------------------
+
+    def _register(self, app: AsyncApp) -> None:
+        async def on_message(body: dict[str, Any], context: AsyncBoltContext) -> None:
+            self._take_message(body, context)
+
+        async def on_reaction(body: dict[str, Any], context: AsyncBoltContext) -> None:
+            self._take_reaction(body, context)
+
+        async def ignore() -> None:
+            return None
+
+        app.event("message")(on_message)
+        app.event("app_mention")(on_message)
+        app.event("reaction_added")(on_reaction)
+        app.event("reaction_removed")(on_reaction)
+        # Sent to AI apps when a user opens the assistant pane; nothing to answer yet.
+        app.event("assistant_thread_started")(ignore)
+        app.event("assistant_thread_context_changed")(ignore)
+
+    def _identity(self, context: AsyncBoltContext) -> Identity:
+        home = self._home
+        assert home is not None
+        return Identity(
+            team=context.team_id or home.team,
+            bot_user_id=context.bot_user_id or home.bot_user_id,
+            bot_id=context.bot_id or home.bot_id,
+            enterprise=context.enterprise_id or home.enterprise,
+        )
+
+    def _take_message(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        """Runs before the ack: decide synchronously, queue the rest."""
+        event = body.get("event")
+        if not isinstance(event, Mapping) or self._home is None:
+            return
+        who = self._identity(context)
+        incoming = read_message(event, who=who, config=self._config, engaged=self._is_engaged)
+        if incoming is None:
+            return
+        if incoming.mentioned and not incoming.is_direct:
+            self._engaged.put(incoming.thread.key, value=True)
+        self._submit(incoming.thread.key, lambda: self._deliver_message(incoming, who))
+
+    def _take_reaction(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        event = body.get("event")
+        if not isinstance(event, Mapping) or self._home is None:
+            return
+        who = self._identity(context)
+        reaction = read_reaction(event, who=who)
+        if reaction is None:
+            return
+        message = reaction.message
+        thread = (
+            self._posted.get(message.id)
+            or ThreadRef(
+                team=who.team, bot=who.bot_user_id, channel=message.channel, thread_ts=message.ts
+            ).key
+        )
+        event_id = str(
+            body.get("event_id") or f"{message.id}:{reaction.user}:{event.get('event_ts')}"
+        )
+        self._submit(thread, lambda: self._deliver_reaction(reaction, who, thread, event_id))
+
+    def _is_engaged(self, thread: str) -> bool:
+        return self._engaged.get(thread) is not None
+
+    def _submit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the thread's earlier events, so a thread keeps its order."""
+        previous = self._tails.get(key)
+        task = asyncio.create_task(self._in_order(previous, work), name=f"slack event {key}")
+        self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(key, done))
+
+    @staticmethod
+    async def _in_order(
+        previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        try:
+            await work()
+        except PlatformError as exc:
+            log.warning("could not handle a Slack event: %s", exc)
+        except Exception:
+            log.exception("unexpected failure while handling a Slack event")
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def _deliver_message(self, incoming: Incoming, who: Identity) -> None:
+        assert self._directory is not None and self._sink is not None
+        thread = incoming.thread
+        name: str | None = None
+        if not incoming.is_direct:
+            name = await self._directory.channel_name(thread.channel)
+            if not channel_allowed(self._config, channel_id=thread.channel, name=name):
+                log.info("ignored a message in %s: not in allowed_channels", thread.channel)
+                self._engaged.pop(thread.key)
+                return
+        person = await self._directory.person(incoming.user)
+        author = author_for(
+            user_id=incoming.user,
+            person=person,
+            event_team=incoming.user_team,
+            home_team=who.team,
+            home_enterprise=who.enterprise,
+        )
+        if author.is_bot:
+            return
+        user_team = (person.team if person else None) or incoming.user_team or who.team
+        self._recipients.put(thread.key, value=Recipient(user=incoming.user, team=user_team))
+        extra: dict[str, Any] = {"files": list(incoming.file_names)} if incoming.file_names else {}
+        await self._sink.on_message(
+            Inbound(
+                thread=thread.key,
+                event_id=incoming.message.id,
+                text=to_plain(incoming.raw_text, bot_user_id=who.bot_user_id),
+                author=author,
+                origin=Origin(
+                    adapter=self.name,
+                    channel_id=thread.channel,
+                    workspace_id=who.team,
+                    thread_id=thread.thread_ts,
+                    channel_name=name,
+                    is_direct=incoming.is_direct,
+                ),
+                message_id=incoming.message.id,
+                extra=extra,
+            )
+        )
+
+    async def _deliver_reaction(
+        self, reaction: IncomingReaction, who: Identity, thread: str, event_id: str
+    ) -> None:
+        assert self._directory is not None and self._sink is not None
+        person = await self._directory.person(reaction.user)
+        author = author_for(
+            user_id=reaction.user,
+            person=person,
+            event_team=reaction.user_team,
+            home_team=who.team,
+            home_enterprise=who.enterprise,
+        )
+        channel = reaction.message.channel
+        await self._sink.on_reaction(
+            Reaction(
+                thread=thread,
+                event_id=event_id,
+                message_id=reaction.message.id,
+                emoji=reaction.emoji,
+                added=reaction.added,
+                author=author,
+                origin=Origin(
+                    adapter=self.name,
+                    channel_id=channel,
+                    workspace_id=who.team,
+                    is_direct=channel.startswith("D"),
+                ),
+            )
+        )
+
+    # --- outbound ------------------------------------------------------------------------
+
+    def _out(self) -> Outbound:
+        if self._outbound is None:
+            raise PlatformUnavailable("the Slack adapter is not running")
+        return self._outbound
+
+    def _remember_post(self, message: MessageRef, thread: ThreadRef) -> None:
+        self._posted.put(message.id, value=thread.key)
+        self._engaged.put(thread.key, value=True)
+
+    async def post(self, *, thread: str, text: str) -> Posted:
+        ref = ThreadRef.parse(thread)
+        message = await self._out().post(thread=ref, text=text)
+        self._remember_post(message, ref)
+        return Posted(id=message.id)
+
+    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+        await self._out().edit(message=MessageRef.parse(message_id), text=text)
+
+    async def delete(self, *, thread: str, message_id: str) -> None:
+        await self._out().delete(message=MessageRef.parse(message_id))
+
+    async def typing(self, *, thread: str) -> None:
+        if self._status is not None:
+            await self._status.show(ThreadRef.parse(thread))
+
+    async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
+        status = self._status
+        if status is None:
+            return
+        ref = ThreadRef.parse(thread)
+        if message_ids:
+            status.forget(ref)  # Slack clears the status when the bot replies
+            return
+        try:
+            await status.clear(ref)
+        except PlatformError as exc:
+            log.info("could not clear the thinking status in %s: %s", thread, exc)
+
+    async def open_native_stream(self, *, thread: str) -> NativeStream | None:
+        ref = ThreadRef.parse(thread)
+        client = self._client
+        if client is None or not self._config.native_streaming or ref.thread_ts is None:
+            return None
+        if self._refused_until.get(ref.team, 0.0) > time.monotonic():
+            return None
+        recipient = self._recipients.get(thread)
+        if recipient is None and not ref.channel.startswith("D"):
+            return None  # channels need a recipient; without one, post + edit
+        return SlackNativeStream(
+            client=client,
+            thread=ref,
+            recipient=recipient,
+            limit=self.limits.max_message_length,
+            on_refused=self._streaming_refused,
+            on_posted=self._remember_post,
+        )
+
+    def _streaming_refused(self, team: str) -> None:
+        log.info("Slack refused streaming in workspace %s; posting and editing instead", team)
+        self._refused_until[team] = time.monotonic() + STREAM_REFUSAL_BACKOFF
+
+    def measure(self, text: str) -> int:
+        return len(render(text))
+
+    def budget_keys(self, *, thread: str) -> Mapping[str, str]:
+        ref = ThreadRef.parse(thread)
+        return {
+            "thread": thread,
+            "chat": f"{ref.team}:{ref.channel}",
+            "workspace": ref.team,
+            "bot": f"{ref.team}:{ref.bot}",
+        }

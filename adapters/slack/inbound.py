@@ -1,0 +1,154 @@
+"""Decides which Slack events the agent answers, and where (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.config import SlackConfig
+from adapters.slack.text import mentions
+from adapters.slack.threads import MessageRef, ThreadRef
+
+# Subtypes that are a person writing; edits, deletions, joins and bot posts are not.
+ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is in the workspace an event came from (bolt's context)."""
+
+    team: str
+    bot_user_id: str
+    bot_id: str | None
+    enterprise: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A person's message the agent should answer."""
+
+    thread: ThreadRef
+    message: MessageRef
+    raw_text: str
+    user: str
+    user_team: str | None
+    is_direct: bool
+    mentioned: bool
+    file_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncomingReaction:
+    """A reaction on one of the bot's messages."""
+
+    message: MessageRef
+    emoji: str
+    added: bool
+    user: str
+    user_team: str | None
+
+
+def _is_direct(event: Mapping[str, Any]) -> bool:
+    kind = event.get("channel_type")
+    if kind is not None:
+        return bool(kind == "im")
+    return str(event.get("channel") or "").startswith("D")
+
+
+def _from_a_bot(event: Mapping[str, Any], who: Identity) -> bool:
+    return (
+        bool(event.get("bot_id"))
+        or bool(event.get("bot_profile"))
+        or event.get("user") == who.bot_user_id
+    )
+
+
+def read_message(
+    event: Mapping[str, Any],
+    *,
+    who: Identity,
+    config: SlackConfig,
+    engaged: Callable[[str], bool],
+) -> Incoming | None:
+    """The message to answer, or None when the bot should stay silent.
+
+    Channels: a mention always; in ``mentions`` mode also replies in a thread the bot is
+    already part of (``engaged``); in ``all`` mode every message. DMs: per ``direct_messages``.
+    """
+    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("hidden"):
+        return None
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    if not user or not channel or not ts or _from_a_bot(event, who):
+        return None
+    text = str(event.get("text") or "")
+    thread_ts = event.get("thread_ts")
+    root = thread_ts if isinstance(thread_ts, str) and thread_ts else ts
+    direct = _is_direct(event)
+    mentioned = event.get("type") == "app_mention" or mentions(text, user_id=who.bot_user_id)
+    if direct:
+        if config.direct_messages == "off":
+            return None
+        thread = ThreadRef(
+            team=who.team,
+            bot=who.bot_user_id,
+            channel=channel,
+            thread_ts=None if config.direct_messages == "channel" else root,
+        )
+    else:
+        thread = ThreadRef(team=who.team, bot=who.bot_user_id, channel=channel, thread_ts=root)
+        in_thread = root != ts
+        wanted = (
+            mentioned or config.channel_messages == "all" or (in_thread and engaged(thread.key))
+        )
+        if not wanted:
+            return None
+    files = event.get("files") or []
+    names = tuple(
+        str(f.get("name") or f.get("title") or "file") for f in files if isinstance(f, dict)
+    )
+    user_team = event.get("user_team") or event.get("team")
+    return Incoming(
+        thread=thread,
+        message=MessageRef(team=who.team, channel=channel, ts=ts),
+        raw_text=text,
+        user=user,
+        user_team=str(user_team) if user_team else None,
+        is_direct=direct,
+        mentioned=mentioned,
+        file_names=names,
+    )
+
+
+def read_reaction(event: Mapping[str, Any], *, who: Identity) -> IncomingReaction | None:
+    """A person's reaction on a message of this bot, or None."""
+    item = event.get("item")
+    user, emoji = event.get("user"), event.get("reaction")
+    if not isinstance(item, Mapping) or item.get("type") != "message":
+        return None
+    if not (isinstance(user, str) and user and isinstance(emoji, str) and emoji):
+        return None
+    channel, ts = item.get("channel"), item.get("ts")
+    if not (isinstance(channel, str) and channel and isinstance(ts, str) and ts):
+        return None
+    item_user = event.get("item_user")
+    if user == who.bot_user_id or (item_user is not None and item_user != who.bot_user_id):
+        return None
+    user_team = event.get("user_team") or event.get("team")
+    return IncomingReaction(
+        message=MessageRef(team=who.team, channel=channel, ts=ts),
+        emoji=emoji,
+        added=event.get("type") == "reaction_added",
+        user=user,
+        user_team=str(user_team) if user_team else None,
+    )
+
+
+def channel_allowed(config: SlackConfig, *, channel_id: str, name: str | None) -> bool:
+    """Whether the allow list (ids or names) lets the bot answer in this channel."""
+    allowed = config.allowed_channels
+    if allowed is None:
+        return True
+    return channel_id in allowed or (name is not None and name in allowed)

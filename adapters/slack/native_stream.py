@@ -1,0 +1,170 @@
+"""Slack's chat streams (chat.startStream / appendStream / stopStream) as a NativeStream.
+
+The raw methods are used rather than slack-sdk's ``chat_stream()`` helper: the helper keeps
+text in a buffer that it only clears after a successful call, so when the engine repeats an
+``append`` after a 429 the piece would be sent twice; its buffering would also hide text the
+engine believes visible and pace a second time on top of the engine's own pacing. Calling
+the methods directly gives one call per ``append``, an exact record of what Slack shows, and
+a clean hand-over to post + edit when Slack refuses or expires the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.errors import StreamRefused, guarded_stream
+from adapters.slack.threads import MessageRef, ThreadRef
+from core.adapter import NativeStream, Posted
+from core.errors import NativeStreamUnavailable, PlatformError
+
+log = logging.getLogger(__name__)
+
+REFUSALS = frozenset({"feature_not_enabled", "not_allowed", "method_deprecated", "unknown_method"})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a stream in a channel is for (Slack requires it outside DMs)."""
+
+    user: str
+    team: str
+
+
+class SlackNativeStream(NativeStream):
+    """One streamed answer in a thread; ``limit`` caps its length in characters.
+
+    The message is started with the first piece of text. Beyond ``limit`` (or when the final
+    text is not a continuation of what was streamed) the stream is stopped and
+    NativeStreamUnavailable raised, so the engine takes the message over with chat.update
+    and rolls the rest over into new messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        thread: ThreadRef,
+        recipient: Recipient | None,
+        limit: int,
+        on_refused: Callable[[str], None],
+        on_posted: Callable[[MessageRef, ThreadRef], None],
+    ) -> None:
+        if thread.thread_ts is None:
+            raise ValueError("Slack streams are replies in a thread")
+        self._client = client
+        self._thread = thread
+        self._thread_ts: str = thread.thread_ts
+        self._recipient = recipient
+        self._limit = limit
+        self._on_refused = on_refused
+        self._on_posted = on_posted
+        self._ts: str | None = None
+        self._shown = ""
+        self._failed = False
+
+    @property
+    def _message(self) -> MessageRef | None:
+        if self._ts is None:
+            return None
+        return MessageRef(team=self._thread.team, channel=self._thread.channel, ts=self._ts)
+
+    async def append(self, *, text: str) -> None:
+        self._check_usable()
+        if not text:
+            return
+        if len(self._shown) + len(text) > self._limit:
+            await self._give_up("the answer is longer than one streamed message")
+        if self._ts is None:
+            await self._start(text)
+        else:
+            await self._guard(
+                "chat.appendStream",
+                self._client.chat_appendStream(
+                    channel=self._thread.channel, ts=self._ts, markdown_text=text
+                ),
+            )
+        self._shown += text
+
+    async def finish(self, *, text: str) -> Sequence[Posted]:
+        self._check_usable()
+        if len(text) > self._limit:
+            await self._give_up("the answer is longer than one streamed message")
+        if not text.startswith(self._shown):
+            await self._give_up("the final answer differs from the streamed text")
+        rest = text[len(self._shown) :]
+        if self._ts is None:
+            await self._start(rest)
+            self._shown, rest = text, ""
+        assert self._ts is not None
+        await self._guard(
+            "chat.stopStream",
+            self._client.chat_stopStream(
+                channel=self._thread.channel, ts=self._ts, markdown_text=rest or None
+            ),
+        )
+        self._shown = text
+        message = self._message
+        assert message is not None
+        return [Posted(id=message.id)]
+
+    def leftover(self) -> Posted | None:
+        message = self._message
+        if message is None or not self._shown:
+            return None
+        return Posted(id=message.id)
+
+    # --- internals -------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._failed:
+            raise NativeStreamUnavailable("this Slack stream already failed")
+
+    async def _start(self, text: str) -> None:
+        recipient = self._recipient
+        answer = await self._guard(
+            "chat.startStream",
+            self._client.chat_startStream(
+                channel=self._thread.channel,
+                thread_ts=self._thread_ts,
+                markdown_text=text or None,
+                recipient_user_id=recipient.user if recipient else None,
+                recipient_team_id=recipient.team if recipient else None,
+            ),
+        )
+        ts = answer.get("ts")
+        if not ts:
+            self._failed = True
+            raise NativeStreamUnavailable("chat.startStream answered without a message ts")
+        self._ts = str(ts)
+        message = self._message
+        assert message is not None
+        self._on_posted(message, self._thread)
+
+    async def _guard(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
+        try:
+            answer = await guarded_stream(call, method=method)
+        except StreamRefused as exc:
+            self._failed = True
+            if exc.code in REFUSALS:
+                self._on_refused(self._thread.team)
+            raise
+        return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+    async def _give_up(self, reason: str) -> None:
+        """Stop the stream where it is and hand the message over to post + edit."""
+        self._failed = True
+        if self._ts is not None:
+            try:
+                await guarded_stream(
+                    self._client.chat_stopStream(channel=self._thread.channel, ts=self._ts),
+                    method="chat.stopStream",
+                )
+            except PlatformError as exc:
+                log.info("could not stop the stream in %s: %s", self._thread.key, exc)
+        raise NativeStreamUnavailable(reason)

@@ -1,0 +1,79 @@
+"""The assistant "is thinking…" status (assistant.threads.setStatus) while an answer is coming."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.bounded import Lru
+from adapters.slack.errors import SlackRefused, guarded
+from adapters.slack.threads import ThreadRef
+from core.errors import PlatformAuthError, PlatformError, PlatformRateLimited, PlatformUnavailable
+
+log = logging.getLogger(__name__)
+
+# Answers meaning the app cannot set statuses anywhere in the workspace.
+WORKSPACE_WIDE = frozenset({"feature_not_enabled", "unknown_method", "method_deprecated"})
+
+
+class ThinkingStatus:
+    """Shows ``text`` as the thread's status; gives up quietly where Slack does not allow it.
+
+    Statuses exist in threads only (AI-app DMs, and channel threads where the workspace
+    allows it). A refusal switches them off for that channel, or for the whole workspace
+    when the app lacks the feature or the ``assistant:write`` scope. Slack clears the
+    status itself when the bot replies.
+    """
+
+    def __init__(self, *, client: AsyncWebClient, text: str) -> None:
+        self._client = client
+        self._text = text
+        self._off_teams: set[str] = set()
+        self._off_channels: Lru[tuple[str, str], bool] = Lru(size=2000)
+        self._shown: Lru[str, bool] = Lru(size=2000)
+
+    def _available(self, thread: ThreadRef) -> bool:
+        return (
+            bool(self._text)
+            and thread.thread_ts is not None
+            and thread.team not in self._off_teams
+            and (thread.team, thread.channel) not in self._off_channels
+        )
+
+    async def show(self, thread: ThreadRef) -> None:
+        if not self._available(thread):
+            return
+        if await self._set(thread, self._text):
+            self._shown.put(thread.key, value=True)
+
+    async def clear(self, thread: ThreadRef) -> None:
+        """Remove a status nothing replaced (the answer could not be posted)."""
+        if self._shown.pop(thread.key) and self._available(thread):
+            await self._set(thread, "")
+
+    def forget(self, thread: ThreadRef) -> None:
+        self._shown.pop(thread.key)
+
+    async def _set(self, thread: ThreadRef, status: str) -> bool:
+        assert thread.thread_ts is not None
+        try:
+            await guarded(
+                self._client.assistant_threads_setStatus(
+                    channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
+                ),
+                method="assistant.threads.setStatus",
+            )
+        except (PlatformRateLimited, PlatformUnavailable):
+            raise
+        except PlatformError as exc:
+            wide = isinstance(exc, PlatformAuthError) or (
+                isinstance(exc, SlackRefused) and exc.code in WORKSPACE_WIDE
+            )
+            if wide:
+                self._off_teams.add(thread.team)
+            else:
+                self._off_channels.put((thread.team, thread.channel), value=True)
+            log.info("thinking status switched off for %s: %s", thread.key, exc)
+            return False
+        return True

@@ -1,0 +1,119 @@
+"""How events reach the bolt app: a Socket Mode connection, or the HTTP Events API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from adapters.slack.errors import translate
+from core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+
+log = logging.getLogger(__name__)
+
+SOCKET_PING_INTERVAL = 10.0
+
+
+class Transport(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class SocketTransport:
+    """Socket Mode: an outgoing WebSocket opened with the app-level token; no public URL."""
+
+    def __init__(
+        self, *, app: AsyncApp, app_token: str, logger: logging.Logger, timeout: float
+    ) -> None:
+        self._timeout = timeout
+        self._handler = AsyncSocketModeHandler(
+            app,
+            app_token=app_token,
+            logger=logger,
+            web_client=app.client,
+            ping_interval=SOCKET_PING_INTERVAL,
+        )
+
+    async def start(self) -> None:
+        client = self._handler.client
+        try:
+            # Asked here first: the SDK's connect() retries every failure forever, which
+            # would turn a wrong app token into a silent hang instead of an error.
+            client.wss_uri = await client.issue_new_wss_url()
+            await asyncio.wait_for(
+                self._handler.connect_async(),  # type: ignore[no-untyped-call]
+                timeout=self._timeout,
+            )
+        except SlackApiError as exc:
+            error = translate(exc, method="apps.connections.open")
+            await self.stop()
+            if isinstance(error, PlatformAuthError):
+                raise PlatformAuthError(
+                    "Slack refused the app-level token: check adapters.slack.app_token "
+                    "(it needs the connections:write scope)"
+                ) from None
+            raise error from None
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            await self.stop()
+            raise PlatformUnavailable(
+                f"could not open the Slack Socket Mode connection ({type(exc).__name__})"
+            ) from None
+
+    async def stop(self) -> None:
+        client = self._handler.client
+        await self._handler.close_async()  # type: ignore[no-untyped-call]
+        # close() cancels the client's reader tasks without waiting; let them unwind here.
+        for task in (
+            client.message_processor,
+            client.current_session_monitor,
+            client.message_receiver,
+        ):
+            if task is not None and not task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+class HttpTransport:
+    """The Events API: Slack POSTs signed events to ``path``; bolt verifies and acks them."""
+
+    def __init__(self, *, app: AsyncApp, host: str, port: int, path: str) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._path = path
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    async def start(self) -> None:
+        runner = web.AppRunner(
+            self._app.web_app(path=self._path, port=self._port),
+            access_log=None,
+            shutdown_timeout=2.0,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise PlatformError(
+                f"cannot serve Slack events on {self._host}:{self._port} ({exc.strerror}): "
+                "check adapters.slack.host and adapters.slack.port"
+            ) from None
+        self._runner = runner
+        address = runner.addresses[0]
+        self.bound_port = int(address[1])
+        log.info("serving Slack events on http://%s:%s%s", self._host, self.bound_port, self._path)
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

@@ -1,0 +1,63 @@
+"""Custom emoji reactions as the ordinary emoji they stand for (number packs, thumbs...).
+
+Telegram's standard reactions hold no keycap digits; groups that want 1️⃣-5️⃣ ratings use a
+custom emoji pack, whose reactions only carry an id. ``getCustomEmojiStickers`` says which
+ordinary emoji each id represents, so the rating table applies to them as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from core.events import Reaction
+
+log = logging.getLogger(__name__)
+
+PREFIX = "custom_emoji:"
+_CACHE_LIMIT = 5000
+
+
+class CustomEmojiNames:
+    """Resolves ``custom_emoji:<id>`` reactions, remembering answers (ids never change)."""
+
+    def __init__(self, *, bot: Bot) -> None:
+        self._bot = bot
+        self._known: dict[str, str | None] = {}
+
+    async def resolve(self, reactions: Sequence[Reaction]) -> list[Reaction]:
+        wanted = sorted(
+            {
+                r.emoji.removeprefix(PREFIX)
+                for r in reactions
+                if r.emoji.startswith(PREFIX) and r.emoji.removeprefix(PREFIX) not in self._known
+            }
+        )
+        if wanted:
+            await self._look_up(wanted)
+        resolved = []
+        for reaction in reactions:
+            emoji = reaction.emoji
+            if emoji.startswith(PREFIX):
+                emoji = self._known.get(emoji.removeprefix(PREFIX)) or emoji
+            resolved.append(dataclasses.replace(reaction, emoji=emoji))
+        return resolved
+
+    async def _look_up(self, ids: list[str]) -> None:
+        try:
+            stickers = await self._bot.get_custom_emoji_stickers(custom_emoji_ids=ids)
+        except TelegramError as exc:
+            # Not fatal: the reaction simply stays unrated, and is asked about again later.
+            log.info("could not look up custom emoji: %s", type(exc).__name__)
+            return
+        if len(self._known) > _CACHE_LIMIT:
+            self._known.clear()
+        for emoji_id in ids:
+            self._known[emoji_id] = None
+        for sticker in stickers:
+            if sticker.custom_emoji_id:
+                self._known[sticker.custom_emoji_id] = sticker.emoji

@@ -1,0 +1,1 @@
+"""Benchmark programs for knowrithm-bots and their recorded results (not run as tests)."""

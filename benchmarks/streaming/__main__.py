@@ -1,0 +1,177 @@
+"""``python -m benchmarks.streaming [--smoke] [--out DIR]``: run the streaming benchmark.
+
+The full run (minutes) writes ``streaming.json``, ``streaming.md`` and
+``streaming_one_reply.png`` into benchmarks/results. ``--smoke`` runs small scenarios in
+seconds, writes into a temporary directory, and fails when the engine meets a 429.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+
+from benchmarks.streaming.metrics import Metrics, measure, visible_curve
+from benchmarks.streaming.platforms import PLATFORMS, Platform
+from benchmarks.streaming.policies import POLICY_NAMES, make_policy
+from benchmarks.streaming.report import checks, checks_table, plot, table
+from benchmarks.streaming.runner import Scenario, answers_for, run
+
+SEED = 20_261
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One platform and scenario under every policy (picklable: platforms go by name)."""
+
+    platform_name: str
+    scenario: Scenario
+    repeats: int
+    policies: tuple[str, ...]
+
+    @property
+    def platform(self) -> Platform:
+        return next(p for p in PLATFORMS if p.name == self.platform_name)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    metrics: list[Metrics]
+    curves: dict[str, list[tuple[float, int]]]  # one reply's visible characters, by policy
+    generated: list[tuple[float, int]]
+
+
+def _work(job: Job) -> JobResult:
+    metrics: list[Metrics] = []
+    curves: dict[str, list[tuple[float, int]]] = {}
+    answer_sets = [answers_for(job.scenario, seed=SEED + repeat) for repeat in range(job.repeats)]
+    for name in job.policies:
+        factory = partial(make_policy, name)
+        logs = [
+            run(job.platform, job.scenario, factory, answers, seed=SEED) for answers in answer_sets
+        ]
+        metrics.append(measure(logs))
+        if job.scenario.replies == 1 and name != "simulation only":
+            curves[name] = visible_curve(logs[0], logs[0].threads[0])
+    first = answer_sets[0][0]
+    generated: list[tuple[float, int]] = []
+    size = 0
+    for at, token in zip(first.times, first.tokens, strict=True):
+        size += len(token)
+        generated.append((at, size))
+    return JobResult(metrics=metrics, curves=curves, generated=generated)
+
+
+def _scenarios(*, smoke: bool) -> list[tuple[Scenario, int]]:
+    """(scenario, how many times it is run) in the order of the results table."""
+    if smoke:
+        return [
+            (Scenario("1 reply", 1, "single"), 2),
+            (Scenario("20 in one chat", 20, "one"), 1),
+            (Scenario("20 chats", 20, "many"), 1),
+        ]
+    return [
+        (Scenario("1 reply", 1, "single"), 20),
+        (Scenario("50 in one chat", 50, "one"), 1),
+        (Scenario("500 in one chat", 500, "one"), 1),
+        (Scenario("500 chats", 500, "many"), 1),
+    ]
+
+
+def _scenario_names(*, smoke: bool) -> list[str]:
+    return [scenario.name for scenario, _ in _scenarios(smoke=smoke)]
+
+
+def _jobs(*, smoke: bool) -> list[Job]:
+    scenarios = _scenarios(smoke=smoke)
+    if smoke:
+        policies: tuple[str, ...] = ("engine", "every 1 s")
+    else:
+        policies = POLICY_NAMES
+    # Biggest first, so two workers finish at about the same time.
+    jobs = [Job(p.name, s, r, policies) for s, r in scenarios for p in PLATFORMS]
+    return sorted(jobs, key=lambda job: -job.scenario.replies)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.streaming", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a seconds-long check run")
+    parser.add_argument("--out", type=Path, help="where to write the results")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the full run")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    jobs = _jobs(smoke=args.smoke)
+    if args.smoke or args.workers <= 1:
+        results = [_work(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            results = list(pool.map(_work, jobs))
+    platform_rank = [p.name for p in PLATFORMS]
+    scenario_rank = _scenario_names(smoke=args.smoke)
+    rows = [m for result in results for m in result.metrics]
+    rows.sort(
+        key=lambda m: (
+            platform_rank.index(m.platform),
+            scenario_rank.index(m.scenario),
+            POLICY_NAMES.index(m.policy),
+        )
+    )
+    found = checks(rows, PLATFORMS)
+
+    out = args.out
+    temporary = None
+    if out is None:
+        if args.smoke:
+            temporary = tempfile.TemporaryDirectory(prefix="streaming-smoke-")
+            out = Path(temporary.name)
+        else:
+            out = RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "seed": SEED,
+        "smoke": args.smoke,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "platforms": [
+            {
+                "name": p.name,
+                "round_trip_s": p.rtt,
+                "max_message_length": p.limits.max_message_length,
+                "budgets": [asdict(b) for b in p.limits.budgets],
+                "one_chat": p.one_chat_name,
+                "many_chats": p.many_chats_name,
+            }
+            for p in PLATFORMS
+        ],
+        "agent": "first token after 0.3-1.5 s, then 30-80 tokens/s (±30 %), 120-500 tokens",
+        "results": [m.as_dict() for m in rows],
+        "targets": [asdict(c) for c in found],
+    }
+    (out / "streaming.json").write_text(json.dumps(record, indent=2, allow_nan=False, default=str))
+    markdown = table(rows) + "\n" + checks_table(found)
+    (out / "streaming.md").write_text(markdown)
+    curves = {j.platform.name: r.curves for j, r in zip(jobs, results, strict=True) if r.curves}
+    generated = {
+        j.platform.name: r.generated for j, r in zip(jobs, results, strict=True) if r.curves
+    }
+    plot(curves, generated, str(out / "streaming_one_reply.png"))
+    print(markdown)
+    print(f"results in {out} ({time.perf_counter() - started:.0f} s)")
+
+    engine_429 = sum(m.rate_limited for m in rows if m.policy == "engine")
+    if temporary is not None:
+        temporary.cleanup()
+    if engine_429:
+        print(f"FAILED: the engine met {engine_429} 429s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The simulated platforms: the budgets each one enforces with 429s, and its round trip.
+
+The figures follow /work/shared/PLATFORMS.md (late 2026). Where the platform publishes
+no number, the common safe value is used, with a small burst the way token buckets on
+the real services behave. The engine is told exactly these budgets; the baselines are not
+told anything, as in the bots they imitate.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from core.adapter import Budget, Limits
+
+Keys = Callable[[str], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One simulated platform; ``one_chat`` / ``many_chats`` map a thread to its scopes."""
+
+    name: str
+    limits: Limits
+    rtt: float
+    one_chat: Keys
+    many_chats: Keys
+    one_chat_name: str
+    many_chats_name: str
+
+    def latency(self, rng: random.Random) -> Callable[[], float]:
+        """One-way network delay: half the round trip, ±20 %."""
+        half = self.rtt / 2
+        return lambda: half * rng.uniform(0.8, 1.2)
+
+
+def _chat(thread: str) -> str:
+    return thread.split("#", 1)[0]
+
+
+TELEGRAM = Platform(
+    name="telegram",
+    limits=Limits(
+        max_message_length=4096,
+        edit_interval=0.0,
+        budgets=(
+            Budget("chat", rate=1, per=1, burst=3),
+            Budget("group", rate=20, per=60, burst=3),
+            Budget("bot", rate=30, per=1, burst=30, shared_backoff=False),
+        ),
+    ),
+    rtt=0.12,
+    # A group: its chat budget and its 20/min group budget; private chats have no group.
+    one_chat=lambda t: {"chat": _chat(t), "group": _chat(t), "bot": "bot"},
+    many_chats=lambda t: {"chat": _chat(t), "bot": "bot"},
+    one_chat_name="one group",
+    many_chats_name="private chats",
+)
+
+SLACK = Platform(
+    name="slack",
+    limits=Limits(
+        max_message_length=40_000,
+        edit_interval=0.0,
+        budgets=(
+            Budget("chat", rate=1, per=1, burst=3, kinds=("post",)),
+            Budget("workspace", rate=50, per=60, burst=5, kinds=("edit",)),
+        ),
+    ),
+    rtt=0.15,
+    one_chat=lambda t: {"chat": _chat(t), "workspace": "T1"},
+    many_chats=lambda t: {"chat": _chat(t), "workspace": "T1"},
+    one_chat_name="one channel",
+    many_chats_name="channels of one workspace",
+)
+
+DISCORD = Platform(
+    name="discord",
+    limits=Limits(
+        max_message_length=2000,
+        edit_interval=0.0,
+        budgets=(
+            Budget("chat", rate=5, per=5, burst=5),
+            Budget("bot", rate=50, per=1, burst=50, shared_backoff=False),
+        ),
+    ),
+    rtt=0.10,
+    one_chat=lambda t: {"chat": _chat(t), "bot": "bot"},
+    many_chats=lambda t: {"chat": _chat(t), "bot": "bot"},
+    one_chat_name="one channel",
+    many_chats_name="channels",
+)
+
+PLATFORMS = (TELEGRAM, SLACK, DISCORD)
+
+
+def one_reply_keys(platform: Platform) -> Keys:
+    """A single reply: a private chat on Telegram (the common case), else one channel."""
+    return platform.many_chats if platform is TELEGRAM else platform.one_chat

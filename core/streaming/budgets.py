@@ -1,0 +1,89 @@
+"""Token buckets: how many calls a rate budget allows now, and when the next one may go."""
+
+from __future__ import annotations
+
+import math
+
+# Floating-point slack, so a bucket woken exactly at its refill time counts as full.
+EPSILON = 1e-9
+# After a 429 the bucket slows to this share of its rate, then earns the rate back call by call.
+SLOWDOWN = 0.5
+RECOVERY = 0.01
+SLOWEST = 0.1
+
+
+class TokenBucket:
+    """One platform budget applied to one scope key (one chat, one workspace, the whole bot).
+
+    ``rate`` is calls per second, ``burst`` the most calls that may go back to back. A 429
+    blocks the bucket for the platform's ``retry_after``, lets exactly one call through when
+    that has passed, and slows the rate (the declared budget was too generous); each
+    successful call then wins a little of the rate back.
+    """
+
+    __slots__ = ("_tokens", "_updated", "backs_off", "blocked_until", "burst", "rate", "scale")
+
+    def __init__(self, *, rate: float, burst: float, now: float, backs_off: bool = True) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"a budget needs a positive rate and a burst of at least 1 ({rate=})")
+        self.rate = rate
+        self.burst = float(burst)
+        self.backs_off = backs_off
+        self.scale = 1.0
+        self.blocked_until = -math.inf
+        self._tokens = self.burst
+        self._updated = now
+
+    @property
+    def effective_rate(self) -> float:
+        return self.rate * self.scale
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            gained = (now - self._updated) * self.effective_rate
+            self._tokens = min(self.burst, self._tokens + gained)
+            self._updated = now
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time (``>= now``) at which one call may go."""
+        self._refill(now)
+        if self._tokens >= 1.0 - EPSILON:
+            at = now
+        else:
+            at = max(now, self._updated) + (1.0 - self._tokens) / self.effective_rate
+        return max(at, self.blocked_until)
+
+    def is_ready(self, now: float) -> bool:
+        return self.ready_at(now) <= now + EPSILON
+
+    def take(self, now: float) -> None:
+        """Spend one call (the caller checked ``is_ready``)."""
+        self._refill(now)
+        self._tokens -= 1.0
+
+    def refund(self, now: float) -> None:
+        """Give back a call that was granted but not made."""
+        self._refill(now)
+        self._tokens = min(self.burst, self._tokens + 1.0)
+
+    def is_idle(self, now: float) -> bool:
+        """Full, unblocked and at full rate: forgetting the bucket would change nothing."""
+        self._refill(now)
+        return (
+            self._tokens >= self.burst - EPSILON and self.blocked_until <= now and self.scale >= 1
+        )
+
+    def rate_limited(self, *, now: float, retry_after: float) -> None:
+        """The platform answered 429: wait ``retry_after``, then go on more slowly."""
+        self.scale = max(SLOWEST, self.scale * SLOWDOWN)
+        until = max(self.blocked_until, now + max(0.0, retry_after))
+        self.blocked_until = until
+        # Empty, refilling so that exactly one token is there when the block ends: the
+        # platform forgave one call, not a burst.
+        self._tokens = 0.0
+        self._updated = max(now, until - 1.0 / self.effective_rate)
+
+    def succeeded(self) -> None:
+        """A call charged here went through: win back some of the rate lost to 429s."""
+        if self.scale < 1.0:
+            self.scale = min(1.0, self.scale + RECOVERY)

@@ -1,0 +1,123 @@
+"""Streaming through a platform's native streamed message, paced like edits, with fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.adapter import NativeStream, Posted
+from core.clock import Clock
+from core.errors import NativeStreamUnavailable, PlatformRateLimited, PlatformUnavailable
+from core.streaming.pacer import Pacer
+from core.streaming.progress import Progress
+from core.streaming.scheduler import Lane
+
+log = logging.getLogger(__name__)
+
+MAX_UNAVAILABLE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class NativeOutcome:
+    """How a native stream ended.
+
+    ``posted`` non-empty: the reply is complete and these messages hold it. Otherwise
+    post + edit takes over: ``leftover`` (when not None) still shows ``sent`` and is edited
+    from there; with no leftover nothing of the stream stays visible.
+    """
+
+    posted: tuple[Posted, ...] = ()
+    leftover: Posted | None = None
+    sent: str = ""
+
+
+class Source(Protocol):
+    """What the native phase reads from its reply."""
+
+    @property
+    def text(self) -> str:
+        """Everything fed so far."""
+        ...
+
+    @property
+    def final(self) -> str | None:
+        """The authoritative text once ``finish`` was called."""
+        ...
+
+    async def changed(self) -> None:
+        """Return once ``text`` or ``final`` may have changed."""
+        ...
+
+
+@dataclass
+class NativePhase:
+    """Drives one native stream: appends the new text at the pace allowed, then finishes.
+
+    Every append and the finish take a turn from the pacer (budget kind ``"append"``) and
+    keep ``interval`` seconds apart. A 429 backs off and the next append carries everything
+    that arrived meanwhile. When the platform refuses or expires the stream (or keeps
+    failing), the outcome tells post + edit where to pick up, so no text is lost or repeated.
+    """
+
+    stream: NativeStream
+    source: Source
+    pacer: Pacer
+    lane: Lane
+    clock: Clock
+    progress: Progress
+    interval: float
+    on_visible: Callable[[], Awaitable[None]]
+    thread: str = ""
+
+    async def run(self) -> NativeOutcome:
+        sent = ""
+        last_call = float("-inf")
+        not_before = float("-inf")
+        unavailable = 0
+        while True:
+            final = self.source.final
+            fresh = self.source.text[len(sent) :]
+            if final is None and not fresh.strip():
+                await self.source.changed()
+                continue
+            wait = max(last_call + self.interval, not_before) - self.clock.monotonic()
+            if wait > 0:
+                await self.clock.sleep(wait)
+            await self.pacer.turn(lane=self.lane, since=self.progress.since_or_now())
+            final = self.source.final
+            fresh = self.source.text[len(sent) :]
+            self.progress.snapshot()
+            try:
+                if final is not None:
+                    posted = await self.stream.finish(text=final)
+                    self.pacer.succeeded(lane=self.lane)
+                    return NativeOutcome(posted=tuple(posted), sent=sent)
+                await self.stream.append(text=fresh)
+            except PlatformRateLimited as exc:
+                log.info("native stream in %s rate limited for %.1fs", self.thread, exc.retry_after)
+                self.pacer.rate_limited(lane=self.lane, retry_after=exc.retry_after)
+                not_before = self.clock.monotonic() + exc.retry_after
+                continue
+            except NativeStreamUnavailable as exc:
+                log.info("native stream in %s ended early (%s); posting instead", self.thread, exc)
+                return self._fallback(sent)
+            except PlatformUnavailable as exc:
+                unavailable += 1
+                if unavailable > MAX_UNAVAILABLE_RETRIES:
+                    log.warning("native stream in %s keeps failing (%s); posting", self.thread, exc)
+                    return self._fallback(sent)
+                not_before = self.clock.monotonic() + min(2.0**unavailable * 0.25, 8.0)
+                continue
+            finally:
+                last_call = self.clock.monotonic()
+            unavailable = 0
+            self.pacer.succeeded(lane=self.lane)
+            sent += fresh
+            self.progress.shown(complete=True)
+            await self.on_visible()
+
+    def _fallback(self, sent: str) -> NativeOutcome:
+        leftover = self.stream.leftover() if sent else None
+        return NativeOutcome(leftover=leftover, sent=sent if leftover is not None else "")

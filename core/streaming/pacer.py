@@ -1,0 +1,200 @@
+"""The process-wide pacer: every reply's platform calls share the adapters' rate budgets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.adapter import Adapter, Budget
+from core.clock import Clock, SystemClock
+from core.streaming.budgets import TokenBucket
+from core.streaming.scheduler import Lane, Scheduler, Waiter
+
+# Share of every declared budget left unused, so network jitter between our send time and
+# the platform's arrival time never turns a call that was on time into a 429.
+DEFAULT_HEADROOM = 0.05
+_PRUNE_START = 1024
+
+CALL_KINDS = ("post", "edit", "delete", "append")
+
+
+@dataclass(eq=False)
+class Route:
+    """The lanes one thread's calls queue in, one per kind of call.
+
+    ``refresh_interval`` is the sustained pace of the tightest budget its edits are charged
+    to: one reply refreshing alone never goes faster, so bursts are kept for first posts,
+    final edits and the other replies.
+    """
+
+    lanes: Mapping[str, Lane] = field(default_factory=dict)
+    refresh_interval: float = 0.0
+
+    def lane(self, kind: str) -> Lane:
+        return self.lanes[kind]
+
+
+class Pacer:
+    """Hands out turns for platform calls so that no budget of any adapter is exceeded.
+
+    One pacer serves the whole process (the bridge creates it and gives it to every
+    ``ReplyStream``), so concurrent replies in one chat, workspace or bot share that
+    scope's budget. Budgets are data: ``adapter.limits.budgets`` says how fast, and
+    ``adapter.budget_keys(thread=)`` which chat, group or workspace a thread counts against;
+    a budget whose scope the thread has no key for does not apply to it. When several
+    replies wait for the same budget, the one whose visible text is stalest goes first.
+
+    A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
+    with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
+    successful calls (``succeeded``) earn the rate back.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, headroom: float = DEFAULT_HEADROOM) -> None:
+        if not 0 <= headroom < 1:
+            raise ValueError(f"headroom must be in [0, 1), got {headroom}")
+        self._clock = clock or SystemClock()
+        self._headroom = headroom
+        self._scheduler = Scheduler()
+        self._buckets: dict[tuple[str, Budget, str], TokenBucket] = {}
+        self._seq = itertools.count()
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at = float("inf")
+        self._prune_at = _PRUNE_START
+        self._routes: weakref.WeakSet[Route] = weakref.WeakSet()
+
+    def route(self, *, adapter: Adapter, thread: str) -> Route:
+        """The lanes for ``thread``'s calls; look it up once per reply."""
+        keys = adapter.budget_keys(thread=thread)
+        budgets = adapter.limits.budgets
+        applicable = [(budget, keys[budget.scope]) for budget in budgets if budget.scope in keys]
+        lanes: dict[str, Lane] = {}
+        by_buckets: dict[tuple[int, ...], Lane] = {}
+        for kind in CALL_KINDS:
+            buckets = tuple(
+                self._bucket(adapter.name, budget, key)
+                for budget, key in applicable
+                if not budget.kinds or kind in budget.kinds
+            )
+            # Kinds charged to the same buckets share one lane, so they queue together.
+            identity = tuple(id(b) for b in buckets)
+            lane = by_buckets.get(identity)
+            if lane is None:
+                # One lane per reply is enough: a reply makes one call at a time, and
+                # replies sharing a chat meet in the chat's bucket, ordered by staleness.
+                lane = by_buckets[identity] = Lane(buckets)
+            lanes[kind] = lane
+        refresh = max(
+            (
+                budget.per / budget.rate / (1.0 - self._headroom)
+                for budget, _ in applicable
+                if not budget.kinds or "edit" in budget.kinds
+            ),
+            default=0.0,
+        )
+        route = Route(lanes=lanes, refresh_interval=refresh)
+        self._routes.add(route)
+        return route
+
+    async def turn(self, *, lane: Lane, since: float) -> None:
+        """Wait until a call charged to ``lane`` may go; ``since`` is when the oldest text
+        this call will show arrived (staler goes first). The turn is spent on return: give
+        it back with ``refund`` if the call is not made."""
+        if not lane.buckets:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(since=since, seq=next(self._seq), future=loop.create_future())
+        self._scheduler.submit(lane=lane, waiter=waiter, now=self._clock.monotonic())
+        if waiter.future.done():
+            return
+        self._arm()
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            if self._scheduler.cancel(waiter):
+                self.refund(lane=lane)
+            if not self._scheduler.waiting:
+                self._stop_timer()
+            raise
+
+    def refund(self, *, lane: Lane) -> None:
+        """Return an unused turn."""
+        now = self._clock.monotonic()
+        for bucket in lane.buckets:
+            bucket.refund(now)
+
+    def succeeded(self, *, lane: Lane) -> None:
+        for bucket in lane.buckets:
+            bucket.succeeded()
+
+    def rate_limited(self, *, lane: Lane, retry_after: float) -> None:
+        """The platform refused a call charged to ``lane`` with a 429: back off its scopes."""
+        now = self._clock.monotonic()
+        for bucket in lane.buckets:
+            if bucket.backs_off:
+                bucket.rate_limited(now=now, retry_after=retry_after)
+
+    async def aclose(self) -> None:
+        """Stop the pacer's timer (turns still waiting will wait until cancelled)."""
+        self._stop_timer()
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _bucket(self, adapter: str, budget: Budget, key: str) -> TokenBucket:
+        identity = (adapter, budget, key)
+        bucket = self._buckets.get(identity)
+        if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune()
+            rate = budget.rate / budget.per * (1.0 - self._headroom)
+            bucket = TokenBucket(
+                rate=rate,
+                burst=budget.burst,
+                now=self._clock.monotonic(),
+                backs_off=budget.shared_backoff,
+            )
+            self._buckets[identity] = bucket
+        return bucket
+
+    def _prune(self) -> None:
+        """Forget buckets no live reply holds and nobody used lately: chats come and go."""
+        now = self._clock.monotonic()
+        busy = {
+            id(bucket)
+            for route in list(self._routes)
+            for lane in route.lanes.values()
+            for bucket in lane.buckets
+        }
+        self._buckets = {
+            k: b for k, b in self._buckets.items() if id(b) in busy or not b.is_idle(now)
+        }
+        self._prune_at = max(_PRUNE_START, 2 * len(self._buckets))
+
+    def _arm(self) -> None:
+        deadline = self._scheduler.next_deadline()
+        if deadline is None or deadline >= self._timer_at:
+            return
+        self._stop_timer()
+        self._timer_at = deadline
+        self._timer = asyncio.create_task(self._tick(), name="reply pacer")
+
+    def _stop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        self._timer_at = float("inf")
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def _tick(self) -> None:
+        while True:
+            deadline = self._scheduler.next_deadline()
+            if deadline is None:
+                break
+            self._timer_at = deadline
+            wait = deadline - self._clock.monotonic()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            self._scheduler.dispatch(self._clock.monotonic())
+        self._timer = None
+        self._timer_at = float("inf")

@@ -1,0 +1,89 @@
+"""Conformance checks of an adapter's declarations, start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from core.adapter import SupportsNativeStream
+from core.plugins import missing_parts
+from core.testing.conformance.base import A, ConformanceBase, check, fail
+from core.testing.conformance.harness import AdapterHarness
+from core.testing.conformance.recorder import EventRecorder
+from core.testing.conformance.texts import marker
+
+
+class LifecycleChecks(ConformanceBase):
+    """Declarations are sound; start and stop are idempotent and leave nothing running."""
+
+    async def test_declares_name_limits_and_capabilities(self, harness: AdapterHarness) -> None:
+        adapter = harness.adapter
+        cls = type(adapter)
+        missing = missing_parts(cls)
+        check(not missing, f"{cls.__name__} lacks {'; '.join(missing)}")
+        check(
+            ":" not in cls.name and cls.name == cls.name.strip(),
+            f"name {cls.name!r} must not contain ':' or spaces (thread keys start '<name>:')",
+        )
+        limits = cls.limits
+        check(limits.max_message_length > 0, "limits.max_message_length must be positive")
+        check(limits.edit_interval >= 0, "limits.edit_interval must not be negative")
+        for budget in limits.budgets:
+            scope = budget.scope
+            check(
+                bool(scope) and scope == scope.strip() and ":" not in scope,
+                f"budget {budget} needs a scope name without spaces or ':'",
+            )
+            check(
+                budget.rate > 0 and budget.per > 0 and budget.burst >= 1,
+                f"budget {budget} needs a positive rate, period and burst",
+            )
+        if cls.capabilities.native_stream:
+            check(
+                isinstance(adapter, SupportsNativeStream),
+                "capabilities.native_stream is set but open_native_stream() is missing",
+            )
+
+    async def test_stop_before_start_is_harmless(self, harness: AdapterHarness) -> None:
+        await self._within(harness.adapter.stop(), "stop() before start()")
+
+    async def test_start_and_stop_are_idempotent(self, harness: AdapterHarness) -> None:
+        adapter = harness.adapter
+        recorder = EventRecorder()
+        before = asyncio.all_tasks()
+        await self._within(adapter.start(sink=recorder), "start()")
+        try:
+            await self._within(adapter.start(sink=recorder), "a second start()")
+            texts = [marker("once"), marker("twice")]
+            for text in texts:
+                event = await self._receive(harness, recorder, place=A, text=text)
+                await adapter.reply_done(thread=event.thread, message_ids=[])
+            copies = [m for m in recorder.messages if m.text == texts[0]]
+            check(
+                len(copies) == 1,
+                f"after start() was called twice, one user message reached the sink "
+                f"{len(copies)} times; a second start() must not connect again",
+            )
+        finally:
+            await self._within(adapter.stop(), "stop()")
+            await self._within(adapter.stop(), "a second stop()")
+        await self._no_tasks_left(before)
+
+    async def _no_tasks_left(self, before: set[asyncio.Task[Any]]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.task_grace
+        while True:
+            left = [
+                t
+                for t in asyncio.all_tasks()
+                if t not in before
+                and t is not asyncio.current_task()
+                and not t.done()
+                and not self.is_platform_task(t)
+            ]
+            if not left:
+                return
+            if loop.time() > deadline:
+                names = ", ".join(sorted(t.get_name() for t in left))
+                fail(f"stop() returned but left {len(left)} task(s) running: {names}")
+            await asyncio.sleep(0.01)

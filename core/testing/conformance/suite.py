@@ -1,0 +1,29 @@
+"""The adapter contract as pytest checks: subclass ``AdapterConformance`` and give it a harness.
+
+Each check starts the adapter with an ``EventRecorder`` as its sink, drives the platform fake
+through the harness, and calls the adapter the way the bridge does (``post``/``edit`` in the
+thread of a received message, ``reply_done`` once per message). Checks that need something
+the adapter does not declare (reactions, typing) or the harness cannot simulate are skipped.
+"""
+
+from __future__ import annotations
+
+from core.testing.conformance.failures import FailureChecks
+from core.testing.conformance.inbound import InboundChecks
+from core.testing.conformance.lifecycle import LifecycleChecks
+from core.testing.conformance.outbound import OutboundChecks
+
+
+class AdapterConformance(LifecycleChecks, InboundChecks, OutboundChecks, FailureChecks):
+    """Contract checks every adapter passes. Subclass it in a test module::
+
+        class TestMyAdapter(AdapterConformance):
+            @pytest.fixture
+            async def harness(self) -> AsyncIterator[MyHarness]:
+                async with MyPlatformFake() as fake:
+                    yield MyHarness(fake)
+
+    ``timeout`` bounds every wait; ``task_grace`` is how long ``stop()`` may take to let its
+    tasks finish. Override ``is_platform_task`` when the platform fake runs tasks of its own
+    that outlive the adapter (a server's request handlers, for instance).
+    """

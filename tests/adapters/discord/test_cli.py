@@ -1,0 +1,57 @@
+"""`knowrithm-bots run discord --config FILE` as a user runs it, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from core.commands import HELP_TEXT
+
+from .helpers import discord_world, eventually
+
+BIN = Path(sys.executable).parent
+
+
+async def test_the_command_runs_the_discord_bot_from_a_config_file(tmp_path: Path) -> None:
+    async with discord_world() as world:
+        emu = world.emu
+        config = tmp_path / "bot.yaml"
+        config.write_text(
+            "knowrithm: {base_url: local}\n"
+            "store: {backend: memory}\n"
+            "adapters:\n"
+            "  discord:\n"
+            "    token: ${DISCORD_BOT_TOKEN}\n"
+            f"    api_base_url: {emu.api_base}\n"
+            f"    gateway_url: {emu.gateway_url}\n"
+            "    guild_ready_timeout: 0.05\n"
+        )
+        env = {**os.environ, "DISCORD_BOT_TOKEN": emu.token}
+        process = await asyncio.create_subprocess_exec(
+            str(BIN / "knowrithm-bots"),
+            "--log-level",
+            "DEBUG",
+            "run",
+            "discord",
+            "--config",
+            str(config),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await emu.wait_until_connected(timeout_s=15.0)
+            dm = emu.add_dm_channel(user_id=world.alice.id)
+            await emu.dispatch_message(channel_id=dm.id, author_id=world.alice.id, content="/help")
+            await eventually(lambda: world.texts(dm.id) == [HELP_TEXT], what="the help answer")
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=15.0)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        # Even at DEBUG level, the token never reaches the log.
+        assert emu.token not in stderr.decode()
+        assert "connected to Discord" in stderr.decode()

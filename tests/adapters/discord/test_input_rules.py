@@ -1,0 +1,171 @@
+"""Bad and borderline input, allow lists, the content intent and leads, end to end."""
+
+from __future__ import annotations
+
+from bots.local_knowrithm import LocalKnowrithm
+from core.commands import HELP_TEXT
+from core.user_messages import EMPTY_MESSAGE
+from tests.emulators.discord_api import AttachmentSpec
+
+from .helpers import discord_bot, discord_world, eventually, settle
+
+LEAD_RULES = {
+    "conversations": {
+        "entity_rules": [{"entity_type": "LEAD", "adapters": ["discord"], "external": True}]
+    }
+}
+
+
+async def test_attachment_only_messages_are_answered_with_a_request_for_text() -> None:
+    async with (
+        discord_world() as world,
+        LocalKnowrithm() as server,
+        discord_bot(world, server, message_content_intent=True) as bot,
+    ):
+        emu = world.emu
+        picture = [AttachmentSpec(filename="chart.png", content_type="image/png")]
+        dm = emu.add_dm_channel(user_id=world.alice.id)
+        await emu.dispatch_message(channel_id=dm.id, author_id=world.alice.id, attachments=picture)
+        await eventually(lambda: world.texts(dm.id) == [EMPTY_MESSAGE], what="the DM notice")
+
+        question = await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content=world.mention("hi")
+        )
+        await settle(bot, world, chats=1)
+        await emu.dispatch_message(
+            channel_id=question.id, author_id=world.alice.id, attachments=picture
+        )
+        await eventually(
+            lambda: world.texts(question.id)[-1:] == [EMPTY_MESSAGE], what="the thread notice"
+        )
+        await bot.drain()
+        # Nothing of the attachments reached Knowrithm.
+        assert [text for _, text in server.state.chat_requests] == ["hi"]
+
+
+async def test_guilds_and_channels_off_the_allow_lists_are_ignored() -> None:
+    async with discord_world() as world:
+        emu = world.emu
+        elsewhere = emu.add_guild(name="Elsewhere")
+        foreign = emu.add_text_channel(guild_id=elsewhere.id, name="general")
+        async with (
+            LocalKnowrithm() as server,
+            discord_bot(
+                world,
+                server,
+                message_content_intent=True,
+                allowed_guilds=[world.guild.id],
+                allowed_channels=[world.general.id],
+            ) as bot,
+        ):
+            ignored = [
+                await emu.dispatch_message(
+                    channel_id=channel.id, author_id=world.alice.id, content=world.mention("hi")
+                )
+                for channel in (world.random, foreign)
+            ]
+            await emu.dispatch_message(
+                channel_id=world.general.id, author_id=world.alice.id, content=world.mention("ok")
+            )
+            await settle(bot, world, chats=1)
+            assert [text for _, text in server.state.chat_requests] == ["ok"]
+            for message in ignored:
+                assert message.id not in emu.threads
+                assert world.bot_messages(message.channel_id) == []
+
+
+async def test_without_the_content_intent_threads_need_mentions_and_say_so_once() -> None:
+    async with (
+        discord_world() as world,
+        LocalKnowrithm() as server,
+        discord_bot(world, server, message_content_intent=False) as bot,
+    ):
+        emu = world.emu
+        await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content="not for the bot"
+        )
+        question = await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content=world.mention("q1")
+        )
+        await settle(bot, world, chats=1)
+        thread = question.id
+        # Discord blanks these for the bot: it cannot answer them, and says why once.
+        for text in ("follow-up without mention", "another one"):
+            await emu.dispatch_message(channel_id=thread, author_id=world.alice.id, content=text)
+        await emu.dispatch_message(
+            channel_id=thread, author_id=world.alice.id, content=world.mention("q2")
+        )
+        await settle(bot, world, chats=2)
+        texts = world.texts(thread)
+        hints = [t for t in texts if "only read messages here that mention me" in t]
+        assert len(hints) == 1
+        assert f"<@{world.bot_id}>" in hints[0]
+        assert [text for _, text in server.state.chat_requests] == ["q1", "q2"]
+        assert len(server.state.conversations) == 1
+        assert world.bot_messages(world.general.id) == []
+
+
+async def test_mentions_without_a_question_are_answered_in_the_channel() -> None:
+    async with (
+        discord_world() as world,
+        LocalKnowrithm() as server,
+        discord_bot(world, server) as bot,
+    ):
+        emu = world.emu
+        await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content=f"<@{world.bot_id}>"
+        )
+        await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content=world.mention("/help")
+        )
+        await eventually(lambda: len(world.texts(world.general.id)) == 2, what="two answers")
+        await bot.drain()
+        assert world.texts(world.general.id) == [EMPTY_MESSAGE, HELP_TEXT]
+        assert emu.threads == {}
+        assert server.state.chat_requests == []
+
+
+async def test_a_refused_thread_is_explained_in_the_channel() -> None:
+    async with (
+        discord_world() as world,
+        LocalKnowrithm() as server,
+        discord_bot(world, server) as bot,
+    ):
+        emu = world.emu
+        emu.fail_next(
+            status=403,
+            route="/channels/{channel_id}/messages/{message_id}/threads",
+            code=50013,
+            message="Missing Permissions",
+        )
+        await emu.dispatch_message(
+            channel_id=world.general.id, author_id=world.alice.id, content=world.mention("why?")
+        )
+        await eventually(lambda: bool(world.texts(world.general.id)), what="the explanation")
+        await bot.drain()
+        (notice,) = world.texts(world.general.id)
+        assert "Create Public Threads permission" in notice
+        assert server.state.chat_requests == []
+
+
+async def test_dms_from_people_outside_the_guilds_start_lead_conversations() -> None:
+    async with discord_world() as world:
+        emu = world.emu
+        visitor = emu.add_user(username="visitor", global_name="Vera Visitor", guilds=[])
+        async with (
+            LocalKnowrithm() as server,
+            discord_bot(world, server, settings=LEAD_RULES) as bot,
+        ):
+            for user in (visitor, world.alice):
+                dm = emu.add_dm_channel(user_id=user.id)
+                await emu.dispatch_message(channel_id=dm.id, author_id=user.id, content="hello")
+            await settle(bot, world, chats=2)
+            kinds = sorted(c.entity_type for c in server.state.conversations.values())
+            assert kinds == ["LEAD", "USER"]
+            (lead,) = server.state.leads.values()
+            assert (lead.first_name, lead.last_name) == ("Vera", "Visitor")
+            assert lead.email == f"discord-{visitor.id}@discord.invalid"
+            lead_conversation = next(
+                c for c in server.state.conversations.values() if c.entity_type == "LEAD"
+            )
+            assert lead_conversation.lead_id == lead.id

@@ -1,0 +1,128 @@
+"""Start, stop, credentials and logs: failures are one clear sentence, secrets stay hidden."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adapters.slack import SlackAdapter
+from core.adapter import EventSink
+from core.errors import PlatformAuthError
+from core.events import Inbound, Reaction
+from tests.adapters.slack.helpers import slack_bot, slack_config
+from tests.emulators.slack_api import SlackEmulator, events, ids
+
+BIN = Path(sys.executable).parent
+MENTION = f"<@{ids.BOT_USER_ID}>"
+
+
+class NullSink(EventSink):
+    async def on_message(self, event: Inbound) -> None:
+        return None
+
+    async def on_reaction(self, event: Reaction) -> None:
+        return None
+
+
+def secrets_of(emu: SlackEmulator) -> tuple[str, ...]:
+    identity = emu.identity
+    return (identity.bot_token, identity.app_token, identity.signing_secret)
+
+
+async def test_secrets_never_reach_the_logs(
+    emu: SlackEmulator, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bots.local_knowrithm import LocalKnowrithm
+
+    caplog.set_level(logging.DEBUG)
+    async with LocalKnowrithm() as server, slack_bot(emu, server, mode=mode) as bot:
+        emu.fail_next("chat.stopStream", "ratelimited", status=429, retry_after=0)
+        await bot.send(events.app_mention(text=f"{MENTION} hello"))
+        await bot.settle()
+        # Even a token a library might print is masked on the way through the SDK logger.
+        logging.getLogger("adapters.slack.sdk").debug("token=%s", emu.identity.bot_token)
+    assert "Sending a request" in caplog.text  # slack-sdk's debug lines were captured
+    assert "token=[redacted]" in caplog.text
+    for secret in secrets_of(emu):
+        assert secret not in caplog.text
+
+
+async def test_a_wrong_bot_token_fails_start_naming_the_key(emu: SlackEmulator) -> None:
+    adapter = SlackAdapter.from_config(
+        config=slack_config(emu, mode="socket", bot_token="xoxb-wrong-and-secret")
+    )
+    with pytest.raises(PlatformAuthError) as caught:
+        await adapter.start(sink=NullSink())
+    assert "adapters.slack.bot_token" in str(caught.value)
+    assert "xoxb-wrong-and-secret" not in str(caught.value)
+    await adapter.stop()
+    assert emu.socket_connections == 0
+
+
+async def test_a_wrong_app_token_fails_start_naming_the_key(emu: SlackEmulator) -> None:
+    adapter = SlackAdapter.from_config(
+        config=slack_config(emu, mode="socket", app_token="xapp-wrong-and-secret")
+    )
+    with pytest.raises(PlatformAuthError) as caught:
+        await adapter.start(sink=NullSink())
+    assert "adapters.slack.app_token" in str(caught.value)
+    assert "xapp-wrong-and-secret" not in str(caught.value)
+
+
+async def test_start_and_stop_are_idempotent(emu: SlackEmulator) -> None:
+    adapter = SlackAdapter.from_config(config=slack_config(emu, mode="socket"))
+    await adapter.stop()  # never started: nothing to do
+    await adapter.start(sink=NullSink())
+    await adapter.start(sink=NullSink())
+    await emu.wait_for_socket()
+    assert emu.socket_connects == 1
+    await adapter.stop()
+    await adapter.stop()
+    await emu.wait_for(lambda: emu.socket_connections == 0, what="the socket closed")
+    assert adapter.events_url is None
+
+
+async def test_the_command_line_runs_the_slack_adapter(emu: SlackEmulator, tmp_path: Path) -> None:
+    config = tmp_path / "bot.yaml"
+    section = slack_config(emu, mode="socket")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "knowrithm": {"base_url": "local"},
+                "store": {"backend": "memory"},
+                "adapters": {"slack": section},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "knowrithm-bots"),
+        "run",
+        "slack",
+        "--config",
+        str(config),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await emu.wait_for_socket(within=20)
+        mention = events.app_mention(text=f"{MENTION} hello from the CLI")
+        await emu.wait_for_ack(await emu.push_socket_event(mention))
+        await emu.wait_for_call("chat.stopStream", within=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, stderr.decode()
+    (answer,) = emu.bot_messages(ids.CHANNEL_ID)
+    assert answer.thread_ts == mention["ts"]
+    assert "hello from the CLI" in answer.text
+    for secret in secrets_of(emu):
+        assert secret not in stderr.decode()

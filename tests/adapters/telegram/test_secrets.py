@@ -1,0 +1,53 @@
+"""The bot token never appears in logs or error messages."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from adapters.telegram import TelegramAdapter
+from adapters.telegram.redact import REDACTED
+from bots.local_knowrithm import LocalKnowrithm
+from core.errors import PlatformAuthError
+from core.events import Inbound, Reaction
+from tests.emulators.telegram_api import TelegramEmulator
+from tests.harness import running_bot
+
+from .support import adapter_for, answered
+
+
+class _NoSink:
+    async def on_message(self, event: Inbound) -> None:
+        raise AssertionError("nothing should arrive")
+
+    async def on_reaction(self, event: Reaction) -> None:
+        raise AssertionError("nothing should arrive")
+
+
+async def test_token_stays_out_of_logs_and_errors(
+    emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_half = emu.token.partition(":")[2]
+    async with (
+        LocalKnowrithm() as server,
+        running_bot({"telegram": adapter_for(emu)}, server=server) as bot,
+    ):
+        emu.push_update(emu.build.private_text(text="hello"))
+        await answered(bot, 1)
+    wrong = f"{emu.bot.id}:WrongSecretHalf_abcdefghijklmnop"
+    adapter = TelegramAdapter.from_config(config={"token": wrong, "api_base_url": emu.base_url})
+    with pytest.raises(PlatformAuthError) as caught:
+        await adapter.start(sink=_NoSink())
+    await adapter.stop()
+    assert "adapters.telegram.token" in str(caught.value)
+    assert caught.value.__suppress_context__
+    logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
+    assert "HTTP Request" in logged  # httpx logged every request URL ...
+    assert REDACTED in logged  # ... with the token hidden
+    for secret in (emu.token, secret_half, wrong, "WrongSecretHalf_abcdefghijklmnop"):
+        assert secret not in logged
+        assert secret not in str(caught.value)
+    # The filters are removed again when the adapter stops.
+    assert not any(logging.getLogger("httpx").filters)

@@ -1,0 +1,171 @@
+"""Small pieces of the adapter on their own: keys, commands, lengths, errors."""
+
+from __future__ import annotations
+
+import datetime as dtm
+import warnings
+
+import pytest
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+from adapters.telegram import TelegramAdapter
+from adapters.telegram.commands import read_command
+from adapters.telegram.config import load_config
+from adapters.telegram.errors import is_not_modified, translate
+from adapters.telegram.inbound import Deliver, Translator
+from adapters.telegram.redact import REDACTED, redact
+from adapters.telegram.render import measure
+from adapters.telegram.threads import MessageRef, ThreadKey
+from core.errors import (
+    MarkupRejected,
+    MessageNotFound,
+    MessageTooLong,
+    PlatformAuthError,
+    PlatformError,
+    PlatformRateLimited,
+    PlatformUnavailable,
+)
+from tests.emulators.telegram_api import ALICE, BOB, BotIdentity
+from tests.emulators.telegram_api._builders import UpdateBuilder
+from tests.emulators.telegram_api._world import World
+
+TOKEN = "123456:AAH-secret_Token-Value-1234567890"
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        (ThreadKey(bot_id=7, chat_id=1001), "telegram:7:1001"),
+        (ThreadKey(bot_id=7, chat_id=-1001000000002, topic_id=5), "telegram:7:-1001000000002:5"),
+    ],
+)
+def test_thread_keys_round_trip(key: ThreadKey, text: str) -> None:
+    assert key.encode() == text
+    assert ThreadKey.decode(text) == key
+    assert key.is_private == (key.chat_id > 0)
+
+
+@pytest.mark.parametrize("bad", ["slack:7:1", "telegram:7", "telegram:a:1", "telegram:1:2:3:4"])
+def test_foreign_thread_keys_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="not a Telegram thread key"):
+        ThreadKey.decode(bad)
+
+
+def test_message_refs_round_trip_and_name_the_bot_and_chat() -> None:
+    ref = MessageRef(bot_id=7, chat_id=-100, message_id=12)
+    assert MessageRef.decode(ref.encode()) == ref
+    with pytest.raises(ValueError, match="not a Telegram message reference"):
+        MessageRef.decode("12")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "stripped", "for_us"),
+    [
+        ("/new", "new", "/new", None),
+        ("/end@Knowrithm_Test_Bot 5 great", "end", "/end 5 great", True),
+        ("/help@other_bot", "help", "/help", False),
+        ("/start\nhi", "start", "/start\nhi", None),
+    ],
+)
+def test_commands_lose_the_bot_name(
+    text: str, name: str, stripped: str, for_us: bool | None
+) -> None:
+    command = read_command(text, username="knowrithm_test_bot")
+    assert command is not None
+    assert (command.name, command.text, command.for_us) == (name, stripped, for_us)
+
+
+@pytest.mark.parametrize("text", ["hello /new", "/usr/bin is a path", "", "/"])
+def test_ordinary_text_is_not_a_command(text: str) -> None:
+    assert read_command(text, username="bot") is None
+
+
+def test_measure_counts_utf16_units_of_what_telegram_shows() -> None:
+    assert measure("**bold** text", formatting="html") == len("bold text")
+    assert measure("😀", formatting="html") == 2
+    assert measure("a < b & c", formatting="html") == len("a < b & c")
+    # The plain-text retry shows the link's address too, so it counts.
+    link = "[docs](https://example.org)"
+    assert measure(link, formatting="html") == len("docs (https://example.org)")
+    adapter = TelegramAdapter.from_config(config={"token": TOKEN})
+    assert adapter.measure("😀 x") == 4
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_retry_after_becomes_rate_limited_either_way(
+    monkeypatch: pytest.MonkeyPatch, opt_in: bool
+) -> None:
+    if opt_in:
+        monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    else:
+        monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB warns while building the exception
+        error = RetryAfter(dtm.timedelta(seconds=3) if opt_in else 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        translated = translate(error, secret=TOKEN)
+    assert isinstance(translated, PlatformRateLimited)
+    assert translated.retry_after == 3.0
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (BadRequest("Can't parse entities: unsupported start tag"), MarkupRejected),
+        (BadRequest("Message is too long"), MessageTooLong),
+        (BadRequest("Message to edit not found"), MessageNotFound),
+        (BadRequest("Chat not found"), PlatformError),
+        (Forbidden("Forbidden: bot was blocked by the user"), PlatformAuthError),
+        (TimedOut(), PlatformUnavailable),
+        (NetworkError("Bad Gateway"), PlatformUnavailable),
+        (InvalidToken(f"The token `{TOKEN}` was rejected by the server."), PlatformAuthError),
+    ],
+)
+def test_errors_translate_without_the_token(error: Exception, kind: type[PlatformError]) -> None:
+    translated = translate(error, secret=TOKEN)  # type: ignore[arg-type]
+    assert type(translated) is kind
+    assert TOKEN not in str(translated)
+    assert TOKEN.partition(":")[2] not in str(translated)
+
+
+def test_not_modified_is_recognised() -> None:
+    assert is_not_modified(BadRequest("Message is not modified: specified new message content"))
+    assert not is_not_modified(BadRequest("Message to edit not found"))
+
+
+def test_redact_hides_the_token_and_its_secret_half() -> None:
+    text = f"url /bot{TOKEN}/getMe and {TOKEN.partition(':')[2]}"
+    assert redact(text, secret=TOKEN) == f"url /bot{REDACTED}/getMe and {REDACTED}"
+
+
+def test_budget_keys_share_chats_and_spare_private_chats_the_group_budget() -> None:
+    adapter = TelegramAdapter.from_config(config={"token": TOKEN})
+    private = adapter.budget_keys(thread="telegram:7:1001")
+    topic = adapter.budget_keys(thread="telegram:7:-100:5")
+    group = adapter.budget_keys(thread="telegram:7:-100")
+    assert "group" not in private
+    assert topic["chat"] == group["chat"] == topic["group"]
+    assert {b.scope for b in adapter.limits.budgets} <= set(group)
+
+
+def test_staff_list_marks_everyone_else_external() -> None:
+    build = UpdateBuilder(world=World(bot=BotIdentity()))
+    translator = Translator(
+        bot_id=7,
+        username="knowrithm_test_bot",
+        config=load_config({"token": TOKEN, "staff_users": [ALICE["id"]]}),
+        thread_of=lambda ref: None,
+    )
+    authors = {}
+    for user in (ALICE, BOB):
+        raw = {"update_id": int(user["id"]), **build.private_text(text="hi", user=user)}
+        decision = translator.message(Update.de_json(raw, None))
+        assert isinstance(decision, Deliver)
+        authors[user["first_name"]] = decision.event.author
+        assert decision.event.event_id == f"7:{user['id']}"
+        assert decision.event.origin.is_direct
+    assert (authors["Alice"].external, authors["Bob"].external) == (False, True)
+    assert authors["Alice"].email == "alice@telegram.invalid"
+    assert authors["Bob"].first_name == "Bob"

@@ -1,0 +1,253 @@
+"""The conformance kit itself: it passes a correct adapter and fails each broken one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from core.adapter import EventSink, Limits, Posted
+from core.errors import PlatformRateLimited
+from core.events import Author
+from core.testing.conformance import AdapterConformance, Failure, Features
+from tests.core.conformance.memory_platform import (
+    BOT_ID,
+    MAX_LENGTH,
+    MemoryAdapter,
+    MemoryHarness,
+    MemoryService,
+    ServiceError,
+)
+
+
+class TestACorrectAdapterPassesEveryCheck(AdapterConformance):
+    @pytest.fixture
+    def harness(self) -> MemoryHarness:
+        service = MemoryService()
+        return MemoryHarness(adapter=MemoryAdapter(service=service), service=service)
+
+
+# --- one defect each ---------------------------------------------------------------------
+
+
+class EchoesItself(MemoryAdapter):
+    def ignores(self, event: Mapping[str, Any]) -> bool:
+        return False
+
+
+class TakesBotsForPeople(MemoryAdapter):
+    def ignores(self, event: Mapping[str, Any]) -> bool:
+        return bool(event["user"] == BOT_ID)
+
+    def author(self, event: Mapping[str, Any]) -> Author:
+        return Author(id=event["user"])
+
+
+class IgnoresTheLengthLimit(MemoryAdapter):
+    limits: ClassVar[Limits] = Limits(max_message_length=MAX_LENGTH * 2, edit_interval=0.0)
+
+
+class MeasuresWrongly(MemoryAdapter):
+    def measure(self, text: str) -> int:
+        return len(text.encode("utf-16-le")) // 4  # half of what the platform counts
+
+
+class TruncatesSilently(MemoryAdapter):
+    async def post(self, *, thread: str, text: str) -> Posted:
+        return await super().post(thread=thread, text=text[: MAX_LENGTH // 2])
+
+
+class LeaksRawErrors(MemoryAdapter):
+    def translate(self, exc: ServiceError) -> Exception:
+        return exc
+
+
+class LeaksTheToken(MemoryAdapter):
+    def translate(self, exc: ServiceError) -> Exception:
+        error = super().translate(exc)
+        error.args = (f"{error} ({exc})",)
+        return error
+
+
+class MistranslatesErrors(MemoryAdapter):
+    def translate(self, exc: ServiceError) -> Exception:
+        error = super().translate(exc)
+        return ServiceError(500, "x") if exc.status == 404 else error
+
+
+class ConnectsTwice(MemoryAdapter):
+    async def start(self, *, sink: EventSink) -> None:
+        self._task = None  # forgets it is running
+        await super().start(sink=sink)
+
+
+class LeavesItsListenerRunning(MemoryAdapter):
+    async def stop(self) -> None:
+        self._task = None
+
+
+class ReportsAnotherReactionId(MemoryAdapter):
+    def reacted_id(self, event: Mapping[str, Any]) -> str:
+        return f"{event['chat']}/{event['message_id']}"
+
+
+class KeysByMessage(MemoryAdapter):
+    def thread_key(self, event: Mapping[str, Any]) -> str:
+        return f"memory:{event['chat']}:{event.get('id')}"
+
+    def chat_of(self, thread: str) -> str:
+        return thread.split(":")[1]
+
+
+class PostsToTheLastChat(MemoryAdapter):
+    def chat_of(self, thread: str) -> str:
+        return "a"
+
+
+class RejectsUnchangedEdits(MemoryAdapter):
+    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+        try:
+            await self.service.update(
+                token=self.token, chat=self.chat_of(thread), message_id=message_id, text=text
+            )
+        except ServiceError as exc:
+            raise self.translate(exc) from None
+
+
+class RetriesRateLimitsForever(MemoryAdapter):
+    async def post(self, *, thread: str, text: str) -> Posted:
+        while True:
+            try:
+                return await super().post(thread=thread, text=text)
+            except PlatformRateLimited as exc:
+                await asyncio.sleep(exc.retry_after)
+
+
+class NamedWithAColon(MemoryAdapter):
+    name: ClassVar[str] = "mem:ory"
+
+
+BROKEN = [
+    (EchoesItself, "test_own_messages_are_ignored", "delivered its own message"),
+    (TakesBotsForPeople, "test_other_bots_are_ignored_or_marked", "without author.is_bot"),
+    (IgnoresTheLengthLimit, "test_texts_at_the_length_limit_are_accepted", "does not match"),
+    (IgnoresTheLengthLimit, "test_long_answer_rolls_over_within_the_limit", "MessageTooLong"),
+    (MeasuresWrongly, "test_texts_at_the_length_limit_are_accepted", "does not match"),
+    (TruncatesSilently, "test_texts_at_the_length_limit_are_accepted", "not a shortened one"),
+    (LeaksRawErrors, "test_outages_become_platform_unavailable", "let ServiceError"),
+    (LeaksRawErrors, "test_rate_limits_become_platform_rate_limited", "let ServiceError"),
+    (LeaksTheToken, "test_rejected_credentials_become_auth_error", "shows a secret"),
+    (MistranslatesErrors, "test_missing_message_becomes_message_not_found", "let ServiceError"),
+    (ConnectsTwice, "test_start_and_stop_are_idempotent", "reached the sink 2 times"),
+    (LeavesItsListenerRunning, "test_start_and_stop_are_idempotent", "memory listener"),
+    (ReportsAnotherReactionId, "test_reactions_name_the_posted_message", "must be the same id"),
+    (KeysByMessage, "test_thread_keys_are_stable_and_distinct", "different thread keys"),
+    (PostsToTheLastChat, "test_post_lands_where_the_thread_key_points", "should show"),
+    (RejectsUnchangedEdits, "test_edit_replaces_the_text_in_place", "changes nothing"),
+    (RetriesRateLimitsForever, "test_rate_limits_become_platform_rate_limited", "within 0.5 s"),
+    (NamedWithAColon, "test_declares_name_limits_and_capabilities", "must not contain ':'"),
+]
+
+
+class QuickKit(AdapterConformance):
+    timeout: ClassVar[float] = 0.5
+    task_grace: ClassVar[float] = 0.2
+
+
+@pytest.mark.parametrize(
+    ("adapter_class", "check", "complaint"),
+    BROKEN,
+    ids=[f"{cls.__name__}-{check.removeprefix('test_')}" for cls, check, _ in BROKEN],
+)
+async def test_the_kit_fails_a_broken_adapter(
+    adapter_class: type[MemoryAdapter], check: str, complaint: str
+) -> None:
+    service = MemoryService()
+    harness = MemoryHarness(adapter=adapter_class(service=service), service=service)
+    before = asyncio.all_tasks()
+    try:
+        with pytest.raises(pytest.fail.Exception) as failed:
+            await getattr(QuickKit(), check)(harness)
+    finally:
+        # Some broken adapters leave their listener behind; do not leak it into other tests.
+        leftovers = asyncio.all_tasks() - before - {asyncio.current_task()}
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+    assert complaint in str(failed.value)
+
+
+async def test_the_same_checks_pass_the_correct_adapter() -> None:
+    for _, check, _ in BROKEN:
+        service = MemoryService()
+        harness = MemoryHarness(adapter=MemoryAdapter(service=service), service=service)
+        await getattr(QuickKit(), check)(harness)
+
+
+@pytest.mark.parametrize(
+    ("features", "check"),
+    [
+        (Features(own_messages=False), "test_own_messages_are_ignored"),
+        (Features(bot_messages=False), "test_other_bots_are_ignored_or_marked"),
+        (Features(reactions=False), "test_reactions_name_the_posted_message"),
+        (Features(failures=frozenset({Failure.AUTH})), "test_outages_become_platform_unavailable"),
+    ],
+)
+async def test_checks_the_harness_cannot_drive_are_skipped(features: Features, check: str) -> None:
+    service = MemoryService()
+    harness = MemoryHarness(
+        adapter=MemoryAdapter(service=service), service=service, features=features
+    )
+    with pytest.raises(pytest.skip.Exception):
+        await getattr(QuickKit(), check)(harness)
+
+
+async def test_a_single_place_harness_still_checks_keys_and_posting() -> None:
+    service = MemoryService()
+    harness = MemoryHarness(
+        adapter=PostsToTheLastChat(service=service), service=service, features=Features(places=1)
+    )
+    # With one place a misrouting adapter cannot be caught, but the checks still run.
+    await QuickKit().test_post_lands_where_the_thread_key_points(harness)
+    await QuickKit().test_thread_keys_are_stable_and_distinct(harness)
+    assert len(service.chats) == 1
+
+
+def test_an_author_runs_the_kit_by_subclassing_it(tmp_path: Path) -> None:
+    """A project of its own (pytest-asyncio in strict mode, no config) reports per check."""
+    (tmp_path / "test_my_adapter.py").write_text(
+        "import pytest\n"
+        "from core.testing.conformance import AdapterConformance\n"
+        "from tests.core.conformance.memory_platform import MemoryHarness, MemoryService\n"
+        "from tests.core.conformance.test_kit import EchoesItself\n\n"
+        "class TestMyAdapter(AdapterConformance):\n"
+        "    @pytest.fixture\n"
+        "    def harness(self):\n"
+        "        service = MemoryService()\n"
+        "        return MemoryHarness(adapter=EchoesItself(service=service), service=service)\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_adapter.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = result.stdout.splitlines()[-1]
+    assert "1 failed" in summary and "passed" in summary and "error" not in summary
+    assert "FAILED test_my_adapter.py::TestMyAdapter::test_own_messages_are_ignored" in (
+        result.stdout
+    )
+    assert "the adapter delivered its own message" in result.stdout

@@ -1,0 +1,168 @@
+"""Concurrent replies share the adapter's budgets through one pacer; 429s back a scope off."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+
+from core.adapter import Budget, Limits
+from core.clock import ManualClock
+from core.streaming import Pacer, ReplyStream
+from core.testing import FakePlatformAdapter, PlatformCall
+from tests.core.streaming.drive import agent, drive, settle, words
+
+TELEGRAM_GROUP = (
+    Budget("chat", rate=1, per=1),
+    Budget("group", rate=20, per=60, burst=3),
+    Budget("bot", rate=30, per=1, burst=30, shared_backoff=False),
+)
+
+
+def group_keys(thread: str) -> dict[str, str]:
+    chat = thread.split("#", 1)[0]
+    return {"chat": chat, "group": chat, "bot": "bot"}
+
+
+def most_in_any_window(times: list[float], width: float) -> int:
+    """The largest number of calls that arrived within ``width`` seconds of each other."""
+    times = sorted(times)
+    best, low = 0, 0
+    for high, at in enumerate(times):
+        while at - times[low] >= width - 1e-9:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
+
+
+def by_scope(calls: list[PlatformCall]) -> dict[str, list[float]]:
+    scopes: dict[str, list[float]] = defaultdict(list)
+    for call in calls:
+        for scope in call.scopes:
+            scopes[scope].append(call.at)
+    return scopes
+
+
+async def run_replies(
+    fake: FakePlatformAdapter,
+    clock: ManualClock,
+    threads: list[str],
+    *,
+    length: int = 120,
+    pacer: Pacer | None = None,
+) -> list[ReplyStream]:
+    pacer = pacer or Pacer(clock=clock)
+    replies = [ReplyStream(adapter=fake, thread=t, clock=clock, pacer=pacer) for t in threads]
+    answers = [words(length, word=f"r{i}w") for i in range(len(threads))]
+    jobs = [
+        agent(clock, reply, answer, first=0.3 + 0.05 * i)
+        for i, (reply, answer) in enumerate(zip(replies, answers, strict=True))
+    ]
+    await drive(clock, asyncio.gather(*jobs))
+    for thread, answer in zip(threads, answers, strict=True):
+        assert fake.visible(thread) == "".join(answer)
+    return replies
+
+
+async def test_twenty_replies_in_one_group_stay_inside_every_budget() -> None:
+    clock = ManualClock()
+    limits = Limits(max_message_length=4096, edit_interval=1.0, budgets=TELEGRAM_GROUP)
+    fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+    threads = [f"g1#{i}" for i in range(20)]
+    await run_replies(fake, clock, threads, length=150)
+    assert fake.count(outcome="429") == 0
+    times = by_scope(fake.calls)
+    assert most_in_any_window(times["chat:g1"], 1.0) == 1
+    # A token bucket allows at most burst + rate * window calls in any window.
+    assert most_in_any_window(times["group:g1"], 60.0) <= 3 + 20
+    # ...and used it: once the burst is spent, one call per 3 s (less the headroom).
+    group = sorted(times["group:g1"])
+    assert len(group) >= 20
+    assert max(b - a for a, b in itertools.pairwise(group[3:])) <= 3.0 / 0.95 + 0.01
+
+
+async def test_stalest_reply_is_refreshed_first() -> None:
+    clock = ManualClock()
+    limits = Limits(max_message_length=4096, edit_interval=0.0, budgets=(Budget("chat", 1, 2),))
+    fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+    pacer = Pacer(clock=clock, headroom=0.0)
+    replies = [ReplyStream(adapter=fake, thread=f"c#{i}", clock=clock, pacer=pacer) for i in "abc"]
+    replies[0].feed("a")  # posted at once: the budget is full
+    await settle()
+    replies[2].feed("c")  # then c waits (older pending text)...
+    clock.advance(0.5)
+    await settle()
+    replies[1].feed("b")  # ...and b arrives later, so b goes after c
+    finishing = [r.finish(text=t) for r, t in zip(replies, "abc", strict=True)]
+    await drive(clock, asyncio.gather(*finishing))
+    assert [(c.thread, c.at) for c in fake.calls] == [("c#a", 0.0), ("c#c", 2.0), ("c#b", 4.0)]
+
+
+async def test_rate_limit_backs_off_the_whole_scope_and_recovers_without_losing_text() -> None:
+    clock = ManualClock()
+    limits = Limits(max_message_length=4096, edit_interval=1.0, budgets=TELEGRAM_GROUP)
+    fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+    pacer = Pacer(clock=clock)
+    first = ReplyStream(adapter=fake, thread="g1#1", clock=clock, pacer=pacer)
+    second = ReplyStream(adapter=fake, thread="g1#2", clock=clock, pacer=pacer)
+    first.feed("Hello")
+    await settle()
+    fake.rate_limit_next(retry_after=7)
+
+    async def story() -> None:
+        await clock.sleep(1.5)
+        first.feed(" there")  # its edit gets the 429 at t≈1.5
+        second.feed("Meanwhile")  # same group: must wait out the 7 s as well
+        await clock.sleep(20)
+        first.feed(", friend.")
+        await asyncio.gather(
+            first.finish(text="Hello there, friend."), second.finish(text="Meanwhile")
+        )
+
+    await drive(clock, story())
+    limited = [c for c in fake.calls if c.outcome == "429"]
+    assert len(limited) == 1
+    resumed = [c.at for c in fake.calls if c.at > limited[0].at]
+    assert resumed and min(resumed) >= limited[0].at + 7 - 1e-9
+    assert fake.visible("g1#1") == "Hello there, friend."
+    assert fake.visible("g1#2") == "Meanwhile"
+    assert fake.count(outcome="429") == 1
+
+
+async def test_budget_tighter_than_declared_is_learned_from_429s() -> None:
+    clock = ManualClock()
+    declared = Limits(max_message_length=4096, edit_interval=0.0, budgets=(Budget("chat", 4),))
+    fake = FakePlatformAdapter(
+        clock=clock, limits=declared, enforce=(Budget("chat", 1),), keys=group_keys
+    )
+    threads = [f"c#{i}" for i in range(4)]
+    await run_replies(fake, clock, threads, length=600)
+    limited = fake.count(outcome="429")
+    assert 1 <= limited <= 4  # a few 429s teach the pacer; it does not keep hitting the wall
+    late = [c for c in fake.calls if c.at > 8.0]
+    assert len(late) >= 10 and all(c.outcome == "ok" for c in late)
+
+
+async def test_budget_kinds_and_scopes_apply_only_where_they_belong() -> None:
+    clock = ManualClock()
+    slack = Limits(
+        max_message_length=4000,
+        edit_interval=0.0,
+        budgets=(
+            Budget("chat", 1, kinds=("post",)),
+            Budget("workspace", 50, 60, burst=5, kinds=("edit",)),
+        ),
+    )
+    fake = FakePlatformAdapter(
+        clock=clock,
+        limits=slack,
+        keys=lambda thread: {"chat": thread.split("#")[0], "workspace": "T1"},
+    )
+    threads = [f"C{i}#1" for i in range(12)]
+    await run_replies(fake, clock, threads, length=80)
+    assert fake.count(outcome="429") == 0
+    posts = [c.at for c in fake.calls if c.kind == "post"]
+    assert max(posts) < 1.0  # posts in different channels do not wait for each other
+    assert all(c.kind == "edit" for c in fake.calls if "workspace:T1" in c.scopes)
+    workspace = by_scope(fake.calls)["workspace:T1"]
+    assert most_in_any_window(workspace, 60.0) <= 5 + 50
