@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -100,6 +101,14 @@ def _jobs(*, smoke: bool) -> list[Job]:
     return sorted(jobs, key=lambda job: -job.scenario.replies)
 
 
+def _finite(row: dict[str, object]) -> dict[str, object]:
+    """JSON has no infinity: a reply that never showed its text gets null."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in row.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.streaming", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a seconds-long check run")
@@ -150,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             for p in PLATFORMS
         ],
         "agent": "first token after 0.3-1.5 s, then 30-80 tokens/s (±30 %), 120-500 tokens",
-        "results": [m.as_dict() for m in rows],
+        "results": [_finite(m.as_dict()) for m in rows],
         "targets": [asdict(c) for c in found],
     }
     (out / "streaming.json").write_text(json.dumps(record, indent=2, allow_nan=False, default=str))

@@ -100,3 +100,33 @@ async def test_run_with_refused_credentials_is_one_sentence(tmp_path: Path) -> N
     assert "refused the credentials" in stderr
     assert "wrong-secret" not in stderr
     assert "wrong-key" not in stderr
+
+
+def test_example_config_passes_check_config_with_every_adapter() -> None:
+    import os
+    import subprocess
+
+    root = Path(__file__).parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    env |= {
+        "TELEGRAM_BOT_TOKEN": "123456:ABCdef",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "SLACK_SIGNING_SECRET": "signing",
+        "DISCORD_BOT_TOKEN": "discord-token",
+    }
+    result = subprocess.run(
+        [
+            str(BIN / "knowrithm-bots"),
+            "check-config",
+            "--config",
+            str(root / "config.example.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "adapters: console, telegram, slack, discord" in result.stdout
