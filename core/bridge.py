@@ -189,11 +189,14 @@ class Bridge:
             return reply.message_ids
 
     async def _say(self, adapter: Adapter, thread: str, text: str) -> list[str]:
+        """Post a notice through the shared pacer, so it waits out 429s like answers do."""
+        notice = ReplyStream(adapter=adapter, thread=thread, clock=self._clock, pacer=self._pacer)
         try:
-            return [(await adapter.post(thread=thread, text=text)).id]
+            return await notice.finish(text=text)
         except PlatformError as exc:
             log.error("could not post to thread %s: %s", thread, exc)
-            return []
+            await notice.aclose()
+            return notice.message_ids
 
     # --- commands ------------------------------------------------------------------------
 

@@ -64,7 +64,8 @@ class DiscordAdapter(Adapter):
         edit_interval=1.0,
         budgets=(
             Budget(scope="chat", rate=5.0, per=5.0, burst=5),
-            Budget(scope="bot", rate=50.0, per=1.0, burst=50),
+            # A 429 in one channel must not pause the whole bot.
+            Budget(scope="bot", rate=50.0, per=1.0, burst=50, shared_backoff=False),
         ),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(

@@ -189,37 +189,23 @@ def _characters(now: float, length: int, edits: _Edits) -> bool:
 
 
 class _NullSink:
-    """Posts the final text once: what the simulation costs without any streaming logic."""
-
-    def __init__(self, *, adapter: Adapter, thread: str) -> None:
-        self._adapter = adapter
-        self._thread = thread
-        self._task: asyncio.Task[None] | None = None
+    """Shows nothing: what playing the agent's tokens costs without any streaming logic."""
 
     def feed(self, token: str) -> None:
         return None
 
     def end(self, text: str) -> None:
-        self._task = asyncio.create_task(self._post(text))
-
-    async def _post(self, text: str) -> None:
-        while True:
-            try:
-                await self._adapter.post(thread=self._thread, text=text[:1000])
-                return
-            except PlatformRateLimited as exc:
-                await asyncio.sleep(exc.retry_after)
+        return None
 
     async def done(self) -> None:
-        assert self._task is not None
-        await self._task
+        return None
 
 
 class NullPolicy:
     name = "simulation only"
 
     def open(self, *, adapter: Adapter, thread: str, clock: Clock) -> Sink:
-        return _NullSink(adapter=adapter, thread=thread)
+        return _NullSink()
 
 
 _POLICIES: dict[str, Callable[[], Policy]] = {

@@ -233,7 +233,9 @@ def split_for_rollover(
     written (same fence and language tag) followed by ``"\\n"``. Removing those two
     added fence lines gives back ``text`` exactly.
 
-    Raises ValueError when ``limit`` cannot hold even the first grapheme cluster.
+    Graphemes are only cut when one alone is longer than ``limit``; then the cut falls
+    between its code points. Raises ValueError when ``limit`` cannot hold even the first
+    code point.
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
@@ -272,4 +274,9 @@ def split_for_rollover(
     plain = _longest_fitting(awkward, lambda cut: measure(text[:cut]) <= limit)
     if plain is not None:
         return text[:plain], text[plain:]
+    # A single grapheme (a long ZWJ sequence) is longer than the limit: cutting it between
+    # code points shows it as its parts, which beats refusing to show the answer at all.
+    points = _longest_fitting(range(1, len(text) + 1), lambda cut: measure(text[:cut]) <= limit)
+    if points is not None:
+        return text[:points], text[points:]
     raise ValueError(f"limit {limit} is too small to hold the first character of the text")

@@ -85,7 +85,9 @@ class NativePhase:
             wait = max(last_call + self.interval, not_before) - self.clock.monotonic()
             if wait > 0:
                 await self.clock.sleep(wait)
-            await self.pacer.turn(lane=self.lane, since=self.progress.since_or_now())
+            await self.pacer.turn(
+                lane=self.lane, since=self.progress.since_or_now(), first=not sent
+            )
             final = self.source.final
             fresh = self.source.text[len(sent) :]
             self.progress.snapshot()

@@ -17,6 +17,9 @@ from core.streaming.scheduler import Lane, Scheduler, Waiter
 # the platform's arrival time never turns a call that was on time into a 429.
 DEFAULT_HEADROOM = 0.05
 _PRUNE_START = 1024
+# Replies showing nothing yet are ranked as if their text were this much older: a user
+# waiting for the first words waits longer than one whose answer is merely behind.
+FIRST_TEXT_PRIORITY = 1e9
 
 CALL_KINDS = ("post", "edit", "delete", "append")
 
@@ -45,7 +48,8 @@ class Pacer:
     scope's budget. Budgets are data: ``adapter.limits.budgets`` says how fast, and
     ``adapter.budget_keys(thread=)`` which chat, group or workspace a thread counts against;
     a budget whose scope the thread has no key for does not apply to it. When several
-    replies wait for the same budget, the one whose visible text is stalest goes first.
+    replies wait for the same budget, replies showing nothing yet go first, then the one
+    whose visible text is stalest.
 
     A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
     with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
@@ -98,14 +102,16 @@ class Pacer:
         self._routes.add(route)
         return route
 
-    async def turn(self, *, lane: Lane, since: float) -> None:
+    async def turn(self, *, lane: Lane, since: float, first: bool = False) -> None:
         """Wait until a call charged to ``lane`` may go; ``since`` is when the oldest text
-        this call will show arrived (staler goes first). The turn is spent on return: give
-        it back with ``refund`` if the call is not made."""
+        this call will show arrived (staler goes first). ``first`` marks a reply with
+        nothing visible yet: those go before every refresh. The turn is spent on return:
+        give it back with ``refund`` if the call is not made."""
         if not lane.buckets:
             return
         loop = asyncio.get_running_loop()
-        waiter = Waiter(since=since, seq=next(self._seq), future=loop.create_future())
+        rank = since - FIRST_TEXT_PRIORITY if first else since
+        waiter = Waiter(since=rank, seq=next(self._seq), future=loop.create_future())
         self._scheduler.submit(lane=lane, waiter=waiter, now=self._clock.monotonic())
         if waiter.future.done():
             return

@@ -162,6 +162,8 @@ class ReplyStream:
         adapter = self._adapter
         if not (adapter.capabilities.native_stream and isinstance(adapter, SupportsNativeStream)):
             return None
+        if self._final is not None and not self._text:
+            return None  # the whole text is known at once (a notice): nothing to stream
         try:
             stream = await adapter.open_native_stream(thread=self._thread)
         except NativeStreamUnavailable as exc:
@@ -196,7 +198,9 @@ class ReplyStream:
                 continue
             await self._own_pace(step)
             lane = self._route.lane(step.call_kind)
-            await self._pacer.turn(lane=lane, since=self._progress.since_or_now())
+            await self._pacer.turn(
+                lane=lane, since=self._progress.since_or_now(), first=not self._shown
+            )
             # The turn may have taken a while: show the newest text, not the text that asked.
             newest = self._next_step()
             if newest is None or (newest.kind, newest.index) != (step.kind, step.index):

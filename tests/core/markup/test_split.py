@@ -152,9 +152,14 @@ def test_non_positive_limit_is_rejected(limit: int) -> None:
         split_for_rollover("text", limit=limit)
 
 
-def test_limit_smaller_than_the_first_grapheme_is_rejected() -> None:
-    with pytest.raises(ValueError, match="too small"):
-        split_for_rollover("👨\u200d👩\u200d👧 family", limit=4)
+def test_a_grapheme_longer_than_the_limit_is_cut_between_code_points() -> None:
+    family = "👨\u200d👩\u200d👧"
+    head, tail = split_for_rollover(family + " family", limit=4)
+    assert head == family[:4]
+    assert head + tail == family + " family"
+
+
+def test_limit_smaller_than_the_first_code_point_is_rejected() -> None:
     with pytest.raises(ValueError, match="too small"):
         split_for_rollover("😀 smile", limit=1, measure=utf16_len)
 

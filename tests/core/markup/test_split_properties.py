@@ -62,8 +62,15 @@ def test_split_respects_limit_and_graphemes(
     text = "".join(parts)
     boundaries = {sum(len(p) for p in parts[:i]) for i in range(len(parts) + 1)}
     if measure(parts[0]) > limit and measure(text) > limit:
-        with pytest.raises(ValueError, match="too small"):
-            split_for_rollover(text, limit=limit, measure=measure)
+        # Only a grapheme longer than the limit is cut, and then between code points.
+        if measure(text[0]) > limit:
+            with pytest.raises(ValueError, match="too small"):
+                split_for_rollover(text, limit=limit, measure=measure)
+            return
+        head, tail = split_for_rollover(text, limit=limit, measure=measure)
+        assert head + tail == text
+        assert parts[0].startswith(head)
+        assert 0 < measure(head) <= limit
         return
     head, tail = split_for_rollover(text, limit=limit, measure=measure)
     assert measure(head) <= limit

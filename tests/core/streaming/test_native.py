@@ -137,3 +137,14 @@ async def test_native_appends_of_concurrent_replies_share_the_chat_budget() -> N
     assert most_in_any_window([c.at for c in fake.calls], 1.0) == 1
     for stream, answer in zip(fake.opened, answers, strict=True):
         assert stream.finished == "".join(answer)
+
+
+async def test_text_known_at_once_is_posted_without_a_native_stream() -> None:
+    clock = ManualClock()
+    fake = Spy(clock=clock, limits=LIMITS, native=NativeBehaviour())
+    notice = ReplyStream(adapter=fake, thread="c1", clock=clock)
+    ids = await drive(clock, notice.finish(text="There is no conversation to end here."))
+    assert getattr(fake, "opened", []) == []
+    assert kinds(fake) == ["post"]
+    assert ids == list(fake.messages)
+    assert fake.visible("c1") == "There is no conversation to end here."
