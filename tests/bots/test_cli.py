@@ -130,3 +130,38 @@ def test_example_config_passes_check_config_with_every_adapter() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "adapters: console, telegram, slack, discord" in result.stdout
+
+
+async def test_local_knowrithm_command_serves_the_api() -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "knowrithm-bots"),
+        "local-knowrithm",
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as http:
+            for _ in range(100):
+                try:
+                    health = await http.get("/health")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("local-knowrithm did not start listening")
+            assert health.json() == {"status": "ok"}
+            refused = await http.get("/conversation")
+            assert refused.status_code == 401
+    finally:
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    assert "local-secret" not in err.decode()
