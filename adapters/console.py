@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TextIO
@@ -59,7 +61,7 @@ class ConsoleAdapter(Adapter):
         self._reader: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._serial = 0
-        self._shown: dict[str, str] = {}
+        self._shown = ""  # what the active message shows; older ones scrolled away
         self._last_answer: list[str] = []
         self._active: str | None = None
         self._turn_done = asyncio.Event()
@@ -97,6 +99,8 @@ class ConsoleAdapter(Adapter):
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         self._closed.set()
 
     async def wait_closed(self) -> None:
@@ -106,10 +110,10 @@ class ConsoleAdapter(Adapter):
         user = self._config.user_name or getpass.getuser()
         author = Author(id=user, display_name=user)
         origin = Origin(adapter=self.name, channel_id="console", is_direct=True)
+        lines = self._line_feed()
         try:
             while True:
-                # Reading stdin in a thread keeps the loop free and works for pipes and files.
-                line = await asyncio.to_thread(self._in.readline)
+                line = await lines.get()
                 if not line or line.strip() in ("/quit", "/exit"):
                     return
                 text = line.rstrip("\r\n")
@@ -127,10 +131,39 @@ class ConsoleAdapter(Adapter):
                 )
                 # One turn at a time: a piped transcript reacts to the answer it just got.
                 self._turn_done.clear()
-                await self._sink.on_message(event)
+                try:
+                    await self._sink.on_message(event)
+                except Exception:
+                    self._turn_done.set()
+                    raise
                 await self._turn_done.wait()
         finally:
             self._closed.set()
+
+    def _line_feed(self) -> asyncio.Queue[str]:
+        """Lines of stdin ("" at the end), read by a daemon thread.
+
+        A blocked ``readline`` cannot be interrupted; in a daemon thread (not the loop's
+        executor, which ``asyncio.run`` waits for) it cannot keep Ctrl-C from ending the bot.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = self._in.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+                except RuntimeError:
+                    return  # the loop is gone: the bot has stopped
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console stdin", daemon=True).start()
+        return queue
 
     async def _react(self, emoji: str, author: Author, origin: Origin) -> None:
         if not self._last_answer or not emoji:
@@ -160,15 +193,15 @@ class ConsoleAdapter(Adapter):
         message_id = f"{self._run}-m{self._serial}"
         self._end_active()
         self._active = message_id
-        self._shown[message_id] = ""
+        self._shown = ""
         self._write(self._config.agent_label)
-        self._redraw(message_id, text)
+        self._redraw(text)
         return Posted(id=message_id)
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
         if message_id != self._active:
             return  # an older message scrolled away; the terminal cannot reach it
-        self._redraw(message_id, text)
+        self._redraw(text)
 
     async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
         if message_ids:
@@ -179,8 +212,8 @@ class ConsoleAdapter(Adapter):
 
     # --- drawing -------------------------------------------------------------------------
 
-    def _redraw(self, message_id: str, text: str) -> None:
-        shown = self._shown[message_id]
+    def _redraw(self, text: str) -> None:
+        shown = self._shown
         if text.startswith(shown):
             self._write(text[len(shown) :])
         elif self._tty:
@@ -188,7 +221,7 @@ class ConsoleAdapter(Adapter):
         else:
             # A pipe cannot be rewritten: start the corrected text on a new line.
             self._write("\n" + self._config.agent_label + text)
-        self._shown[message_id] = text
+        self._shown = text
 
     def _cursor_back(self, shown: str) -> str:
         """ANSI moves from the end of ``shown`` back to its first character."""

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from core.config import Settings, load_settings, parse_settings
+from core.config import Settings, adapter_config, load_settings, parse_settings
 from core.errors import KnowrithmBotsError
 from core.plugins import discover, load_adapter
 
@@ -69,7 +69,7 @@ async def _demo(word_delay: float) -> None:
 async def _run(settings: Settings, names: Sequence[str]) -> None:
     from bots.runner import build_adapters, install_signal_handlers, run_configured
 
-    adapters = build_adapters(settings, names)
+    adapters = build_adapters(settings, names=names)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     await run_configured(settings=settings, adapters=adapters, stop=stop)
@@ -81,8 +81,8 @@ def _check_config(path: str) -> str:
     settings = load_settings(path)
     if not settings.knowrithm.is_local:
         remote_endpoint(settings)
-    for name, section in settings.adapters.items():
-        load_adapter(name).from_config(config=section)
+    for name in settings.adapters:
+        load_adapter(name).from_config(config=adapter_config(settings, name=name))
     names = ", ".join(settings.adapters) or "none"
     return f"{path} is valid (knowrithm: {settings.knowrithm.base_url}; adapters: {names})"
 
@@ -119,7 +119,13 @@ def _capabilities(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
+    try:
+        settings = load_settings(args.config) if args.command == "run" else None
+    except KnowrithmBotsError as exc:
+        print(f"knowrithm-bots: {exc}", file=sys.stderr)
+        return 2
+    configured = settings.log_level if settings is not None else None
+    level = args.log_level or configured or ("WARNING" if args.command == "demo" else "INFO")
     try:
         _setup_logging(level)
     except ValueError:
@@ -128,8 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             asyncio.run(_demo(args.word_delay))
-        elif args.command == "run":
-            asyncio.run(_run(load_settings(args.config), args.adapters))
+        elif settings is not None:
+            asyncio.run(_run(settings, args.adapters))
         elif args.command == "adapters":
             print(_list_adapters())
         elif args.command == "check-config":

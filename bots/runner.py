@@ -14,8 +14,8 @@ from bots.local_knowrithm import LocalKnowrithm
 from core.adapter import Adapter
 from core.bridge import Bridge
 from core.clock import Clock, SystemClock
-from core.config import Settings
-from core.errors import AuthError, ConfigError, KnowrithmError, UnavailableError
+from core.config import Settings, adapter_config
+from core.errors import AuthError, ConfigError, KnowrithmError, StoreError, UnavailableError
 from core.knowrithm import KnowrithmClient
 from core.plugins import load_adapter
 from core.sessions import Sessions
@@ -36,12 +36,12 @@ class Endpoint:
     agent_id: str
 
 
-def build_adapters(settings: Settings, names: Sequence[str]) -> dict[str, Adapter]:
+def build_adapters(settings: Settings, *, names: Sequence[str]) -> dict[str, Adapter]:
     """Import and configure only the adapters named (each from its config section)."""
     adapters: dict[str, Adapter] = {}
     for name in dict.fromkeys(names):
         cls = load_adapter(name)
-        adapters[name] = cls.from_config(config=settings.adapters.get(name, {}))
+        adapters[name] = cls.from_config(config=adapter_config(settings, name=name))
     return adapters
 
 
@@ -49,6 +49,14 @@ def build_store(settings: Settings) -> Store:
     if settings.store.backend == "memory":
         return MemoryStore()
     return SqliteStore(path=settings.store.path)
+
+
+async def check_store(store: Store, settings: Settings) -> None:
+    """Open the store now, so a bad ``store.path`` stops the bot at start-up, not per message."""
+    try:
+        await store.get("probe:start-up")
+    except StoreError as exc:
+        raise ConfigError(f"{exc}: check store.path", key_path="store.path") from None
 
 
 def remote_endpoint(settings: Settings) -> Endpoint:
@@ -157,14 +165,18 @@ class BotRunner:
         )
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        """Start everything, wait for ``stop`` or for every adapter to close, then shut down."""
+        """Start everything, wait for ``stop`` or for every adapter to close, then shut down.
+
+        Shutdown answers what was received, then stops taking events (those are left unseen
+        for a redelivery), then stops the adapters, then the bridge.
+        """
         stop = stop or asyncio.Event()
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(self.bridge.stop)
             for adapter in self._adapters.values():
                 await adapter.start(sink=self.bridge)
                 stack.push_async_callback(adapter.stop)
             self.bridge.start()
-            stack.push_async_callback(self.bridge.stop)
             self.started.set()
             closed = asyncio.create_task(self._all_closed())
             stopped = asyncio.create_task(stop.wait())
@@ -175,10 +187,15 @@ class BotRunner:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            try:
-                await asyncio.wait_for(self.bridge.drain(), timeout=DRAIN_TIMEOUT)
-            except TimeoutError:
-                log.warning("stopped with answers still in progress")
+                await self._drain()
+                self.bridge.close_intake()
+                await self._drain()
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.wait_for(self.bridge.drain(), timeout=DRAIN_TIMEOUT)
+        except TimeoutError:
+            log.warning("stopped with answers still in progress")
 
     async def _all_closed(self) -> None:
         await asyncio.gather(*(a.wait_closed() for a in self._adapters.values()))
@@ -203,6 +220,7 @@ async def run_configured(
     """Run ``adapters`` with everything else built from ``settings``."""
     store = build_store(settings)
     try:
+        await check_store(store, settings)
         async with (
             knowrithm_endpoint(
                 settings, word_delay=word_delay, first_token_delay=first_token_delay

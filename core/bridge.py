@@ -11,7 +11,13 @@ from core.adapter import Adapter
 from core.clock import Clock, SystemClock
 from core.commands import HELP_TEXT, Command, CommandError, parse_command, parse_end_args
 from core.config.models import ConversationSettings, RatingSettings
-from core.errors import ConversationEndedError, KnowrithmBotsError, KnowrithmError, PlatformError
+from core.errors import (
+    ConversationEndedError,
+    KnowrithmBotsError,
+    KnowrithmError,
+    PlatformError,
+    StoreError,
+)
 from core.events import Inbound, Reaction
 from core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
 from core.message_links import Link, find_link, link_messages
@@ -61,19 +67,31 @@ class Bridge:
     # --- EventSink -----------------------------------------------------------------------
 
     async def on_message(self, event: Inbound) -> None:
-        if event.author.is_bot or event.adapter not in self._adapters:
+        if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
             return
-        if not await self._first_delivery(event.adapter, event.event_id):
+        try:
+            first = await self._first_delivery(event.adapter, event.event_id)
+        except StoreError as exc:
+            # Without the store nothing can be answered; say so instead of going silent.
+            log.error("thread %s: %s", event.thread, exc)
+            sentence = explain(exc)
+            self._queue.submit(event.thread, lambda: self._tell(event, sentence))
+            return
+        if not first:
             log.info("dropped redelivered event %s", event.event_id)
             return
         self._queue.submit(event.thread, lambda: self._handle_message(event))
 
     async def on_reaction(self, event: Reaction) -> None:
-        if event.author.is_bot or event.adapter not in self._adapters:
+        if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
             return
-        if not await self._first_delivery(event.adapter, event.event_id):
+        try:
+            first = await self._first_delivery(event.adapter, event.event_id)
+        except StoreError as exc:
+            log.error("reaction in %s not recorded: %s", event.thread, exc)
             return
-        self._queue.submit(event.thread, lambda: self._handle_reaction(event))
+        if first:
+            self._queue.submit(event.thread, lambda: self._handle_reaction(event))
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -86,7 +104,13 @@ class Bridge:
         """Wait until every event received so far has been answered."""
         await self._queue.drain()
 
+    def close_intake(self) -> None:
+        """Ignore events from now on without marking them seen, so a redelivery after a
+        restart is still answered; events already received keep being answered."""
+        self._queue.close()
+
     async def stop(self) -> None:
+        """Stop sweeping and answering; events arriving afterwards are ignored, not marked seen."""
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.cancel()
@@ -121,6 +145,11 @@ class Bridge:
         finally:
             await adapter.reply_done(thread=event.thread, message_ids=shown)
 
+    async def _tell(self, event: Inbound, text: str) -> None:
+        adapter = self._adapters[event.adapter]
+        shown = await self._say(adapter, event.thread, text)
+        await adapter.reply_done(thread=event.thread, message_ids=shown)
+
     async def _respond(self, adapter: Adapter, event: Inbound) -> list[str]:
         """Answer one message; the ids of the platform messages showing the response."""
         command = parse_command(event.text)
@@ -137,38 +166,41 @@ class Bridge:
         )
         reply.start()
         try:
-            async with self._store.lock(Sessions.lock_key(event.thread)):
-                session = await self._sessions.open(event)
-                answer = await self._ask(event, session, text, reply)
+            answer, conversation_id = await self._ask(event, text, reply)
+            ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
+            link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
+            await link_messages(
+                self._store, adapter=event.adapter, platform_message_ids=ids, link=link
+            )
+            return ids
         except (KnowrithmBotsError, PlatformError) as exc:
             log.warning("thread %s: %s", event.thread, exc)
+            return await self._fail(reply, event.thread, exc)
+        except Exception as exc:
+            log.exception("thread %s: unexpected failure", event.thread)
             return await self._fail(reply, event.thread, exc)
         except BaseException:
             await reply.aclose()
             raise
-        ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
-        await link_messages(
-            self._store,
-            adapter=event.adapter,
-            platform_message_ids=ids,
-            link=Link(
-                conversation_id=answer.conversation_id or session.conversation_id,
-                message_id=answer.id,
-                thread=event.thread,
-            ),
-        )
-        return ids
 
-    async def _ask(
-        self, event: Inbound, session: Session, text: str, reply: ReplyStream
-    ) -> Message:
+    async def _open(self, event: Inbound, *, fresh: bool = False) -> Session:
+        # The lock covers only finding or starting the conversation, not the answer: a long
+        # answer must not outlive the lock's lease and let a sweep in beside it.
+        async with self._store.lock(Sessions.lock_key(event.thread)):
+            if fresh:
+                await self._sessions.forget(event.thread)
+            return await self._sessions.open(event)
+
+    async def _ask(self, event: Inbound, text: str, reply: ReplyStream) -> tuple[Message, str]:
+        """The agent's answer and the conversation it belongs to."""
+        session = await self._open(event)
         try:
-            return await self._stream(session, text, reply)
+            answer = await self._stream(session, text, reply)
         except ConversationEndedError:
             # Ended on Knowrithm behind our back: the send was refused, so resending is safe.
-            await self._sessions.forget(event.thread)
-            session = await self._sessions.open(event)
-            return await self._stream(session, text, reply)
+            session = await self._open(event, fresh=True)
+            answer = await self._stream(session, text, reply)
+        return answer, answer.conversation_id or session.conversation_id
 
     async def _stream(self, session: Session, text: str, reply: ReplyStream) -> Message:
         events = self._client.stream_reply(conversation_id=session.conversation_id, text=text)
@@ -183,7 +215,7 @@ class Bridge:
     async def _fail(self, reply: ReplyStream, thread: str, exc: BaseException) -> list[str]:
         try:
             return await reply.fail(notice=explain(exc))
-        except PlatformError as platform_exc:
+        except Exception as platform_exc:
             log.error("could not tell thread %s about a failure: %s", thread, platform_exc)
             await reply.aclose()
             return reply.message_ids
@@ -193,7 +225,7 @@ class Bridge:
         notice = ReplyStream(adapter=adapter, thread=thread, clock=self._clock, pacer=self._pacer)
         try:
             return await notice.finish(text=text)
-        except PlatformError as exc:
+        except Exception as exc:
             log.error("could not post to thread %s: %s", thread, exc)
             await notice.aclose()
             return notice.message_ids
@@ -241,11 +273,8 @@ class Bridge:
         )
         if link is None:
             return  # a reaction on something that is not one of the agent's answers
-        key = f"rating:{event.adapter}:{event.message_id}:{event.author.id}"
         if not event.added:
-            # Knowrithm cannot take a rating back; forget it so a new reaction re-rates.
-            if await self._store.get(key) == rating:
-                await self._store.delete(key)
+            # Knowrithm cannot take a rating back; the next reaction simply re-rates.
             return
         try:
             await self._client.rate_message(message_id=link.message_id, rating=rating)
@@ -253,8 +282,6 @@ class Bridge:
             log.warning("rating in %s failed: %s", event.thread, exc)
             adapter = self._adapters[event.adapter]
             await self._say(adapter, event.thread, "Your rating was not saved: " + explain(exc))
-            return
-        await self._store.set(key, rating)
 
     # --- idle expiry ---------------------------------------------------------------------
 
@@ -264,5 +291,7 @@ class Bridge:
             await self._clock.sleep(interval)
             try:
                 await self.expire_idle()
-            except KnowrithmBotsError as exc:
-                log.warning("idle sweep failed: %s", exc)
+                await self._store.purge_expired()
+            except Exception:
+                # The sweeper must outlive any one bad sweep, or idle conversations pile up.
+                log.exception("idle sweep failed")

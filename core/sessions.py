@@ -199,9 +199,14 @@ class Sessions:
     async def _lead_for(self, event: Inbound) -> str:
         """The lead of the message's author, created once per platform user and reused."""
         key = f"lead:{event.adapter}:{event.author.id}"
-        known = await self._store.get(key)
-        if isinstance(known, str):
-            return known
+        # One person writing in two threads at once must still become one lead.
+        async with self._store.lock(f"lock:{key}"):
+            known = await self._store.get(key)
+            if isinstance(known, str):
+                return known
+            return await self._create_lead(event, key=key)
+
+    async def _create_lead(self, event: Inbound, *, key: str) -> str:
         first, last = _names(event.author)
         created = await self._client.create_lead(
             first_name=first,

@@ -24,8 +24,16 @@ class ThreadQueue:
         self._slots = asyncio.Semaphore(concurrency)
         self._pending: dict[str, deque[Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once ``cancel`` was called: nothing more is accepted."""
+        return self._closed
 
     def submit(self, thread: str, job: Job) -> None:
+        if self._closed:
+            raise RuntimeError("the thread queue is closed")
         self._pending.setdefault(thread, deque()).append(job)
         if thread not in self._workers:
             self._workers[thread] = asyncio.create_task(self._work(thread), name=f"thread {thread}")
@@ -57,8 +65,13 @@ class ThreadQueue:
         while self._workers:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
+    def close(self) -> None:
+        """Accept nothing more; jobs already submitted still run (``drain`` waits for them)."""
+        self._closed = True
+
     async def cancel(self) -> None:
-        """Stop every worker now; queued jobs are dropped."""
+        """Stop every worker now and accept nothing more; queued jobs are dropped."""
+        self._closed = True
         workers = list(self._workers.values())
         for task in workers:
             task.cancel()

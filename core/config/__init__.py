@@ -1,6 +1,6 @@
 """Typed settings loaded from YAML with ``${ENV}`` expansion."""
 
-from core.config.loader import load_settings, parse_settings
+from core.config.loader import adapter_config, load_settings, parse_settings
 from core.config.models import (
     ConversationSettings,
     EntityRule,
@@ -18,6 +18,7 @@ __all__ = [
     "RatingSettings",
     "Settings",
     "StoreSettings",
+    "adapter_config",
     "load_settings",
     "parse_settings",
     "validate_section",

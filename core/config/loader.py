@@ -16,13 +16,31 @@ from core.errors import ConfigError
 
 
 def parse_settings(data: Any, *, env: Mapping[str, str] | None = None) -> Settings:
-    """Validate an already-parsed document (None means all defaults)."""
+    """Validate an already-parsed document (None means all defaults).
+
+    Adapter sections are kept as written: ``adapter_config`` expands them when that adapter
+    is used, so a missing token of an adapter nobody runs stops nothing.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the config file must be a mapping of keys to values at the top level")
-    expanded = expand(data, env=os.environ if env is None else env)
+    shared = {k: v for k, v in data.items() if k != "adapters"}
+    expanded = expand(shared, env=os.environ if env is None else env)
+    if "adapters" in data:
+        expanded["adapters"] = data["adapters"]
     return validate_section(Settings, expanded)
+
+
+def adapter_config(
+    settings: Settings, *, name: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The config section of adapter ``name`` with ``${ENV}`` references expanded."""
+    section = settings.adapters.get(name, {})
+    expanded: dict[str, Any] = expand(
+        section, env=os.environ if env is None else env, path=f"adapters.{name}"
+    )
+    return expanded
 
 
 def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> Settings:

@@ -46,6 +46,10 @@ class Store(Protocol):
         """Hold an exclusive lock on ``key``; a holder that dies frees it after ``ttl``."""
         ...
 
+    async def purge_expired(self) -> int:
+        """Delete expired keys for good (backends with native expiry may do nothing); the count."""
+        ...
+
     async def close(self) -> None:
         """Flush and release resources; idempotent."""
         ...

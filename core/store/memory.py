@@ -53,5 +53,13 @@ class MemoryStore:
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)
 
+    async def purge_expired(self) -> int:
+        expired = [
+            k for k, raw in self._data.items() if not unwrap(json.loads(raw), now=self._now)[0]
+        ]
+        for key in expired:
+            del self._data[key]
+        return len(expired)
+
     async def close(self) -> None:
         return None

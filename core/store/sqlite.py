@@ -137,6 +137,22 @@ class SqliteStore:
             if alive:
                 yield key, value
 
+    async def purge_expired(self) -> int:
+        def purge(db: SqliteDict) -> int:
+            # Only records this store wrote and that have expired; unreadable rows are kept.
+            expired = [
+                k
+                for k, v in db.items()
+                if isinstance(v, dict) and "v" in v and not unwrap(v, now=self._now)[0]
+            ]
+            for key in expired:
+                del db[key]
+            if expired:
+                db.commit(blocking=True)
+            return len(expired)
+
+        return await self._run(purge)
+
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)
 

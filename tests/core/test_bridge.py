@@ -13,6 +13,7 @@ from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from core.bridge import Bridge
 from core.clock import ManualClock
 from core.config.models import ConversationSettings, EntityRule
+from core.errors import StoreError
 from core.knowrithm import KnowrithmClient
 from core.sessions import Sessions
 from core.store import MemoryStore
@@ -235,6 +236,18 @@ async def test_bots_are_ignored(bot: Bot) -> None:
     assert bot.adapter.calls == []
 
 
+async def test_removing_a_reaction_calls_nothing_and_a_new_one_re_rates(bot: Bot) -> None:
+    await bot.ask("rate me")
+    (answer_id,) = bot.adapter.message_ids_in("recording:general")
+    await bot.adapter.react(answer_id, "👍")
+    await bot.adapter.react(answer_id, "👍", added=False)
+    await bot.bridge.drain()
+    assert [r.rating for r in bot.server.state.ratings] == [5]
+    await bot.adapter.react(answer_id, "2️⃣")
+    await bot.bridge.drain()
+    assert [r.rating for r in bot.server.state.ratings] == [5, 2]
+
+
 async def test_reactions_rate_the_right_message_and_re_rate(bot: Bot) -> None:
     await bot.ask("first")
     await bot.ask("second")
@@ -277,10 +290,12 @@ async def test_same_thread_in_order_other_threads_concurrently() -> None:
         await bot.adapter.say("three", chat="b")
         # Thread b is answered while thread a is still busy with its first answer.
         await bot.adapter.wait_for_messages("recording:b", 1)
-        assert len(bot.adapter.messages_in("recording:a")) <= 1
+        a_so_far = bot.adapter.messages_in("recording:a")
         await bot.bridge.drain()
         a1, a2 = bot.adapter.messages_in("recording:a")
         assert '"one"' in a1 and '"two"' in a2
+        assert len(a_so_far) <= 1
+        assert not a_so_far or a_so_far[0] != a1  # a's first answer was still growing
 
 
 async def test_conversation_ended_elsewhere_starts_a_new_one(
@@ -313,3 +328,72 @@ async def test_typing_shown_before_the_first_words() -> None:
         kinds = [c.kind for c in bot.adapter.calls]
         assert kinds[0] == "typing"
         assert kinds.index("post") > 0
+
+
+class BrokenStore(MemoryStore):
+    """A store whose reads of some keys fail, the way a bug or a broken disk would."""
+
+    def __init__(self, *, failure: Exception, prefix: str) -> None:
+        super().__init__()
+        self.failure = failure
+        self.prefix = prefix
+
+    async def get(self, key: str) -> Any:
+        if key.startswith(self.prefix):
+            raise self.failure
+        return await super().get(key)
+
+    async def add_if_absent(self, key: str, value: Any, *, ttl: float | None = None) -> bool:
+        if key.startswith(self.prefix):
+            raise self.failure
+        return await super().add_if_absent(key, value, ttl=ttl)
+
+
+async def bot_with_store(
+    server: LocalKnowrithm, client: KnowrithmClient, store: MemoryStore
+) -> Bot:
+    sessions = Sessions(client=client, store=store, agent_id=server.agent_id)
+    adapter = RecordingAdapter()
+    bridge = Bridge(client=client, store=store, sessions=sessions, adapters={adapter.name: adapter})
+    await adapter.start(sink=bridge)
+    return Bot(adapter, bridge, sessions, store, server, ManualClock())
+
+
+async def test_an_unexpected_failure_still_becomes_one_sentence(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    store = BrokenStore(failure=RuntimeError("a bug"), prefix="thread:")
+    bot = await bot_with_store(knowrithm, client, store)
+    try:
+        visible = await bot.ask("hello")
+        assert visible == "Something went wrong while answering; please try again."
+    finally:
+        await bot.bridge.stop()
+
+
+async def test_a_failing_store_is_told_to_the_user_not_swallowed(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    failure = StoreError("the store at x.sqlite failed: disk I/O error")
+    bot = await bot_with_store(knowrithm, client, BrokenStore(failure=failure, prefix="event:"))
+    try:
+        visible = await bot.ask("hello")
+        assert "cannot reach its storage" in visible
+        assert knowrithm.state.chat_requests == []
+    finally:
+        await bot.bridge.stop()
+
+
+async def test_one_person_in_two_threads_at_once_becomes_one_lead(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    settings = ConversationSettings(entity_rules=[EntityRule(external=True)])
+    bot = await make_bot(knowrithm, client, settings=settings)
+    try:
+        await bot.adapter.say("first", chat="x", user="guest", external=True)
+        await bot.adapter.say("second", chat="y", user="guest", external=True)
+        await bot.bridge.drain()
+        assert len(knowrithm.state.leads) == 1
+        assert {c.entity_type for c in knowrithm.state.conversations.values()} == {"LEAD"}
+    finally:
+        await bot.bridge.stop()

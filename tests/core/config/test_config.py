@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings, parse_settings
+from core.config import adapter_config, load_settings, parse_settings
 from core.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[3] / "config.example.yaml"
@@ -41,9 +41,22 @@ def test_env_expansion_and_secret_hidden(tmp_path: Path) -> None:
 
 
 def test_missing_env_var_names_the_key(tmp_path: Path) -> None:
-    path = write(tmp_path, "adapters:\n  telegram:\n    token: ${TG_TOKEN}\n")
+    path = write(tmp_path, "store:\n  path: ${STORE_FILE}\n")
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
+    assert info.value.key_path == "store.path"
+    assert "STORE_FILE" in str(info.value)
+
+
+def test_adapter_sections_expand_only_when_used(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "adapters:\n  telegram:\n    token: ${TG_TOKEN}\n  console:\n    prompt: ${PROMPT:-> }\n",
+    )
+    settings = load_settings(path, env={})  # the unused telegram section stops nothing
+    assert adapter_config(settings, name="console", env={}) == {"prompt": "> "}
+    with pytest.raises(ConfigError) as info:
+        adapter_config(settings, name="telegram", env={})
     assert info.value.key_path == "adapters.telegram.token"
     assert "TG_TOKEN" in str(info.value)
 

@@ -228,3 +228,13 @@ async def test_sqlite_malformed_row_reads_as_absent(tmp_path: Path) -> None:
     assert await reopened.get("bad") is None
     assert await reopened.get("good") == 1
     await reopened.close()
+
+
+async def test_purge_expired_deletes_only_expired_keys(store: Store, clock: FakeTime) -> None:
+    await store.set("event:old", 1, ttl=5)
+    await store.set("event:new", 2, ttl=50)
+    await store.set("thread:kept", 3)
+    clock.value += 10
+    assert await store.purge_expired() == 1
+    assert await store.purge_expired() == 0
+    assert {k async for k, _ in store.scan("")} == {"event:new", "thread:kept"}
