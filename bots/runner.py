@@ -99,7 +99,7 @@ async def knowrithm_endpoint(
         )
 
 
-async def verify_endpoint(client: KnowrithmClient, endpoint: Endpoint) -> None:
+async def verify_endpoint(*, client: KnowrithmClient, endpoint: Endpoint) -> None:
     """Fail fast, in one sentence, when Knowrithm is unreachable or refuses the credentials."""
     try:
         await client.list_conversations(agent_id=endpoint.agent_id, per_page=1)
@@ -232,7 +232,7 @@ async def run_configured(
                 timeout=settings.knowrithm.timeout,
             ) as client,
         ):
-            await verify_endpoint(client, endpoint)
+            await verify_endpoint(client=client, endpoint=endpoint)
             runner = BotRunner(
                 settings=settings,
                 adapters=adapters,

@@ -75,12 +75,12 @@ class Bridge:
             # Without the store nothing can be answered; say so instead of going silent.
             log.error("thread %s: %s", event.thread, exc)
             sentence = explain(exc)
-            self._queue.submit(event.thread, lambda: self._tell(event, sentence))
+            self._queue.submit(thread=event.thread, job=lambda: self._tell(event, sentence))
             return
         if not first:
             log.info("dropped redelivered event %s", event.event_id)
             return
-        self._queue.submit(event.thread, lambda: self._handle_message(event))
+        self._queue.submit(thread=event.thread, job=lambda: self._handle_message(event))
 
     async def on_reaction(self, event: Reaction) -> None:
         if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
@@ -91,7 +91,7 @@ class Bridge:
             log.error("reaction in %s not recorded: %s", event.thread, exc)
             return
         if first:
-            self._queue.submit(event.thread, lambda: self._handle_reaction(event))
+            self._queue.submit(thread=event.thread, job=lambda: self._handle_reaction(event))
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class Bridge:
             ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
             link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
             await link_messages(
-                self._store, adapter=event.adapter, platform_message_ids=ids, link=link
+                store=self._store, adapter=event.adapter, platform_message_ids=ids, link=link
             )
             return ids
         except (KnowrithmBotsError, PlatformError) as exc:
@@ -246,13 +246,13 @@ class Bridge:
             return HELP_TEXT
         if command.name == "new":
             async with self._store.lock(Sessions.lock_key(event.thread)):
-                await self._sessions.end(event.thread)
+                await self._sessions.end(thread=event.thread)
             return "Done: your next message starts a new conversation."
         if command.name == "end":
             args = parse_end_args(command.args)
             async with self._store.lock(Sessions.lock_key(event.thread)):
                 ended = await self._sessions.end(
-                    event.thread, rating=args.rating, feedback=args.feedback
+                    thread=event.thread, rating=args.rating, feedback=args.feedback
                 )
             if ended is None:
                 return NOTHING_TO_END
@@ -269,7 +269,7 @@ class Bridge:
         if rating is None:
             return
         link = await find_link(
-            self._store, adapter=event.adapter, platform_message_id=event.message_id
+            store=self._store, adapter=event.adapter, platform_message_id=event.message_id
         )
         if link is None:
             return  # a reaction on something that is not one of the agent's answers

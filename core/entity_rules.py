@@ -27,7 +27,7 @@ def _matches(rule: EntityRule, event: Inbound) -> bool:
 
 
 def entity_type_for(
-    event: Inbound, *, rules: Sequence[EntityRule], default: EntityType = "USER"
+    *, event: Inbound, rules: Sequence[EntityRule], default: EntityType = "USER"
 ) -> EntityType:
     """The entity type of the first rule that matches ``event``, else ``default``."""
     for rule in rules:

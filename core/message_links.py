@@ -20,8 +20,8 @@ def _key(adapter: str, platform_message_id: str) -> str:
 
 
 async def link_messages(
-    store: Store,
     *,
+    store: Store,
     adapter: str,
     platform_message_ids: Sequence[str],
     link: Link,
@@ -38,7 +38,7 @@ async def link_messages(
         )
 
 
-async def find_link(store: Store, *, adapter: str, platform_message_id: str) -> Link | None:
+async def find_link(*, store: Store, adapter: str, platform_message_id: str) -> Link | None:
     value = await store.get(_key(adapter, platform_message_id))
     if not isinstance(value, dict):
         return None

@@ -128,7 +128,7 @@ class Sessions:
         return touched
 
     async def end(
-        self, thread: str, *, rating: int | None = None, feedback: str | None = None
+        self, *, thread: str, rating: int | None = None, feedback: str | None = None
     ) -> Session | None:
         """End the thread's conversation on Knowrithm and forget it; None if there was none.
 
@@ -164,19 +164,19 @@ class Sessions:
         session = await self.current(thread)
         if session is None or not self.is_idle(session):
             return False
-        await self.end(thread)
+        await self.end(thread=thread)
         return True
 
     async def _end_quietly(self, session: Session) -> None:
         # The user is waiting for an answer: a failed end must not block the new conversation.
         try:
-            await self.end(session.thread)
+            await self.end(thread=session.thread)
         except KnowrithmError as exc:
             log.warning("could not end idle conversation %s: %s", session.conversation_id, exc)
             await self.forget(session.thread)
 
     async def _start(self, event: Inbound) -> Session:
-        entity = entity_type_for(event, rules=self._rules, default=self._default)
+        entity = entity_type_for(event=event, rules=self._rules, default=self._default)
         lead_id = await self._lead_for(event) if entity == "LEAD" else None
         conversation = await self._client.start_conversation(
             agent_id=self._agent_id,

@@ -31,7 +31,7 @@ class ThreadQueue:
         """True once ``cancel`` was called: nothing more is accepted."""
         return self._closed
 
-    def submit(self, thread: str, job: Job) -> None:
+    def submit(self, *, thread: str, job: Job) -> None:
         if self._closed:
             raise RuntimeError("the thread queue is closed")
         self._pending.setdefault(thread, deque()).append(job)

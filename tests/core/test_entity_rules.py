@@ -28,27 +28,27 @@ def event(
 
 
 def test_default_is_user() -> None:
-    assert entity_type_for(event(), rules=[]) == "USER"
-    assert entity_type_for(event(), rules=[], default="LEAD") == "LEAD"
+    assert entity_type_for(event=event(), rules=[]) == "USER"
+    assert entity_type_for(event=event(), rules=[], default="LEAD") == "LEAD"
 
 
 def test_direct_messages_as_leads() -> None:
     rules = [EntityRule(direct=True)]
-    assert entity_type_for(event(direct=True), rules=rules) == "LEAD"
-    assert entity_type_for(event(direct=False), rules=rules) == "USER"
+    assert entity_type_for(event=event(direct=True), rules=rules) == "LEAD"
+    assert entity_type_for(event=event(direct=False), rules=rules) == "USER"
 
 
 def test_named_channels_by_id_or_name() -> None:
     rules = [EntityRule(channels=["sales", "C9"])]
-    assert entity_type_for(event(channel_name="#sales"), rules=rules) == "LEAD"
-    assert entity_type_for(event(channel="C9"), rules=rules) == "LEAD"
-    assert entity_type_for(event(channel_name="general"), rules=rules) == "USER"
+    assert entity_type_for(event=event(channel_name="#sales"), rules=rules) == "LEAD"
+    assert entity_type_for(event=event(channel="C9"), rules=rules) == "LEAD"
+    assert entity_type_for(event=event(channel_name="general"), rules=rules) == "USER"
 
 
 def test_external_people() -> None:
     rules = [EntityRule(external=True)]
-    assert entity_type_for(event(external=True), rules=rules) == "LEAD"
-    assert entity_type_for(event(external=False), rules=rules) == "USER"
+    assert entity_type_for(event=event(external=True), rules=rules) == "LEAD"
+    assert entity_type_for(event=event(external=False), rules=rules) == "USER"
 
 
 def test_numeric_ids_in_yaml_are_compared_as_strings() -> None:
@@ -59,8 +59,8 @@ def test_numeric_ids_in_yaml_are_compared_as_strings() -> None:
         env={},
     )
     rules = settings.conversations.entity_rules
-    assert entity_type_for(event(direct=True, user="1001"), rules=rules) == "USER"
-    assert entity_type_for(event(direct=True, user="42"), rules=rules) == "LEAD"
+    assert entity_type_for(event=event(direct=True, user="1001"), rules=rules) == "USER"
+    assert entity_type_for(event=event(direct=True, user="42"), rules=rules) == "LEAD"
 
 
 def test_all_conditions_must_hold_and_first_rule_wins() -> None:
@@ -69,14 +69,18 @@ def test_all_conditions_must_hold_and_first_rule_wins() -> None:
         EntityRule(adapters=["telegram"], direct=True, users_not_in=["staff2"]),
     ]
     assert (
-        entity_type_for(event(adapter="telegram", direct=True, user="staff1"), rules=rules)
+        entity_type_for(event=event(adapter="telegram", direct=True, user="staff1"), rules=rules)
         == "USER"
     )
     assert (
-        entity_type_for(event(adapter="telegram", direct=True, user="staff2"), rules=rules)
+        entity_type_for(event=event(adapter="telegram", direct=True, user="staff2"), rules=rules)
         == "USER"
     )
     assert (
-        entity_type_for(event(adapter="telegram", direct=True, user="guest"), rules=rules) == "LEAD"
+        entity_type_for(event=event(adapter="telegram", direct=True, user="guest"), rules=rules)
+        == "LEAD"
     )
-    assert entity_type_for(event(adapter="slack", direct=True, user="guest"), rules=rules) == "USER"
+    assert (
+        entity_type_for(event=event(adapter="slack", direct=True, user="guest"), rules=rules)
+        == "USER"
+    )
