@@ -36,12 +36,14 @@ class Endpoint:
     agent_id: str
 
 
-def build_adapters(settings: Settings, *, names: Sequence[str]) -> dict[str, Adapter]:
+def build_adapters(
+    settings: Settings, *, names: Sequence[str], env: Mapping[str, str] | None = None
+) -> dict[str, Adapter]:
     """Import and configure only the adapters named (each from its config section)."""
     adapters: dict[str, Adapter] = {}
     for name in dict.fromkeys(names):
         cls = load_adapter(name)
-        adapters[name] = cls.from_config(config=adapter_config(settings, name=name))
+        adapters[name] = cls.from_config(config=adapter_config(settings, name=name, env=env))
     return adapters
 
 

@@ -22,6 +22,7 @@ from core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Poste
 from core.config.validation import validate_section
 from core.errors import (
     KnowrithmBotsError,
+    MessageNotFound,
     PlatformAuthError,
     PlatformError,
     PlatformUnavailable,
@@ -30,6 +31,14 @@ from core.errors import (
 log = logging.getLogger(__name__)
 
 AUTHENTICATION_FAILED = 4004
+_SNOWFLAKE_LIMIT = 2**64
+
+
+def _message_id(message_id: str) -> int:
+    """The snowflake in a ``Posted.id`` this adapter returned; MessageNotFound otherwise."""
+    if message_id.isascii() and message_id.isdigit() and int(message_id) < _SNOWFLAKE_LIMIT:
+        return int(message_id)
+    raise MessageNotFound(f"{message_id!r} is not a Discord message id")
 
 
 def _gateway_failure(exc: BaseException, *, gateway_url: str) -> KnowrithmBotsError:
@@ -137,12 +146,20 @@ class DiscordAdapter(Adapter):
         self._identity, self._outbound = identity, outbound
         gateway = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
         self._gateway = gateway
-        ready = asyncio.create_task(client.ready_once.wait())
-        done, _ = await asyncio.wait(
-            {gateway, ready}, timeout=self._config.connect_timeout, return_when="FIRST_COMPLETED"
-        )
+        ready = asyncio.create_task(client.ready_once.wait(), name="discord ready")
+        try:
+            done, _ = await asyncio.wait(
+                {gateway, ready},
+                timeout=self._config.connect_timeout,
+                return_when="FIRST_COMPLETED",
+            )
+        finally:
+            if not ready.done():
+                ready.cancel()
+                # Waited for (also when start itself is cancelled), so the cancelled waiter
+                # does not linger as a pending task; wait() does not re-raise its cancellation.
+                await asyncio.wait({ready})
         if ready not in done:
-            ready.cancel()
             error = gateway.exception() if gateway in done else None
             if error is not None:
                 raise _gateway_failure(error, gateway_url=self._config.gateway_url) from None
@@ -207,11 +224,13 @@ class DiscordAdapter(Adapter):
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
         outbound, key = self._target(thread)
-        await outbound.edit(channel_id=key.channel_id, message_id=int(message_id), text=text)
+        await outbound.edit(
+            channel_id=key.channel_id, message_id=_message_id(message_id), text=text
+        )
 
     async def delete(self, *, thread: str, message_id: str) -> None:
         outbound, key = self._target(thread)
-        await outbound.delete(channel_id=key.channel_id, message_id=int(message_id))
+        await outbound.delete(channel_id=key.channel_id, message_id=_message_id(message_id))
 
     async def typing(self, *, thread: str) -> None:
         outbound, key = self._target(thread)

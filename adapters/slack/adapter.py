@@ -28,7 +28,8 @@ from adapters.slack.inbound import (
 from adapters.slack.native_stream import Recipient, SlackNativeStream
 from adapters.slack.outbound import Outbound, render
 from adapters.slack.people import Directory, author_for
-from adapters.slack.sdk import Redactor, sdk_logger, secrets_of, web_client
+from adapters.slack.redaction import RedactionScope, Redactor, secrets_of
+from adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
 from adapters.slack.status import ThinkingStatus
 from adapters.slack.text import to_plain
 from adapters.slack.threads import MessageRef, ThreadRef
@@ -42,7 +43,7 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
-from core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+from core.errors import MessageNotFound, PlatformAuthError, PlatformError, PlatformUnavailable
 from core.events import Inbound, Origin, Reaction
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,9 @@ class SlackAdapter(Adapter):
 
     def __init__(self, *, config: SlackConfig) -> None:
         self._config = config
-        self._redactor = Redactor(secrets_of(config))
+        self._redaction = RedactionScope(redactor=Redactor(secrets_of(config)))
         self._sink: EventSink | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._logger: logging.Logger | None = None
         self._client: AsyncWebClient | None = None
         self._outbound: Outbound | None = None
         self._status: ThinkingStatus | None = None
@@ -119,9 +119,8 @@ class SlackAdapter(Adapter):
 
     async def _connect(self) -> None:
         config = self._config
+        self._redaction.install()
         logger = sdk_logger()
-        logger.addFilter(self._redactor)
-        self._logger = logger
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.timeout))
         client = web_client(config=config, session=self._session, logger=logger)
         self._client = client
@@ -132,6 +131,9 @@ class SlackAdapter(Adapter):
         app = AsyncApp(
             client=client,
             logger=logger,
+            # Bolt logs each request under the app's name (by default the caller's file
+            # name); under the SDK logger those records are covered by the redaction.
+            name=f"{SDK_LOGGER}.app",
             signing_secret=(
                 config.signing_secret.get_secret_value() if config.signing_secret else ""
             ),
@@ -197,9 +199,7 @@ class SlackAdapter(Adapter):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
-        if self._logger is not None:
-            self._logger.removeFilter(self._redactor)
-            self._logger = None
+        self._redaction.remove()
         self._client = self._outbound = self._status = self._directory = None
         self._sink = None
 
@@ -383,27 +383,45 @@ class SlackAdapter(Adapter):
         self._posted.put(message.id, value=thread.key)
         self._engaged.put(thread.key, value=True)
 
+    @staticmethod
+    def _thread(thread: str) -> ThreadRef:
+        try:
+            return ThreadRef.parse(thread)
+        except ValueError:
+            raise PlatformError(
+                f"{thread!r} is not a Slack thread key (slack:<team>:<bot>:<channel>:<ts>)"
+            ) from None
+
+    @staticmethod
+    def _message(message_id: str) -> MessageRef:
+        try:
+            return MessageRef.parse(message_id)
+        except ValueError:
+            raise MessageNotFound(f"{message_id!r} is not a Slack message id") from None
+
     async def post(self, *, thread: str, text: str) -> Posted:
-        ref = ThreadRef.parse(thread)
+        ref = self._thread(thread)
         message = await self._out().post(thread=ref, text=text)
         self._remember_post(message, ref)
         return Posted(id=message.id)
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
-        await self._out().edit(message=MessageRef.parse(message_id), text=text)
+        self._thread(thread)
+        await self._out().edit(message=self._message(message_id), text=text)
 
     async def delete(self, *, thread: str, message_id: str) -> None:
-        await self._out().delete(message=MessageRef.parse(message_id))
+        self._thread(thread)
+        await self._out().delete(message=self._message(message_id))
 
     async def typing(self, *, thread: str) -> None:
         if self._status is not None:
-            await self._status.show(ThreadRef.parse(thread))
+            await self._status.show(self._thread(thread))
 
     async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
         status = self._status
         if status is None:
             return
-        ref = ThreadRef.parse(thread)
+        ref = self._thread(thread)
         if message_ids:
             status.forget(ref)  # Slack clears the status when the bot replies
             return
@@ -413,7 +431,7 @@ class SlackAdapter(Adapter):
             log.info("could not clear the thinking status in %s: %s", thread, exc)
 
     async def open_native_stream(self, *, thread: str) -> NativeStream | None:
-        ref = ThreadRef.parse(thread)
+        ref = self._thread(thread)
         client = self._client
         if client is None or not self._config.native_streaming or ref.thread_ts is None:
             return None
@@ -439,7 +457,10 @@ class SlackAdapter(Adapter):
         return len(render(text))
 
     def budget_keys(self, *, thread: str) -> Mapping[str, str]:
-        ref = ThreadRef.parse(thread)
+        try:
+            ref = ThreadRef.parse(thread)
+        except ValueError:
+            return super().budget_keys(thread=thread)  # post() then names the garbled key
         return {
             "thread": thread,
             "chat": f"{ref.team}:{ref.channel}",

@@ -1,10 +1,8 @@
-"""Builds the slack-sdk pieces: the Web API client, its 429 policy, and a log redactor."""
+"""Builds the slack-sdk pieces: the Web API client, its 429 policy and its logger."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -37,7 +35,6 @@ ENGINE_PACED_METHODS = frozenset(
     }
 )
 
-_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe\.xox[a-z])-[A-Za-z0-9-]+")
 SDK_LOGGER = "adapters.slack.sdk"
 
 
@@ -60,33 +57,8 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         )
 
 
-class Redactor(logging.Filter):
-    """Replaces Slack tokens and the configured secrets in log records with ``[redacted]``."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if s]
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return _TOKEN.sub("[redacted]", text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self.redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def secrets_of(config: SlackConfig) -> list[str]:
-    values = [config.bot_token, config.app_token, config.signing_secret]
-    return [v.get_secret_value() for v in values if v is not None]
-
-
 def sdk_logger() -> logging.Logger:
-    """The logger handed to slack-sdk and bolt (the adapter adds its Redactor to it).
+    """The logger handed to slack-sdk and bolt (covered by the adapter's RedactionScope).
 
     slack-sdk formats a debug line for every request unless its logger's own level is above
     DEBUG, so the level follows whether the process logs DEBUG at all.

@@ -45,6 +45,26 @@ _SEEN_UPDATES = 4096
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
+_RETRY_AFTER_WARNING = r".*`retry_after` will be of type"
+
+
+def _silence_retry_after_warning() -> None:
+    """Ignore PTB's warning about RetryAfter's future type, once per process.
+
+    PTB warns on every RetryAfter it builds; the adapter reads both types, so the warning
+    is only noise in the operator's log. Added only when absent, so a restart neither adds
+    a second copy nor moves it ahead of filters the operator set since.
+    """
+    for action, message, category, _module, _line in warnings.filters:
+        if (
+            action == "ignore"
+            and category is PTBDeprecationWarning
+            and message is not None
+            and message.pattern == _RETRY_AFTER_WARNING
+        ):
+            return
+    warnings.filterwarnings("ignore", message=_RETRY_AFTER_WARNING, category=PTBDeprecationWarning)
+
 
 class _SeenUpdates:
     """Recent update ids, so a webhook retry is not delivered twice within one process."""
@@ -137,11 +157,7 @@ class TelegramAdapter(Adapter):
         if self._app is not None:
             return
         self._redaction.install()
-        # PTB warns on every RetryAfter it builds about a future type change; the adapter
-        # reads both types, so the warning is only noise in the operator's log.
-        warnings.filterwarnings(
-            "ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning
-        )
+        _silence_retry_after_warning()
         app = self._build()
         try:
             await app.initialize()
@@ -170,7 +186,9 @@ class TelegramAdapter(Adapter):
         try:
             await bot.set_my_commands(MENU)
         except TelegramError as exc:
-            log.warning("could not register the command menu: %s", translate(exc, secret=""))
+            log.warning(
+                "could not register the command menu: %s", translate(exc, secret=self._secret)
+            )
         updater = app.updater
         assert updater is not None
         try:
@@ -213,7 +231,9 @@ class TelegramAdapter(Adapter):
                 await app.stop()
             await app.shutdown()
         except TelegramError as exc:
-            log.warning("Telegram did not shut down cleanly: %s", translate(exc, secret=""))
+            log.warning(
+                "Telegram did not shut down cleanly: %s", translate(exc, secret=self._secret)
+            )
         finally:
             self._redaction.remove()
 
@@ -334,7 +354,10 @@ class TelegramAdapter(Adapter):
         return measure(text, formatting=self._config.formatting)
 
     def budget_keys(self, *, thread: str) -> Mapping[str, str]:
-        key = ThreadKey.decode(thread)
+        try:
+            key = ThreadKey.decode(thread)
+        except ValueError:
+            return super().budget_keys(thread=thread)  # post() then names the garbled key
         chat = f"{key.bot_id}:{key.chat_id}"
         keys = {"thread": thread, "chat": chat, "bot": str(key.bot_id)}
         if not key.is_private:

@@ -1,72 +1,50 @@
 """Keeps the bot token out of log records: python-telegram-bot and httpx both can leak it.
 
 httpx logs every request URL at INFO (the URL holds the token) and python-telegram-bot's
-``InvalidToken`` repeats the token in its message. A filter on each logger those libraries
-write to rewrites the record before any handler formats it.
+``InvalidToken`` repeats the token in its message; ``core.log_redaction`` cleans the records
+of those libraries' loggers while the adapter runs.
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
+import re
+from collections.abc import Iterable
+
+from core.log_redaction import CleaningFilter
+from core.log_redaction import RedactionScope as _Scope
 
 REDACTED = "<bot-token>"
 _LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "tornado")
 
 
 def redact(text: str, *, secret: str) -> str:
-    """``text`` with every occurrence of ``secret`` (and its numeric-id-free tail) hidden."""
+    """``text`` with every occurrence of ``secret`` (and its numeric-id-free tail) hidden.
+
+    Matching ignores case: python-telegram-bot capitalizes API error descriptions, which
+    lower-cases a token quoted in them, and that copy still gives most of it away.
+    """
     if not secret:
         return text
-    text = text.replace(secret, REDACTED)
+    text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
     _, _, tail = secret.partition(":")
     # A token's secret half is meaningless alone but still a secret.
-    return text.replace(tail, REDACTED) if len(tail) >= 16 else text
+    if len(tail) >= 16:
+        text = re.sub(re.escape(tail), REDACTED, text, flags=re.IGNORECASE)
+    return text
 
 
-class TokenRedactor(logging.Filter):
-    """Rewrites records that mention the token; never drops a record."""
-
-    def __init__(self, *, secret: str) -> None:
-        super().__init__()
-        self._secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        cleaned = redact(message, secret=self._secret)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_info[1] is not None:
-            formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            record.exc_text = redact(formatted, secret=self._secret)
-            record.exc_info = None
-        return True
-
-
-class RedactionScope:
-    """Installs a ``TokenRedactor`` on the library loggers and removes it again."""
+class TokenRedactor(CleaningFilter):
+    """A logging filter that hides the token; never drops a record."""
 
     def __init__(self, *, secret: str) -> None:
-        self._filter = TokenRedactor(secret=secret)
-        self._loggers: list[logging.Logger] = []
+        super().__init__(clean=lambda text: redact(text, secret=secret))
 
-    def install(self) -> None:
-        if self._loggers:
-            return
-        names = [
-            name
-            for name in list(logging.root.manager.loggerDict)
-            if name.split(".")[0] in _LIBRARY_LOGGERS
-        ]
-        for name in sorted({*names, *_LIBRARY_LOGGERS}):
-            logger = logging.getLogger(name)
-            logger.addFilter(self._filter)
-            self._loggers.append(logger)
+    def redact(self, text: str) -> str:
+        return self.clean(text)
 
-    def remove(self) -> None:
-        for logger in self._loggers:
-            logger.removeFilter(self._filter)
-        self._loggers.clear()
+
+class RedactionScope(_Scope):
+    """Hides the token in records of the library loggers while installed."""
+
+    def __init__(self, *, secret: str, loggers: Iterable[str] = _LIBRARY_LOGGERS) -> None:
+        super().__init__(clean=lambda text: redact(text, secret=secret), loggers=loggers)

@@ -29,6 +29,7 @@ from core.knowrithm.parsing import (
     parse_messages,
     parse_page,
 )
+from core.knowrithm.reply_history import ChatShape
 from core.knowrithm.retry import RetryPolicy, Safety
 from core.knowrithm.session import HttpSession
 from core.knowrithm.streaming import ReplyRun
@@ -109,6 +110,7 @@ class KnowrithmClient:
             raise ValueError("The Knowrithm timeouts must be positive.")
         self._task_timeout = task_timeout
         self._stream_idle_timeout = stream_idle_timeout
+        self._chat_shape = ChatShape()
 
     def __repr__(self) -> str:
         return f"KnowrithmClient(base_url={str(self._http.base_url)!r})"
@@ -266,6 +268,14 @@ class KnowrithmClient:
 
         Nothing is sent until iteration starts. Close the iterator (``contextlib.aclosing``)
         when stopping early, so the stream connection is released at once.
+
+        ``ConversationEndedError`` is raised only when the send itself was refused (the
+        message did not arrive, so sending it again in a new conversation is safe). Once the
+        send was accepted, losing the stream, a refused reconnect or an ended conversation
+        never raises it: the reply is polled from the task and the history instead, and if
+        that fails too, another ``KnowrithmError`` (never a ``ConversationEndedError``) is
+        raised. Without a message id from the send, the history fallback accepts only an
+        assistant message newer than the history was before the send, never an earlier one.
         """
         run = ReplyRun(
             http=self._http,
@@ -274,6 +284,7 @@ class KnowrithmClient:
             text=text,
             idle_timeout=self._stream_idle_timeout,
             reply_timeout=self._task_timeout,
+            shape=self._chat_shape,
         )
         return run.events()
 

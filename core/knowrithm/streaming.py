@@ -13,21 +13,29 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import AuthError, ConversationEndedError, ProtocolError
+from core.errors import AuthError, ConversationEndedError, ProtocolError, UnavailableError
 from core.knowrithm.error_mapping import error_from_response
 from core.knowrithm.models import Message, ReplyDelta, ReplyDone, ReplyEvent
-from core.knowrithm.parsing import as_int, as_str, last_page, parse_message, parse_messages
+from core.knowrithm.parsing import as_int, as_str, parse_message
+from core.knowrithm.reply_history import (
+    ChatShape,
+    HistoryMark,
+    ReplyHistory,
+    mark_of,
+    reply_after_mark,
+    reply_to_user_message,
+)
 from core.knowrithm.retry import Safety
 from core.knowrithm.session import HttpSession
 from core.knowrithm.sse import SSEEvent, SSEParser
 from core.knowrithm.tasks import TaskPoller, task_failure, task_handle, task_payload, task_state
 
 _CHAT_EVENTS = frozenset({"chat_status", "chat_chunk", "chat_response"})
-_HISTORY_PAGE = 100
 # A 200 of these types is an API answer, not an event stream (some proxies do this).
 _NOT_A_STREAM = ("application/json", "text/html")
 _SEND_ACTION = "send the message"
 _REPLY_ACTION = "finish the reply"
+_HISTORY_REPLY_ACTION = "add the reply to the conversation history"
 
 
 @dataclass(frozen=True)
@@ -158,11 +166,15 @@ class ReplyRun:
         text: str,
         idle_timeout: float,
         reply_timeout: float,
+        shape: ChatShape,
     ) -> None:
         self._http = http
         self._poller = poller
         self._conversation_id = conversation_id
         self._path = f"/v1/conversation/{quote(conversation_id, safe='')}"
+        self._history = ReplyHistory(http=http, conversation_id=conversation_id, path=self._path)
+        self._shape = shape
+        self._mark: HistoryMark | None = None
         self._text = text
         self._idle_timeout = idle_timeout
         self._reply_timeout = reply_timeout
@@ -175,22 +187,38 @@ class ReplyRun:
     async def events(self) -> AsyncGenerator[ReplyEvent, None]:
         """Yield the reply's deltas and then exactly one ``ReplyDone``."""
         try:
-            self._reader = await self._open(last_event_id=None)
+            self._reader = await self._open(last_event_id=None, after_send=False)
+            if self._shape.needs_mark:
+                self._mark = await self._history.mark()
             sent = await self._send()
             if sent.message is not None:
                 yield ReplyDone(sent.message)
                 return
+            self._shape.names_user_message = sent.message_id is not None
             deadline = asyncio.get_running_loop().time() + self._reply_timeout
-            while (event := await self._next_from_stream(sent, deadline=deadline)) is not None:
-                yield event
-                if isinstance(event, ReplyDone):
-                    return
-            yield ReplyDone(await self._fallback(sent))
+            try:
+                while (event := await self._next_from_stream(sent, deadline=deadline)) is not None:
+                    yield event
+                    if isinstance(event, ReplyDone):
+                        return
+                final = await self._fallback(sent)
+            except ConversationEndedError as exc:
+                # The send was accepted: reporting "ended" would make a caller send it again.
+                raise UnavailableError(
+                    "Knowrithm accepted the message, but the conversation ended before its"
+                    " reply could be read.",
+                    error_code="REPLY_LOST",
+                ) from exc
+            yield ReplyDone(final)
         finally:
             await self._close_reader()
 
-    async def _open(self, *, last_event_id: str | None) -> _SSEReader | None:
-        """Open the SSE stream; None when streaming is unavailable and polling must do."""
+    async def _open(self, *, last_event_id: str | None, after_send: bool) -> _SSEReader | None:
+        """Open the SSE stream; None when streaming is unavailable and polling must do.
+
+        Only an open before the send raises: a refusal then means the send would be refused
+        too. A reconnect after an accepted send never raises, so nothing suggests a resend.
+        """
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
@@ -217,8 +245,9 @@ class ReplyRun:
         error = error_from_response(
             response=response, action="open the reply stream", redact=self._http.redact
         )
-        # Sending would fail the same way; any other refusal only costs the live view.
-        if isinstance(error, AuthError | ConversationEndedError):
+        # Before the send, sending would fail the same way; any other refusal, and every
+        # refusal of a reconnect, only costs the live view.
+        if not after_send and isinstance(error, AuthError | ConversationEndedError):
             raise error
         return None
 
@@ -257,7 +286,7 @@ class ReplyRun:
                     return None
                 # One reconnect, resuming after the last event seen; replays are deduplicated.
                 self._reconnected = True
-                self._reader = await self._open(last_event_id=self._last_event_id)
+                self._reader = await self._open(last_event_id=self._last_event_id, after_send=True)
                 continue
             if event.id is not None:
                 self._last_event_id = event.id
@@ -314,27 +343,26 @@ class ReplyRun:
             if found is not None:
                 return found
         return await self._poller.until(
-            check=lambda: self._from_history(sent), action=_REPLY_ACTION
+            check=lambda: self._from_history(sent), action=_HISTORY_REPLY_ACTION
         )
 
     async def _from_history(self, sent: SendResult) -> Message | None:
-        """The assistant message answering ``sent`` (or the newest one) in the history."""
-        messages, pages = await self._history_page(page=1)
-        if pages is not None and pages > 1:
-            messages, _ = await self._history_page(page=pages)
-        ids = [message.id for message in messages]
-        if sent.message_id is not None and sent.message_id in ids:
-            after = messages[ids.index(sent.message_id) + 1 :]
-            return next((m for m in after if m.role == "assistant"), None)
-        return next((m for m in reversed(messages) if m.role == "assistant"), None)
+        """The assistant message answering ``sent`` in the history; None until it is there.
 
-    async def _history_page(self, *, page: int) -> tuple[list[Message], int | None]:
-        answer = await self._http.call(
-            method="GET",
-            path=f"{self._path}/messages",
-            action="read the conversation history",
-            safety=Safety.IDEMPOTENT,
-            params={"page": page, "per_page": _HISTORY_PAGE},
-        )
-        messages = parse_messages(body=answer.body, conversation_id=self._conversation_id)
-        return messages, last_page(answer.body)
+        Never the newest assistant message as such: that is often the previous turn's answer.
+        """
+        entries = await self._history.newest()
+        if sent.message_id is not None:
+            found = reply_to_user_message(entries, user_message_id=sent.message_id)
+            if found is not None:
+                return found
+            if any(entry.message.id == sent.message_id for entry in entries):
+                return None
+            # The history does not know the id the send gave: learn to mark before sending.
+            self._shape.names_user_message = False
+        if self._mark is None:
+            # No mark from before the send: whatever is there now counts as old. Safe, but a
+            # reply that already landed is then missed and the wait ends in a timeout.
+            self._mark = mark_of(entries)
+            return None
+        return reply_after_mark(entries, mark=self._mark)

@@ -26,8 +26,9 @@ async def test_run_from_a_config_file_answers_and_stops_cleanly(
         "    poll_timeout: 1\n",
         encoding="utf-8",
     )
-    settings = load_settings(path, env={"TELEGRAM_TOKEN": emu.token})
-    adapters = build_adapters(settings, names=["telegram"])
+    env = {"TELEGRAM_TOKEN": emu.token}
+    settings = load_settings(path, env=env)
+    adapters = build_adapters(settings, names=["telegram"], env=env)
     stop = asyncio.Event()
     running = asyncio.create_task(run_configured(settings=settings, adapters=adapters, stop=stop))
     await emu.wait_for_call("getUpdates", timeout=10)

@@ -297,3 +297,23 @@ async def test_silent_stream_falls_back_to_polling_without_resending() -> None:
     assert count(slow, "GET", "/messages/stream") == 2
     assert count(slow, "GET", "/status") >= 1
     assert slow.state.chat_requests == [(cid, "Anyone there?")]
+
+
+async def test_ended_answer_on_the_reconnect_polls_and_never_resends(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    cid = await new_conversation(client, server)
+    server.faults.cut_stream_after_chunks = 3
+    stream = client.stream_reply(conversation_id=cid, text="Tell me a story")
+    events: list[ReplyEvent] = []
+    async with contextlib.aclosing(stream):
+        async for event in stream:
+            if not events:
+                # Armed only now, so the open before the send is not the one refused.
+                server.faults.fail_next(method="GET", path_contains="/messages/stream", status=409)
+            events.append(event)
+    assert split(events)[1].message.content == expected_echo("Tell me a story")
+    assert count(server, "GET", "/messages/stream") == 2
+    assert count(server, "GET", "/status") >= 1
+    assert server.state.chat_requests == [(cid, "Tell me a story")]
+    assert count(server, "POST", "/chat") == 1

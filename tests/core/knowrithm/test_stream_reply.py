@@ -29,6 +29,7 @@ USER_MID = "um-1"
 STREAM_PATH = f"/api/v1/conversation/{CID}/messages/stream"
 CHAT_PATH = f"/api/v1/conversation/{CID}/chat"
 TASK_PATH = f"/api/v1/tasks/{TASK}/status"
+HISTORY_PATH = f"/api/v1/conversation/{CID}/messages"
 CHAT_202 = {
     "status": "queued",
     "task_id": TASK,
@@ -87,6 +88,7 @@ class Script:
         self.opens = opens if opens is not None else [FakeStream()]
         self.frames = frames if frames is not None else list(FULL_REPLY)
         self.streams: list[FakeStream] = [s for s in self.opens if isinstance(s, FakeStream)]
+        self.opened: list[FakeStream] = []
         self._chat = chat if chat is not None else [json_response(202, CHAT_202)]
         fake.on("GET", STREAM_PATH, self._open)
         fake.on("POST", CHAT_PATH, self._post)
@@ -95,14 +97,18 @@ class Script:
         answer = self.opens.pop(0) if len(self.opens) > 1 else self.opens[0]
         if isinstance(answer, Exception):
             raise answer
-        return stream_response(answer) if isinstance(answer, FakeStream) else answer
+        if isinstance(answer, FakeStream):
+            self.opened.append(answer)
+            return stream_response(answer)
+        return answer
 
     def _post(self, request: httpx.Request) -> httpx.Response:
         answer = self._chat.pop(0) if len(self._chat) > 1 else self._chat[0]
         if isinstance(answer, Exception):
             raise answer
-        if answer.status_code == 202 and self.streams:
-            self.streams[0].push(*self.frames)
+        if answer.status_code == 202 and self.opened:
+            # The frames of a reply go to the stream opened for this send.
+            self.opened[-1].push(*self.frames)
         return answer
 
 
@@ -124,15 +130,23 @@ def done(events: list[ReplyEvent]) -> ReplyDone:
 
 async def test_stream_is_opened_before_the_send_and_deltas_follow() -> None:
     fake = FakeKnowrithm()
-    script = Script(fake)
+    script = Script(fake, opens=[FakeStream(), FakeStream()])
+    fake.on("GET", HISTORY_PATH, json_response(200, {"messages": []}))
     async with make_client(fake) as client:
         events = await collect(client, text="Hi there")
+        # The first answer named the user message, so later sends skip the history mark.
+        again = await collect(client, text="Again")
     assert [(r.method, r.url.path) for r in fake.requests] == [
+        ("GET", STREAM_PATH),
+        ("GET", HISTORY_PATH),
+        ("POST", CHAT_PATH),
         ("GET", STREAM_PATH),
         ("POST", CHAT_PATH),
     ]
     assert fake.requests[0].headers["Accept"] == "text/event-stream"
-    assert body_of(fake.requests[1]) == {"message": "Hi there"}
+    assert body_of(fake.requests[2]) == {"message": "Hi there"}
+    assert done(again).message.content == FINAL
+    assert script.streams[1].closed
     assert events[:-1] == [ReplyDelta(w) for w in WORDS]
     final = done(events).message
     assert (final.id, final.role, final.content, final.conversation_id) == (

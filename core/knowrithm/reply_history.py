@@ -1,0 +1,132 @@
+"""Find this send's reply in the conversation history without mistaking an earlier answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import KnowrithmError, ProtocolError
+from core.knowrithm.models import Message
+from core.knowrithm.parsing import as_str, find_list, last_page, parse_message
+from core.knowrithm.retry import RetryPolicy, Safety
+from core.knowrithm.session import HttpSession
+
+_HISTORY_PAGE = 100
+_HISTORY_ACTION = "read the conversation history"
+# The mark is an optional speed-up taken before the send; it must never delay the send.
+_ONE_TRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One history message and the user message it answers, when the service says."""
+
+    message: Message
+    reply_to: str | None
+
+
+@dataclass(frozen=True)
+class HistoryMark:
+    """Where the history stood before the send: the newest assistant message id back then."""
+
+    newest_assistant_id: str | None
+
+
+class ChatShape:
+    """What this client learnt about the deployment's answers to a chat send.
+
+    A mark costs one or two history reads before a send, so it is taken only while the
+    deployment has not shown that its answers name the user message (which is enough to find
+    the reply in the history).
+    """
+
+    def __init__(self) -> None:
+        self.names_user_message: bool | None = None
+
+    @property
+    def needs_mark(self) -> bool:
+        return self.names_user_message is not True
+
+
+def mark_of(entries: list[HistoryEntry]) -> HistoryMark:
+    """The mark for a history page read now: every assistant message on it counts as old."""
+    newest = next((e.message.id for e in reversed(entries) if e.message.role == "assistant"), None)
+    return HistoryMark(newest_assistant_id=newest)
+
+
+def reply_to_user_message(entries: list[HistoryEntry], *, user_message_id: str) -> Message | None:
+    """The assistant message answering ``user_message_id``: by ``reply_to``, else by position."""
+    for entry in entries:
+        if entry.reply_to == user_message_id and entry.message.role == "assistant":
+            return entry.message
+    ids = [entry.message.id for entry in entries]
+    if user_message_id not in ids:
+        return None
+    after = entries[ids.index(user_message_id) + 1 :]
+    return next((e.message for e in after if e.message.role == "assistant"), None)
+
+
+def reply_after_mark(entries: list[HistoryEntry], *, mark: HistoryMark) -> Message | None:
+    """The first assistant message newer than ``mark``.
+
+    The history is oldest first and only grows at the end, so when the marked message is not
+    on the (last) page read, everything on that page came after it.
+    """
+    ids = [entry.message.id for entry in entries]
+    newer = entries
+    if mark.newest_assistant_id is not None and mark.newest_assistant_id in ids:
+        newer = entries[ids.index(mark.newest_assistant_id) + 1 :]
+    return next((e.message for e in newer if e.message.role == "assistant"), None)
+
+
+def _parse_entries(*, body: Any, conversation_id: str) -> list[HistoryEntry]:
+    items = find_list(body=body, key="messages")
+    if items is None:
+        raise ProtocolError("Knowrithm answered a message history without a list of messages.")
+    entries = []
+    for item in items:
+        message = parse_message(body=item, conversation_id=conversation_id, default_role="")
+        reply_to = as_str(item.get("reply_to")) if isinstance(item, dict) else None
+        if reply_to is None:
+            reply_to = as_str(message.metadata.get("reply_to"))
+        entries.append(HistoryEntry(message=message, reply_to=reply_to))
+    return entries
+
+
+class ReplyHistory:
+    """Reads the newest page of one conversation's history."""
+
+    def __init__(self, *, http: HttpSession, conversation_id: str, path: str) -> None:
+        self._http = http
+        self._conversation_id = conversation_id
+        self._path = f"{path}/messages"
+
+    async def newest(self, *, retry: RetryPolicy | None = None) -> list[HistoryEntry]:
+        """The last page of the history (the first page tells how many there are)."""
+        entries, pages = await self._page(page=1, retry=retry)
+        if pages is not None and pages > 1:
+            entries, _ = await self._page(page=pages, retry=retry)
+        return entries
+
+    async def mark(self) -> HistoryMark | None:
+        """A mark of the history as it is now, or None if it cannot be read at once."""
+        try:
+            return mark_of(await self.newest(retry=_ONE_TRY))
+        except KnowrithmError:
+            # The send decides whether the conversation is usable; without a mark the
+            # fallback takes one later, which is safe but may wait for a reply it has missed.
+            return None
+
+    async def _page(
+        self, *, page: int, retry: RetryPolicy | None
+    ) -> tuple[list[HistoryEntry], int | None]:
+        answer = await self._http.call(
+            method="GET",
+            path=self._path,
+            action=_HISTORY_ACTION,
+            safety=Safety.IDEMPOTENT,
+            params={"page": page, "per_page": _HISTORY_PAGE},
+            retry=retry,
+        )
+        entries = _parse_entries(body=answer.body, conversation_id=self._conversation_id)
+        return entries, last_page(answer.body)
