@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.markup.split import split_for_rollover
+
+
+def _common_prefix(first: str, second: str) -> int:
+    if second.startswith(first):
+        return len(first)  # the usual case: the message shows an older prefix
+    return next(
+        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+        min(len(first), len(second)),
+    )
 
 
 def _remaining_source(source: str, tail: str) -> tuple[str, str]:
@@ -25,6 +34,7 @@ class Layout:
     ``frozen`` holds the texts of messages that have rolled over: they were cut from
     ``frozen_source`` and stay as they are while the answer keeps starting with it. The last
     message shows ``carry`` (a code fence reopened by the roll-over) plus the rest.
+    ``cuts`` holds, for each frozen message, where in the answer the next one begins.
     """
 
     limit: int
@@ -32,12 +42,13 @@ class Layout:
     frozen: list[str] = field(default_factory=list)
     frozen_source: str = ""
     carry: str = ""
+    cuts: list[int] = field(default_factory=list)
 
     def segments(self, text: str) -> list[str]:
         """The message texts for ``text``, rolling over (and freezing) as needed."""
         if not text.startswith(self.frozen_source):
             # The authoritative text disagrees with what was frozen: lay it out afresh.
-            self.frozen, self.frozen_source, self.carry = [], "", ""
+            self.frozen, self.frozen_source, self.carry, self.cuts = [], "", "", []
         while True:
             current = self.carry + text[len(self.frozen_source) :]
             if self.measure(current) <= self.limit:
@@ -46,4 +57,22 @@ class Layout:
             reopen, rest = _remaining_source(current, tail)
             self.frozen.append(head)
             self.frozen_source = text[: len(text) - len(rest)]
+            self.cuts.append(len(self.frozen_source))
             self.carry = reopen
+
+    def shown_upto(self, shown: Sequence[str], *, text: str) -> int:
+        """How many characters of ``text`` the platform shows in order while its messages
+        hold ``shown`` (a fence line a roll-over added is not counted apart)."""
+        segments = self.segments(text)
+        start = 0
+        for index, segment in enumerate(segments):
+            last = index == len(segments) - 1
+            end = len(text) if last else self.cuts[index]
+            if index >= len(shown):
+                return start
+            if shown[index] != segment:
+                common = _common_prefix(shown[index], segment)
+                lead = len(self.carry) if last else 0
+                return start + min(max(0, common - lead), end - start)
+            start = end
+        return start

@@ -90,7 +90,6 @@ class NativePhase:
             )
             final = self.source.final
             fresh = self.source.text[len(sent) :]
-            self.progress.snapshot()
             try:
                 if final is not None:
                     posted = await self.stream.finish(text=final)
@@ -117,7 +116,7 @@ class NativePhase:
             unavailable = 0
             self.pacer.succeeded(lane=self.lane)
             sent += fresh
-            self.progress.shown(complete=True)
+            self.progress.shown(upto=len(sent))
             await self.on_visible()
 
     def _fallback(self, sent: str) -> NativeOutcome:

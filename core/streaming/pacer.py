@@ -29,12 +29,15 @@ class Route:
     """The lanes one thread's calls queue in, one per kind of call.
 
     ``refresh_interval`` is the sustained pace of the tightest budget its edits are charged
-    to: one reply refreshing alone never goes faster, so bursts are kept for first posts,
-    final edits and the other replies.
+    to, less the pacer's headroom: one reply refreshing alone never goes faster, so bursts
+    are kept for first posts, final edits and the other replies. ``budget_interval`` is
+    that budget's declared pace (``per / rate``, no headroom): the staleness a reply alone
+    in its scopes is measured against.
     """
 
     lanes: Mapping[str, Lane] = field(default_factory=dict)
     refresh_interval: float = 0.0
+    budget_interval: float = 0.0
 
     def lane(self, kind: str) -> Lane:
         return self.lanes[kind]
@@ -90,15 +93,19 @@ class Pacer:
                 # replies sharing a chat meet in the chat's bucket, ordered by staleness.
                 lane = by_buckets[identity] = Lane(buckets)
             lanes[kind] = lane
-        refresh = max(
+        declared = max(
             (
-                budget.per / budget.rate / (1.0 - self._headroom)
+                budget.per / budget.rate
                 for budget, _ in applicable
                 if not budget.kinds or "edit" in budget.kinds
             ),
             default=0.0,
         )
-        route = Route(lanes=lanes, refresh_interval=refresh)
+        route = Route(
+            lanes=lanes,
+            refresh_interval=declared / (1.0 - self._headroom),
+            budget_interval=declared,
+        )
         self._routes.add(route)
         return route
 

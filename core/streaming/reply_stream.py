@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 TYPING_REPEAT = 4.0
 MAX_UNAVAILABLE_RETRIES = 5
 RETIRED_TEXT = "…"
+# A refresh mid-answer waits until the oldest unshown text is about to be this many times the
+# budget's declared pace old when it shows: text that arrives meanwhile rides along for free,
+# and the wait stays inside the staleness a shared budget allows anyway.
+STALENESS_TARGET = 1.18
+# Weight of the newest call in the running estimate of the one-way trip to the platform.
+LATENCY_WEIGHT = 0.3
 
 
 class ReplyStream:
@@ -38,7 +44,10 @@ class ReplyStream:
     text, which returns when that text is visible. The first words are posted at once;
     later changes are coalesced into one edit per turn the shared ``pacer`` grants (it keeps
     every concurrent reply inside the adapter's budgets, stalest reply first) and never
-    closer than ``limits.edit_interval`` on one message. Before the adapter's length limit
+    closer than ``limits.edit_interval`` on one message. Mid-answer, an edit also waits
+    until the oldest text it would show is about to be ``STALENESS_TARGET`` times the
+    tightest budget's declared pace old on arrival (the round trip is measured), so each
+    edit carries as much as that staleness allows. Before the adapter's length limit
     the answer rolls over into a new message at a natural boundary. Edits that would change
     nothing are skipped; the last one is never dropped. A 429 backs the whole scope off and
     the newest text goes out afterwards, so nothing is lost.
@@ -70,6 +79,7 @@ class ReplyStream:
         self._final: str | None = None
         self._shown: list[Shown] = []
         self._not_before = float("-inf")
+        self._latency: float | None = None  # one-way trip to the platform, estimated
         self._unavailable = 0
         self._changed = asyncio.Event()
         self._finishing = asyncio.Event()
@@ -106,7 +116,7 @@ class ReplyStream:
         if not delta or self._final is not None:
             return
         self._text += delta
-        self._progress.changed()
+        self._progress.changed(length=len(self._text))
         self._changed.set()
         if self._worker is None:
             self._worker = asyncio.create_task(self._run())
@@ -116,8 +126,10 @@ class ReplyStream:
         if self._final is None:
             self._final = text
             self._finishing.set()
-            if text != self._text:
-                self._progress.changed()
+            if text.startswith(self._text):
+                self._progress.changed(length=len(text))
+            else:
+                self._progress.revise(length=len(text))
         self._changed.set()
         if self._worker is None:
             self._worker = asyncio.create_task(self._run())
@@ -231,6 +243,7 @@ class ReplyStream:
                 interval = self._interval
                 if self._final is None:
                     interval = max(interval, self._route.refresh_interval)
+                    ready = max(ready, self._refresh_due())
                 ready = max(ready, self._shown[step.index].changed_at + interval)
             wait = ready - self._clock.monotonic()
             if wait <= 0:
@@ -239,6 +252,14 @@ class ReplyStream:
                 await self._clock.sleep(wait)
                 return
             await self._sleep_until_finished(wait)
+
+    def _refresh_due(self) -> float:
+        """When a refresh must go for the oldest unshown text to show within the target."""
+        since = self._progress.since
+        if since is None:
+            return float("-inf")
+        target = STALENESS_TARGET * self._route.budget_interval
+        return since + target - (self._latency or 0.0)
 
     async def _sleep_until_finished(self, seconds: float) -> None:
         """Sleep, but wake early when ``finish`` comes (the final edit may owe less)."""
@@ -251,7 +272,7 @@ class ReplyStream:
             finishing.cancel()
 
     async def _perform(self, step: Step, *, lane: Lane) -> None:
-        self._progress.snapshot()
+        sent_at = self._clock.monotonic()
         try:
             await self._call(step)
         except PlatformRateLimited as exc:
@@ -266,8 +287,18 @@ class ReplyStream:
             self._not_before = self._clock.monotonic() + min(2.0**self._unavailable * 0.25, 8.0)
             return
         self._unavailable = 0
+        self._observe_latency(self._clock.monotonic() - sent_at)
         self._pacer.succeeded(lane=lane)
-        self._progress.shown(complete=self._next_step() is None)
+        shown = [message.text for message in self._shown]
+        self._progress.shown(upto=self._layout.shown_upto(shown, text=self._target()))
+
+    def _observe_latency(self, round_trip: float) -> None:
+        """The platform shows a call about halfway through its round trip."""
+        one_way = round_trip / 2
+        if self._latency is None:
+            self._latency = one_way
+        else:
+            self._latency += LATENCY_WEIGHT * (one_way - self._latency)
 
     async def _call(self, step: Step) -> None:
         # The per-message interval counts from when a call was sent, as the platform does.
