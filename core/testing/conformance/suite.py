@@ -2,8 +2,10 @@
 
 Each check starts the adapter with an ``EventRecorder`` as its sink, drives the platform fake
 through the harness, and calls the adapter the way the bridge does (``post``/``edit`` in the
-thread of a received message, ``reply_done`` once per message). Checks that need something
-the adapter does not declare (reactions, typing) or the harness cannot simulate are skipped.
+thread of a received message, ``reply_done`` once per message). The roll-over check drives the
+real reply engine with the adapter's declared budgets but without its per-message edit
+interval, so it stays quick. Checks that need something the adapter does not declare
+(reactions, typing) or the harness cannot simulate are skipped.
 """
 
 from __future__ import annotations
