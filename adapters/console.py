@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import io
 import shutil
 import sys
+import termios
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,22 @@ from core.config.validation import validate_section
 from core.events import Author, Inbound, Origin, Reaction
 
 _CLEAR_TO_END = "\x1b[J"
+
+CONSOLE_HELP = (
+    "Write a message and press Enter; the answer streams in below it.\n"
+    "  /new               start a fresh conversation\n"
+    "  /end [1-5] [text]  end this conversation, optionally rated with a comment\n"
+    "  /react 👍          rate the last answer (👍 👎 or 1️⃣-5️⃣)\n"
+    "  /quit              leave (or Ctrl-D)"
+)
+
+
+def _terminal_mode(stream: TextIO) -> list[Any] | None:
+    """The terminal's settings, when ``stream`` is a real terminal whose echo we may switch."""
+    try:
+        return termios.tcgetattr(stream.fileno())
+    except (OSError, ValueError, termios.error, io.UnsupportedOperation):
+        return None
 
 
 class ConsoleConfig(BaseModel):
@@ -65,6 +83,9 @@ class ConsoleAdapter(Adapter):
         self._last_answer: list[str] = []
         self._active: str | None = None
         self._turn_done = asyncio.Event()
+        self._echoing = True
+        self._at_line_start = True
+        self._saved_tty: list[Any] | None = None
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> ConsoleAdapter:
@@ -91,6 +112,7 @@ class ConsoleAdapter(Adapter):
             return
         self._sink = sink
         if self._tty:
+            self._saved_tty = _terminal_mode(self._in)
             self._write("Chat with the agent. /help for commands, /quit to leave.\n")
             self._prompt()
         self._reader = asyncio.create_task(self._read_lines(), name="console input")
@@ -101,6 +123,9 @@ class ConsoleAdapter(Adapter):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+        self._set_echo(on=True)
+        if self._tty and not self._at_line_start:
+            self._write("\n")  # leave the shell prompt on a line of its own
         self._closed.set()
 
     async def wait_closed(self) -> None:
@@ -113,10 +138,21 @@ class ConsoleAdapter(Adapter):
         lines = self._line_feed()
         try:
             while True:
-                line = await lines.get()
+                line, echoed = await lines.get()
                 if not line or line.strip() in ("/quit", "/exit"):
                     return
                 text = line.rstrip("\r\n")
+                if self._tty:
+                    # Typed while an answer streamed (echo off): show it at its prompt now.
+                    self._write("" if echoed else text + "\n")
+                    self._at_line_start = True
+                if not text.strip():
+                    self._prompt()  # an empty line is not a message
+                    continue
+                if text.strip() == "/help":
+                    self._write(CONSOLE_HELP + "\n")
+                    self._prompt()
+                    continue
                 assert self._sink is not None
                 if text.startswith("/react"):
                     await self._react(text.removeprefix("/react").strip(), author, origin)
@@ -140,14 +176,15 @@ class ConsoleAdapter(Adapter):
         finally:
             self._closed.set()
 
-    def _line_feed(self) -> asyncio.Queue[str]:
-        """Lines of stdin ("" at the end), read by a daemon thread.
+    def _line_feed(self) -> asyncio.Queue[tuple[str, bool]]:
+        """Lines of stdin ("" at the end) and whether the terminal echoed them, read by a
+        daemon thread.
 
         A blocked ``readline`` cannot be interrupted; in a daemon thread (not the loop's
         executor, which ``asyncio.run`` waits for) it cannot keep Ctrl-C from ending the bot.
         """
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
 
         def read() -> None:
             while True:
@@ -156,7 +193,7 @@ class ConsoleAdapter(Adapter):
                 except (OSError, ValueError):
                     line = ""
                 try:
-                    loop.call_soon_threadsafe(queue.put_nowait, line)
+                    loop.call_soon_threadsafe(queue.put_nowait, (line, self._echoing))
                 except RuntimeError:
                     return  # the loop is gone: the bot has stopped
                 if not line:
@@ -166,7 +203,11 @@ class ConsoleAdapter(Adapter):
         return queue
 
     async def _react(self, emoji: str, author: Author, origin: Origin) -> None:
-        if not self._last_answer or not emoji:
+        if not emoji:
+            self._write("(usage: /react 👍 rates the last answer; 👎 and 1️⃣-5️⃣ work too)\n")
+            self._prompt()
+            return
+        if not self._last_answer:
             self._write("(nothing to react to yet: /react 👍 rates the last answer)\n")
             self._prompt()
             return
@@ -192,6 +233,11 @@ class ConsoleAdapter(Adapter):
         self._serial += 1
         message_id = f"{self._run}-m{self._serial}"
         self._end_active()
+        if not self._at_line_start:
+            self._write("\n")
+        # What the user types while the answer streams would land inside it: hide the echo
+        # and show those lines at their prompt afterwards.
+        self._set_echo(on=False)
         self._active = message_id
         self._shown = ""
         self._write(self._config.agent_label)
@@ -207,6 +253,7 @@ class ConsoleAdapter(Adapter):
         if message_ids:
             self._last_answer = list(message_ids)
         self._end_active()
+        self._set_echo(on=True)
         self._prompt()
         self._turn_done.set()
 
@@ -236,10 +283,21 @@ class ConsoleAdapter(Adapter):
         if self._active is not None:
             self._write("\n")
             self._active = None
+            self._at_line_start = True
 
     def _prompt(self) -> None:
         if self._tty:
             self._write(self._config.prompt)
+            self._at_line_start = False
+
+    def _set_echo(self, *, on: bool) -> None:
+        if self._saved_tty is None or self._echoing == on:
+            return
+        self._echoing = on
+        with contextlib.suppress(OSError, ValueError, termios.error):
+            attrs = termios.tcgetattr(self._in.fileno())
+            attrs[3] = attrs[3] | termios.ECHO if on else attrs[3] & ~termios.ECHO
+            termios.tcsetattr(self._in.fileno(), termios.TCSANOW, attrs)
 
     def _write(self, text: str) -> None:
         self._out.write(text)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from core.config import Settings, adapter_config, load_settings, parse_settings
-from core.errors import KnowrithmBotsError
+from core.errors import ConfigError, KnowrithmBotsError
 from core.plugins import discover, load_adapter
 
 
@@ -19,23 +19,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Put a Knowrithm AI agent into Slack, Discord, Telegram and the terminal.",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    # Also accepted after the subcommand; SUPPRESS keeps an earlier value from being reset.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser(
-        "demo", help="chat in the terminal with a local agent (no account needed)"
-    )
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, parents=[common])
+
+    demo = command("demo", "chat in the terminal with a local agent (no account needed)")
     demo.add_argument("--word-delay", type=float, default=0.04, help="seconds between words")
 
-    run = sub.add_parser("run", help="run one or more adapters from a config file")
+    run = command("run", "run one or more adapters from a config file")
     run.add_argument("adapters", nargs="+", metavar="ADAPTER")
     run.add_argument("--config", required=True, metavar="FILE")
 
-    sub.add_parser("adapters", help="list the adapters that are installed")
+    command("adapters", "list the adapters that are installed")
 
-    check = sub.add_parser("check-config", help="validate a config file")
+    check = command("check-config", "validate a config file")
     check.add_argument("--config", required=True, metavar="FILE")
 
-    local = sub.add_parser("local-knowrithm", help="serve the local Knowrithm-compatible API")
+    local = command("local-knowrithm", "serve the local Knowrithm-compatible API")
     local.add_argument("--port", type=int, default=8765)
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--word-delay", type=float, default=0.04)
@@ -48,6 +52,9 @@ def _setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if level.upper() != "DEBUG":
+        # httpx logs every request at INFO: noise at best, a token in the URL at worst.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def _demo(word_delay: float) -> None:
@@ -73,6 +80,29 @@ async def _run(settings: Settings, names: Sequence[str]) -> None:
     stop = asyncio.Event()
     install_signal_handlers(stop)
     await run_configured(settings=settings, adapters=adapters, stop=stop)
+
+
+async def _local_knowrithm(*, host: str, port: int, delay: float) -> None:
+    from bots.local_knowrithm import LocalKnowrithm
+
+    server = LocalKnowrithm(host=host, port=port, word_delay=delay)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): try another --port"
+        ) from None
+    try:
+        # These are the local server's fixed development credentials, not secrets.
+        print(
+            f"Local Knowrithm API on {server.base_url}\n"
+            f"  knowrithm: {{base_url: {server.base_url}, api_key: {server.api_key}, "
+            f"api_secret: {server.api_secret}, agent_id: {server.agent_id}}}",
+            flush=True,
+        )
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
 
 
 def _check_config(path: str) -> str:
@@ -141,13 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check-config":
             print(_check_config(args.config))
         elif args.command == "local-knowrithm":
-            from bots.local_knowrithm import serve
-
-            asyncio.run(serve(host=args.host, port=args.port, word_delay=args.word_delay))
+            asyncio.run(_local_knowrithm(host=args.host, port=args.port, delay=args.word_delay))
     except KnowrithmBotsError as exc:
         print(f"knowrithm-bots: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
     return 0
 

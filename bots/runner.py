@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -111,9 +112,10 @@ async def verify_endpoint(*, client: KnowrithmClient, endpoint: Endpoint) -> Non
             "knowrithm.api_key and knowrithm.api_secret",
             key_path="knowrithm.api_key",
         ) from None
-    except UnavailableError as exc:
+    except UnavailableError:
         raise ConfigError(
-            f"Knowrithm at {endpoint.base_url} cannot be reached ({exc}): check knowrithm.base_url",
+            f"Knowrithm at {endpoint.base_url} cannot be reached: check knowrithm.base_url "
+            "and the network",
             key_path="knowrithm.base_url",
         ) from None
     except KnowrithmError as exc:
@@ -189,9 +191,10 @@ class BotRunner:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-                await self._drain()
-                self.bridge.close_intake()
-                await self._drain()
+            # Cancelling run() (a second Ctrl-C) interrupts these drains: quit means now.
+            await self._drain()
+            self.bridge.close_intake()
+            await self._drain()
 
     async def _drain(self) -> None:
         try:
@@ -204,11 +207,25 @@ class BotRunner:
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM ask for a clean stop instead of a traceback."""
+    """The first SIGINT or SIGTERM asks for a clean stop (answers in progress finish); a
+    second one cancels the calling task at once."""
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+            if sys.stderr.isatty():
+                print(
+                    "\nstopping after the answers in progress (press Ctrl-C again to quit now)",
+                    file=sys.stderr,
+                )
+        elif main is not None:
+            main.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
 
 
 async def run_configured(

@@ -7,12 +7,13 @@ import heapq
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchmarks.streaming.agent import Answer, make_answer
 from benchmarks.streaming.platforms import Keys, Platform, one_reply_keys
 from benchmarks.streaming.policies import Policy, Sink
 from benchmarks.streaming.virtual_time import LoopClock, VirtualTimeLoop
+from core.adapter import Budget
 from core.testing import FakePlatformAdapter
 
 RUN_LIMIT = 48 * 3600.0  # virtual seconds; a policy still going after two days has failed
@@ -20,11 +21,22 @@ RUN_LIMIT = 48 * 3600.0  # virtual seconds; a policy still going after two days 
 
 @dataclass(frozen=True)
 class Scenario:
-    """``replies`` concurrent replies, all asked at t=0: ``single``, ``one chat``, ``many``."""
+    """``replies`` concurrent replies, all asked at t=0: ``single``, ``one chat``, ``many``.
+
+    A strained scenario's platform enforces only ``enforce_share`` of every declared rate
+    (the engine is still told the declared budgets) and refuses the next call with a 429 at
+    each of ``injected_429s`` (virtual seconds).
+    """
 
     name: str
     replies: int
     shape: str
+    enforce_share: float = 1.0
+    injected_429s: tuple[float, ...] = ()
+
+    @property
+    def strained(self) -> bool:
+        return self.enforce_share < 1.0 or bool(self.injected_429s)
 
     def threads(self) -> list[str]:
         if self.shape == "many":
@@ -75,6 +87,16 @@ async def _deliver(answers: Sequence[Answer], sinks: Sequence[Sink]) -> None:
             sinks[index].end(answer.text)
 
 
+def _enforced(platform: Platform, share: float) -> tuple[Budget, ...]:
+    return tuple(replace(b, rate=b.rate * share) for b in platform.limits.budgets)
+
+
+async def _inject(adapter: FakePlatformAdapter, times: Sequence[float]) -> None:
+    for at in times:
+        await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
+        adapter.rate_limit_next(retry_after=1.0)
+
+
 async def _run(
     platform: Platform, scenario: Scenario, policy: Policy, answers: list[Answer], seed: int
 ) -> RunLog:
@@ -83,17 +105,20 @@ async def _run(
     adapter = FakePlatformAdapter(
         clock=clock,
         limits=platform.limits,
+        enforce=_enforced(platform, scenario.enforce_share),
         latency=platform.latency(random.Random(f"{seed}:net")),
         keys=keys,
         name=platform.name,
         keep_texts=False,
     )
     threads = scenario.threads()
+    injector = asyncio.create_task(_inject(adapter, scenario.injected_429s))
     started = time.process_time()
     sinks = [policy.open(adapter=adapter, thread=thread, clock=clock) for thread in threads]
     await _deliver(answers, sinks)
     await asyncio.gather(*(sink.done() for sink in sinks))
     cpu = time.process_time() - started
+    await injector
     return RunLog(
         platform=platform,
         scenario=scenario,
