@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(level: str) -> None:
+    if logging.getLogger().handlers:
+        return  # something (an embedding program, a test runner) already set logging up
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,

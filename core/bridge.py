@@ -229,6 +229,9 @@ class Bridge:
             log.error("could not post to thread %s: %s", thread, exc)
             await notice.aclose()
             return notice.message_ids
+        except BaseException:
+            await notice.aclose()  # cancelled: stop the shielded worker too
+            raise
 
     # --- commands ------------------------------------------------------------------------
 

@@ -6,10 +6,18 @@ import math
 
 # Floating-point slack, so a bucket woken exactly at its refill time counts as full.
 EPSILON = 1e-9
-# After a 429 the bucket slows to this share of its rate, then earns the rate back call by call.
+# After a 429 the bucket slows to this share of its rate, then earns the rate back call by call
+# and with quiet time: each RECOVERY_HALF_LIFE seconds the bucket spends full (nobody used
+# it; a busy bucket at the slower rate proves nothing about the faster one) halves the rate
+# still missing.
 SLOWDOWN = 0.5
 RECOVERY = 0.01
 SLOWEST = 0.1
+RECOVERY_HALF_LIFE = 60.0
+# A missing share of the rate this small is forgotten: the bucket is back at full rate.
+RECOVERED = 0.01
+# A bucket this long past its last 429 may be forgotten even when its rate is not fully back.
+FORGET_AFTER = 600.0
 
 
 class TokenBucket:
@@ -18,10 +26,19 @@ class TokenBucket:
     ``rate`` is calls per second, ``burst`` the most calls that may go back to back. A 429
     blocks the bucket for the platform's ``retry_after``, lets exactly one call through when
     that has passed, and slows the rate (the declared budget was too generous); each
-    successful call then wins a little of the rate back.
+    successful call then wins a little of the rate back, and quiet time the rest.
     """
 
-    __slots__ = ("_tokens", "_updated", "backs_off", "blocked_until", "burst", "rate", "scale")
+    __slots__ = (
+        "_limited_at",
+        "_tokens",
+        "_updated",
+        "backs_off",
+        "blocked_until",
+        "burst",
+        "rate",
+        "scale",
+    )
 
     def __init__(self, *, rate: float, burst: float, now: float, backs_off: bool = True) -> None:
         if rate <= 0 or burst < 1:
@@ -31,6 +48,7 @@ class TokenBucket:
         self.backs_off = backs_off
         self.scale = 1.0
         self.blocked_until = -math.inf
+        self._limited_at = -math.inf
         self._tokens = self.burst
         self._updated = now
 
@@ -40,9 +58,18 @@ class TokenBucket:
 
     def _refill(self, now: float) -> None:
         if now > self._updated:
-            gained = (now - self._updated) * self.effective_rate
-            self._tokens = min(self.burst, self._tokens + gained)
+            rate = self.effective_rate
+            full_at = self._updated + (self.burst - self._tokens) / rate
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * rate)
             self._updated = now
+            self._recover(quiet_since=max(full_at, self.blocked_until), now=now)
+
+    def _recover(self, *, quiet_since: float, now: float) -> None:
+        """Win back rate for the time the bucket has been full and unblocked."""
+        if self.scale >= 1.0 or now <= quiet_since:
+            return
+        missing = (1.0 - self.scale) * 0.5 ** ((now - quiet_since) / RECOVERY_HALF_LIFE)
+        self.scale = 1.0 if missing <= RECOVERED else 1.0 - missing
 
     def ready_at(self, now: float) -> float:
         """The earliest time (``>= now``) at which one call may go."""
@@ -67,15 +94,18 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + 1.0)
 
     def is_idle(self, now: float) -> bool:
-        """Full, unblocked and at full rate: forgetting the bucket would change nothing."""
+        """Full, unblocked, and at full rate or long past its last 429: forgetting the
+        bucket changes nothing, or only what time is about to change anyway."""
         self._refill(now)
-        return (
-            self._tokens >= self.burst - EPSILON and self.blocked_until <= now and self.scale >= 1
-        )
+        if self._tokens < self.burst - EPSILON or self.blocked_until > now:
+            return False
+        return self.scale >= 1.0 or now - self._limited_at >= FORGET_AFTER
 
     def rate_limited(self, *, now: float, retry_after: float) -> None:
         """The platform answered 429: wait ``retry_after``, then go on more slowly."""
+        self._refill(now)
         self.scale = max(SLOWEST, self.scale * SLOWDOWN)
+        self._limited_at = now
         until = max(self.blocked_until, now + max(0.0, retry_after))
         self.blocked_until = until
         # Empty, refilling so that exactly one token is there when the block ends: the

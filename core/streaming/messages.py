@@ -29,20 +29,34 @@ class Step:
         return "edit" if self.kind == "retire" else self.kind
 
 
-def next_step(shown: Sequence[Shown], segments: Sequence[str], *, can_delete: bool) -> Step | None:
+def next_step(
+    shown: Sequence[Shown],
+    segments: Sequence[str],
+    *,
+    can_delete: bool,
+    can_edit: bool = True,
+) -> Step | None:
     """The first call that moves the platform towards ``segments``, or None when current.
 
     Earlier messages are fixed before later ones are posted, so the visible text never has a
-    gap; a message is posted only once it has something besides whitespace to show.
+    gap. Platforms reject messages of whitespace alone, so such segments are never posted,
+    and a message whose segment became whitespace alone is retired, not edited. Without
+    ``can_edit`` a posted message stays as it is: one that no longer matches is deleted (with
+    everything after it, to be posted anew) where the platform allows, else left alone.
     """
+    segments = [segment for segment in segments if segment.strip()]
     for index, segment in enumerate(segments):
-        if index < len(shown):
-            if shown[index].text != segment:
-                return Step("edit", index, segment)
-        elif segment.strip():
+        if index >= len(shown):
             return Step("post", index, segment)
-        else:
-            return None
+        if shown[index].text == segment:
+            continue
+        if can_edit:
+            return Step("edit", index, segment)
+        if can_delete:
+            return Step("delete", len(shown) - 1)
     if len(shown) > len(segments):
-        return Step("retire" if not can_delete else "delete", len(segments))
+        if can_delete:
+            return Step("delete", len(segments))
+        if can_edit:
+            return Step("retire", len(segments))
     return None

@@ -10,13 +10,12 @@ from typing import Protocol
 from core.adapter import NativeStream, Posted
 from core.clock import Clock
 from core.errors import NativeStreamUnavailable, PlatformRateLimited, PlatformUnavailable
+from core.streaming.backoff import Outages, rate_limit_wait
 from core.streaming.pacer import Pacer
 from core.streaming.progress import Progress
 from core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
-
-MAX_UNAVAILABLE_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class NativePhase:
         sent = ""
         last_call = float("-inf")
         not_before = float("-inf")
-        unavailable = 0
+        outages = Outages()
         while True:
             final = self.source.final
             fresh = self.source.text[len(sent) :]
@@ -97,23 +96,24 @@ class NativePhase:
                     return NativeOutcome(posted=tuple(posted), sent=sent)
                 await self.stream.append(text=fresh)
             except PlatformRateLimited as exc:
-                log.info("native stream in %s rate limited for %.1fs", self.thread, exc.retry_after)
-                self.pacer.rate_limited(lane=self.lane, retry_after=exc.retry_after)
-                not_before = self.clock.monotonic() + exc.retry_after
+                wait = rate_limit_wait(exc.retry_after, paced=bool(self.lane.buckets))
+                log.info("native stream in %s rate limited for %.1fs", self.thread, wait)
+                self.pacer.rate_limited(lane=self.lane, retry_after=wait)
+                not_before = self.clock.monotonic() + wait
                 continue
             except NativeStreamUnavailable as exc:
                 log.info("native stream in %s ended early (%s); posting instead", self.thread, exc)
                 return self._fallback(sent)
             except PlatformUnavailable as exc:
-                unavailable += 1
-                if unavailable > MAX_UNAVAILABLE_RETRIES:
+                delay = outages.failed()
+                if delay is None:
                     log.warning("native stream in %s keeps failing (%s); posting", self.thread, exc)
                     return self._fallback(sent)
-                not_before = self.clock.monotonic() + min(2.0**unavailable * 0.25, 8.0)
+                not_before = self.clock.monotonic() + delay
                 continue
             finally:
                 last_call = self.clock.monotonic()
-            unavailable = 0
+            outages.recovered()
             self.pacer.succeeded(lane=self.lane)
             sent += fresh
             self.progress.shown(upto=len(sent))

@@ -22,6 +22,15 @@ _PRUNE_START = 1024
 FIRST_TEXT_PRIORITY = 1e9
 
 CALL_KINDS = ("post", "edit", "delete", "append")
+# Calls no declared budget covers may go this many at once, then one per edit_interval.
+FALLBACK_BURST = 3
+
+
+def _fallback_budget(adapter: Adapter) -> Budget | None:
+    interval = adapter.limits.edit_interval
+    if interval <= 0:
+        return None
+    return Budget("thread", rate=1.0, per=interval, burst=FALLBACK_BURST)
 
 
 @dataclass(eq=False)
@@ -56,7 +65,9 @@ class Pacer:
 
     A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
     with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
-    successful calls (``succeeded``) earn the rate back.
+    successful calls (``succeeded``) and quiet time earn the rate back. Calls no declared
+    budget covers are charged to a bucket of their thread's own at the adapter's
+    ``edit_interval`` (burst ``FALLBACK_BURST``), so 429s back them off too.
     """
 
     def __init__(self, *, clock: Clock | None = None, headroom: float = DEFAULT_HEADROOM) -> None:
@@ -79,12 +90,17 @@ class Pacer:
         applicable = [(budget, keys[budget.scope]) for budget in budgets if budget.scope in keys]
         lanes: dict[str, Lane] = {}
         by_buckets: dict[tuple[int, ...], Lane] = {}
+        fallback = _fallback_budget(adapter)
         for kind in CALL_KINDS:
             buckets = tuple(
                 self._bucket(adapter.name, budget, key)
                 for budget, key in applicable
                 if not budget.kinds or kind in budget.kinds
             )
+            if not buckets and fallback is not None:
+                # No declared budget covers this call: a bucket of the thread's own still
+                # paces it and takes the platform's 429s, so a backoff is not a no-op.
+                buckets = (self._bucket(adapter.name, fallback, thread, headroom=0.0),)
             # Kinds charged to the same buckets share one lane, so they queue together.
             identity = tuple(id(b) for b in buckets)
             lane = by_buckets.get(identity)
@@ -155,13 +171,21 @@ class Pacer:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _bucket(self, adapter: str, budget: Budget, key: str) -> TokenBucket:
+    @property
+    def bucket_count(self) -> int:
+        """How many budget buckets the pacer holds (idle ones are forgotten over time)."""
+        return len(self._buckets)
+
+    def _bucket(
+        self, adapter: str, budget: Budget, key: str, *, headroom: float | None = None
+    ) -> TokenBucket:
         identity = (adapter, budget, key)
         bucket = self._buckets.get(identity)
         if bucket is None:
             if len(self._buckets) >= self._prune_at:
                 self._prune()
-            rate = budget.rate / budget.per * (1.0 - self._headroom)
+            share = 1.0 - (self._headroom if headroom is None else headroom)
+            rate = budget.rate / budget.per * share
             bucket = TokenBucket(
                 rate=rate,
                 burst=budget.burst,

@@ -11,11 +11,11 @@ from core.adapter import Adapter, Posted, SupportsNativeStream
 from core.clock import Clock, SystemClock
 from core.errors import (
     MessageNotFound,
-    NativeStreamUnavailable,
     PlatformError,
     PlatformRateLimited,
     PlatformUnavailable,
 )
+from core.streaming.backoff import MAX_UNAVAILABLE_RETRIES, Outages, rate_limit_wait
 from core.streaming.layout import Layout
 from core.streaming.messages import Shown, Step, next_step
 from core.streaming.native import NativeOutcome, NativePhase
@@ -25,9 +25,13 @@ from core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
 
+__all__ = ["MAX_UNAVAILABLE_RETRIES", "RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
+
 TYPING_REPEAT = 4.0
-MAX_UNAVAILABLE_RETRIES = 5
 RETIRED_TEXT = "…"
+# Mid-answer refreshes the platform refuses (bad markup in a partial text, a 400) are skipped
+# until the text changes; after this many failures in a row only the final text is tried.
+MAX_REFRESH_FAILURES = 3
 # A refresh mid-answer waits until the oldest unshown text is about to be this many times the
 # budget's declared pace old when it shows: text that arrives meanwhile rides along for free,
 # and the wait stays inside the staleness a shared budget allows anyway.
@@ -50,7 +54,12 @@ class ReplyStream:
     edit carries as much as that staleness allows. Before the adapter's length limit
     the answer rolls over into a new message at a natural boundary. Edits that would change
     nothing are skipped; the last one is never dropped. A 429 backs the whole scope off and
-    the newest text goes out afterwards, so nothing is lost.
+    the newest text goes out afterwards, so nothing is lost. A mid-answer refresh the
+    platform refuses otherwise is skipped until the text changes (and given up after
+    ``MAX_REFRESH_FAILURES`` in a row); only a refused final text fails the reply.
+
+    Without the edit capability nothing is edited: messages are posted once their text is
+    settled (rolled over, or final).
 
     Adapters with the native-stream capability get the deltas through their
     ``NativeStream``; when the platform refuses or expires it, the reply continues with
@@ -80,7 +89,9 @@ class ReplyStream:
         self._shown: list[Shown] = []
         self._not_before = float("-inf")
         self._latency: float | None = None  # one-way trip to the platform, estimated
-        self._unavailable = 0
+        self._outages = Outages()
+        self._refused: Step | None = None  # the last mid-answer call the platform refused
+        self._refresh_failures = 0
         self._changed = asyncio.Event()
         self._finishing = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -122,7 +133,10 @@ class ReplyStream:
             self._worker = asyncio.create_task(self._run())
 
     async def finish(self, *, text: str) -> list[str]:
-        """Show exactly ``text`` (the authoritative answer) and return the message ids."""
+        """Show exactly ``text`` (the authoritative answer) and return the message ids.
+
+        Raises the platform's error when it refuses the final text (or stays down).
+        """
         if self._final is None:
             self._final = text
             self._finishing.set()
@@ -130,32 +144,64 @@ class ReplyStream:
                 self._progress.changed(length=len(text))
             else:
                 self._progress.revise(length=len(text))
-        self._changed.set()
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run())
-        try:
-            await asyncio.shield(self._worker)
-        finally:
-            await self._stop_typing()
-        return self.message_ids
+        return await self._show_final()
 
     async def fail(self, *, notice: str) -> list[str]:
-        """End the reply with ``notice`` after whatever is already visible."""
-        partial = self._text.rstrip()
-        return await self.finish(text=f"{partial}\n\n{notice}" if partial else notice)
+        """End the reply with ``notice`` after whatever is already visible.
+
+        Also after ``finish`` failed: the final text is then replaced by the part of it the
+        platform shows (if any) and the notice, and a fresh attempt shows that.
+        """
+        if self._final is None:
+            return await self.finish(text=_with_notice(self._text, notice))
+        if self._worker_error() is not None:
+            shown = [message.text for message in self._shown]
+            visible = self._final[: self._layout.shown_upto(shown, text=self._final)]
+            self._final = _with_notice(visible, notice)
+            self._progress.revise(length=len(self._final))
+        return await self._show_final()
 
     async def aclose(self) -> None:
-        """Stop at once (shutdown); what is visible stays as it is."""
+        """Stop at once (shutdown); what is visible stays as it is. Never raises what the
+        worker failed with (``finish`` or ``fail`` reported that already)."""
         await self._stop_typing()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        worker = self._worker
+        if worker is None:
+            return
+        if not worker.done():
+            worker.cancel()
+            await asyncio.wait({worker})
+        if not worker.cancelled() and (error := worker.exception()) is not None:
+            log.debug("reply in %s had failed: %s", self._thread, error)
 
     async def changed(self) -> None:
         """Return once more text or the final text may have arrived (for the native phase)."""
         await self._changed.wait()
         self._changed.clear()
+
+    def _worker_error(self) -> BaseException | None:
+        """What the worker failed with, once it has ended that way."""
+        worker = self._worker
+        if worker is None or not worker.done() or worker.cancelled():
+            return None
+        return worker.exception()
+
+    async def _show_final(self) -> list[str]:
+        """Wait until the final text is visible, starting a worker if none is at it."""
+        self._changed.set()
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run())
+        elif self._worker_error() is not None:
+            # The last attempt failed (and was reported): try afresh with what is final now.
+            # Whatever a native stream did is over, so this goes out as messages.
+            self._outages.recovered()
+            self._refused = None
+            self._worker = asyncio.create_task(self._run_messages())
+        try:
+            await asyncio.shield(self._worker)
+        finally:
+            await self._stop_typing()
+        return self.message_ids
 
     # --- the worker ------------------------------------------------------------------------
 
@@ -178,11 +224,16 @@ class ReplyStream:
             return None  # the whole text is known at once (a notice): nothing to stream
         try:
             stream = await adapter.open_native_stream(thread=self._thread)
-        except NativeStreamUnavailable as exc:
-            log.info("native streaming refused in %s: %s", self._thread, exc)
+        except PlatformRateLimited as exc:
+            log.info("native stream in %s rate limited; posting instead", self._thread)
+            lane = self._route.lane("append")
+            wait = rate_limit_wait(exc.retry_after, paced=bool(lane.buckets))
+            self._pacer.rate_limited(lane=lane, retry_after=wait)
+            self._not_before = self._clock.monotonic() + wait
             return None
-        except PlatformUnavailable as exc:
-            log.warning("native streaming unavailable in %s: %s", self._thread, exc)
+        except PlatformError as exc:
+            # Refused, unavailable or anything else: post + edit can still show the answer.
+            log.info("native stream failed to open in %s (%s); posting instead", self._thread, exc)
             return None
         if stream is None:
             return None
@@ -227,11 +278,19 @@ class ReplyStream:
         target = self._target()
         if not target:
             return None
-        return next_step(
-            self._shown,
-            self._layout.segments(target),
-            can_delete=self._adapter.capabilities.delete,
+        capabilities = self._adapter.capabilities
+        segments = self._layout.segments(target)
+        if self._final is None:
+            if self._refresh_failures >= MAX_REFRESH_FAILURES:
+                return None  # the platform keeps refusing partial texts: wait for the final
+            if not capabilities.edit:
+                segments = segments[:-1]  # only what rolled over is settled
+        step = next_step(
+            self._shown, segments, can_delete=capabilities.delete, can_edit=capabilities.edit
         )
+        if self._final is None and step is not None and step == self._refused:
+            return None  # refused as it is: try again once the text has changed
+        return step
 
     async def _own_pace(self, step: Step) -> None:
         """Wait for what this reply alone owes: the per-message interval and any backoff."""
@@ -273,20 +332,38 @@ class ReplyStream:
 
     async def _perform(self, step: Step, *, lane: Lane) -> None:
         sent_at = self._clock.monotonic()
+        final = self._final is not None
         try:
             await self._call(step)
         except PlatformRateLimited as exc:
-            log.info("rate limited in %s; waiting %.1fs", self._thread, exc.retry_after)
-            self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
-            self._not_before = self._clock.monotonic() + exc.retry_after
+            wait = rate_limit_wait(exc.retry_after, paced=bool(lane.buckets))
+            log.info("rate limited in %s; waiting %.1fs", self._thread, wait)
+            self._pacer.rate_limited(lane=lane, retry_after=wait)
+            self._not_before = self._clock.monotonic() + wait
             return
         except PlatformUnavailable:
-            self._unavailable += 1
-            if self._unavailable > MAX_UNAVAILABLE_RETRIES:
+            delay = self._outages.failed()
+            if delay is None:
                 raise
-            self._not_before = self._clock.monotonic() + min(2.0**self._unavailable * 0.25, 8.0)
+            self._not_before = self._clock.monotonic() + delay
             return
-        self._unavailable = 0
+        except PlatformError as exc:
+            if final:
+                raise
+            # A partial text the platform will not take (markup cut mid-way, a 400): the
+            # answer goes on, and the next change (or the final text) tries again.
+            self._refresh_failures += 1
+            self._refused = step
+            log.warning(
+                "platform refused a refresh in %s (%d in a row): %s",
+                self._thread,
+                self._refresh_failures,
+                exc,
+            )
+            return
+        self._outages.recovered()
+        self._refused = None
+        self._refresh_failures = 0
         self._observe_latency(self._clock.monotonic() - sent_at)
         self._pacer.succeeded(lane=lane)
         shown = [message.text for message in self._shown]
@@ -348,6 +425,11 @@ class ReplyStream:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _with_notice(partial: str, notice: str) -> str:
+    partial = partial.rstrip()
+    return f"{partial}\n\n{notice}" if partial else notice
 
 
 def _holding(posted: Sequence[Posted], segments: list[str]) -> list[Shown]:

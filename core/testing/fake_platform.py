@@ -66,9 +66,10 @@ class NativeBehaviour:
 
     ``refuse_open``: opening fails (feature not enabled). ``expire_after``: the stream
     accepts that many appends, then expires (the next append or the finish fails).
-    ``leftover``: after expiry a message keeps showing the appended text (Slack); without
-    it nothing stays (Telegram drafts). ``lasting``: ``finish`` leaves a message holding the
-    text (Slack) or nothing (drafts: the caller must post the text itself).
+    ``leftover``: the stream shows its text in a message that stays after expiry (Slack);
+    without it the text shows in a draft that vanishes (Telegram). ``lasting``: ``finish``
+    leaves a message holding the text (Slack's stream message, or a new message replacing
+    the draft) or nothing (drafts: the caller must post the text itself).
     """
 
     refuse_open: bool = False
@@ -89,7 +90,8 @@ class FakePlatformAdapter(Adapter):
     ``enforce`` are the budgets the platform really applies (default: what ``limits``
     declares); a call arriving when one of them has no room fails with
     ``PlatformRateLimited`` and a whole-second ``retry_after``. ``rate_limit_next`` and
-    ``fail_next`` inject failures. ``native`` turns on native streaming.
+    ``fail_next`` inject failures. ``native`` turns on native streaming; ``edit`` and
+    ``delete`` declare those capabilities (an undeclared call fails the test).
     """
 
     name: ClassVar[str] = "fake"
@@ -108,13 +110,14 @@ class FakePlatformAdapter(Adapter):
         name: str | None = None,
         keep_texts: bool = True,
         delete: bool = False,
+        edit: bool = True,
     ) -> None:
         if limits is not None:
             self.limits = limits  # type: ignore[misc]
         if name is not None:
             self.name = name  # type: ignore[misc]
         self.capabilities = Capabilities(  # type: ignore[misc]
-            typing=True, native_stream=native is not None, delete=delete
+            edit=edit, typing=True, native_stream=native is not None, delete=delete
         )
         self.clock = clock
         self.native = native
@@ -196,7 +199,9 @@ class FakePlatformAdapter(Adapter):
             )
         return bucket
 
-    def _check_length(self, text: str) -> None:
+    def _check_text(self, text: str) -> None:
+        if not text.strip():
+            raise PlatformError("message text is empty")  # as every real platform says
         if self.measure(text) > self.limits.max_message_length:
             raise MessageTooLong(f"{self.measure(text)} is over {self.limits.max_message_length}")
 
@@ -217,7 +222,7 @@ class FakePlatformAdapter(Adapter):
     # --- outbound --------------------------------------------------------------------------
 
     async def post(self, *, thread: str, text: str) -> Posted:
-        self._check_length(text)
+        self._check_text(text)
         await self.arrive(kind="post", thread=thread, message_id=None, text=text)
         message_id = self.next_id()
         self.show(message_id, thread, text)
@@ -225,7 +230,8 @@ class FakePlatformAdapter(Adapter):
         return Posted(id=message_id)
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
-        self._check_length(text)
+        assert self.capabilities.edit, "edit called on a platform that cannot edit"
+        self._check_text(text)
         await self.arrive(kind="edit", thread=thread, message_id=message_id, text=text)
         if message_id not in self.messages:
             raise MessageNotFound(f"message {message_id} does not exist")
@@ -233,6 +239,7 @@ class FakePlatformAdapter(Adapter):
         await self.network()
 
     async def delete(self, *, thread: str, message_id: str) -> None:
+        assert self.capabilities.delete, "delete called on a platform that cannot delete"
         await self.arrive(kind="delete", thread=thread, message_id=message_id, text=None)
         self.messages.pop(message_id, None)
         await self.network()
@@ -287,7 +294,9 @@ class FakeNativeStream(NativeStream):
         return False
 
     def _display(self, text: str) -> None:
-        if self._behaviour.leftover or self._behaviour.lasting:
+        # Only a stream that leaves its message behind on expiry shows text in a message:
+        # otherwise the engine, told there is no leftover, would post that text again.
+        if self._behaviour.leftover:
             if self._message_id is None:
                 self._message_id = self._adapter.next_id()
             self._adapter.show(self._message_id, self._thread, text)
@@ -312,11 +321,15 @@ class FakeNativeStream(NativeStream):
             raise NativeStreamUnavailable("the native stream expired")
         self.finished = text
         await self._adapter.network()
+        self._adapter.drafts.pop(self._thread, None)
         if not self._behaviour.lasting:
-            self._adapter.drafts.pop(self._thread, None)
+            # Nothing lasting: a message the stream showed goes, the caller posts the text.
+            if self._message_id is not None:
+                self._adapter.messages.pop(self._message_id, None)
             return []
-        self._display(text)
-        assert self._message_id is not None
+        if self._message_id is None:
+            self._message_id = self._adapter.next_id()
+        self._adapter.show(self._message_id, self._thread, text)
         return [Posted(id=self._message_id)]
 
     def leftover(self) -> Posted | None:

@@ -148,3 +148,20 @@ async def test_text_known_at_once_is_posted_without_a_native_stream() -> None:
     assert kinds(fake) == ["post"]
     assert ids == list(fake.messages)
     assert fake.visible("c1") == "There is no conversation to end here."
+
+
+async def test_draft_stream_that_posts_a_lasting_message_at_finish_shows_text_once() -> None:
+    fake, reply, text = await run(NativeBehaviour(leftover=False, lasting=True))
+    assert fake.messages_in("c1") == [text]
+    assert reply.message_ids == list(fake.messages)
+
+
+async def test_draft_stream_expiring_midway_is_not_shown_twice() -> None:
+    # run() checks that the thread shows the answer exactly once.
+    fake, _, text = await run(NativeBehaviour(expire_after=2, leftover=False, lasting=True))
+    assert fake.messages_in("c1") == [text]
+
+
+async def test_stream_in_a_message_that_does_not_last_is_removed_at_finish() -> None:
+    fake, _, text = await run(NativeBehaviour(leftover=True, lasting=False))
+    assert fake.messages_in("c1") == [text]

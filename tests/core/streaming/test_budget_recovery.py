@@ -1,0 +1,57 @@
+"""After a 429 a budget wins its rate back with quiet time, and quiet buckets are forgotten."""
+
+from __future__ import annotations
+
+from core.adapter import Budget, Limits
+from core.clock import ManualClock
+from core.streaming import Pacer
+from core.streaming.budgets import RECOVERY_HALF_LIFE, TokenBucket
+from core.testing import FakePlatformAdapter
+
+
+def test_rate_comes_back_with_quiet_time_not_only_with_calls() -> None:
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    bucket.rate_limited(now=0.0, retry_after=1.0)
+    assert bucket.scale == 0.5
+    bucket.ready_at(2.0 + RECOVERY_HALF_LIFE)  # a half-life after it refilled (at half rate)
+    assert abs(bucket.scale - 0.75) < 1e-9
+    bucket.ready_at(3600.0)
+    assert bucket.scale == 1.0
+    assert bucket.is_idle(3600.0)
+
+
+def test_a_busy_bucket_earns_its_rate_back_by_calls_not_by_time() -> None:
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    bucket.rate_limited(now=0.0, retry_after=1.0)
+    at = 0.0
+    for _ in range(10):  # kept busy at the slower pace for 20 s
+        at = bucket.ready_at(at)
+        bucket.take(at)
+        bucket.succeeded()
+    assert abs(bucket.scale - 0.6) < 1e-9
+
+
+def test_recovery_waits_for_the_block_to_end() -> None:
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    bucket.rate_limited(now=0.0, retry_after=30.0)
+    bucket.ready_at(29.0)
+    assert bucket.scale == 0.5
+
+
+async def test_chats_rate_limited_once_and_then_quiet_are_forgotten() -> None:
+    clock = ManualClock()
+    limits = Limits(max_message_length=4096, budgets=(Budget("chat", rate=1, per=1),))
+    fake = FakePlatformAdapter(clock=clock, limits=limits)
+    pacer = Pacer(clock=clock)
+    for chat in range(3000):
+        route = pacer.route(adapter=fake, thread=f"old{chat}")
+        lane = route.lane("edit")
+        await pacer.turn(lane=lane, since=clock.monotonic())
+        pacer.rate_limited(lane=lane, retry_after=1.0)
+        clock.advance(0.001)
+    del route, lane
+    clock.advance(3600)  # an hour of quiet in all of those chats
+    for chat in range(1100):  # new chats keep coming
+        pacer.route(adapter=fake, thread=f"new{chat}")
+        clock.advance(0.01)
+    assert pacer.bucket_count <= 1100
