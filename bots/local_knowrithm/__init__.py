@@ -12,7 +12,7 @@ from bots.local_knowrithm.records import (
     StoredTask,
 )
 from bots.local_knowrithm.replies import split_words
-from bots.local_knowrithm.server import LocalKnowrithm, serve
+from bots.local_knowrithm.server import LocalKnowrithm
 from bots.local_knowrithm.state import LocalState
 
 __all__ = [
@@ -30,6 +30,5 @@ __all__ = [
     "StoredMessage",
     "StoredTask",
     "StreamEvent",
-    "serve",
     "split_words",
 ]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 
@@ -17,8 +14,6 @@ from bots.local_knowrithm.middleware import api_middleware
 from bots.local_knowrithm.replies import Pacing, ReplyRunner
 from bots.local_knowrithm.routes import api_routes
 from bots.local_knowrithm.state import LocalState
-
-logger = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 2.0  # streams are told to end first, so this only bounds stuck writes
 
@@ -120,14 +115,3 @@ class LocalKnowrithm:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
-
-
-async def serve(*, host: str, port: int, **options: Any) -> None:
-    """Run a LocalKnowrithm until cancelled; `options` are LocalKnowrithm's other arguments."""
-    server = LocalKnowrithm(host=host, port=port, **options)
-    await server.start()
-    try:
-        logger.info("Local Knowrithm API listening on %s", server.base_url)
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -22,7 +21,6 @@ from bots.local_knowrithm import (
     RatingRecord,
     ScriptedAgent,
     StoredMessage,
-    serve,
     split_words,
 )
 
@@ -871,42 +869,3 @@ async def test_stop_ends_open_streams_and_pending_replies() -> None:
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(verify=TLS) as http:
             await http.get(server.base_url + "/v1/health")
-
-
-class _LineCatcher(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: list[str] = []
-        self.logged = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-        self.logged.set()
-
-
-async def test_serve_logs_the_url_but_not_the_secret() -> None:
-    logger = logging.getLogger("bots.local_knowrithm")
-    catcher = _LineCatcher()
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(catcher)
-    runner = asyncio.create_task(
-        serve(host="127.0.0.1", port=0, api_key="serve-key", api_secret="serve-secret")
-    )
-    try:
-        await asyncio.wait_for(catcher.logged.wait(), WAIT)
-        assert len(catcher.lines) == 1
-        url = catcher.lines[0].rsplit(" ", 1)[-1]
-        assert url.startswith("http://127.0.0.1:")
-        assert not any("serve-secret" in line or "serve-key" in line for line in catcher.lines)
-        async with httpx.AsyncClient(verify=TLS) as http:
-            assert (await http.get(url + "/v1/health")).json() == {"status": "ok"}
-    finally:
-        runner.cancel()
-        logger.removeHandler(catcher)
-        logger.setLevel(old_level)
-    with pytest.raises(asyncio.CancelledError):
-        await runner
-    with pytest.raises(httpx.ConnectError):
-        async with httpx.AsyncClient(verify=TLS) as http:
-            await http.get(url + "/v1/health")
