@@ -9,30 +9,9 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from adapters.slack.redaction import Redactor
-from core.adapter import EventSink
-from core.events import Inbound, Reaction
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator
-
-
-class NullSink(EventSink):
-    async def on_message(self, event: Inbound) -> None:
-        return None
-
-    async def on_reaction(self, event: Reaction) -> None:
-        return None
-
-
-class Collect(logging.Handler):
-    """Keeps each record as a formatted text, traceback included."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.texts.append(self.format(record))
+from tests.support import CollectLogs, NullSink
 
 
 def _raise_with(secret: str) -> None:
@@ -66,7 +45,7 @@ async def test_records_of_child_loggers_made_after_start_are_cleaned(
     # Made only now; one propagates to the root's handlers, one keeps its own handler.
     late = logging.getLogger("slack_sdk.web.made_after_start")
     lonely = logging.getLogger("slack_bolt.made_after_start.lonely")
-    collect = Collect()
+    collect = CollectLogs()
     lonely.addHandler(collect)
     lonely.propagate = False
     try:

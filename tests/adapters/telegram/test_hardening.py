@@ -10,30 +10,10 @@ import pytest
 from adapters.telegram.redact import REDACTED, redact
 from adapters.telegram.threads import MessageRef, ThreadKey
 from core.errors import MessageNotFound, PlatformError
-from core.events import Inbound, Reaction
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
+from tests.support import CollectLogs, NullSink
 
 from .support import adapter_for
-
-
-class _NoSink:
-    async def on_message(self, event: Inbound) -> None:
-        return None
-
-    async def on_reaction(self, event: Reaction) -> None:
-        return None
-
-
-class _Collect(logging.Handler):
-    """Keeps each record as a formatted text, traceback included."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.texts.append(self.format(record))
 
 
 async def test_a_refused_command_menu_is_logged_without_the_token(
@@ -44,7 +24,7 @@ async def test_a_refused_command_menu_is_logged_without_the_token(
         method="setMyCommands", error_code=400, description=f"Bad Request: no {emu.token} here"
     )
     adapter = adapter_for(emu)
-    await adapter.start(sink=_NoSink())
+    await adapter.start(sink=NullSink())
     await adapter.stop()
     warned = [r.getMessage() for r in caplog.records if "command menu" in r.getMessage()]
     # python-telegram-bot capitalizes the description, lower-casing the token in it.
@@ -66,10 +46,10 @@ async def test_child_loggers_made_after_start_are_redacted(
     caplog.set_level(logging.DEBUG)
     factory = logging.getLogRecordFactory()
     adapter = adapter_for(emu)
-    await adapter.start(sink=_NoSink())
+    await adapter.start(sink=NullSink())
     late = logging.getLogger("httpx.made_after_start")
     lonely = logging.getLogger("telegram.ext.made_after_start")
-    collect = _Collect()
+    collect = CollectLogs()
     lonely.addHandler(collect)
     lonely.propagate = False  # never reaches the root's handlers; cleaned all the same
     try:
@@ -97,12 +77,12 @@ async def test_child_loggers_made_after_start_are_redacted(
 async def test_restarts_add_the_warning_filter_once(emu: TelegramEmulator) -> None:
     with warnings.catch_warnings():
         adapter = adapter_for(emu)
-        await adapter.start(sink=_NoSink())
+        await adapter.start(sink=NullSink())
         await adapter.stop()
         count = len(warnings.filters)
         warnings.simplefilter("error")  # an operator's later choice keeps its priority
         for _ in range(3):
-            await adapter.start(sink=_NoSink())
+            await adapter.start(sink=NullSink())
             await adapter.stop()
         assert len(warnings.filters) == count + 1
         assert warnings.filters[0][0] == "error"
@@ -116,7 +96,7 @@ async def test_garbled_thread_keys_and_message_ids_become_core_errors(
     emu: TelegramEmulator,
 ) -> None:
     adapter = adapter_for(emu)
-    await adapter.start(sink=_NoSink())
+    await adapter.start(sink=NullSink())
     chat = ALICE["id"]
     good = ThreadKey(bot_id=adapter.bot_id, chat_id=chat).encode()
     try:
