@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 # Floating-point slack, so a bucket woken exactly at its refill time counts as full.
 EPSILON = 1e-9
@@ -18,6 +19,39 @@ RECOVERY_HALF_LIFE = 60.0
 RECOVERED = 0.01
 # A bucket this long past its last 429 may be forgotten even when its rate is not fully back.
 FORGET_AFTER = 600.0
+# The spread of the last JITTER_SAMPLES round trips to a platform stands for how much closer
+# together than sent two calls may arrive there (a round trip spreads at least as much as its
+# way out, so this errs safe once enough trips were seen: a few trips understate the spread).
+# Until JITTER_MIN_SAMPLES were measured, a quarter of the longest round trip seen stands for
+# it (half of the way out); before any trip, nothing does (a full burst needs no reserve).
+JITTER_MIN_SAMPLES = 32
+JITTER_SAMPLES = 64
+UNMEASURED_JITTER_SHARE = 0.25
+
+
+class Jitter:
+    """How much closer together than sent calls to one platform may arrive there, in seconds.
+
+    A sender that keeps to a budget's rate and to its burst less ``rate × seconds`` calls
+    keeps to the whole budget on arrival however the delay varies within that spread, at the
+    full declared rate: the jitter costs a fixed moment once, not a share of every second.
+    """
+
+    __slots__ = ("_trips", "seconds")
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._trips: deque[float] = deque(maxlen=JITTER_SAMPLES)
+
+    def observe(self, round_trip: float) -> None:
+        """Count one measured round trip."""
+        trips = self._trips
+        trips.append(round_trip)
+        longest = max(trips)
+        if len(trips) >= JITTER_MIN_SAMPLES:
+            self.seconds = longest - min(trips)
+        else:
+            self.seconds = UNMEASURED_JITTER_SHARE * longest
 
 
 class TokenBucket:
@@ -36,16 +70,26 @@ class TokenBucket:
         "backs_off",
         "blocked_until",
         "burst",
+        "jitter",
         "rate",
         "scale",
     )
 
-    def __init__(self, *, rate: float, burst: float, now: float, backs_off: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: float,
+        now: float,
+        backs_off: bool = True,
+        jitter: Jitter | None = None,
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError(f"a budget needs a positive rate and a burst of at least 1 ({rate=})")
         self.rate = rate
         self.burst = float(burst)
         self.backs_off = backs_off
+        self.jitter = jitter
         self.scale = 1.0
         self.blocked_until = -math.inf
         self._limited_at = -math.inf
@@ -71,17 +115,28 @@ class TokenBucket:
         missing = (1.0 - self.scale) * 0.5 ** ((now - quiet_since) / RECOVERY_HALF_LIFE)
         self.scale = 1.0 if missing <= RECOVERED else 1.0 - missing
 
-    def ready_at(self, now: float) -> float:
-        """The earliest time (``>= now``) at which one call may go."""
+    def need(self, *, full: bool = False) -> float:
+        """Tokens the bucket must hold for one call to go: one, plus what arrival jitter may
+        take (``jitter``); for a call that must not spend the burst (``full``), all of it
+        but the call's own token. A bucket slowed by a 429 has no burst left to keep."""
+        need = 1.0 if self.jitter is None else 1.0 + self.rate * self.jitter.seconds
+        if full and self.scale >= 1.0:
+            need = max(need, self.burst - 1.0)
+        return min(self.burst, need)
+
+    def ready_at(self, now: float, *, full: bool = False) -> float:
+        """The earliest time (``>= now``) at which one call may go; ``full``: without
+        spending the burst (the bucket must be full)."""
         self._refill(now)
-        if self._tokens >= 1.0 - EPSILON:
+        need = self.need(full=full)
+        if self._tokens >= need - EPSILON:
             at = now
         else:
-            at = max(now, self._updated) + (1.0 - self._tokens) / self.effective_rate
+            at = max(now, self._updated) + (need - self._tokens) / self.effective_rate
         return max(at, self.blocked_until)
 
-    def is_ready(self, now: float) -> bool:
-        return self.ready_at(now) <= now + EPSILON
+    def is_ready(self, now: float, *, full: bool = False) -> bool:
+        return self.ready_at(now, full=full) <= now + EPSILON
 
     def take(self, now: float) -> None:
         """Spend one call (the caller checked ``is_ready``)."""

@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 
 from core.adapter import Adapter, Budget
 from core.clock import Clock, SystemClock
-from core.streaming.budgets import TokenBucket
+from core.streaming.budgets import Jitter, TokenBucket
 from core.streaming.scheduler import Lane, Scheduler, Waiter
 
-# Share of every declared budget left unused, so network jitter between our send time and
-# the platform's arrival time never turns a call that was on time into a 429.
-DEFAULT_HEADROOM = 0.05
+# Share of every declared budget left unused. None is needed for network jitter: each bucket
+# keeps back the few calls' worth of its burst that the measured spread of the delay to the
+# platform may crowd together (``Jitter``), which costs a moment once, not a share of every
+# second. A caller that distrusts the declared rates can still ask for headroom.
+DEFAULT_HEADROOM = 0.0
 _PRUNE_START = 1024
-# Replies showing nothing yet are ranked as if their text were this much older: a user
-# waiting for the first words waits longer than one whose answer is merely behind.
+# Final texts (and posts of messages an answer rolled into) are ranked as if their text were
+# this much older, and replies showing nothing yet twice as much: a user waiting for the end
+# or for the first words waits on that very call, one whose answer is merely behind waits on
+# the next refresh anyway; and the first words come before the end of an answer already seen.
 FIRST_TEXT_PRIORITY = 1e9
 
 CALL_KINDS = ("post", "edit", "delete", "append")
@@ -47,6 +51,7 @@ class Route:
     lanes: Mapping[str, Lane] = field(default_factory=dict)
     refresh_interval: float = 0.0
     budget_interval: float = 0.0
+    jitter: Jitter = field(default_factory=Jitter)
 
     def lane(self, kind: str) -> Lane:
         return self.lanes[kind]
@@ -60,8 +65,13 @@ class Pacer:
     scope's budget. Budgets are data: ``adapter.limits.budgets`` says how fast, and
     ``adapter.budget_keys(thread=)`` which chat, group or workspace a thread counts against;
     a budget whose scope the thread has no key for does not apply to it. When several
-    replies wait for the same budget, replies showing nothing yet go first, then the one
-    whose visible text is stalest.
+    replies wait for the same budget, replies showing nothing yet go first, then final texts,
+    then the refresh whose visible text is stalest. Refreshes spend only a budget's
+    sustained rate, never its burst, so the burst is there for first posts and final texts.
+
+    Calls are paced at the full declared rates: arrival jitter is covered by keeping back
+    ``rate × jitter`` of every burst, the jitter being the spread of the round trips the
+    replies measured on that adapter (``observed``).
 
     A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
     with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
@@ -82,6 +92,7 @@ class Pacer:
         self._timer_at = float("inf")
         self._prune_at = _PRUNE_START
         self._routes: weakref.WeakSet[Route] = weakref.WeakSet()
+        self._jitter: dict[str, Jitter] = {}
 
     def route(self, *, adapter: Adapter, thread: str) -> Route:
         """The lanes for ``thread``'s calls; look it up once per reply."""
@@ -91,16 +102,19 @@ class Pacer:
         lanes: dict[str, Lane] = {}
         by_buckets: dict[tuple[int, ...], Lane] = {}
         fallback = _fallback_budget(adapter)
+        jitter = self._jitter.setdefault(adapter.name, Jitter())
         for kind in CALL_KINDS:
             buckets = tuple(
-                self._bucket(adapter.name, budget, key)
+                self._bucket(adapter.name, budget, key, jitter=jitter)
                 for budget, key in applicable
                 if not budget.kinds or kind in budget.kinds
             )
             if not buckets and fallback is not None:
                 # No declared budget covers this call: a bucket of the thread's own still
                 # paces it and takes the platform's 429s, so a backoff is not a no-op.
-                buckets = (self._bucket(adapter.name, fallback, thread, headroom=0.0),)
+                buckets = (
+                    self._bucket(adapter.name, fallback, thread, headroom=0.0, jitter=jitter),
+                )
             # Kinds charged to the same buckets share one lane, so they queue together.
             identity = tuple(id(b) for b in buckets)
             lane = by_buckets.get(identity)
@@ -121,20 +135,28 @@ class Pacer:
             lanes=lanes,
             refresh_interval=declared / (1.0 - self._headroom),
             budget_interval=declared,
+            jitter=jitter,
         )
         self._routes.add(route)
         return route
 
-    async def turn(self, *, lane: Lane, since: float, first: bool = False) -> None:
+    async def turn(
+        self, *, lane: Lane, since: float, first: bool = False, final: bool = False
+    ) -> None:
         """Wait until a call charged to ``lane`` may go; ``since`` is when the oldest text
         this call will show arrived (staler goes first). ``first`` marks a reply with
-        nothing visible yet: those go before every refresh. The turn is spent on return:
+        nothing visible yet, ``final`` a call the reply cannot do without (its final text,
+        or the post of a message it rolled into): first posts go before those, and those
+        before every refresh; only they may spend the burst. The turn is spent on return:
         give it back with ``refund`` if the call is not made."""
         if not lane.buckets:
             return
         loop = asyncio.get_running_loop()
-        rank = since - FIRST_TEXT_PRIORITY if first else since
-        waiter = Waiter(since=rank, seq=next(self._seq), future=loop.create_future())
+        urgent = first or final
+        rank = since - FIRST_TEXT_PRIORITY * (2 if first else 1 if final else 0)
+        waiter = Waiter(
+            since=rank, seq=next(self._seq), future=loop.create_future(), full=not urgent
+        )
         self._scheduler.submit(lane=lane, waiter=waiter, now=self._clock.monotonic())
         if waiter.future.done():
             return
@@ -158,6 +180,10 @@ class Pacer:
         for bucket in lane.buckets:
             bucket.succeeded()
 
+    def observed(self, *, route: Route, round_trip: float) -> None:
+        """A call on ``route`` took ``round_trip`` seconds: it measures the arrival jitter."""
+        route.jitter.observe(round_trip)
+
     def rate_limited(self, *, lane: Lane, retry_after: float) -> None:
         """The platform refused a call charged to ``lane`` with a 429: back off its scopes."""
         now = self._clock.monotonic()
@@ -177,7 +203,13 @@ class Pacer:
         return len(self._buckets)
 
     def _bucket(
-        self, adapter: str, budget: Budget, key: str, *, headroom: float | None = None
+        self,
+        adapter: str,
+        budget: Budget,
+        key: str,
+        *,
+        headroom: float | None = None,
+        jitter: Jitter | None = None,
     ) -> TokenBucket:
         identity = (adapter, budget, key)
         bucket = self._buckets.get(identity)
@@ -191,6 +223,7 @@ class Pacer:
                 burst=budget.burst,
                 now=self._clock.monotonic(),
                 backs_off=budget.shared_backoff,
+                jitter=jitter,
             )
             self._buckets[identity] = bucket
         return bucket

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 
 from core.adapter import Adapter, Posted, SupportsNativeStream
 from core.clock import Clock, SystemClock
@@ -261,15 +261,42 @@ class ReplyStream:
                 continue
             await self._own_pace(step)
             lane = self._route.lane(step.call_kind)
-            await self._pacer.turn(
-                lane=lane, since=self._progress.since_or_now(), first=not self._shown
+            turn = self._pacer.turn(
+                lane=lane,
+                since=self._progress.since_or_now(),
+                first=not self._shown,
+                # A message the answer rolled into shows text no refresh can: its post
+                # ranks with the final text, before any refresh.
+                final=self._final is not None or step.kind == "post",
             )
+            if not await self._turn_or_finish(turn):
+                continue  # finished meanwhile: ask again, as the final text
             # The turn may have taken a while: show the newest text, not the text that asked.
             newest = self._next_step()
             if newest is None or (newest.kind, newest.index) != (step.kind, step.index):
                 self._pacer.refund(lane=lane)
                 continue
             await self._perform(newest, lane=lane)
+
+    async def _turn_or_finish(self, turn: Coroutine[None, None, None]) -> bool:
+        """Wait for a turn; False when ``finish`` came first and the turn was withdrawn
+        (a refresh's place in line is not the final text's)."""
+        if self._final is not None:
+            await turn
+            return True
+        waiting = asyncio.ensure_future(turn)
+        finishing = asyncio.ensure_future(self._finishing.wait())
+        try:
+            await asyncio.wait({waiting, finishing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            finishing.cancel()
+            if not waiting.done():
+                waiting.cancel()
+            await asyncio.wait({waiting})
+        if waiting.cancelled():
+            return False
+        waiting.result()
+        return True
 
     def _target(self) -> str:
         return self._final if self._final is not None else self._text
@@ -364,7 +391,9 @@ class ReplyStream:
         self._outages.recovered()
         self._refused = None
         self._refresh_failures = 0
-        self._observe_latency(self._clock.monotonic() - sent_at)
+        round_trip = self._clock.monotonic() - sent_at
+        self._observe_latency(round_trip)
+        self._pacer.observed(route=self._route, round_trip=round_trip)
         self._pacer.succeeded(lane=lane)
         shown = [message.text for message in self._shown]
         self._progress.shown(upto=self._layout.shown_upto(shown, text=self._target()))

@@ -5,6 +5,11 @@ visible text is stalest (oldest unshown text) goes first. A lane that cannot go 
 parked at the budget that holds it back; when that budget refills, the lanes parked there
 are released stalest first, so a burst of replies in one chat shares the chat's pace
 round-robin by staleness, and each grant costs O(log n) however many replies wait.
+
+A waiter marked ``full`` (a refresh mid-answer) goes only when its buckets are full (or
+slowed by a 429: then there is no burst left to keep), so it spends the budgets' sustained
+rate but never their burst: the burst stays for the calls a user waits on (first posts,
+final texts), which also rank first.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from core.streaming.budgets import EPSILON, TokenBucket
 class Waiter:
     """One call waiting for its turn; ``since`` is when its oldest unshown text arrived."""
 
-    __slots__ = ("cancelled", "future", "seq", "since")
+    __slots__ = ("cancelled", "full", "future", "seq", "since")
 
-    def __init__(self, *, since: float, seq: int, future: asyncio.Future[None]) -> None:
+    def __init__(
+        self, *, since: float, seq: int, future: asyncio.Future[None], full: bool = False
+    ) -> None:
         self.since = since
         self.seq = seq
         self.future = future
+        self.full = full
         self.cancelled = False
 
     def key(self) -> tuple[float, int]:
@@ -56,11 +64,12 @@ class Lane:
     def is_empty(self) -> bool:
         return self.head() is None
 
-    def blocker(self, now: float) -> tuple[float, TokenBucket | None]:
-        """When every bucket allows a call, and the bucket that allows it last."""
+    def blocker(self, now: float, *, full: bool = False) -> tuple[float, TokenBucket | None]:
+        """When every bucket allows a call (``full``: without spending their burst), and the
+        bucket that allows it last."""
         ready, worst = now, None
         for bucket in self.buckets:
-            at = bucket.ready_at(now)
+            at = bucket.ready_at(now, full=full)
             if at > ready:
                 ready, worst = at, bucket
         return ready, worst
@@ -111,20 +120,33 @@ class Scheduler:
                 continue  # superseded by an earlier timer for the same bucket
             del self._timer_at[bucket]
             parked = self._parked.get(bucket)
-            while parked and bucket.is_ready(now):
-                _, _, version, lane = heapq.heappop(parked)
-                if version == lane.version and lane.parked_at is bucket:
-                    lane.parked_at = None
-                    self._evaluate(lane, now)
+            while (head := self._top(bucket)) is not None and bucket.is_ready(now, full=head.full):
+                lane = heapq.heappop(parked or [])[3]
+                lane.parked_at = None
+                # Re-parks here only when the bucket no longer allows its head: no loop.
+                self._evaluate(lane, now)
             if parked:
                 self._arm(bucket, now)
             else:
                 self._parked.pop(bucket, None)
 
+    def _top(self, bucket: TokenBucket) -> Waiter | None:
+        """The head of the first lane still parked at ``bucket`` (stale entries dropped)."""
+        parked = self._parked.get(bucket)
+        while parked:
+            _, _, version, lane = parked[0]
+            head = lane.head() if version == lane.version and lane.parked_at is bucket else None
+            if head is not None:
+                return head
+            heapq.heappop(parked)
+            if lane.parked_at is bucket and version == lane.version:
+                lane.parked_at = None  # every waiter of the lane was withdrawn
+        return None
+
     def _evaluate(self, lane: Lane, now: float) -> None:
         """Grant the lane's waiters while its buckets allow; park it where it is held."""
         while (head := lane.head()) is not None:
-            ready, blocker = lane.blocker(now)
+            ready, blocker = lane.blocker(now, full=head.full)
             if ready > now + EPSILON and blocker is not None:
                 self._park(lane, blocker, now)
                 return
@@ -145,7 +167,10 @@ class Scheduler:
         self._arm(bucket, now)
 
     def _arm(self, bucket: TokenBucket, now: float) -> None:
-        at = bucket.ready_at(now)
+        head = self._top(bucket)
+        if head is None:
+            return
+        at = bucket.ready_at(now, full=head.full)
         current = self._timer_at.get(bucket)
         if current is None or at < current:
             self._timer_at[bucket] = at
