@@ -9,7 +9,8 @@ import pytest
 from hypothesis import settings
 
 from bots.local_knowrithm import LocalKnowrithm
-from core.knowrithm import KnowrithmClient, RetryPolicy
+from core.knowrithm import KnowrithmClient
+from tests.harness import client_for
 
 
 @pytest.fixture
@@ -20,14 +21,7 @@ async def knowrithm() -> AsyncIterator[LocalKnowrithm]:
 
 @pytest.fixture
 async def client(knowrithm: LocalKnowrithm) -> AsyncIterator[KnowrithmClient]:
-    async with KnowrithmClient(
-        base_url=knowrithm.base_url,
-        api_key=knowrithm.api_key,
-        api_secret=knowrithm.api_secret,
-        retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02),
-        task_poll_interval=0.01,
-        stream_idle_timeout=2.0,
-    ) as kn_client:
+    async with client_for(knowrithm) as kn_client:
         yield kn_client
 
 

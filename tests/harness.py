@@ -42,6 +42,18 @@ class RunningBot:
         ]
 
 
+def client_for(server: LocalKnowrithm) -> KnowrithmClient:
+    """A Knowrithm client for ``server`` with retries and polling quick enough for tests."""
+    return KnowrithmClient(
+        base_url=server.base_url,
+        api_key=server.api_key,
+        api_secret=server.api_secret,
+        retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05),
+        task_poll_interval=0.02,
+        stream_idle_timeout=5.0,
+    )
+
+
 @asynccontextmanager
 async def running_bot(
     adapters: Mapping[str, Adapter],
@@ -57,14 +69,7 @@ async def running_bot(
     """
     settings: Settings = parse_settings(dict(config or {}), env={})
     store: Store = SqliteStore(path=store_path) if store_path else MemoryStore()
-    async with KnowrithmClient(
-        base_url=server.base_url,
-        api_key=server.api_key,
-        api_secret=server.api_secret,
-        retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05),
-        task_poll_interval=0.02,
-        stream_idle_timeout=5.0,
-    ) as client:
+    async with client_for(server) as client:
         runner = BotRunner(
             settings=settings,
             adapters=adapters,

@@ -18,6 +18,7 @@ from core.knowrithm import KnowrithmClient
 from core.sessions import Sessions
 from core.store import MemoryStore
 from core.testing import RecordingAdapter
+from tests.harness import client_for
 
 
 @dataclass
@@ -272,9 +273,7 @@ async def own_bot(**server_options: Any) -> AsyncIterator[Bot]:
     """A bot on its own local server, for tests that need a particular agent or pace."""
     async with (
         LocalKnowrithm(**server_options) as server,
-        KnowrithmClient(
-            base_url=server.base_url, api_key=server.api_key, api_secret=server.api_secret
-        ) as own_client,
+        client_for(server) as own_client,
     ):
         bot = await make_bot(server, own_client)
         try:
