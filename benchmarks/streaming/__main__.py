@@ -1,11 +1,13 @@
-"""``python -m benchmarks.streaming [--smoke] [--out DIR]``: run the streaming benchmark.
+"""``python -m benchmarks.streaming [--smoke] [--out DIR] [--seed N] [--scenario NAME]``.
 
 The full run (minutes) writes ``streaming.json``, ``streaming.md`` and
 ``streaming_one_reply.png`` into benchmarks/results. ``--smoke`` runs small scenarios in
 seconds (plus a strained one: the platform enforces less than it declares and injects
 429s), writes into a temporary directory, and fails when the engine meets a 429 in a
 normal scenario, more than ``STRAINED_MAX_429`` in the strained one, or when any reply's
-whole answer never becomes visible.
+whole answer never becomes visible. ``--seed`` draws other answers and ``--scenario`` runs
+only the named scenarios; such runs also write into a temporary directory unless ``--out``
+says where.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -48,6 +51,7 @@ class Job:
     scenario: Scenario
     repeats: int
     policies: tuple[str, ...]
+    seed: int = SEED
 
     @property
     def platform(self) -> Platform:
@@ -64,11 +68,12 @@ class JobResult:
 def _work(job: Job) -> JobResult:
     metrics: list[Metrics] = []
     curves: dict[str, list[tuple[float, int]]] = {}
-    answer_sets = [answers_for(job.scenario, seed=SEED + repeat) for repeat in range(job.repeats)]
+    seed = job.seed
+    answer_sets = [answers_for(job.scenario, seed=seed + repeat) for repeat in range(job.repeats)]
     for name in job.policies:
         factory = partial(make_policy, name)
         logs = [
-            run(job.platform, job.scenario, factory, answers, seed=SEED) for answers in answer_sets
+            run(job.platform, job.scenario, factory, answers, seed=seed) for answers in answer_sets
         ]
         metrics.append(measure(logs))
         if job.scenario.replies == 1 and name != "simulation only":
@@ -101,7 +106,7 @@ def _scenarios(*, smoke: bool) -> list[tuple[Scenario, int]]:
             ),
         ]
     return [
-        (Scenario("1 reply", 1, "single"), 20),
+        (Scenario("1 reply", 1, "single"), 100),
         (Scenario("50 in one chat", 50, "one"), 1),
         (Scenario("500 in one chat", 500, "one"), 1),
         (Scenario("500 chats", 500, "many"), 1),
@@ -112,14 +117,14 @@ def _scenario_names(*, smoke: bool) -> list[str]:
     return [scenario.name for scenario, _ in _scenarios(smoke=smoke)]
 
 
-def _jobs(*, smoke: bool) -> list[Job]:
-    scenarios = _scenarios(smoke=smoke)
+def _jobs(*, smoke: bool, seed: int = SEED, only: Sequence[str] = ()) -> list[Job]:
+    scenarios = [(s, r) for s, r in _scenarios(smoke=smoke) if not only or s.name in only]
     if smoke:
         policies: tuple[str, ...] = ("engine", "every 1 s")
     else:
         policies = POLICY_NAMES
     # Biggest first, so two workers finish at about the same time.
-    jobs = [Job(p.name, s, r, policies) for s, r in scenarios for p in PLATFORMS]
+    jobs = [Job(p.name, s, r, policies, seed) for s, r in scenarios for p in PLATFORMS]
     return sorted(jobs, key=lambda job: -job.scenario.replies)
 
 
@@ -136,9 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a seconds-long check run")
     parser.add_argument("--out", type=Path, help="where to write the results")
     parser.add_argument("--workers", type=int, default=2, help="processes for the full run")
+    parser.add_argument("--seed", type=int, default=SEED, help="another draw of answers")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        choices=sorted({*_scenario_names(smoke=False), *_scenario_names(smoke=True)}),
+        help="run only this scenario (repeatable)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    jobs = _jobs(smoke=args.smoke)
+    jobs = _jobs(smoke=args.smoke, seed=args.seed, only=args.scenario)
+    if not jobs:
+        parser.error("no scenario of this run has that name (--smoke has other scenarios)")
     if args.smoke or args.workers <= 1:
         results = [_work(job) for job in jobs]
     else:
@@ -160,14 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     temporary = None
     if out is None:
-        if args.smoke:
+        # Only the full run with the recorded seed replaces the recorded results.
+        if args.smoke or args.scenario or args.seed != SEED:
             temporary = tempfile.TemporaryDirectory(prefix="streaming-smoke-")
             out = Path(temporary.name)
         else:
             out = RESULTS
     out.mkdir(parents=True, exist_ok=True)
     record = {
-        "seed": SEED,
+        "seed": args.seed,
         "smoke": args.smoke,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "platforms": [
@@ -192,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     generated = {
         j.platform.name: r.generated for j, r in zip(jobs, results, strict=True) if r.curves
     }
-    plot(curves, generated, str(out / "streaming_one_reply.png"))
+    if curves:
+        plot(curves, generated, str(out / "streaming_one_reply.png"))
     print(markdown)
     print(f"results in {out} ({time.perf_counter() - started:.0f} s)")
 

@@ -18,7 +18,6 @@ from benchmarks.streaming.agent import Answer
 from benchmarks.streaming.runner import RunLog
 from core.adapter import Budget
 from core.streaming.layout import Layout
-from core.streaming.pacer import DEFAULT_HEADROOM
 
 # The benchmark's own tolerance over the declared pace, for the first-text and final-text
 # targets: the simulated one-way delay varies by ±20 %, so two calls sent a pace apart can
@@ -60,8 +59,6 @@ class Metrics:
     # max over replies of first text − bound − PACE_TOLERANCE × (bound − first token):
     # the first-text target holds when this is at most one round trip
     first_text_over_allowance_max: float
-    # explanation only: first text − the bound at the engine's pace (declared less headroom)
-    first_text_after_paced_bound_max: float
     staleness_mean: float
     staleness_p99: float
     floor_p99: float
@@ -342,9 +339,9 @@ class _Floors:
         return floor
 
 
-def _first_post_bounds(log: RunLog, *, share: float) -> list[float]:
+def _first_post_bounds(log: RunLog) -> list[float]:
     """For each reply: the earliest its first post may be sent if every first post of the
-    run went in order of first token at ``share`` of the declared budgets (nothing else
+    run went in order of first token at the declared budgets (nothing else
     spending them). Every policy's first text is at least this plus the trip there."""
     limits = log.platform.limits
     budgets = [b for b in limits.budgets if _charges(b, "post")]
@@ -358,7 +355,7 @@ def _first_post_bounds(log: RunLog, *, share: float) -> list[float]:
             if budget.scope in keys:
                 group = (number, keys[budget.scope])
                 if group not in buckets:
-                    rate = budget.rate / budget.per * share
+                    rate = budget.rate / budget.per
                     buckets[group] = _Bucket(rate=rate, burst=budget.burst)
                 mine.append(buckets[group])
         at = log.answers[index].first_token
@@ -378,7 +375,6 @@ def measure(logs: Sequence[RunLog]) -> Metrics:
     first_after_token: list[float] = []
     first_after_bound: list[float] = []
     first_over_allowance: list[float] = []
-    first_after_paced_bound: list[float] = []
     finals: list[float] = []
     final_excess: list[float] = []
     chunks = calls = limited = 0
@@ -394,8 +390,7 @@ def measure(logs: Sequence[RunLog]) -> Metrics:
             offsets.append(offs)
         plans = _plans(log, offsets)
         floors = _Floors(log, plans)
-        bounds = _first_post_bounds(log, share=1.0)
-        paced = _first_post_bounds(log, share=1.0 - DEFAULT_HEADROOM)
+        bounds = _first_post_bounds(log)
         rtt = log.platform.rtt
         for index, (thread, answer) in enumerate(zip(log.threads, log.answers, strict=True)):
             plan = plans[index]
@@ -408,7 +403,6 @@ def measure(logs: Sequence[RunLog]) -> Metrics:
             first_after_bound.append(first - bound)
             allowance = PACE_TOLERANCE * (bound - answer.first_token)
             first_over_allowance.append(first - bound - allowance)
-            first_after_paced_bound.append(first - paced[index])
             for at, offset, shown in zip(answer.times, plan.offsets, seen, strict=True):
                 lag = shown - at
                 floor = floors.floor(thread=thread, plan=plan, offset=offset, at=at)
@@ -440,7 +434,6 @@ def measure(logs: Sequence[RunLog]) -> Metrics:
         first_text_after_token_max=max(first_after_token),
         first_text_after_bound_max=max(first_after_bound),
         first_text_over_allowance_max=max(first_over_allowance),
-        first_text_after_paced_bound_max=max(first_after_paced_bound),
         staleness_mean=mean(lags),
         staleness_p99=percentile(lags, 0.99),
         floor_p99=percentile(floor_values, 0.99),

@@ -19,6 +19,9 @@ class Progress:
 
     __slots__ = ("_clock", "_ends", "_shown", "_times")
 
+    # How many recent growths ``arrival_gap`` averages over.
+    GAP_WINDOW = 8
+
     def __init__(self, *, clock: Clock) -> None:
         self._clock = clock
         self._ends: list[int] = []  # the text's length after each growth...
@@ -57,3 +60,11 @@ class Progress:
     def since_or_now(self) -> float:
         since = self.since
         return self._clock.monotonic() if since is None else since
+
+    def arrival_gap(self) -> float | None:
+        """The recent mean time between growths; None before the text grew twice."""
+        times = self._times
+        count = min(len(times), self.GAP_WINDOW)
+        if count < 2:
+            return None
+        return (times[-1] - times[-count]) / (count - 1)

@@ -34,8 +34,15 @@ RETIRED_TEXT = "…"
 MAX_REFRESH_FAILURES = 3
 # A refresh mid-answer waits until the oldest unshown text is about to be this many times the
 # budget's declared pace old when it shows: text that arrives meanwhile rides along for free,
-# and the wait stays inside the staleness a shared budget allows anyway.
-STALENESS_TARGET = 1.18
+# and the wait stays inside the staleness a shared budget allows anyway. 1.2 is the product's
+# staleness promise (p99 within 1.2 times what the budget allows), spent in full; how far off
+# the estimated trip is decides on which side of it a single edit lands.
+STALENESS_TARGET = 1.2
+# Within the last recent gap between deltas before that moment (never more than LEAD_SHARE
+# of the pace), a refresh goes as soon as a delta arrives: the edit then ends with fresh
+# text and the next hidden text is a whole gap away, so the next refresh is due a gap later
+# than if it had gone between two deltas.
+LEAD_SHARE = 0.1
 # Weight of the newest call in the running estimate of the one-way trip to the platform.
 LATENCY_WEIGHT = 0.3
 
@@ -50,8 +57,9 @@ class ReplyStream:
     every concurrent reply inside the adapter's budgets, stalest reply first) and never
     closer than ``limits.edit_interval`` on one message. Mid-answer, an edit also waits
     until the oldest text it would show is about to be ``STALENESS_TARGET`` times the
-    tightest budget's declared pace old on arrival (the round trip is measured), so each
-    edit carries as much as that staleness allows. Before the adapter's length limit
+    tightest budget's declared pace old on arrival (the round trip is measured), going just
+    after the last delta before that moment, so each edit carries as much as that staleness
+    allows. Before the adapter's length limit
     the answer rolls over into a new message at a natural boundary. Edits that would change
     nothing are skipped; the last one is never dropped. A 429 backs the whole scope off and
     the newest text goes out afterwards, so nothing is lost. A mid-answer refresh the
@@ -323,16 +331,23 @@ class ReplyStream:
         """Wait for what this reply alone owes: the per-message interval and any backoff."""
         while True:
             ready = self._not_before
+            due = float("-inf")
             if step.kind == "edit":
                 # Mid-answer refreshes keep to the sustained pace; the final edit only to the
                 # adapter's per-message interval (the budgets still apply to it).
                 interval = self._interval
                 if self._final is None:
                     interval = max(interval, self._route.refresh_interval)
-                    ready = max(ready, self._refresh_due())
+                    due = self._refresh_due()
+                    ready = max(ready, due - self._lead())
                 ready = max(ready, self._shown[step.index].changed_at + interval)
-            wait = ready - self._clock.monotonic()
+            now = self._clock.monotonic()
+            wait = ready - now
             if wait <= 0:
+                if due > now:
+                    # Inside the lead: go with the next delta, or when due if none comes.
+                    self._changed.clear()
+                    await self._sleep_until(due - now, self._changed)
                 return
             if self._final is not None:
                 await self._clock.sleep(wait)
@@ -347,15 +362,26 @@ class ReplyStream:
         target = STALENESS_TARGET * self._route.budget_interval
         return since + target - (self._latency or 0.0)
 
+    def _lead(self) -> float:
+        """How long before a refresh is due it may go with a delta (see ``LEAD_SHARE``)."""
+        gap = self._progress.arrival_gap()
+        if gap is None:
+            return 0.0
+        return min(gap, LEAD_SHARE * self._route.budget_interval)
+
     async def _sleep_until_finished(self, seconds: float) -> None:
         """Sleep, but wake early when ``finish`` comes (the final edit may owe less)."""
+        await self._sleep_until(seconds, self._finishing)
+
+    async def _sleep_until(self, seconds: float, event: asyncio.Event) -> None:
+        """Sleep for ``seconds`` or until ``event`` is set, whichever comes first."""
         sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        finishing = asyncio.ensure_future(self._finishing.wait())
+        waking = asyncio.ensure_future(event.wait())
         try:
-            await asyncio.wait({sleeper, finishing}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sleeper, waking}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             sleeper.cancel()
-            finishing.cancel()
+            waking.cancel()
 
     async def _perform(self, step: Step, *, lane: Lane) -> None:
         sent_at = self._clock.monotonic()

@@ -9,6 +9,7 @@ import random
 from core.adapter import Budget, Limits
 from core.clock import ManualClock
 from core.streaming import Pacer, ReplyStream
+from core.streaming.reply_stream import STALENESS_TARGET
 from core.testing import FakePlatformAdapter
 from tests.core.streaming.drive import agent, drive
 
@@ -41,7 +42,7 @@ async def test_a_final_text_goes_before_staler_refreshes_and_never_waits_behind_
         for reply, name in ((a, "a"), (b, "b"), (c, "c")):
             reply.feed(f"{name} opens. ")  # three first posts at t=0
         await at(clock, 0.5)
-        a.feed("a goes on. ")  # a's refresh is due first (at 0.5 + 1.18 × 5 s)
+        a.feed("a goes on. ")  # a's refresh is due first (at 0.5 + 1.2 × 5 s)
         await at(clock, 0.6)
         b.feed("b goes on. ")
         await at(clock, 1.0)
@@ -56,10 +57,11 @@ async def test_a_final_text_goes_before_staler_refreshes_and_never_waits_behind_
     await drive(clock, script())
     assert fake.count(outcome="429") == 0
     edits = [(call.thread, round(call.at, 6)) for call in fake.calls if call.kind == "edit"]
-    # a and b refresh at 6.4 and 6.5 and leave one call of the burst; c's refresh may not
+    # a and b refresh when due (6.5 and 6.6) and leave one call of the burst; c's may not
     # take that one (it waits for the bucket to refill to two), so c's first edit is its
     # final text, the moment it is known.
-    assert edits[:3] == [("ch#a", 6.4), ("ch#b", 6.5), ("ch#c", 8.0)]
+    due_a, due_b = (round(fed + STALENESS_TARGET * 5.0, 6) for fed in (0.5, 0.6))
+    assert edits[:3] == [("ch#a", due_a), ("ch#b", due_b), ("ch#c", 8.0)]
     assert [moment for thread, moment in edits if thread == "ch#c"] == [8.0]
     assert fake.visible("ch#c") == "c opens. c goes on. c ends."
     for reply, thread in ((a, "ch#a"), (b, "ch#b")):

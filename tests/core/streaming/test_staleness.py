@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from core.adapter import Budget, Limits
 from core.clock import ManualClock
 from core.streaming import Layout, Pacer, ReplyStream
@@ -64,8 +66,8 @@ async def test_a_lone_reply_stretches_its_refreshes_to_the_staleness_target() ->
     # The budget alone would allow one edit per 1/0.95 s; waiting for the oldest hidden
     # delta to near the target lets more text ride along in each edit...
     assert min(gaps) >= STALENESS_TARGET * 1.0 - ONE_WAY - 0.03
-    # ...and still shows every delta within the target (the fake's clock is exact).
-    assert worst_staleness(fake, arrivals) <= STALENESS_TARGET * 1.0 + 0.021
+    # ...and still shows every delta within the target (the fake's clock and trip are exact).
+    assert worst_staleness(fake, arrivals) <= STALENESS_TARGET * 1.0 + 1e-9
 
 
 async def test_refresh_pace_follows_the_measured_round_trip() -> None:
@@ -79,7 +81,63 @@ async def test_refresh_pace_follows_the_measured_round_trip() -> None:
     assert len(gaps) >= 4
     for gap in gaps:
         assert abs(gap - (STALENESS_TARGET - 2 * ONE_WAY)) <= 0.021
-    assert worst_staleness(fake, arrivals) <= STALENESS_TARGET + 0.021
+    assert worst_staleness(fake, arrivals) <= STALENESS_TARGET + 1e-9
+
+
+async def test_a_refresh_goes_with_the_last_delta_before_it_is_due() -> None:
+    clock = ManualClock()
+    fake = fake_chat(clock)
+    reply = ReplyStream(adapter=fake, thread="c1", clock=clock, pacer=Pacer(clock=clock))
+
+    async def script() -> None:
+        reply.feed("w0")  # posted at once
+        for index in range(1, 100):
+            await clock.sleep(0.1)
+            reply.feed(f" w{index}")
+        await reply.finish(text=reply.text)
+
+    await drive(clock, script())
+    first = next(c for c in fake.calls if c.kind == "edit")
+    # The oldest hidden delta came at 0.1 s, so the refresh is due at 0.1 + 1.2 − 0.05 =
+    # 1.25 s. A delta comes every 0.1 s, so from 1.15 s on it goes with the next one, at 1.2 s:
+    # that edit ends with fresh text, and the next hidden delta is 0.1 s away, not 0.05.
+    assert first.at == pytest.approx(1.2 + ONE_WAY)
+    assert first.text is not None and first.text.endswith(" w12")
+
+
+async def test_a_paused_answer_is_refreshed_when_due() -> None:
+    clock = ManualClock()
+    fake = fake_chat(clock)
+    reply = ReplyStream(adapter=fake, thread="c1", clock=clock, pacer=Pacer(clock=clock))
+
+    async def script() -> None:
+        reply.feed("first")
+        await clock.sleep(0.02)
+        reply.feed(" second")
+        await clock.sleep(0.02)
+        reply.feed(" third")  # then the agent pauses for a long while
+        await clock.sleep(5.0)
+        await reply.finish(text=reply.text + " end")
+
+    await drive(clock, script())
+    edits = [c for c in fake.calls if c.kind == "edit"]
+    # The oldest hidden delta (" second", at 0.02 s) shows exactly at the target: the refresh
+    # does not wait for a delta that is not coming.
+    assert edits[0].at == pytest.approx(0.02 + STALENESS_TARGET)
+    assert edits[0].text == "first second third"
+    assert fake.visible("c1") == "first second third end"
+
+
+def test_progress_knows_the_recent_gap_between_deltas() -> None:
+    clock = ManualClock()
+    progress = Progress(clock=clock)
+    progress.changed(length=1)
+    assert progress.arrival_gap() is None  # one delta: no gap yet
+    for length in range(2, 20):
+        clock.advance(0.1 if length < 10 else 0.3)
+        progress.changed(length=length)
+    # The last eight deltas: the seven gaps between them were all 0.3 s.
+    assert progress.arrival_gap() == pytest.approx(0.3)
 
 
 def test_progress_ranks_by_the_oldest_text_still_hidden() -> None:
