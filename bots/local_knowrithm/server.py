@@ -1,8 +1,6 @@
-"""LocalKnowrithm: the in-process Knowrithm-compatible HTTP server, and `serve` for the CLI."""
+"""LocalKnowrithm: the Knowrithm-compatible HTTP server, run in-process or by the CLI."""
 
 from __future__ import annotations
-
-from types import TracebackType
 
 from aiohttp import web
 
@@ -14,11 +12,12 @@ from bots.local_knowrithm.middleware import api_middleware
 from bots.local_knowrithm.replies import Pacing, ReplyRunner
 from bots.local_knowrithm.routes import api_routes
 from bots.local_knowrithm.state import LocalState
+from bots.local_site import LocalService, LocalSite
 
 SHUTDOWN_TIMEOUT = 2.0  # streams are told to end first, so this only bounds stuck writes
 
 
-class LocalKnowrithm:
+class LocalKnowrithm(LocalService):
     """A Knowrithm-compatible API on one local port; nothing binds until `start()`."""
 
     def __init__(
@@ -46,7 +45,9 @@ class LocalKnowrithm:
         self._agent: Agent = agent if agent is not None else EchoAgent()
         self._pacing = Pacing(word_delay=word_delay, first_token_delay=first_token_delay)
         self._heartbeat_interval = heartbeat_interval
-        self._runner: web.AppRunner | None = None
+        self._site = LocalSite(
+            host=host, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True
+        )
         self._hub: EventHub | None = None
         self._replies: ReplyRunner | None = None
 
@@ -60,7 +61,7 @@ class LocalKnowrithm:
 
     async def start(self) -> None:
         """Bind the port (port 0 picks a free one, stored in `.port`) and start serving."""
-        if self._runner is not None:
+        if self._site.running:
             raise RuntimeError("LocalKnowrithm is already started")
         hub = EventHub()
         replies = ReplyRunner(
@@ -80,38 +81,15 @@ class LocalKnowrithm:
             replies=replies,
         )
         app.add_routes(api_routes())
-        runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host=self.host, port=self.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self.port = int(runner.addresses[0][1])
-        self._runner, self._hub, self._replies = runner, hub, replies
+        self.port = await self._site.start(app, port=self.port)
+        self._hub, self._replies = hub, replies
 
     async def stop(self) -> None:
         """End open streams, cancel replies being written, close the port. Idempotent."""
-        runner, hub, replies = self._runner, self._hub, self._replies
-        self._runner = self._hub = self._replies = None
+        hub, replies = self._hub, self._replies
+        self._hub = self._replies = None
         if hub is not None:
             hub.close_all()
         if replies is not None:
             await replies.stop()
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> LocalKnowrithm:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await self._site.stop()

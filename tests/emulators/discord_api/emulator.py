@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any
 
 import yarl
 from aiohttp import web
+
+from bots.local_site import LocalService, LocalSite
 
 from .calls import CallLog, CallPredicate
 from .effects import Effects
@@ -36,7 +37,7 @@ APP_FLAG_GUILD_MEMBERS_LIMITED = 1 << 15
 APP_FLAG_MESSAGE_CONTENT_LIMITED = 1 << 19
 
 
-class DiscordEmulator:
+class DiscordEmulator(LocalService):
     """Serves Discord's REST API and gateway on 127.0.0.1 with an in-memory world.
 
     Build the world (guilds, channels, users) before or after `start()`; READY and
@@ -101,50 +102,27 @@ class DiscordEmulator:
             allowed_privileged_intents=allowed_privileged_intents,
         )
         self._host = host
-        self._port: int | None = None
-        self._runner: web.AppRunner | None = None
+        self._site = LocalSite(host=host)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("the emulator is already running")
         app = web.Application()
         RestApi(emulator=self).install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, 0)
-        await site.start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        await self._site.start(app)
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None:
+        if not self._site.running:
             return
         await self.gateway.close_all()
-        await runner.cleanup()
+        await self._site.stop()
         self.call_log.cancel_waiters()
-
-    async def __aenter__(self) -> DiscordEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the emulator is not running")
-        return self._port
+        return self._site.port
 
     @property
     def base_url(self) -> str:

@@ -6,11 +6,12 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
+
+from bots.local_site import LocalService, LocalSite
 
 from .clock import Clock, wall_clock
 from .delivery import ACK_TIMEOUT, EventPoster, build_envelope
@@ -46,7 +47,7 @@ class InjectedFailure:
     retry_after: int | None
 
 
-class SlackEmulator:
+class SlackEmulator(LocalService):
     """A wire-level stand-in for slack.com: `async with SlackEmulator() as emu: ...`."""
 
     def __init__(
@@ -74,28 +75,21 @@ class SlackEmulator:
         self._web_api = WebApi(workspace=self.workspace, open_socket_url=self._socket_url)
         self._sockets = SocketHub(app_id=self.identity.app_id, on_change=self._notify)
         self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
+        self._site = LocalSite()
         self._session: aiohttp.ClientSession | None = None
         self._poster: EventPoster | None = None
-        self._port: int | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._runner is not None:
+        if self._site.running:
             raise RuntimeError("the emulator is already running")
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/link/", self._sockets.handle)
         app.router.add_get("/link", self._sockets.handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._runner = runner
-        address = runner.addresses[0]
-        self._port = int(address[1])
+        await self._site.start(app)
         # trust_env stays False: proxies in the environment must not see loopback traffic.
         self._session = aiohttp.ClientSession()
         self._poster = EventPoster(
@@ -107,30 +101,13 @@ class SlackEmulator:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self._port = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await self._site.stop()
 
     # --- addresses ---------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("the emulator is not running")
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self._site.port}"
 
     @property
     def api_url(self) -> str:

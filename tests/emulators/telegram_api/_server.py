@@ -8,11 +8,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bots.local_site import LocalService, LocalSite
 
 from ._builders import UpdateBuilder
 from ._flood import FloodGate, FloodLimits
@@ -60,7 +61,7 @@ def update_kind(update: Mapping[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "")
 
 
-class TelegramEmulator:
+class TelegramEmulator(LocalService):
     """A Telegram Bot API server on 127.0.0.1 for tests; use `async with TelegramEmulator():`."""
 
     def __init__(
@@ -90,8 +91,7 @@ class TelegramEmulator:
         self._update_waiters: set[asyncio.Event] = set()
         self._poll_generation = 0
         self._closing = False
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._site = LocalSite()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -99,37 +99,16 @@ class TelegramEmulator:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        sockets: Any = getattr(site._server, "sockets", None)
-        self._port = int(sockets[0].getsockname()[1])
+        await self._site.start(app)
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         self._closing = True
         self._wake(self._update_waiters)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> TelegramEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await self._site.stop()
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the emulator is not started")
-        return self._port
+        return self._site.port
 
     @property
     def base_url(self) -> str:

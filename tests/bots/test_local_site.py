@@ -1,0 +1,74 @@
+"""LocalSite serves one application on a local port; LocalService gives it ``async with``."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bots.local_site import LocalService, LocalSite
+
+
+def hello_app() -> web.Application:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hello")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    return app
+
+
+async def test_serves_on_a_free_port_until_stopped() -> None:
+    site = LocalSite()
+    assert not site.running
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = site.port
+    port = await site.start(hello_app())
+    assert site.running and site.port == port > 0
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/") as got:
+        assert await got.text() == "hello"
+    with pytest.raises(RuntimeError, match="already running"):
+        await site.start(hello_app())
+    await site.stop()
+    await site.stop()  # idempotent
+    assert not site.running
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_taken_port_fails_and_leaves_the_site_stopped() -> None:
+    first = LocalSite()
+    port = await first.start(hello_app())
+    second = LocalSite()
+    try:
+        with pytest.raises(OSError, match=str(port)):
+            await second.start(hello_app(), port=port)
+        assert not second.running
+        # Still usable: the failed attempt left nothing half-started.
+        other = await second.start(hello_app())
+        assert other != port
+    finally:
+        await second.stop()
+        await first.stop()
+
+
+async def test_a_service_runs_for_its_async_with_block() -> None:
+    calls: list[str] = []
+
+    class Service(LocalService):
+        async def start(self) -> None:
+            calls.append("start")
+
+        async def stop(self) -> None:
+            calls.append("stop")
+
+    async def use() -> None:
+        async with Service() as service:
+            assert isinstance(service, Service)
+            assert calls == ["start"]
+            raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        await use()
+    assert calls == ["start", "stop"]
