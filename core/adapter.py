@@ -151,11 +151,20 @@ class Adapter(ABC):
 
     @abstractmethod
     async def start(self, *, sink: EventSink) -> None:
-        """Connect and begin delivering events to ``sink``; return once running."""
+        """Connect and begin delivering events to ``sink``; return once running.
+
+        Raise ``PlatformAuthError`` (or another ``PlatformError``) when the platform refuses
+        the credentials or cannot be reached, so the runner can say so and exit. Must not
+        catch ``asyncio.CancelledError``: an interrupt during start cancels it.
+        """
 
     @abstractmethod
     async def stop(self) -> None:
-        """Stop receiving events and release connections."""
+        """Stop receiving events and release connections.
+
+        Safe before ``start`` and more than once. Returns only when no task the adapter
+        started is left running (the conformance kit checks this).
+        """
 
     async def wait_closed(self) -> None:
         """Return when the adapter has no more input (the console at end of file).
@@ -187,7 +196,8 @@ class Adapter(ABC):
         """Called once per handled message, after the bridge has finished responding to it.
 
         ``message_ids`` are the messages now showing the answer or the notice (empty when
-        nothing could be posted). Called even when answering failed.
+        nothing could be posted). Called even when answering failed. An exception raised
+        here is logged and changes nothing the user sees.
         """
         return None
 

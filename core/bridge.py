@@ -70,12 +70,15 @@ class Bridge:
         if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
             return
         try:
-            first = await self._first_delivery(event.adapter, event.event_id)
+            first = await self._first_delivery(event)
         except StoreError as exc:
             # Without the store nothing can be answered; say so instead of going silent.
             log.error("thread %s: %s", event.thread, exc)
             sentence = explain(exc)
-            self._queue.submit(thread=event.thread, job=lambda: self._tell(event, sentence))
+            if not self._queue.closed:
+                self._queue.submit(thread=event.thread, job=lambda: self._tell(event, sentence))
+            return
+        if first is None:
             return
         if not first:
             log.info("dropped redelivered event %s", event.event_id)
@@ -86,7 +89,7 @@ class Bridge:
         if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
             return
         try:
-            first = await self._first_delivery(event.adapter, event.event_id)
+            first = await self._first_delivery(event)
         except StoreError as exc:
             log.error("reaction in %s not recorded: %s", event.thread, exc)
             return
@@ -134,8 +137,17 @@ class Bridge:
 
     # --- messages ------------------------------------------------------------------------
 
-    async def _first_delivery(self, adapter: str, event_id: str) -> bool:
-        return await self._store.add_if_absent(f"event:{adapter}:{event_id}", 1, ttl=EVENT_TTL)
+    async def _first_delivery(self, event: Inbound | Reaction) -> bool | None:
+        """Mark the event seen: True the first time, False for a redelivery, None when intake
+        closed while the store was asked (the mark is taken back, so that a redelivery after
+        a restart is still answered)."""
+        key = f"event:{event.adapter}:{event.event_id}"
+        first = await self._store.add_if_absent(key, 1, ttl=EVENT_TTL)
+        if not self._queue.closed:
+            return first
+        if first:
+            await self._store.delete(key)
+        return None
 
     async def _handle_message(self, event: Inbound) -> None:
         adapter = self._adapters[event.adapter]

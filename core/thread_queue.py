@@ -28,7 +28,7 @@ class ThreadQueue:
 
     @property
     def closed(self) -> bool:
-        """True once ``cancel`` was called: nothing more is accepted."""
+        """True once ``close`` or ``cancel`` was called: nothing more is accepted."""
         return self._closed
 
     def submit(self, *, thread: str, job: Job) -> None:

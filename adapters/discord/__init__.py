@@ -54,7 +54,7 @@ text next, so nothing is lost. A 429 asking for more than ``max_rate_limit_wait`
 or one discord.py gave up on, reaches the engine as ``PlatformRateLimited(retry_after)``.
 
 Ratings: reactions 👍 👎 1️⃣–5️⃣ (the ``ratings.emoji`` table) added to the bot's answers rate
-the Knowrithm message; removing one forgets it; custom emoji are ignored.
+the Knowrithm message; removing one leaves the rating as it is; custom emoji are ignored.
 
 Leads: a DM from someone who shares none of the configured guilds (``allowed_guilds``, or
 every guild the bot is in) is marked external, so the rule

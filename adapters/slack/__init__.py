@@ -40,7 +40,9 @@ messages get the bridge's "too long" notice. Events are acknowledged at once and
 afterwards. Tokens and the signing secret never appear in logs or errors.
 
 Scopes: app_mentions:read, chat:write, channels:history, groups:history, im:history,
-mpim:history, reactions:read, users:read, users:read.email (optional),
+mpim:history, channels:read, groups:read, mpim:read (``conversations.info``: channel names
+for ``allowed_channels`` and rules by name), reactions:read, users:read, users:read.email
+(optional),
 assistant:write (optional, for the status); events: app_mention, message.channels,
 message.groups, message.im, message.mpim, reaction_added, reaction_removed.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -396,3 +397,42 @@ async def test_one_person_in_two_threads_at_once_becomes_one_lead(
         assert {c.entity_type for c in knowrithm.state.conversations.values()} == {"LEAD"}
     finally:
         await bot.bridge.stop()
+
+
+class GatedStore(MemoryStore):
+    """Holds ``add_if_absent`` until released, to close intake while the store is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def add_if_absent(self, key: str, value: Any, *, ttl: float | None = None) -> bool:
+        self.asked.set()
+        await self.release.wait()
+        return await super().add_if_absent(key, value, ttl=ttl)
+
+
+@pytest.mark.parametrize("kind", ["message", "reaction"])
+async def test_intake_closing_while_the_store_is_asked_leaves_the_event_unseen(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient, kind: str
+) -> None:
+    made = await make_bot(knowrithm, client)
+    store = GatedStore()
+    bridge = Bridge(
+        client=client, store=store, sessions=made.sessions, adapters={"recording": made.adapter}
+    )
+    await made.adapter.start(sink=bridge)
+    if kind == "message":
+        arriving = asyncio.create_task(made.adapter.say("hello", event_id="e1"))
+    else:
+        arriving = asyncio.create_task(made.adapter.react("m1", "thumbsup", event_id="e1"))
+    await store.asked.wait()
+    bridge.close_intake()  # shutdown begins while the event is being marked seen
+    store.release.set()
+    await arriving  # the sink does not raise into the adapter
+    await bridge.drain()
+    assert await store.get("event:recording:e1") is None  # a redelivery will be answered
+    assert made.adapter.calls == []
+    await bridge.stop()
+    await made.bridge.stop()

@@ -20,7 +20,7 @@ class AdapterConformance(LifecycleChecks, InboundChecks, OutboundChecks, Failure
     """Contract checks every adapter passes. Subclass it in a test module::
 
         class TestMyAdapter(AdapterConformance):
-            @pytest.fixture
+            @pytest_asyncio.fixture
             async def harness(self) -> AsyncIterator[MyHarness]:
                 async with MyPlatformFake() as fake:
                     yield MyHarness(fake)

@@ -8,6 +8,7 @@ import pytest
 
 from core.config import adapter_config, load_settings, parse_settings
 from core.errors import ConfigError
+from core.plugins import load_adapter
 
 EXAMPLE = Path(__file__).parents[3] / "config.example.yaml"
 
@@ -119,3 +120,21 @@ def test_example_config_is_valid() -> None:
     settings = load_settings(EXAMPLE, env=env)
     assert settings.knowrithm.base_url == "local"
     assert set(settings.adapters) >= {"console", "telegram", "slack", "discord"}
+
+
+@pytest.mark.parametrize(
+    ("name", "env"),
+    [
+        ("console", {}),
+        ("telegram", {"TELEGRAM_BOT_TOKEN": "1:x"}),
+        ("slack", {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}),  # socket mode
+        ("discord", {"DISCORD_BOT_TOKEN": "d"}),
+    ],
+)
+def test_each_example_section_works_with_only_its_own_secrets(
+    name: str, env: dict[str, str]
+) -> None:
+    settings = load_settings(EXAMPLE, env={})
+    section = adapter_config(settings, name=name, env=env)
+    adapter = load_adapter(name).from_config(config=section)  # validates; nothing connects
+    assert adapter.name == name
