@@ -211,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     if curves:
         plot(curves, generated, str(out / "streaming_one_reply.png"))
     print(markdown)
-    print(f"results in {out} ({time.perf_counter() - started:.0f} s)")
+    seconds = time.perf_counter() - started
+    if temporary is None:
+        print(f"results in {out} ({seconds:.0f} s)")
+    else:
+        print(f"done in {seconds:.0f} s; only the tables above are kept (--out DIR keeps files)")
 
     if temporary is not None:
         temporary.cleanup()

@@ -1,9 +1,9 @@
 """The simulated platforms: the budgets each one enforces with 429s, and its round trip.
 
-The figures follow /work/shared/PLATFORMS.md (late 2026). Where the platform publishes
-no number, the common safe value is used, with a small burst the way token buckets on
-the real services behave. The engine is told exactly these budgets; the baselines are not
-told anything, as in the bots they imitate.
+Each platform enforces exactly what the shipped adapter declares (its ``Limits``: length
+limit, per-message edit interval and budgets), so the engine runs as it does in production.
+The engine is told these budgets; the baselines are not told anything, as in the bots they
+imitate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from core.adapter import Budget, Limits
+from adapters.discord.adapter import DiscordAdapter
+from adapters.slack.adapter import SlackAdapter
+from adapters.telegram.adapter import TelegramAdapter
+from core.adapter import Limits
 
 Keys = Callable[[str], Mapping[str, str]]
 
@@ -41,15 +44,7 @@ def _chat(thread: str) -> str:
 
 TELEGRAM = Platform(
     name="telegram",
-    limits=Limits(
-        max_message_length=4096,
-        edit_interval=0.0,
-        budgets=(
-            Budget("chat", rate=1, per=1, burst=3),
-            Budget("group", rate=20, per=60, burst=3),
-            Budget("bot", rate=30, per=1, burst=30, shared_backoff=False),
-        ),
-    ),
+    limits=TelegramAdapter.limits,
     rtt=0.12,
     # A group: its chat budget and its 20/min group budget; private chats have no group.
     one_chat=lambda t: {"chat": _chat(t), "group": _chat(t), "bot": "bot"},
@@ -60,14 +55,7 @@ TELEGRAM = Platform(
 
 SLACK = Platform(
     name="slack",
-    limits=Limits(
-        max_message_length=40_000,
-        edit_interval=0.0,
-        budgets=(
-            Budget("chat", rate=1, per=1, burst=3, kinds=("post",)),
-            Budget("workspace", rate=50, per=60, burst=5, kinds=("edit",)),
-        ),
-    ),
+    limits=SlackAdapter.limits,
     rtt=0.15,
     one_chat=lambda t: {"chat": _chat(t), "workspace": "T1"},
     many_chats=lambda t: {"chat": _chat(t), "workspace": "T1"},
@@ -77,14 +65,7 @@ SLACK = Platform(
 
 DISCORD = Platform(
     name="discord",
-    limits=Limits(
-        max_message_length=2000,
-        edit_interval=0.0,
-        budgets=(
-            Budget("chat", rate=5, per=5, burst=5),
-            Budget("bot", rate=50, per=1, burst=50, shared_backoff=False),
-        ),
-    ),
+    limits=DiscordAdapter.limits,
     rtt=0.10,
     one_chat=lambda t: {"chat": _chat(t), "bot": "bot"},
     many_chats=lambda t: {"chat": _chat(t), "bot": "bot"},
