@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from core.errors import (
     AuthError,
     BadRequestError,
@@ -17,12 +19,31 @@ EMPTY_MESSAGE = "Your message has no text I can pass to the agent; please write 
 EMPTY_ANSWER = "The agent sent an empty answer; please try asking in another way."
 NOTHING_TO_END = "There is no conversation to end in this thread; just write to start one."
 
+# A wait is shown in the largest unit whose count stays at most this; a day at most.
+_MOST_OF_A_UNIT = 90
+_LONGEST_WAIT = 86_400.0
+
 
 def too_long(*, length: int, limit: int) -> str:
     return (
         f"Your message is {length:,} characters long and the limit is {limit:,}; "
         "please shorten it or split it into several messages."
     )
+
+
+def _wait_text(seconds: float | None) -> str:
+    """The " in ..." part of the busy sentence, in a unit that keeps the number small."""
+    # Whatever the service claimed (inf, nan, a negative or absurd wait), show a plain count.
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return " in a moment"
+    seconds = min(seconds, _LONGEST_WAIT)
+    if seconds <= _MOST_OF_A_UNIT:
+        count, unit = math.ceil(seconds), "second"
+    elif seconds <= _MOST_OF_A_UNIT * 60:
+        count, unit = math.ceil(seconds / 60), "minute"
+    else:
+        count, unit = math.ceil(seconds / 3600), "hour"
+    return f" in {count} {unit}{'' if count == 1 else 's'}"
 
 
 def explain(error: BaseException) -> str:
@@ -33,8 +54,7 @@ def explain(error: BaseException) -> str:
             "an administrator needs to check the API key and secret."
         )
     if isinstance(error, RateLimitedError):
-        after = f" in {error.retry_after:.0f} seconds" if error.retry_after else " in a moment"
-        return f"The agent is busy right now; please try again{after}."
+        return f"The agent is busy right now; please try again{_wait_text(error.retry_after)}."
     if isinstance(error, UnavailableError):
         return "The agent cannot be reached right now; please try again in a minute."
     if isinstance(error, ProtocolError):

@@ -42,15 +42,20 @@ class RunningBot:
         ]
 
 
-def client_for(server: LocalKnowrithm) -> KnowrithmClient:
-    """A Knowrithm client for ``server`` with retries and polling quick enough for tests."""
+def client_for(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
+    """A Knowrithm client for ``server`` with retries and polling quick enough for tests;
+    ``options`` override the client's other settings."""
+    settings: dict[str, Any] = {
+        "retry": RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05),
+        "task_poll_interval": 0.02,
+        "stream_idle_timeout": 5.0,
+        **options,
+    }
     return KnowrithmClient(
         base_url=server.base_url,
         api_key=server.api_key,
         api_secret=server.api_secret,
-        retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05),
-        task_poll_interval=0.02,
-        stream_idle_timeout=5.0,
+        **settings,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +33,14 @@ class Faults:
         self.cut_stream_after_chunks: int | None = None
         self.chat_mode: Literal["task", "sync"] = "task"
         self.start_mode: Literal["object", "task"] = "object"
+        # Streams write events of these names with data that is not JSON.
+        self.unreadable_events: frozenset[str] = frozenset()
+        # Streams write chat_response events without these fields (task results keep them).
+        self.response_missing: frozenset[str] = frozenset()
         self._rules: list[_FailureRule] = []
+        self._reply_gate: asyncio.Event | None = None
+        self._hold_after_words = 0
+        self._release_on_path: str | None = None
 
     def fail_next(
         self,
@@ -74,6 +82,38 @@ class Faults:
         """Consume the one-shot stream cut for the reply that is starting."""
         cut, self.cut_stream_after_chunks = self.cut_stream_after_chunks, None
         return cut
+
+    def hold_replies(self, *, after_words: int = 0, until_request: str | None = None) -> None:
+        """Make replies stop before word number `after_words` until `release_replies()`.
+
+        0 holds them before their first word; `until_request` also releases them on the
+        first request whose path contains it (a client's status poll, say). Lets a test act
+        while a reply is certainly still being written, instead of racing a delay.
+        """
+        if after_words < 0:
+            raise ValueError("after_words must be at least 0")
+        self._hold_after_words = after_words
+        self._release_on_path = until_request
+        if self._reply_gate is None:
+            self._reply_gate = asyncio.Event()
+
+    def note_request(self, *, path: str) -> None:
+        """Called for every request: releases held replies when it is the one awaited."""
+        if self._release_on_path is not None and self._release_on_path in path:
+            self.release_replies()
+
+    def release_replies(self) -> None:
+        """Let held replies (and later ones) go on at once."""
+        gate, self._reply_gate = self._reply_gate, None
+        self._release_on_path = None
+        if gate is not None:
+            gate.set()
+
+    async def wait_while_held(self, *, words_written: int) -> None:
+        """Return at once unless replies are held at this word; then when they are released."""
+        gate = self._reply_gate
+        if gate is not None and words_written == self._hold_after_words:
+            await gate.wait()
 
     def clear(self) -> None:
         """Disarm every pending injected failure."""

@@ -22,6 +22,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Record the request, apply an armed fault, check credentials, then run the handler."""
     context = context_of(request)
     context.state.requests.append((request.method, request.path))
+    context.faults.note_request(path=request.path)
     failure = context.faults.take_failure(method=request.method, path=request.path)
     if failure is not None:
         return _injected(failure)

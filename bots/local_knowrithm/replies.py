@@ -88,7 +88,8 @@ class ReplyRunner:
         history, user_message = self._store_question(conversation_id=conversation_id, text=text)
         await asyncio.sleep(self._pacing.first_token_delay)
         answer = self._agent.reply(question=text, history=history)
-        for _ in split_words(answer):
+        for index, _ in enumerate(split_words(answer)):
+            await self._faults.wait_while_held(words_written=index)
             await asyncio.sleep(self._pacing.word_delay)
         return self._store_answer(user_message=user_message, answer=answer)
 
@@ -149,6 +150,7 @@ class ReplyRunner:
             answer = self._agent.reply(question=user_message.content, history=history)
             emit_chunks = self._faults.emit_chunks
             for index, piece in enumerate(split_words(answer)):
+                await self._faults.wait_while_held(words_written=index)
                 if emit_chunks:
                     channel.publish(
                         name="chat_chunk",

@@ -66,6 +66,7 @@ async def stream_messages(request: web.Request) -> web.StreamResponse:
         channel=context.hub.channel(conversation_id=conversation.id),
         last_event_id=_last_event_id(request),
         heartbeat_interval=context.settings.heartbeat_interval,
+        faults=context.faults,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bots.local_knowrithm.events import ConversationChannel, StreamEvent, Subscription
+from bots.local_knowrithm.faults import Faults
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -24,6 +25,17 @@ def format_event(*, name: str, data: dict[str, Any], event_id: int | None = None
     lines.append(f"event: {name}")
     lines.append("data: " + json.dumps(data, separators=(",", ":"), ensure_ascii=False))
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def _on_the_wire(*, event: StreamEvent, faults: Faults) -> bytes:
+    """The event as written, spoilt as the fault knobs ask (the event log keeps it whole)."""
+    data = event.data
+    if event.name == "chat_response" and faults.response_missing:
+        data = {k: v for k, v in data.items() if k not in faults.response_missing}
+    if event.name in faults.unreadable_events:
+        head = "" if event.id is None else f"id: {event.id}\n"
+        return f"{head}event: {event.name}\ndata: {{not json\n\n".encode()
+    return format_event(name=event.name, data=data, event_id=event.id)
 
 
 def format_comment(text: str) -> bytes:
@@ -41,6 +53,7 @@ async def pump_stream(
     channel: ConversationChannel,
     last_event_id: int | None,
     heartbeat_interval: float,
+    faults: Faults,
 ) -> web.StreamResponse:
     """Answer a stream request: connected comment, replay, then live events and heartbeats.
 
@@ -53,12 +66,13 @@ async def pump_stream(
         await response.prepare(request)
         await response.write(format_comment("connected"))
         for event in replay:
-            await _write(response=response, channel=channel, event=event)
+            await _write(response=response, channel=channel, event=event, faults=faults)
         await _live(
             response=response,
             channel=channel,
             subscription=subscription,
             heartbeat_interval=heartbeat_interval,
+            faults=faults,
         )
     except _StreamCut:
         _drop_connection(request)
@@ -75,6 +89,7 @@ async def _live(
     channel: ConversationChannel,
     subscription: Subscription,
     heartbeat_interval: float,
+    faults: Faults,
 ) -> None:
     loop = asyncio.get_running_loop()
     next_beat = loop.time() + heartbeat_interval
@@ -89,13 +104,17 @@ async def _live(
             continue
         if event is None:
             return
-        await _write(response=response, channel=channel, event=event)
+        await _write(response=response, channel=channel, event=event, faults=faults)
 
 
 async def _write(
-    *, response: web.StreamResponse, channel: ConversationChannel, event: StreamEvent
+    *,
+    response: web.StreamResponse,
+    channel: ConversationChannel,
+    event: StreamEvent,
+    faults: Faults,
 ) -> None:
-    await response.write(format_event(name=event.name, data=event.data, event_id=event.id))
+    await response.write(_on_the_wire(event=event, faults=faults))
     if event.cut and channel.claim_cut(task_id=event.task_id):
         raise _StreamCut
 

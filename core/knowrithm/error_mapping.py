@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -24,6 +25,10 @@ from core.errors import (
 
 _MAX_DETAIL = 200
 _ENDED_CODE = "CONVERSATION_ENDED"
+# A longer wait is a broken header, not advice anyone can follow.
+MAX_RETRY_AFTER = 86_400.0
+# Error details are found near the top of a body; deeper nesting is not searched.
+_MAX_DETAIL_DEPTH = 8
 
 
 class Redactor:
@@ -31,42 +36,54 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         # Short values would redact ordinary words; real keys are long.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        found = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        # Case-blind: a service may echo a key upper- or lower-cased; longest first, so a
+        # secret that contains another is removed whole.
+        self._pattern = (
+            re.compile("|".join(re.escape(s) for s in found), re.IGNORECASE) if found else None
+        )
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        if self._pattern is None:
+            return text
+        return self._pattern.sub("[redacted]", text)
 
 
 def parse_retry_after(*, value: str | None, now: float | None = None) -> float | None:
-    """Read a ``Retry-After`` header given in seconds or as an HTTP date; None if absent or bad."""
+    """Read a ``Retry-After`` header given in seconds or as an HTTP date; None if absent or bad.
+
+    The result is between 0 and ``MAX_RETRY_AFTER``; ``inf`` or ``nan`` count as bad.
+    """
     if value is None or not value.strip():
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        current = time.time() if now is None else now
+        seconds = when.timestamp() - current
+    if not math.isfinite(seconds):
         return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
-def _detail_text(value: Any) -> str | None:
+def _detail_text(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, str):
         return value
+    if depth >= _MAX_DETAIL_DEPTH:
+        return None
     if isinstance(value, Mapping):
         for name in ("message", "detail", "msg", "error"):
-            inner = _detail_text(value.get(name))
+            inner = _detail_text(value.get(name), depth + 1)
             if inner:
                 return inner
         return None
     if isinstance(value, list):
-        parts = [text for item in value if (text := _detail_text(item))]
+        parts = [text for item in value if (text := _detail_text(item, depth + 1))]
         return "; ".join(parts) if parts else None
     return None
 
@@ -87,7 +104,8 @@ def error_details(body: Any) -> tuple[str | None, str | None]:
     return detail, (str(code) if isinstance(code, str | int) else None)
 
 
-def _clean(detail: str | None, redact: Redactor) -> str | None:
+def clean_detail(detail: str | None, redact: Callable[[str], str]) -> str | None:
+    """The service's explanation fit for one sentence: no secrets, one line, at most 200 chars."""
     if not detail:
         return None
     text = re.sub(r"\s+", " ", redact(detail)).strip().rstrip(".")
@@ -99,7 +117,7 @@ def _clean(detail: str | None, redact: Redactor) -> str | None:
 def _decode_error_body(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -109,7 +127,7 @@ def error_from_response(
     """Build the error for a non-2xx answer; the caller must already have read the body."""
     status = response.status_code
     detail, code = error_details(_decode_error_body(response.content))
-    detail = _clean(detail, redact)
+    detail = clean_detail(detail, redact)
     suffix = f" (HTTP {status}: {detail})." if detail else f" (HTTP {status})."
     if status == 429:
         retry_after = parse_retry_after(value=response.headers.get("Retry-After"))
@@ -181,8 +199,10 @@ def decode_json(*, response: httpx.Response, action: str) -> Any:
     try:
         return json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(
-            f"Knowrithm could not {action}: it answered malformed JSON "
-            f"(HTTP {response.status_code}).",
-            status=response.status_code,
-        ) from None
+        problem = "malformed JSON"
+    except RecursionError:
+        problem = "JSON nested too deeply to read"
+    raise ProtocolError(
+        f"Knowrithm could not {action}: it answered {problem} (HTTP {response.status_code}).",
+        status=response.status_code,
+    ) from None

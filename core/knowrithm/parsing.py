@@ -16,6 +16,8 @@ from core.knowrithm.models import (
 
 # Keys under which the service has wrapped lists over time, most specific first.
 _LIST_KEYS = ("data", "items", "results")
+# Real answers wrap a list two or three times; deeper nesting is hostile, not searched.
+_MAX_WRAPPERS = 8
 
 
 def unwrap(*, body: Any, key: str) -> Any:
@@ -36,18 +38,18 @@ def unwrap(*, body: Any, key: str) -> Any:
     return current
 
 
-def find_list(*, body: Any, key: str) -> list[Any] | None:
+def find_list(*, body: Any, key: str, _depth: int = 0) -> list[Any] | None:
     """Return the list in ``body`` itself, under ``key``, or under a generic wrapper key."""
     if isinstance(body, list):
         return body
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or _depth >= _MAX_WRAPPERS:
         return None
     for name in (key, *_LIST_KEYS):
         value = body.get(name)
         if isinstance(value, list):
             return value
         if isinstance(value, dict):
-            nested = find_list(body=value, key=key)
+            nested = find_list(body=value, key=key, _depth=_depth + 1)
             if nested is not None:
                 return nested
     return None

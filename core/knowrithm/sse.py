@@ -6,8 +6,12 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from core.errors import ProtocolError
+
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"[0-9]+")
+# Knowrithm's events are a few kilobytes; a line or event far beyond this is a broken stream.
+MAX_EVENT_CHARS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -24,14 +28,23 @@ class SSEParser:
 
     Lines may end in CRLF, LF or CR, and a chunk may end anywhere, even between the CR and the
     LF of one line ending. An event that is not finished by a blank line is never dispatched.
+    Each chunk is scanned once, so the cost grows with the stream, not with its square. A line,
+    or the data of one event, longer than ``max_chars`` raises ``ProtocolError``; the parser
+    is unusable after that.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_chars: int = MAX_EVENT_CHARS) -> None:
+        if max_chars < 1:
+            raise ValueError("SSEParser max_chars must be positive.")
+        self._max = max_chars
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        # The unfinished last line, in the pieces it arrived in (joined once it ends).
+        self._partial: list[str] = []
+        self._partial_len = 0
         self._skip_lf = False
         self._started = False
         self._data: list[str] = []
+        self._data_len = 0
         self._event = ""
         self.last_event_id: str | None = None
         self.retry_ms: int | None = None
@@ -51,17 +64,35 @@ class SSEParser:
             self._skip_lf = False
         if not text:
             return []
-        buffer = self._buffer + text
         events: list[SSEEvent] = []
         start = 0
-        for match in _LINE_END.finditer(buffer):
-            event = self._line(buffer[start : match.start()])
+        # Only the new text is scanned: the unfinished line never holds a line end.
+        for match in _LINE_END.finditer(text):
+            self._extend(text[start : match.start()])
+            line = "".join(self._partial)
+            self._partial.clear()
+            self._partial_len = 0
+            event = self._line(line)
             if event is not None:
                 events.append(event)
             start = match.end()
-        self._buffer = buffer[start:]
-        self._skip_lf = start == len(buffer) and buffer.endswith("\r")
+        self._extend(text[start:])
+        self._skip_lf = start == len(text) and text.endswith("\r")
         return events
+
+    def _extend(self, piece: str) -> None:
+        if not piece:
+            return
+        self._partial_len += len(piece)
+        if self._partial_len > self._max:
+            self._give_up(f"a line longer than {self._max:,} characters")
+        self._partial.append(piece)
+
+    def _give_up(self, what: str) -> None:
+        # Drop what was buffered: the stream cannot be read past this point anyway.
+        self._partial, self._partial_len = [], 0
+        self._data, self._data_len = [], 0
+        raise ProtocolError(f"Knowrithm's event stream sent {what}.")
 
     def _line(self, line: str) -> SSEEvent | None:
         if not line:
@@ -72,6 +103,10 @@ class SSEParser:
         if colon and value.startswith(" "):
             value = value[1:]
         if name == "data":
+            # Counting the joining newline too keeps the dispatched data within the limit.
+            self._data_len += len(value) + (1 if self._data else 0)
+            if self._data_len > self._max:
+                self._give_up(f"an event with more than {self._max:,} characters of data")
             self._data.append(value)
         elif name == "event":
             self._event = value
@@ -84,7 +119,7 @@ class SSEParser:
 
     def _dispatch(self) -> SSEEvent | None:
         data, event = self._data, self._event
-        self._data, self._event = [], ""
+        self._data, self._data_len, self._event = [], 0, ""
         if not data:
             return None
         return SSEEvent(

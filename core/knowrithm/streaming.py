@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ from core.knowrithm.retry import Safety
 from core.knowrithm.session import HttpSession
 from core.knowrithm.sse import SSEEvent, SSEParser
 from core.knowrithm.tasks import TaskPoller, task_failure, task_handle, task_payload, task_state
+
+logger = logging.getLogger(__name__)
 
 _CHAT_EVENTS = frozenset({"chat_status", "chat_chunk", "chat_response"})
 # A 200 of these types is an API answer, not an event stream (some proxies do this).
@@ -117,7 +120,12 @@ class _SSEReader:
                 raise _StreamLost from exc
             if chunk is None:
                 raise _StreamLost
-            self._pending.extend(self._parser.feed_bytes(chunk))
+            try:
+                self._pending.extend(self._parser.feed_bytes(chunk))
+            except ProtocolError as exc:
+                # Nothing after an oversized line can be framed reliably: the stream is lost.
+                logger.warning("Dropped the Knowrithm reply stream: %s", exc)
+                raise _StreamLost from exc
         return self._pending.popleft()
 
     async def aclose(self) -> None:
@@ -133,19 +141,20 @@ async def _close_quietly(response: httpx.Response) -> None:
         await response.aclose()
 
 
-def _event_payload(event: SSEEvent) -> tuple[str, dict[str, Any]] | None:
-    """Return (event name, JSON payload) for chat events, None for anything else."""
+def _event_payload(event: SSEEvent) -> tuple[str, dict[str, Any] | None] | None:
+    """Return (event name, JSON payload) for chat events, None for anything else.
+
+    The payload is None for a chat event whose data is not a JSON object.
+    """
     name = event.event
     if name not in _CHAT_EVENTS and name != "message":
         return None
     try:
         payload = json.loads(event.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
-        if name in _CHAT_EVENTS:
-            raise ProtocolError(f"Knowrithm sent a {name} event whose data is not a JSON object.")
-        return None
+        return (name, None) if name in _CHAT_EVENTS else None
     if name == "message":
         # Some deployments send unnamed events that carry their type inside the data.
         name = as_str(payload.get("event")) or as_str(payload.get("type")) or ""
@@ -311,6 +320,14 @@ class ReplyRun:
         if parsed is None:
             return None
         name, payload = parsed
+        if payload is None:
+            # The event cannot even be matched to a send. Raising would tell the caller to
+            # send again, duplicating a message Knowrithm already accepted.
+            if name == "chat_response":
+                self._lose_stream(f"a {name} event whose data is not a JSON object")
+            else:
+                logger.debug("Skipped a %s event whose data is not a JSON object.", name)
+            return None
         if not self._matches(payload, sent):
             return None
         if name == "chat_chunk":
@@ -322,7 +339,11 @@ class ReplyRun:
             content = payload.get("content")
             return ReplyDelta(content) if isinstance(content, str) and content else None
         if name == "chat_response":
-            return ReplyDone(parse_message(body=payload, conversation_id=self._conversation_id))
+            try:
+                return ReplyDone(parse_message(body=payload, conversation_id=self._conversation_id))
+            except ProtocolError:
+                self._lose_stream(f"a {name} event without a message id or text")
+                return None
         state = task_state(payload)
         if state == "failed":
             raise task_failure(body=payload, action=_REPLY_ACTION, redact=self._http.redact)
@@ -330,6 +351,11 @@ class ReplyRun:
             # Finished without a chat_response we could read: fetch the answer instead.
             self._finished = True
         return None
+
+    def _lose_stream(self, what: str) -> None:
+        """Stop reading the stream: the reply is then read from the task or the history."""
+        logger.warning("Knowrithm sent %s; reading the reply without the stream.", what)
+        self._finished = True
 
     async def _fallback(self, sent: SendResult) -> Message:
         """Wait for the reply without the stream: poll the task, then read the history."""

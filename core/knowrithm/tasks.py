@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from core.errors import KnowrithmError, ProtocolError, UnavailableError
-from core.knowrithm.error_mapping import error_details
+from core.knowrithm.error_mapping import clean_detail, error_details
 from core.knowrithm.parsing import as_str
 from core.knowrithm.retry import Safety
 from core.knowrithm.session import HttpSession
@@ -79,7 +79,7 @@ def task_failure(
 ) -> KnowrithmError:
     """The error for a failed task, carrying the task's own explanation when it gave one."""
     detail, code = error_details(body)
-    reason = redact(detail).rstrip(".") if detail else "the task failed without saying why"
+    reason = clean_detail(detail, redact) or "the task failed without saying why"
     return KnowrithmError(
         f"Knowrithm could not {action}: {reason}.", error_code=code or "TASK_FAILED"
     )

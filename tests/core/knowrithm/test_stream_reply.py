@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import AuthError, KnowrithmError, ProtocolError, UnavailableError
+from core.errors import AuthError, KnowrithmError, UnavailableError
 from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
 from tests.core.knowrithm.fakes import (
     CID,
@@ -376,12 +376,20 @@ async def test_failed_status_raises_and_closes_the_stream() -> None:
     assert script.streams[0].closed
 
 
-async def test_malformed_response_event_is_a_protocol_error() -> None:
+async def test_malformed_response_event_reads_the_reply_from_the_task() -> None:
+    # The send was accepted: raising would make the caller send the message again.
     fake = FakeKnowrithm()
     script = Script(fake, frames=[b"event: chat_response\ndata: {oops\n\n"])
+    fake.on(
+        "GET",
+        TASK_PATH,
+        json_response(200, {"status": "completed", "result": message("am-1", "assistant", FINAL)}),
+    )
     async with make_client(fake) as client:
-        with pytest.raises(ProtocolError, match="chat_response"):
-            await collect(client)
+        events = await collect(client)
+    assert events == [done(events)]
+    assert done(events).message.content == FINAL
+    assert len(fake.seen("POST", CHAT_PATH)) == 1
     assert script.streams[0].closed
 
 

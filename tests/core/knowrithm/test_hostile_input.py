@@ -1,0 +1,208 @@
+"""Hostile or broken answers from Knowrithm, through the real client and the local server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
+from core.errors import (
+    AuthError,
+    BadRequestError,
+    KnowrithmError,
+    ProtocolError,
+    RateLimitedError,
+)
+from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent, RetryPolicy
+from core.user_messages import explain
+
+KEY = "Local-Key-AbCdEf-0123"
+SECRET = "Local-Secret-XyZ-9876"
+
+
+def connect(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
+    options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
+    options.setdefault("task_poll_interval", 0.02)
+    options.setdefault("task_timeout", 5.0)
+    options.setdefault("stream_idle_timeout", 2.0)
+    options.setdefault("timeout", 5.0)
+    return KnowrithmClient(
+        base_url=server.base_url, api_key=server.api_key, api_secret=server.api_secret, **options
+    )
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LocalKnowrithm]:
+    async with LocalKnowrithm(api_key=KEY, api_secret=SECRET, word_delay=0.001) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: LocalKnowrithm) -> AsyncIterator[KnowrithmClient]:
+    async with connect(server) as opened:
+        yield opened
+
+
+async def reply_events(client: KnowrithmClient, server: LocalKnowrithm) -> list[ReplyEvent]:
+    conversation = await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+    stream = client.stream_reply(conversation_id=conversation.id, text="Hello there")
+    async with contextlib.aclosing(stream):
+        return [event async for event in stream]
+
+
+def stored_answer(server: LocalKnowrithm) -> StoredMessage:
+    (answer,) = [
+        m for messages in server.state.messages.values() for m in messages if m.role == "assistant"
+    ]
+    return answer
+
+
+def task_polls(server: LocalKnowrithm) -> int:
+    return sum(1 for method, path in server.state.requests if "/v1/tasks/" in path)
+
+
+# --- 1. a bad stream event never throws away an accepted reply ---------------------------
+
+
+async def test_unreadable_chunk_and_status_events_are_skipped(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    server.faults.unreadable_events = frozenset({"chat_chunk", "chat_status"})
+    events = await reply_events(client, server)
+    answer = stored_answer(server)
+    # The deltas were unreadable; the readable chat_response still ends the reply.
+    (final,) = events
+    assert isinstance(final, ReplyDone)
+    assert (final.message.id, final.message.content) == (answer.id, answer.content)
+    assert len(server.state.chat_requests) == 1
+    assert task_polls(server) == 0
+
+
+@pytest.mark.parametrize(
+    ("unreadable", "missing"),
+    [
+        (frozenset({"chat_response"}), frozenset()),
+        (frozenset(), frozenset({"content"})),
+        (frozenset(), frozenset({"message_id"})),
+    ],
+    ids=["not-json", "no-content", "no-id"],
+)
+async def test_unreadable_final_event_reads_the_reply_from_the_task_without_resending(
+    client: KnowrithmClient,
+    server: LocalKnowrithm,
+    unreadable: frozenset[str],
+    missing: frozenset[str],
+) -> None:
+    server.faults.unreadable_events = unreadable
+    server.faults.response_missing = missing
+    events = await reply_events(client, server)
+    answer = stored_answer(server)
+    deltas = "".join(e.text for e in events if isinstance(e, ReplyDelta))
+    final = events[-1]
+    assert isinstance(final, ReplyDone)
+    assert sum(isinstance(e, ReplyDone) for e in events) == 1
+    assert deltas == answer.content
+    assert (final.message.id, final.message.content) == (answer.id, answer.content)
+    assert len(server.state.chat_requests) == 1
+    assert task_polls(server) >= 1
+
+
+# --- 2. JSON nested deeper than the decoder can follow -----------------------------------
+
+
+async def test_deeply_nested_success_body_is_a_protocol_error(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    server.faults.fail_next(path_contains="/v1/conversation", status=200, body="[" * 100_000)
+    with pytest.raises(ProtocolError, match="nested too deeply"):
+        await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+
+
+async def test_deeply_nested_error_body_still_maps_the_status(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    deep = '{"detail":' * 100_000 + '"x"' + "}" * 100_000
+    server.faults.fail_next(path_contains="/v1/conversation", status=400, body=deep)
+    with pytest.raises(BadRequestError, match=r"\(HTTP 400\)"):
+        await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+
+
+# --- 4. redaction ignores case ------------------------------------------------------------
+
+
+async def test_credentials_echoed_in_another_case_are_redacted(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    detail = f"Unknown key {KEY.upper()} with secret {SECRET.lower()} ({KEY.swapcase()})"
+    server.faults.fail_next(
+        path_contains="/v1/conversation", status=401, body=json.dumps({"detail": detail})
+    )
+    with pytest.raises(AuthError) as info:
+        await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+    text = str(info.value).lower()
+    assert KEY.lower() not in text
+    assert SECRET.lower() not in text
+    assert text.count("[redacted]") == 3
+
+
+# --- 5. a failed task's explanation is one short, clean line -----------------------------
+
+
+def failing_agent(question: str, history: Sequence[StoredMessage]) -> str:
+    raise RuntimeError(
+        f"model exploded\n\ttraceback line\r\nsecret={SECRET.upper()}\n" + "x" * 5000
+    )
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["stream", "task-poll"])
+async def test_task_failure_text_is_cleaned(streaming: bool) -> None:
+    async with (
+        LocalKnowrithm(api_key=KEY, api_secret=SECRET, agent=ScriptedAgent(failing_agent)) as srv,
+        connect(srv) as client,
+    ):
+        srv.faults.streaming_enabled = streaming
+        with pytest.raises(KnowrithmError) as info:
+            await reply_events(client, srv)
+    text = str(info.value)
+    assert text.startswith(
+        "Knowrithm could not finish the reply: The agent failed to reply: model exploded"
+        " traceback line secret=[redacted] xxx"
+    )
+    assert not any(c in text for c in "\n\r\t")
+    assert SECRET.lower() not in text.lower()
+    assert len(text) < 300
+    assert len(srv.state.chat_requests) == 1
+
+
+# --- 6. an absurd Retry-After never reaches the user as such -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "retry_after", "wait"),
+    [
+        (float("inf"), None, "in a moment"),
+        (float("nan"), None, "in a moment"),
+        (1e30, 86_400.0, "in 24 hours"),
+        (600.0, 600.0, "in 10 minutes"),
+    ],
+    ids=["inf", "nan", "1e30", "600"],
+)
+async def test_absurd_retry_after_is_rejected_or_clamped(
+    client: KnowrithmClient,
+    server: LocalKnowrithm,
+    header: float,
+    retry_after: float | None,
+    wait: str,
+) -> None:
+    server.faults.fail_next(
+        method="POST", path_contains="/v1/conversation", status=429, retry_after=header, count=5
+    )
+    with pytest.raises(RateLimitedError) as info:
+        await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+    assert info.value.retry_after == retry_after
+    assert explain(info.value) == f"The agent is busy right now; please try again {wait}."
+    assert server.state.conversations == {}

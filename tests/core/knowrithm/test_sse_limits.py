@@ -1,0 +1,199 @@
+"""Oversized or hostile SSE input: the parser's limits and the client's way around them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+
+import httpx
+import pytest
+
+from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from core.errors import ProtocolError
+from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from core.knowrithm import sse as sse_module
+from core.knowrithm.sse import SSEEvent, SSEParser
+from tests.core.knowrithm.fakes import (
+    CID,
+    FakeKnowrithm,
+    json_response,
+    make_client,
+    message,
+    sse_frame,
+)
+from tests.harness import client_for
+
+LIMIT = 1 << 20  # the documented limit: about a megabyte per line and per event
+PIECE = 65_536
+TASK_PATH = "/api/v1/tasks/task-1/status"
+STREAM_PATH = f"/api/v1/conversation/{CID}/messages/stream"
+CHAT_PATH = f"/api/v1/conversation/{CID}/chat"
+CHAT_202 = {"status": "queued", "task_id": "task-1", "message_id": "um-1", "poll_url": TASK_PATH}
+FINAL = "Hello there."
+
+
+# --- the parser on its own ----------------------------------------------------------------
+
+
+def _feed_all(parser: SSEParser, pieces: Iterable[bytes]) -> None:
+    for piece in pieces:
+        parser.feed_bytes(piece)
+
+
+def test_a_line_that_never_ends_is_refused_soon_after_the_limit() -> None:
+    parser = SSEParser()
+    parser.feed_bytes(b"event: chat_chunk\ndata: ")
+    fed: list[int] = []
+
+    def flood() -> Iterator[bytes]:
+        while sum(fed) < 8 * LIMIT:
+            fed.append(PIECE)
+            yield b"x" * PIECE
+
+    with pytest.raises(ProtocolError, match="line longer than"):
+        _feed_all(parser, flood())
+    assert sum(fed) <= LIMIT + PIECE
+
+
+def test_an_event_of_many_lines_is_refused_past_the_limit_but_one_just_under_passes() -> None:
+    parser = SSEParser()
+    under = "a" * (LIMIT - 1000)
+    for _ in range(3):  # the count starts again with each event
+        assert parser.feed(f"data: {under}\n\n") == [SSEEvent(event="message", data=under)]
+    lines = [b"data: " + b"b" * 1000 + b"\n"] * (2 * LIMIT // 1000)
+    with pytest.raises(ProtocolError, match="more than 1,048,576 characters of data"):
+        _feed_all(parser, lines)
+
+
+class _CountingPattern:
+    """Stands in for the parser's line-end pattern and adds up how much text it scanned."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self._pattern = pattern
+        self.scanned = 0
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        self.scanned += len(text)
+        return self._pattern.finditer(text)
+
+
+def test_each_piece_of_text_is_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Re-scanning the unfinished line on every chunk makes a long line cost its length
+    # squared; the scanned total must stay within the length of what was fed.
+    spy = _CountingPattern(sse_module._LINE_END)
+    monkeypatch.setattr(sse_module, "_LINE_END", spy)
+    pieces = ["data: ", *["w" * 100] * 1000, "\r", "\n", "\n"]
+    parser = SSEParser()
+    events = [event for piece in pieces for event in parser.feed(piece)]
+    assert events == [SSEEvent(event="message", data="w" * 100_000)]
+    assert spy.scanned <= sum(len(piece) for piece in pieces)
+
+
+# --- through the client: MockTransport, for framing the local server never sends ----------
+
+
+class _Flood(httpx.AsyncByteStream):
+    """An SSE body whose one data line never ends; counts the bytes the client pulled."""
+
+    def __init__(self, *, total: int) -> None:
+        self.total = total
+        self.pulled = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"event: chat_chunk\ndata: "
+        while self.pulled < self.total:
+            self.pulled += PIECE
+            yield b"x" * PIECE
+        await asyncio.Event().wait()  # then silence
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def _task_done(request: httpx.Request) -> httpx.Response:
+    body = {"status": "completed", "result": message("am-1", "assistant", FINAL)}
+    return json_response(200, body)
+
+
+async def _collect(client: KnowrithmClient) -> list[ReplyEvent]:
+    stream = client.stream_reply(conversation_id=CID, text="hi")
+    async with contextlib.aclosing(stream):
+        return [event async for event in stream]
+
+
+async def test_a_never_ending_line_drops_the_stream_and_the_task_gives_the_reply() -> None:
+    fake = FakeKnowrithm()
+    floods: list[_Flood] = []
+
+    def open_stream(request: httpx.Request) -> httpx.Response:
+        floods.append(_Flood(total=8 * LIMIT))
+        headers = {"Content-Type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=floods[-1])
+
+    fake.on("GET", STREAM_PATH, open_stream)
+    fake.on("POST", CHAT_PATH, json_response(202, CHAT_202))
+    fake.on("GET", TASK_PATH, _task_done)
+    async with make_client(fake, stream_idle_timeout=0.5) as client:
+        events = await _collect(client)
+    (final,) = events
+    assert isinstance(final, ReplyDone)
+    assert final.message.content == FINAL
+    assert len(fake.seen("POST", CHAT_PATH)) == 1
+    assert floods  # at most one reconnect, and no stream read far past the limit
+    assert len(floods) <= 2
+    assert all(flood.pulled <= LIMIT + PIECE for flood in floods)
+    assert all(flood.closed for flood in floods)
+
+
+async def test_chunk_data_nested_too_deeply_is_skipped() -> None:
+    fake = FakeKnowrithm()
+    frames = (
+        b"event: chat_chunk\ndata: " + b"[" * 100_000 + b"\n\n",
+        sse_frame("chat_chunk", {"task_id": "task-1", "content": "Hello ", "index": 0}),
+        sse_frame(
+            "chat_response",
+            {"task_id": "task-1", "message_id": "am-1", "role": "assistant", "content": FINAL},
+        ),
+    )
+
+    def open_stream(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, content=b"".join(frames))
+
+    fake.on("GET", STREAM_PATH, open_stream)
+    fake.on("POST", CHAT_PATH, json_response(202, CHAT_202))
+    async with make_client(fake) as client:
+        events = await _collect(client)
+    assert events[0] == ReplyDelta("Hello ")
+    assert isinstance(events[1], ReplyDone)
+    assert events[1].message.content == FINAL
+    assert len(events) == 2
+
+
+# --- through the client and the local server ----------------------------------------------
+
+
+def _connect(server: LocalKnowrithm) -> KnowrithmClient:
+    return client_for(server, task_timeout=5.0, stream_idle_timeout=2.0)
+
+
+async def test_an_event_over_the_limit_drops_the_stream_and_the_task_gives_the_reply() -> None:
+    # One "word" longer than the limit: the local server streams it as a single chunk.
+    huge = "x" * (LIMIT + 1000)
+    async with (
+        LocalKnowrithm(agent=ScriptedAgent(lambda question, history: huge)) as server,
+        _connect(server) as client,
+    ):
+        conversation = await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
+        stream = client.stream_reply(conversation_id=conversation.id, text="Go big")
+        async with contextlib.aclosing(stream):
+            events = [event async for event in stream]
+    (final,) = events  # no delta over the limit reached the caller
+    assert isinstance(final, ReplyDone)
+    assert final.message.content == huge
+    assert len(server.state.chat_requests) == 1
+    opens = [path for method, path in server.state.requests if path.endswith("/stream")]
+    assert len(opens) == 2  # the first stream and one reconnect; then the task answered
