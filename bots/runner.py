@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bots.local_knowrithm import LocalKnowrithm
 from core.adapter import Adapter
@@ -29,11 +29,14 @@ DRAIN_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Endpoint:
-    """The Knowrithm the bot talks to, after resolving ``base_url: local``."""
+    """The Knowrithm the bot talks to, after resolving ``base_url: local``.
+
+    The key and secret stay out of the repr, so logging or printing an endpoint is safe.
+    """
 
     base_url: str
-    api_key: str
-    api_secret: str
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
     agent_id: str
 
 

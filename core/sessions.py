@@ -36,7 +36,11 @@ class Session:
 
     @classmethod
     def from_json(cls, value: JSON) -> Session | None:
-        """Read a stored record; an unreadable one yields None and is left in place."""
+        """Read a stored record; an unreadable one yields None.
+
+        ``Sessions.open`` then moves that record to a ``quarantine:`` key before it starts a
+        new conversation, so another version's record is kept, never overwritten.
+        """
         if not isinstance(value, dict):
             return None
         try:
@@ -114,7 +118,7 @@ class Sessions:
 
     async def open(self, event: Inbound) -> Session:
         """The thread's live session, ending an idle one and starting a new one if needed."""
-        session = await self.current(event.thread)
+        session = await self._current_or_set_aside(event.thread)
         if session is not None and self.is_idle(session):
             await self._end_quietly(session)
             session = None
@@ -167,6 +171,22 @@ class Sessions:
         await self.end(thread=thread)
         return True
 
+    async def _current_or_set_aside(self, thread: str) -> Session | None:
+        """The stored session; a record there that is not one is moved aside, not overwritten."""
+        key = THREAD_PREFIX + thread
+        value = await self._store.get(key)
+        session = Session.from_json(value)
+        if session is None and value is not None:
+            moved = await self._store.quarantine(key)
+            # Its conversation stays open on Knowrithm: only an operator can tell what it was.
+            log.warning(
+                "thread %s: its stored conversation record cannot be read; it was kept "
+                "under %s and a new conversation starts",
+                thread,
+                moved,
+            )
+        return session
+
     async def _end_quietly(self, session: Session) -> None:
         # The user is waiting for an answer: a failed end must not block the new conversation.
         try:
@@ -204,6 +224,14 @@ class Sessions:
             known = await self._store.get(key)
             if isinstance(known, str):
                 return known
+            if known is not None:
+                moved = await self._store.quarantine(key)
+                log.warning(
+                    "%s: the stored lead id cannot be read; it was kept under %s and a new "
+                    "lead is created",
+                    key,
+                    moved,
+                )
             return await self._create_lead(event, key=key)
 
     async def _create_lead(self, event: Inbound, *, key: str) -> str:

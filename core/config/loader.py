@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from core.config.aliases import check_document
 from core.config.envvars import expand
 from core.config.models import Settings
 from core.config.validation import validate_section
@@ -25,6 +26,7 @@ def parse_settings(data: Any, *, env: Mapping[str, str] | None = None) -> Settin
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the config file must be a mapping of keys to values at the top level")
+    check_document(data)
     shared = {k: v for k, v in data.items() if k != "adapters"}
     expanded = expand(shared, env=os.environ if env is None else env)
     if "adapters" in data:
@@ -58,4 +60,7 @@ def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"config file {file} is not valid YAML{where}") from None
+    except RecursionError:
+        # The YAML parser itself recurses once per level of brackets or indentation.
+        raise ConfigError(f"config file {file} is nested too deeply to read") from None
     return parse_settings(data, env=env)

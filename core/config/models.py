@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+
+# Stands for every value of an adapter section in reprs and dumps (tokens live there).
+MASK = "**********"
 
 DEFAULT_RATING_EMOJI: dict[str, int] = {
     "👍": 5,
@@ -50,6 +55,13 @@ class KnowrithmSettings(_Strict):
         if value != "local" and not value.startswith(("http://", "https://")):
             raise ValueError(
                 "must be 'local' or an http(s) URL such as https://app.knowrithm.org/api"
+            )
+        # Refused rather than masked: a URL is shown in errors, logs and reprs all over, and
+        # Knowrithm authenticates with the key and secret, never with URL credentials.
+        if "@" in urlsplit(value).netloc:
+            raise ValueError(
+                "must not contain a user name or password (user:password@); put the "
+                "credentials in knowrithm.api_key and knowrithm.api_secret"
             )
         return value.rstrip("/")
 
@@ -119,3 +131,20 @@ class Settings(_Strict):
         if isinstance(value, dict):
             return {k: ({} if v is None else v) for k, v in value.items()}
         return value
+
+    # Adapter sections are validated by their adapters, so nobody here knows which of their
+    # keys are secret: reprs and dumps show the keys and mask every value.
+    @field_serializer("adapters")
+    def _masked_sections(self, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+        return _masked(value)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, _masked(value) if name == "adapters" else value
+
+
+def _masked(sections: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {
+        name: {str(key): MASK for key in section} if isinstance(section, dict) else MASK
+        for name, section in sections.items()
+    }

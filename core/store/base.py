@@ -20,6 +20,12 @@ class Store(Protocol):
     in the caller), so that a shared backend such as Redis can serve several processes.
     Methods raise ``core.errors.StoreError`` when the backend fails; a failed write leaves
     the previous value in place.
+
+    A record the backend cannot read (another program's or version's: a pickle, JSON it did
+    not wrap) reads as absent, with a warning naming the key, and is never destroyed: ``set``,
+    ``add_if_absent`` and ``delete`` first move it, in the same atomic step, to an unused
+    ``quarantine:<key>`` key (``quarantine:<key>#2`` and so on), with a warning. ``scan`` skips
+    such records and ``purge_expired`` keeps them.
     """
 
     async def get(self, key: str) -> JSON:
@@ -44,6 +50,14 @@ class Store(Protocol):
 
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         """Hold an exclusive lock on ``key``; a holder that dies frees it after ``ttl``."""
+        ...
+
+    async def quarantine(self, key: str) -> str | None:
+        """Move the record under ``key`` (readable or not) to an unused ``quarantine:`` key,
+        atomically and as stored; the new key, or None when ``key`` was absent or expired.
+
+        For callers that find a value they cannot use, so that writing anew loses nothing.
+        """
         ...
 
     async def purge_expired(self) -> int:

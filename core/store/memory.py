@@ -8,55 +8,81 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from core.store.base import JSON
-from core.store.expiry import unwrap, wrap
+from core.store.expiry import (
+    State,
+    parse,
+    quarantine_keys,
+    unwrap,
+    warn_moved,
+    warn_unreadable,
+    wrap,
+)
 from core.store.locks import KeyedLocks
 
 
 class MemoryStore:
-    """A dict behind the Store contract; values are JSON round-tripped like a real backend."""
+    """A dict behind the Store contract; values are JSON round-tripped like a real backend.
+
+    No method awaits between reading and writing ``_data``, so each is atomic on the loop.
+    """
 
     def __init__(self, *, now: Callable[[], float] = time.time) -> None:
         self._data: dict[str, str] = {}
         self._now = now
         self._locks = KeyedLocks()
 
-    async def get(self, key: str) -> JSON:
+    def _read(self, key: str) -> tuple[State, JSON]:
         raw = self._data.get(key)
-        if raw is None:
-            return None
-        alive, value = unwrap(json.loads(raw), now=self._now)
-        return value if alive else None
+        return unwrap(None if raw is None else parse(raw), now=self._now)
+
+    def _move(self, key: str) -> str:
+        target = next(k for k in quarantine_keys(key) if k not in self._data)
+        self._data[target] = self._data.pop(key)
+        return target
+
+    def _keep_unreadable(self, key: str) -> None:
+        if self._read(key)[0] == "unreadable":
+            warn_moved(key, self._move(key))
+
+    async def get(self, key: str) -> JSON:
+        state, value = self._read(key)
+        if state == "unreadable":
+            warn_unreadable(key)
+        return value
 
     async def set(self, key: str, value: JSON, *, ttl: float | None = None) -> None:
-        self._data[key] = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        self._keep_unreadable(key)
+        self._data[key] = raw
 
     async def delete(self, key: str) -> None:
+        self._keep_unreadable(key)
         self._data.pop(key, None)
 
     async def add_if_absent(self, key: str, value: JSON, *, ttl: float | None = None) -> bool:
-        # No await between the check and the write: atomic on the event loop.
-        raw = self._data.get(key)
-        if raw is not None and unwrap(json.loads(raw), now=self._now)[0]:
+        raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        if self._read(key)[0] == "live":
             return False
-        self._data[key] = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        self._keep_unreadable(key)
+        self._data[key] = raw
         return True
+
+    async def quarantine(self, key: str) -> str | None:
+        if self._read(key)[0] in ("absent", "expired"):
+            return None
+        return self._move(key)
 
     async def scan(self, prefix: str) -> AsyncIterator[tuple[str, JSON]]:
         for key in [k for k in self._data if k.startswith(prefix)]:
-            raw = self._data.get(key)
-            if raw is None:
-                continue
-            alive, value = unwrap(json.loads(raw), now=self._now)
-            if alive:
+            state, value = self._read(key)
+            if state == "live":
                 yield key, value
 
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)
 
     async def purge_expired(self) -> int:
-        expired = [
-            k for k, raw in self._data.items() if not unwrap(json.loads(raw), now=self._now)[0]
-        ]
+        expired = [k for k in self._data if self._read(k)[0] == "expired"]
         for key in expired:
             del self._data[key]
         return len(expired)

@@ -17,19 +17,39 @@ from sqlitedict import SqliteDict
 
 from core.errors import StoreError
 from core.store.base import JSON
-from core.store.expiry import unwrap, wrap
+from core.store.expiry import (
+    Stored,
+    Unreadable,
+    parse,
+    quarantine_keys,
+    unwrap,
+    warn_moved,
+    warn_unreadable,
+    wrap,
+)
 from core.store.locks import KeyedLocks
 
 T = TypeVar("T")
 
 
-def _decode(raw: Any) -> JSON:
-    # A row that is not valid JSON must not crash the bot; it reads as a malformed record.
-    try:
-        value: JSON = json.loads(raw)
-    except (TypeError, ValueError):
-        return {"malformed": True}
-    return value
+def _decode(raw: Any) -> Stored:
+    # A row that is not a record this store wrote must not crash the bot, nor be lost.
+    return parse(raw)
+
+
+def _encode(value: Stored) -> object:
+    # An unreadable row being moved aside is written back exactly as it was found.
+    if isinstance(value, Unreadable):
+        return value.raw
+    return json.dumps(value)
+
+
+def _move(db: SqliteDict, key: str, stored: Stored) -> str:
+    """Put ``stored`` under an unused quarantine key and drop ``key``; the caller commits."""
+    target = next(k for k in quarantine_keys(key) if k not in db)
+    db[target] = stored
+    del db[key]
+    return target
 
 
 class SqliteStore:
@@ -81,7 +101,7 @@ class SqliteStore:
                     str(self._path),
                     tablename=self._table,
                     autocommit=False,
-                    encode=json.dumps,
+                    encode=_encode,
                     decode=_decode,
                     outer_stack=False,
                 )
@@ -93,58 +113,73 @@ class SqliteStore:
         return fn(self._db)
 
     async def get(self, key: str) -> JSON:
-        stored = await self._run(lambda db: db.get(key))
-        alive, value = unwrap(stored, now=self._now)
-        return value if alive else None
+        state, value = unwrap(await self._run(lambda db: db.get(key)), now=self._now)
+        if state == "unreadable":
+            warn_unreadable(key)
+        return value
+
+    def _write(self, db: SqliteDict, key: str, record: Stored, *, only_if_absent: bool) -> bool:
+        """Write ``record`` (moving an unreadable row aside first) and commit both together."""
+        stored: Stored | None = db.get(key)
+        state = unwrap(stored, now=self._now)[0]
+        if only_if_absent and state == "live":
+            return False
+        moved = _move(db, key, stored) if stored is not None and state == "unreadable" else None
+        db[key] = record
+        db.commit(blocking=True)
+        if moved is not None:
+            warn_moved(key, moved)
+        return True
 
     async def set(self, key: str, value: JSON, *, ttl: float | None = None) -> None:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)  # fail here, before touching the file, on a non-JSON value
-
-        def write(db: SqliteDict) -> None:
-            db[key] = record
-            db.commit(blocking=True)
-
-        await self._run(write)
+        await self._run(lambda db: self._write(db, key, record, only_if_absent=False))
 
     async def delete(self, key: str) -> None:
         def remove(db: SqliteDict) -> None:
-            if key in db:
-                del db[key]
+            stored: Stored | None = db.get(key)
+            if stored is None:
+                return
+            if isinstance(stored, Unreadable):
+                moved = _move(db, key, stored)
                 db.commit(blocking=True)
+                warn_moved(key, moved)
+                return
+            del db[key]
+            db.commit(blocking=True)
 
         await self._run(remove)
 
     async def add_if_absent(self, key: str, value: JSON, *, ttl: float | None = None) -> bool:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)
+        return await self._run(lambda db: self._write(db, key, record, only_if_absent=True))
 
-        def add(db: SqliteDict) -> bool:
-            if unwrap(db.get(key), now=self._now)[0]:
-                return False
-            db[key] = record
+    async def quarantine(self, key: str) -> str | None:
+        def move(db: SqliteDict) -> str | None:
+            stored: Stored | None = db.get(key)
+            if stored is None or unwrap(stored, now=self._now)[0] == "expired":
+                return None
+            target = _move(db, key, stored)
             db.commit(blocking=True)
-            return True
+            return target
 
-        return await self._run(add)
+        return await self._run(move)
 
     async def scan(self, prefix: str) -> AsyncIterator[tuple[str, JSON]]:
-        def read(db: SqliteDict) -> list[tuple[str, JSON]]:
+        def read(db: SqliteDict) -> list[tuple[str, Stored]]:
             return [(k, v) for k, v in db.items() if isinstance(k, str) and k.startswith(prefix)]
 
         for key, stored in await self._run(read):
-            alive, value = unwrap(stored, now=self._now)
-            if alive:
+            state, value = unwrap(stored, now=self._now)
+            if state == "live":
                 yield key, value
 
     async def purge_expired(self) -> int:
         def purge(db: SqliteDict) -> int:
             # Only records this store wrote and that have expired; unreadable rows are kept.
-            expired = [
-                k
-                for k, v in db.items()
-                if isinstance(v, dict) and "v" in v and not unwrap(v, now=self._now)[0]
-            ]
+            expired = [k for k, v in db.items() if unwrap(v, now=self._now)[0] == "expired"]
             for key in expired:
                 del db[key]
             if expired:
