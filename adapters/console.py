@@ -31,6 +31,18 @@ CONSOLE_HELP = (
 )
 
 
+def _login_name() -> str:
+    """Who is at the terminal, or "local" when the system cannot say.
+
+    ``getpass.getuser`` raises when USER and LOGNAME are unset and the uid has no passwd
+    entry (common in containers); the chat must still start.
+    """
+    try:
+        return getpass.getuser() or "local"
+    except Exception:
+        return "local"
+
+
 def _terminal_mode(stream: TextIO) -> list[Any] | None:
     """The terminal's settings, when ``stream`` is a real terminal whose echo we may switch."""
     try:
@@ -132,11 +144,11 @@ class ConsoleAdapter(Adapter):
         await self._closed.wait()
 
     async def _read_lines(self) -> None:
-        user = self._config.user_name or getpass.getuser()
-        author = Author(id=user, display_name=user)
-        origin = Origin(adapter=self.name, channel_id="console", is_direct=True)
-        lines = self._line_feed()
         try:
+            user = self._config.user_name or _login_name()
+            author = Author(id=user, display_name=user)
+            origin = Origin(adapter=self.name, channel_id="console", is_direct=True)
+            lines = self._line_feed()
             while True:
                 line, echoed = await lines.get()
                 if not line or line.strip() in ("/quit", "/exit"):
@@ -185,6 +197,12 @@ class ConsoleAdapter(Adapter):
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        # A byte the terminal's encoding cannot decode must cost one character, not the chat:
+        # a strict decoder raises, and a read error means the end of input.
+        reconfigure = getattr(self._in, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):
+                reconfigure(errors="replace")
 
         def read() -> None:
             while True:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from core.adapter import Adapter
 from core.clock import Clock, SystemClock
@@ -18,7 +20,7 @@ from core.errors import (
     PlatformError,
     StoreError,
 )
-from core.events import Inbound, Reaction
+from core.events import Author, Inbound, Origin, Reaction
 from core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
 from core.message_links import Link, find_link, link_messages
 from core.ratings import rating_for
@@ -31,6 +33,45 @@ from core.user_messages import EMPTY_ANSWER, EMPTY_MESSAGE, NOTHING_TO_END, expl
 log = logging.getLogger(__name__)
 
 EVENT_TTL = 24 * 3600.0
+
+_Record = TypeVar("_Record", Author, Origin)
+
+
+def _encodable(text: str) -> str:
+    """``text`` with surrogate pairs joined and lone surrogates replaced by U+FFFD.
+
+    Lone surrogates (a JSON escape like ``\\ud800``, bytes a terminal could not decode)
+    cannot be encoded as UTF-8, so the request carrying them would fail to be built.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _encodable_fields(record: _Record) -> _Record:
+    """A copy of the dataclass ``record`` with each of its text fields made encodable."""
+    texts: dict[str, Any] = {
+        field.name: _encodable(value)
+        for field in dataclasses.fields(record)
+        if isinstance(value := getattr(record, field.name), str)
+    }
+    return dataclasses.replace(record, **texts)
+
+
+def _cleaned(event: Inbound) -> Inbound:
+    """``event`` with every text that reaches Knowrithm made encodable.
+
+    The thread, event and message ids stay as the adapter made them: the adapter gets them
+    back, and the event id was stored as seen before this point.
+    """
+    return dataclasses.replace(
+        event,
+        text=_encodable(event.text),
+        author=_encodable_fields(event.author),
+        origin=_encodable_fields(event.origin),
+    )
 
 
 class Bridge:
@@ -153,7 +194,7 @@ class Bridge:
         adapter = self._adapters[event.adapter]
         shown: list[str] = []
         try:
-            shown = await self._respond(adapter, event)
+            shown = await self._respond(adapter, _cleaned(event))
         finally:
             await adapter.reply_done(thread=event.thread, message_ids=shown)
 
@@ -264,7 +305,7 @@ class Bridge:
                 await self._sessions.end(thread=event.thread)
             return "Done: your next message starts a new conversation."
         if command.name == "end":
-            args = parse_end_args(command.args)
+            args = parse_end_args(command.args, max_feedback=self._settings.max_input_chars)
             async with self._store.lock(Sessions.lock_key(event.thread)):
                 ended = await self._sessions.end(
                     thread=event.thread, rating=args.rating, feedback=args.feedback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -13,6 +14,13 @@ HELP_TEXT = (
 )
 
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]*)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
+# What a rating attempt looks like; \d is any decimal digit (Arabic-Indic too), as int() reads.
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_DIGITS = re.compile(r"\d+")
+_SHOWN_WORD = 20  # a rating echoed back in an error is cut to this many characters
+
+# The longest /end feedback; the same as the default conversations.max_input_chars.
+MAX_FEEDBACK_CHARS = 8000
 
 
 @dataclass(frozen=True)
@@ -45,15 +53,42 @@ def parse_command(text: str) -> Command | None:
     return Command(name=match.group(1).lower(), args=(match.group(2) or "").strip())
 
 
-def parse_end_args(args: str) -> EndArgs:
-    """``[1-5] [feedback]``; raise CommandError with the sentence to show otherwise."""
+def parse_end_args(args: str, *, max_feedback: int = MAX_FEEDBACK_CHARS) -> EndArgs:
+    """``[1-5] [feedback]``; raise CommandError with the sentence to show otherwise.
+
+    The rating ends at the first whitespace of any kind (``/end 3`` then a new line is a
+    rating of 3 with the next line as feedback).
+    """
     if not args:
         return EndArgs(rating=None, feedback=None)
-    first, _, rest = args.partition(" ")
-    if first.isdigit() or re.fullmatch(r"-?\d+(\.\d+)?", first):
-        if not first.isdigit() or not 1 <= int(first) <= 5:
-            raise CommandError(
-                f"A rating must be a whole number from 1 to 5, not {first}: try /end 4 thanks!"
-            )
-        return EndArgs(rating=int(first), feedback=rest.strip() or None)
-    return EndArgs(rating=None, feedback=args)
+    first, *rest = args.split(maxsplit=1)
+    feedback = (rest[0].strip() if rest else "") or None
+    rating: int | None = None
+    if first.isdigit() or _NUMBER.fullmatch(first):
+        rating = _rating(first)
+    else:
+        feedback = args
+    if feedback is not None and len(feedback) > max_feedback:
+        raise CommandError(
+            f"Your feedback is {len(feedback):,} characters long and the limit is "
+            f"{max_feedback:,}; please shorten it and send /end again."
+        )
+    return EndArgs(rating=rating, feedback=feedback)
+
+
+def _rating(word: str) -> int:
+    """``word`` as a rating from 1 to 5; CommandError for anything else that looks numeric.
+
+    ``str.isdigit`` also holds for superscripts and circled digits, which ``int`` refuses;
+    ``int`` also refuses digit strings past its length limit.
+    """
+    value: int | None = None
+    if _DIGITS.fullmatch(word):
+        with contextlib.suppress(ValueError):
+            value = int(word)
+    if value is None or not 1 <= value <= 5:
+        shown = word if len(word) <= _SHOWN_WORD else word[: _SHOWN_WORD - 1] + "…"
+        raise CommandError(
+            f"A rating must be a whole number from 1 to 5, not {shown}: try /end 4 thanks!"
+        )
+    return value

@@ -56,6 +56,25 @@ def _is_direct(event: Mapping[str, Any]) -> bool:
     return str(event.get("channel") or "").startswith("D")
 
 
+def _text_field(event: Mapping[str, Any], *names: str) -> str | None:
+    """The first of ``names`` holding non-empty text; a field of another type counts as absent."""
+    for name in names:
+        value = event.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _file_names(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of the files attached; a ``files`` field that is not a list holds none."""
+    files = event.get("files")
+    if not isinstance(files, list):
+        return ()
+    return tuple(
+        str(f.get("name") or f.get("title") or "file") for f in files if isinstance(f, Mapping)
+    )
+
+
 def _from_a_bot(event: Mapping[str, Any], who: Identity) -> bool:
     return (
         bool(event.get("bot_id"))
@@ -76,14 +95,18 @@ def read_message(
     Channels: a mention always; in ``mentions`` mode also replies in a thread the bot is
     already part of (``engaged``); in ``all`` mode every message. DMs: per ``direct_messages``.
     """
-    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("hidden"):
+    subtype = event.get("subtype")
+    # Checked for type first: a list or dict subtype cannot be looked up in a set.
+    if not (subtype is None or isinstance(subtype, str)) or subtype not in ANSWERED_SUBTYPES:
+        return None
+    if event.get("hidden"):
         return None
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
         return None
     if not user or not channel or not ts or _from_a_bot(event, who):
         return None
-    text = str(event.get("text") or "")
+    text = _text_field(event, "text") or ""
     thread_ts = event.get("thread_ts")
     root = thread_ts if isinstance(thread_ts, str) and thread_ts else ts
     direct = _is_direct(event)
@@ -105,20 +128,15 @@ def read_message(
         )
         if not wanted:
             return None
-    files = event.get("files") or []
-    names = tuple(
-        str(f.get("name") or f.get("title") or "file") for f in files if isinstance(f, dict)
-    )
-    user_team = event.get("user_team") or event.get("team")
     return Incoming(
         thread=thread,
         message=MessageRef(team=who.team, channel=channel, ts=ts),
         raw_text=text,
         user=user,
-        user_team=str(user_team) if user_team else None,
+        user_team=_text_field(event, "user_team", "team"),
         is_direct=direct,
         mentioned=mentioned,
-        file_names=names,
+        file_names=_file_names(event),
     )
 
 
@@ -136,13 +154,12 @@ def read_reaction(event: Mapping[str, Any], *, who: Identity) -> IncomingReactio
     item_user = event.get("item_user")
     if user == who.bot_user_id or (item_user is not None and item_user != who.bot_user_id):
         return None
-    user_team = event.get("user_team") or event.get("team")
     return IncomingReaction(
         message=MessageRef(team=who.team, channel=channel, ts=ts),
         emoji=emoji,
         added=event.get("type") == "reaction_added",
         user=user,
-        user_team=str(user_team) if user_team else None,
+        user_team=_text_field(event, "user_team", "team"),
     )
 
 

@@ -111,7 +111,11 @@ class TelegramAdapter(Adapter):
     def __init__(self, *, config: TelegramConfig) -> None:
         self._config = config
         self._secret = config.token.get_secret_value()
-        self._redaction = RedactionScope(secret=self._secret)
+        webhook_secret = config.webhook_secret
+        self._redaction = RedactionScope(
+            secret=self._secret,
+            others=() if webhook_secret is None else (webhook_secret.get_secret_value(),),
+        )
         self._app: TelegramApp | None = None
         self._sink: EventSink | None = None
         self._translator: Translator | None = None

@@ -44,23 +44,39 @@ class Ignore:
 Decision = Deliver | Notice | Ignore
 
 
+def _utf16_bounds(data: bytes, offset: int, length: int) -> tuple[int, int]:
+    """The byte range of an entity's (offset, length) in UTF-16-LE ``data``, kept inside it.
+
+    Offsets come from the platform: a negative or overlong one must not slice from the end.
+    """
+    start = min(max(offset, 0) * 2, len(data))
+    return start, min(start + max(length, 0) * 2, len(data))
+
+
+def _utf16_decode(data: bytes) -> str:
+    # An entity edge inside a surrogate pair leaves half a character: show it as U+FFFD.
+    return data.decode("utf-16-le", errors="replace")
+
+
 def _utf16_cut(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """``text`` without the given (offset, length) spans, counted in UTF-16 code units.
 
     A space left doubled by the cut goes too: "ask @bot now" becomes "ask now".
     """
-    data = text.encode("utf-16-le")
+    data = text.encode("utf-16-le", errors="surrogatepass")
     for offset, length in sorted(spans, reverse=True):
-        head, tail = data[: offset * 2], data[(offset + length) * 2 :]
+        start, end = _utf16_bounds(data, offset, length)
+        head, tail = data[:start], data[end:]
         if tail.startswith(b" \x00") and (not head or head.endswith(b" \x00")):
             tail = tail[2:]
         data = head + tail
-    return data.decode("utf-16-le")
+    return _utf16_decode(data)
 
 
 def _utf16_slice(text: str, entity: MessageEntity) -> str:
-    data = text.encode("utf-16-le")
-    return data[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le")
+    data = text.encode("utf-16-le", errors="surrogatepass")
+    start, end = _utf16_bounds(data, entity.offset, entity.length)
+    return _utf16_decode(data[start:end])
 
 
 def reaction_key(reaction: ReactionType) -> str | None:

@@ -1,4 +1,4 @@
-"""Keeps the bot token out of log records: python-telegram-bot and httpx both can leak it.
+"""Keeps the bot token and webhook secret out of log records: the libraries can leak both.
 
 httpx logs every request URL at INFO (the URL holds the token) and python-telegram-bot's
 ``InvalidToken`` repeats the token in its message; ``core.log_redaction`` cleans the records
@@ -14,6 +14,7 @@ from core.log_redaction import CleaningFilter
 from core.log_redaction import RedactionScope as _Scope
 
 REDACTED = "<bot-token>"
+REDACTED_SECRET = "<secret>"
 _LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "tornado")
 
 
@@ -44,7 +45,26 @@ class TokenRedactor(CleaningFilter):
 
 
 class RedactionScope(_Scope):
-    """Hides the token in records of the library loggers while installed."""
+    """Hides the token and every other secret in records of the library loggers while installed.
 
-    def __init__(self, *, secret: str, loggers: Iterable[str] = _LIBRARY_LOGGERS) -> None:
-        super().__init__(clean=lambda text: redact(text, secret=secret), loggers=loggers)
+    python-telegram-bot logs each call's parameters at DEBUG, ``setWebhook``'s
+    ``secret_token`` included, so the webhook secret needs hiding as much as the token.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        others: Iterable[str] = (),
+        loggers: Iterable[str] = _LIBRARY_LOGGERS,
+    ) -> None:
+        others = tuple(other for other in others if other)
+
+        def clean(text: str) -> str:
+            text = redact(text, secret=secret)
+            for other in others:
+                # Exact case: the libraries quote these verbatim.
+                text = text.replace(other, REDACTED_SECRET)
+            return text
+
+        super().__init__(clean=clean, loggers=loggers)
