@@ -11,6 +11,18 @@ from hypothesis import settings
 from bots.local_knowrithm import LocalKnowrithm
 from core.knowrithm import KnowrithmClient
 from tests.harness import client_for
+from tests.support import LOOPBACK_NO_PROXY, is_proxy_variable
+
+
+@pytest.fixture(autouse=True)
+def _loopback_without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx, requests, aiohttp and slack-sdk all read proxy variables (some in either case)
+    # and not all of them exempt 127.0.0.1: test traffic must never leave the machine.
+    for name in list(os.environ):
+        if is_proxy_variable(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", LOOPBACK_NO_PROXY)
+    monkeypatch.setenv("no_proxy", LOOPBACK_NO_PROXY)
 
 
 @pytest.fixture

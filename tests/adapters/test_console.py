@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from bots.runner import BotRunner
 from core.config import parse_settings
 from core.knowrithm import KnowrithmClient
 from core.store import SqliteStore, Store
+from tests.support import env_without_proxies
 
 BIN = Path(sys.executable).parent
 
@@ -84,7 +84,7 @@ async def test_tty_redraws_in_place_when_text_changes() -> None:
 
 
 def run_cli(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    env = env_without_proxies()
     return subprocess.run(
         [str(BIN / "knowrithm-bots"), *args],
         input=stdin,

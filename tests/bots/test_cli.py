@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from tests.adapters.test_console import BIN, run_cli
+from tests.support import env_without_proxies
 
 
 def test_adapters_lists_the_console_adapter() -> None:
@@ -103,11 +104,10 @@ async def test_run_with_refused_credentials_is_one_sentence(tmp_path: Path) -> N
 
 
 def test_example_config_passes_check_config_with_every_adapter() -> None:
-    import os
     import subprocess
 
     root = Path(__file__).parents[2]
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    env = env_without_proxies()
     env |= {
         "TELEGRAM_BOT_TOKEN": "123456:ABCdef",
         "SLACK_BOT_TOKEN": "xoxb-1",
@@ -133,31 +133,28 @@ def test_example_config_passes_check_config_with_every_adapter() -> None:
 
 
 async def test_local_knowrithm_command_serves_the_api() -> None:
-    import socket
-
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Port 0: the server binds a free port itself and names it, so no other process can
+    # take it between a probe and the bind.
     process = await asyncio.create_subprocess_exec(
         str(BIN / "knowrithm-bots"),
         "local-knowrithm",
         "--port",
-        str(port),
-        stdout=asyncio.subprocess.DEVNULL,
+        "0",
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=env_without_proxies(),
     )
+    assert process.stdout is not None
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as http:
-            for _ in range(100):
-                try:
-                    health = await http.get("/health")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("local-knowrithm did not start listening")
+        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        prefix = "Local Knowrithm API on "
+        assert banner.startswith(prefix), banner
+        base_url = banner.removeprefix(prefix).strip()
+        assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(":0/api")
+        async with httpx.AsyncClient(base_url=f"{base_url}/v1") as http:
+            health = await http.get("/health")
             assert health.json() == {"status": "ok"}
             refused = await http.get("/conversation")
             assert refused.status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,7 +35,9 @@ def sdk(server: LocalKnowrithm, *, secret: str | None = None) -> Iterator[Knowri
         client._session.close()
 
 
-def read_until_reply(stream: Any) -> list[ChatEvent]:
+def read_until_reply(
+    stream: Any, *, on_event: Callable[[ChatEvent], None] | None = None
+) -> list[ChatEvent]:
     events: list[ChatEvent] = []
     try:
         for event in stream:
@@ -44,6 +46,8 @@ def read_until_reply(stream: Any) -> list[ChatEvent]:
                 assert event.data == ""
                 continue
             events.append(event)
+            if on_event is not None:
+                on_event(event)
             if event.event == "chat_response":
                 break
     finally:
@@ -52,7 +56,11 @@ def read_until_reply(stream: Any) -> list[ChatEvent]:
 
 
 def chat_round(
-    client: KnowrithmClient, *, text: str, template_path: bool = False
+    client: KnowrithmClient,
+    *,
+    text: str,
+    template_path: bool = False,
+    on_event: Callable[[ChatEvent], None] | None = None,
 ) -> tuple[dict[str, Any], list[ChatEvent], dict[str, Any]]:
     conversations = ConversationService(client)
     created = conversations.create_conversation("local-agent", title="sdk", metadata={"k": "v"})
@@ -62,7 +70,7 @@ def chat_round(
     stream = MessageService(client).send_message(
         conversation["id"], text, stream=True, stream_url=path
     )
-    events = read_until_reply(stream)
+    events = read_until_reply(stream, on_event=on_event)
     history = conversations.list_conversation_messages(conversation["id"])
     return conversation, events, history
 
@@ -117,15 +125,22 @@ async def test_sdk_streams_a_reply_even_when_it_finished_before_subscribing(
 
 async def test_sdk_default_stream_path_gets_the_in_flight_reply_replayed() -> None:
     # Without the stream_url hint the SDK subscribes on its own template path after sending;
-    # the reply is still being written then, so the server replays it from the start.
-    async with LocalKnowrithm(first_token_delay=0.25) as server:
-        with sdk(server) as client:
-            conversation, events, history = await asyncio.to_thread(
-                chat_round,
-                client,
-                text="slow one",
-                template_path=True,
-            )
+    # the reply is held until the SDK has read its first event, so it is still being written
+    # then and the server replays it from the start.
+    async with LocalKnowrithm() as server:
+        loop = asyncio.get_running_loop()
+
+        def release(event: ChatEvent) -> None:
+            loop.call_soon_threadsafe(server.faults.release_replies)
+
+        server.faults.hold_replies()
+        try:
+            with sdk(server) as client:
+                conversation, events, history = await asyncio.to_thread(
+                    chat_round, client, text="slow one", template_path=True, on_event=release
+                )
+        finally:
+            server.faults.release_replies()
     assert [e.data["status"] for e in events[:2]] == ["queued", "in_progress"]
     assert events[-1].event == "chat_response"
     assert events[-1].data["conversation_id"] == conversation["id"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from bots.local_knowrithm import LocalKnowrithm
 from core.testing import RecordingAdapter
 from tests.adapters.test_console import BIN, run_cli
 from tests.harness import running_bot
+from tests.support import env_without_proxies
 
 
 async def test_shutdown_finishes_answers_already_received() -> None:
@@ -58,27 +61,67 @@ def test_log_level_from_the_config_file_is_applied(tmp_path: Path) -> None:
     assert silent.stderr == ""
 
 
+class _TerminalOutput:
+    """Collects what a child writes to its terminal (the master side of a pty)."""
+
+    def __init__(self, master: int) -> None:
+        self._master = master
+        self.data = b""
+        self._grew = asyncio.Event()
+        os.set_blocking(master, False)
+        asyncio.get_running_loop().add_reader(master, self._read)
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self._master, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""  # EIO: the child closed its side
+        if not chunk:
+            asyncio.get_running_loop().remove_reader(self._master)
+        self.data += chunk
+        self._grew.set()
+
+    async def wait_for(self, check: Callable[[bytes], bool], *, within: float = 30) -> None:
+        async with asyncio.timeout(within):
+            while not check(self.data):
+                self._grew.clear()
+                await self._grew.wait()
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self._master)
+
+
 async def test_ctrl_c_ends_the_demo_while_it_waits_for_input() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "knowrithm-bots"),
-        "demo",
-        "--word-delay",
-        "0",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(b"hello\n")
-    await process.stdin.drain()
-    first = await asyncio.wait_for(process.stdout.readline(), 30)
-    assert first.startswith(b"agent \xe2\x80\xba You asked")
-    # stdin stays open: the demo is blocked reading the next line when Ctrl-C arrives.
-    await asyncio.sleep(0.3)
-    process.send_signal(signal.SIGINT)
-    code = await asyncio.wait_for(process.wait(), 10)
-    process.stdin.close()
+    # On a terminal the demo shows its prompt once it is ready for the next line, so Ctrl-C
+    # is sent at a moment the test has seen, not after a guessed pause.
+    master, slave = pty.openpty()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            str(BIN / "knowrithm-bots"),
+            "demo",
+            "--word-delay",
+            "0",
+            stdin=slave,
+            stdout=slave,
+            stderr=asyncio.subprocess.PIPE,
+            env=env_without_proxies(),
+        )
+    finally:
+        os.close(slave)
+    screen = _TerminalOutput(master)
+    try:
+        prompt = "you › ".encode()
+        await screen.wait_for(lambda out: out.count(prompt) >= 1)
+        os.write(master, b"hello\n")
+        answer = "agent › You asked".encode()
+        # The answer, then the prompt after it: the demo is waiting for the next line.
+        await screen.wait_for(lambda out: answer in out and prompt in out.split(answer, 1)[1])
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 10)
+    finally:
+        screen.close()
+        os.close(master)
     assert code in (0, 130)
     assert b"Traceback" not in await process.stderr.read()  # type: ignore[union-attr]

@@ -423,6 +423,7 @@ async def test_intake_closing_while_the_store_is_asked_leaves_the_event_unseen(
         client=client, store=store, sessions=made.sessions, adapters={"recording": made.adapter}
     )
     await made.adapter.start(sink=bridge)
+    arriving: asyncio.Task[object]
     if kind == "message":
         arriving = asyncio.create_task(made.adapter.say("hello", event_id="e1"))
     else:

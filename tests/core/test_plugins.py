@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -14,6 +13,7 @@ import pytest
 from core.errors import PluginError
 from core.plugins import GROUP, discover, load_adapter
 from tests.adapters.test_console import BIN
+from tests.support import env_without_proxies
 
 GOOD_ADAPTER = """
 from typing import ClassVar
@@ -202,7 +202,7 @@ def test_a_class_that_breaks_the_protocol_names_what_is_missing(
 
 
 def _cli(*args: str, site: Path, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    env = env_without_proxies()
     env["PYTHONPATH"] = str(site)
     return subprocess.run(
         [str(BIN / "knowrithm-bots"), *args],

@@ -308,7 +308,9 @@ async def test_429_is_slept_on_and_retried_by_the_library(world: World) -> None:
     emu = world.emu
     # Without advertised headers the library cannot pace itself, so it meets the 429.
     emu.advertise_rate_limits = False
-    emu.set_rate_limit(rule=RateLimitRule(limit=1, per=0.3), channel_id=world.channel.id)
+    # A window far longer than two sends take even on a loaded machine, so the second send
+    # certainly lands inside it; the library's retry must wait for the window to end.
+    emu.set_rate_limit(rule=RateLimitRule(limit=1, per=1.0), channel_id=world.channel.id)
     async with running_bot(emu) as bot:
         channel = bot.client.get_channel(world.channel.id)
         assert isinstance(channel, discord.TextChannel)
@@ -318,7 +320,7 @@ async def test_429_is_slept_on_and_retried_by_the_library(world: World) -> None:
         elapsed = time.monotonic() - started
         posts = [c for c in emu.calls if c.route == MESSAGES_ROUTE]
         assert [c.status for c in posts] == [200, 429, 200]
-        assert elapsed >= 0.2
+        assert elapsed >= 0.9
         assert [emu.messages[m.id].content for m in (first, second)] == ["one", "two"]
 
 

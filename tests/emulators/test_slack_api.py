@@ -18,15 +18,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.emulators.slack_api import ManualClock, SlackEmulator, events, ids
 
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk picks up proxy variables and ignores NO_PROXY, which would route loopback away.
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 async def emu() -> AsyncIterator[SlackEmulator]:
@@ -328,14 +319,23 @@ async def test_http_mode_bolt_app_receives_signed_event(emu: SlackEmulator) -> N
         stale = events.app_mention(text=f"<@{ids.BOT_USER_ID}> stale")
         old = int(emu.clock()) - 600
         assert await emu.deliver_event(url=url, event=stale, request_timestamp=old) == 401
-        await asyncio.sleep(0.05)
-    assert [event["text"] for event in seen] == [mention["text"]]
-    assert len(emu.calls_to("chat.postMessage")) == 1
+        # A genuine event after the rejected ones: once its reply is out, anything the
+        # rejected ones could have triggered would have shown up before it.
+        marker = events.app_mention(text=f"<@{ids.BOT_USER_ID}> marker")
+        assert await emu.deliver_event(url=url, event=marker, event_id="Ev0000000002") == 200
+        await emu.wait_for_call("chat.postMessage", count=2)
+    assert [event["text"] for event in seen] == [mention["text"], marker["text"]]
+    replies = [call.params["text"] for call in emu.calls_to("chat.postMessage")]
+    assert replies == [f"echo: {mention['text']}", f"echo: {marker['text']}"]
 
 
 async def test_deliver_with_retries_repeats_until_acked(emu: SlackEmulator) -> None:
     received: list[tuple[dict[str, str], dict[str, Any]]] = []
     verifier = SignatureVerifier(emu.identity.signing_secret)
+    # The second attempt's handler holds its answer until the test has seen the emulator
+    # give up on it, so the timeout is forced by ordering, not by racing the clock.
+    release_slow = asyncio.Event()
+    slow_finished = asyncio.Event()
 
     async def flaky(request: web.Request) -> web.Response:
         body = await request.text()
@@ -344,7 +344,10 @@ async def test_deliver_with_retries_repeats_until_acked(emu: SlackEmulator) -> N
         if len(received) == 1:
             return web.Response(status=500)
         if len(received) == 2:
-            await asyncio.sleep(0.4)  # longer than the ack timeout below
+            try:
+                await release_slow.wait()
+            finally:
+                slow_finished.set()
         return web.Response(status=200)
 
     async def refuses(request: web.Request) -> web.Response:
@@ -354,14 +357,19 @@ async def test_deliver_with_retries_repeats_until_acked(emu: SlackEmulator) -> N
     app.router.add_post("/flaky", flaky)
     app.router.add_post("/refuses", refuses)
     async with served(app) as base:
-        attempts = await emu.deliver_with_retries(
-            url=f"{base}/flaky",
-            event=events.im_message(text="hi"),
-            ack_timeout=0.2,
-            retry_delays=(0.0, 0.01),
-        )
+        try:
+            # Generous, so a quick answer is never mistaken for a timeout on a loaded machine.
+            attempts = await emu.deliver_with_retries(
+                url=f"{base}/flaky",
+                event=events.im_message(text="hi"),
+                ack_timeout=2.0,
+                retry_delays=(0.0, 0.01),
+            )
+        finally:
+            release_slow.set()
         assert [a.outcome for a in attempts] == ["http_error", "http_timeout", "acked"]
         assert [a.retry_reason for a in attempts] == [None, "http_error", "http_timeout"]
+        assert attempts[1].elapsed >= 1.9
         headers = [(h.get("X-Slack-Retry-Num"), h.get("X-Slack-Retry-Reason")) for h, _ in received]
         assert headers == [(None, None), ("1", "http_error"), ("2", "http_timeout")]
         assert len({body["event_id"] for _, body in received}) == 1
@@ -372,7 +380,8 @@ async def test_deliver_with_retries_repeats_until_acked(emu: SlackEmulator) -> N
             url=f"{base}/refuses", event=events.im_message(text="x")
         )
         assert [a.status for a in refused] == [500]
-        await asyncio.sleep(0.3)  # let the slow handler finish before the server stops
+        async with asyncio.timeout(10):
+            await slow_finished.wait()  # the held handler ends before the server stops
 
 
 # --- Socket Mode -----------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.emulators.telegram_api import (
     FloodLimits,
     TelegramEmulator,
 )
+from tests.support import free_port
 
 
 class FakeClock:
@@ -63,12 +63,6 @@ def _application(emu: TelegramEmulator) -> Application:  # type: ignore[type-arg
         .base_file_url(emu.base_file_url)
         .build()
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _alice_chat(emu: TelegramEmulator) -> int:
@@ -397,11 +391,14 @@ async def test_fail_next_injects_errors(
 
 async def test_long_poll_waits_for_a_pushed_update(emu: TelegramEmulator, bot: Bot) -> None:
     assert await bot.get_updates(timeout=0) == ()
-    polling = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    polling = asyncio.create_task(bot.get_updates(timeout=30))
+    # Pushed only once the call is parked on the server, so it is the wake-up that answers.
+    await emu.wait_for_waiting_poll()
     assert not polling.done()
+    assert emu.waiting_polls == 1
     update_id = emu.push_update(emu.build.private_text(text="wake up"))
-    updates = await asyncio.wait_for(polling, 2)
+    updates = await asyncio.wait_for(polling, 10)
+    assert emu.waiting_polls == 0
     assert [u.update_id for u in updates] == [update_id]
     assert updates[0].message is not None
     assert updates[0].message.text == "wake up"
@@ -511,7 +508,7 @@ async def test_webhook_delivery_checks_the_secret(emu: TelegramEmulator) -> None
 
     app = _application(emu)
     app.add_handler(MessageHandler(filters.TEXT, on_text))
-    port = _free_port()
+    port = free_port()  # the listener's URL is set from its port, so it cannot be 0
     async with app:
         await app.updater.start_webhook(  # type: ignore[union-attr]
             listen="127.0.0.1", port=port, secret_token="right-secret"

@@ -10,7 +10,6 @@ through PYTHONPATH.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tomllib
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support import env_without_proxies
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "webhook-adapter"
@@ -34,7 +35,7 @@ class Site:
     version: str
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+        env = env_without_proxies()
         env["PYTHONPATH"] = str(self.path)
         return env
 

@@ -36,20 +36,22 @@ class _Probe(DiscordAdapter):
 
 
 async def test_a_gateway_that_never_gets_ready_leaves_no_waiting_task() -> None:
+    # Bound but never listening: connections are refused, and no other process can take
+    # the port while the test runs.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead_port = probe.getsockname()[1]
-    async with DiscordEmulator() as emu:
-        config = DiscordConfig.model_validate(
-            adapter_config(
-                emu, gateway_url=f"ws://127.0.0.1:{dead_port}/gateway", connect_timeout=0.3
+        async with DiscordEmulator() as emu:
+            config = DiscordConfig.model_validate(
+                adapter_config(
+                    emu, gateway_url=f"ws://127.0.0.1:{dead_port}/gateway", connect_timeout=0.3
+                )
             )
-        )
-        adapter = _Probe(config=config, identify_delay=0.0)
-        with pytest.raises(PlatformUnavailable):
-            await adapter.start(sink=RecordingSink())
-        assert adapter.pending_at_failure == []
-        assert _ready_waiters() == []
+            adapter = _Probe(config=config, identify_delay=0.0)
+            with pytest.raises(PlatformUnavailable):
+                await adapter.start(sink=RecordingSink())
+            assert adapter.pending_at_failure == []
+            assert _ready_waiters() == []
 
 
 @pytest.mark.parametrize("garbled", ["abc", "12x", "", "-5", "٣", str(2**64), "1:2:3"])

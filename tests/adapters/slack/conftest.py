@@ -1,4 +1,4 @@
-"""Fixtures for the Slack adapter tests: no proxies, an emulator, a scripted agent."""
+"""Fixtures for the Slack adapter tests: an emulator and a scripted agent."""
 
 from __future__ import annotations
 
@@ -7,15 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
-from tests.adapters.slack.helpers import PROXY_VARS
 from tests.emulators.slack_api import SlackEmulator
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk honours proxy variables and ignores NO_PROXY: loopback must stay direct.
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 def numbered_answer(question: str, history: Sequence[StoredMessage]) -> str:

@@ -14,8 +14,6 @@ from core.adapter import Limits
 from tests.emulators.slack_api import SlackEmulator
 from tests.harness import RunningBot, running_bot
 
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-
 
 class QuickSlackAdapter(SlackAdapter):
     """The real adapter with its pace sped up 20 times, so tests do not wait on budgets."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from core.errors import PlatformAuthError
 from core.events import Inbound, Reaction
 from tests.adapters.slack.helpers import slack_bot, slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
+from tests.support import env_without_proxies
 
 BIN = Path(sys.executable).parent
 MENTION = f"<@{ids.BOT_USER_ID}>"
@@ -101,7 +101,7 @@ async def test_the_command_line_runs_the_slack_adapter(emu: SlackEmulator, tmp_p
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env = env_without_proxies()
     process = await asyncio.create_subprocess_exec(
         str(BIN / "knowrithm-bots"),
         "run",

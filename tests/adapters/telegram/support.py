@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -12,6 +11,9 @@ from adapters.telegram import TelegramAdapter
 from core.adapter import Budget, Limits
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.harness import RunningBot
+
+# Re-exported: the webhook listener needs its port before it starts (its config refuses 0).
+from tests.support import free_port as free_port
 
 
 def _quicker(budget: Budget) -> Budget:
@@ -51,9 +53,3 @@ async def answered(bot: RunningBot, count: int, *, within: float = 8.0) -> None:
     """Wait until the agent has written ``count`` answers and they are all shown."""
     await eventually(lambda: len(bot.assistant_replies()) >= count, within=within)
     await asyncio.wait_for(bot.drain(), within)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -289,10 +290,15 @@ async def test_health_of_a_stopped_server_is_false(server: LocalKnowrithm) -> No
 
 
 async def test_silent_stream_falls_back_to_polling_without_resending() -> None:
-    slow = LocalKnowrithm(first_token_delay=0.4, heartbeat_interval=30.0)
-    async with slow, connect(slow, stream_idle_timeout=0.1) as client:
+    slow = LocalKnowrithm(heartbeat_interval=30.0)
+    # The idle timeout also bounds opening the stream, so it is generous: a slow open on a
+    # loaded machine must not count as silence. The reply stays silent, held before its
+    # first word, until the client gives up on the stream and polls the task.
+    async with slow, connect(slow, stream_idle_timeout=1.0) as client:
         cid = await new_conversation(client, slow)
-        events = await reply_events(client, cid, "Anyone there?")
+        slow.faults.hold_replies(until_request="/status")
+        async with asyncio.timeout(15):
+            events = await reply_events(client, cid, "Anyone there?")
     assert split(events)[1].message.content == expected_echo("Anyone there?")
     assert count(slow, "GET", "/messages/stream") == 2
     assert count(slow, "GET", "/status") >= 1

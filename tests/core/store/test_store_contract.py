@@ -132,26 +132,61 @@ async def test_lock_serialises_holders(store: Store) -> None:
 
 
 async def test_lock_of_a_stuck_holder_expires(store: Store) -> None:
-    entered = asyncio.Event()
+    ttl = 0.2
+    holding = asyncio.Event()
     release = asyncio.Event()
+    order: list[str] = []
 
     async def stuck() -> None:
-        async with store.lock("lock:t2", ttl=0.05):
-            entered.set()
+        async with store.lock("lock:t2", ttl=ttl):
+            order.append("stuck in")
+            holding.set()
             await release.wait()
+            order.append("stuck out")
 
+    loop = asyncio.get_running_loop()
     task = asyncio.create_task(stuck())
-    await entered.wait()
-    async with store.lock("lock:t2", ttl=0.05):
-        got_it = True
-    release.set()
-    await task
-    assert got_it
+    try:
+        async with asyncio.timeout(10):
+            await holding.wait()
+            asked = loop.time()
+            async with store.lock("lock:t2", ttl=ttl):
+                waited = loop.time() - asked
+                order.append("waiter in")
+            release.set()
+            await task
+    finally:
+        release.set()
+    # In while the holder was still stuck inside, and only once its lease had run out:
+    # a lower bound, so a slow machine cannot break it.
+    assert order == ["stuck in", "waiter in", "stuck out"]
+    assert waited >= ttl * 0.9
 
 
 async def test_different_lock_keys_do_not_block(store: Store) -> None:
-    async with store.lock("lock:a", ttl=5), store.lock("lock:b", ttl=5):
-        pass
+    holding = asyncio.Event()
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def hold_a() -> None:
+        async with store.lock("lock:a", ttl=60):
+            order.append("a in")
+            holding.set()
+            await release.wait()
+            order.append("a out")
+
+    task = asyncio.create_task(hold_a())
+    try:
+        # Waiting on "lock:a" would take its whole 60 s lease: far past this bound.
+        async with asyncio.timeout(10):
+            await holding.wait()
+            async with store.lock("lock:b", ttl=60):
+                order.append("b in")
+            release.set()
+            await task
+    finally:
+        release.set()
+    assert order == ["a in", "b in", "a out"]
 
 
 # --- sqlite only --------------------------------------------------------------------------

@@ -272,6 +272,11 @@ class DiscordEmulator(LocalService):
         return self.gateway.resume_count
 
     @property
+    def replayed_dispatches(self) -> list[tuple[str, dict[str, Any]]]:
+        """(event name, data) of every dispatch a RESUME sent again, oldest first."""
+        return [(frame["t"], frame["d"]) for frame in self.gateway.replayed_frames]
+
+    @property
     def intents(self) -> int | None:
         """The intents of the current gateway session (None before IDENTIFY)."""
         return self.gateway.intents

@@ -88,6 +88,7 @@ class Gateway:
         self.heartbeat_count = 0
         self.identify_payloads: list[dict[str, Any]] = []
         self.connection_paths: list[str] = []
+        self.replayed_frames: list[dict[str, Any]] = []
 
     # -- serving a socket -----------------------------------------------------------------
 
@@ -179,6 +180,7 @@ class Gateway:
             for frame in session.history:
                 if frame["s"] > seq:
                     await conn.send(frame)
+                    self.replayed_frames.append(frame)
             await conn.send(_frame(OP_DISPATCH, {}, event="RESUMED"))
             conn.ready = True
             self.resume_count += 1

@@ -52,7 +52,8 @@ def too_many_requests_headers(*, retry_after: float, is_global: bool) -> dict[st
 def too_many_requests_body(*, retry_after: float, is_global: bool) -> dict[str, object]:
     return {
         "message": "You are being rate limited.",
-        "retry_after": round(retry_after, 3),
+        # Rounded up, so a client sleeping exactly this long never retries inside the window.
+        "retry_after": math.ceil(retry_after * 1000) / 1000,
         "global": is_global,
     }
 

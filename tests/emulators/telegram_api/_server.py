@@ -89,6 +89,8 @@ class TelegramEmulator(LocalService):
         self._pending: list[dict[str, Any]] = []
         self._last_update_id = 0
         self._update_waiters: set[asyncio.Event] = set()
+        self._parked_polls = 0
+        self._park_waiters: set[asyncio.Event] = set()
         self._poll_generation = 0
         self._closing = False
         self._site = LocalSite()
@@ -240,12 +242,17 @@ class TelegramEmulator(LocalService):
         deadline = loop.time() + wait
         event = asyncio.Event()
         self._update_waiters.add(event)
+        parked = False
         try:
             while True:
                 ready = self._ready_updates(offset=params.get("offset"), limit=limit)
                 remaining = deadline - loop.time()
                 if ready or remaining <= 0 or self._closing:
                     return ready
+                if not parked:
+                    parked = True
+                    self._parked_polls += 1
+                    self._wake(self._park_waiters)
                 event.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), remaining)
@@ -253,6 +260,27 @@ class TelegramEmulator(LocalService):
                     raise ApiError(409, _CONFLICT_TERMINATED)
         finally:
             self._update_waiters.discard(event)
+            if parked:
+                self._parked_polls -= 1
+
+    @property
+    def waiting_polls(self) -> int:
+        """getUpdates calls parked right now, with nothing to answer yet."""
+        return self._parked_polls
+
+    async def wait_for_waiting_poll(self, *, within: float = 5.0) -> None:
+        """Return once a getUpdates call is parked waiting for an update to arrive."""
+        event = asyncio.Event()
+        self._park_waiters.add(event)
+        try:
+            async with asyncio.timeout(within):
+                while self._parked_polls == 0:
+                    event.clear()
+                    await event.wait()
+        except TimeoutError:
+            raise AssertionError(f"no getUpdates call was waiting within {within}s") from None
+        finally:
+            self._park_waiters.discard(event)
 
     async def deliver_webhook(
         self, *, url: str, update: Mapping[str, Any], secret_token: str | None
