@@ -42,8 +42,11 @@ class Limits:
 
     ``max_message_length`` is in the unit ``Adapter.measure`` returns. ``edit_interval`` is
     the minimum number of seconds between two edits of one message (and between two
-    appends to one native stream). ``budgets`` are the platform's shared rate budgets: the
-    reply engine's process-wide pacer keeps every concurrent reply inside all of them.
+    appends to one native stream), for a platform that limits edits per message; declare 0
+    when the budgets say it all, or a final text may wait for it. ``budgets`` are the
+    platform's shared rate budgets: the reply engine's process-wide pacer keeps every
+    concurrent reply inside all of them, and never refreshes a message or appends to a
+    native stream faster than the pace of the budgets that charge edits.
     """
 
     max_message_length: int
@@ -87,7 +90,7 @@ class NativeStream(ABC):
     """A platform-native streamed message (Slack chat streams, Telegram drafts).
 
     Created by ``SupportsNativeStream.open_native_stream``; the reply engine calls ``append``
-    with each new piece of text in order, paced by ``limits.edit_interval``, and ``finish``
+    with each new piece of text in order, paced like edits (see ``Limits``), and ``finish``
     once with the whole authoritative text. Either may raise
     ``core.errors.NativeStreamUnavailable`` when the platform refuses or expires the stream:
     the engine then asks ``leftover`` for a message still showing the appended text and

@@ -63,7 +63,8 @@ class SlackAdapter(Adapter):
     # where a long answer rolls over into a new message.
     limits: ClassVar[Limits] = Limits(
         max_message_length=12_000,
-        edit_interval=1.0,
+        # Limits are per channel and workspace (the budgets), not per message.
+        edit_interval=0.0,
         budgets=(
             Budget(scope="chat", rate=1.0, per=1.0, burst=3, kinds=("post",)),
             Budget(scope="workspace", rate=50.0, per=60.0, burst=10, kinds=("edit",)),

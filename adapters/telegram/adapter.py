@@ -95,7 +95,9 @@ class TelegramAdapter(Adapter):
     name: ClassVar[str] = "telegram"
     limits: ClassVar[Limits] = Limits(
         max_message_length=MAX_MESSAGE_UTF16,
-        edit_interval=1.0,
+        # No per-message limit is known: the budgets pace every call, and a per-message
+        # wait would only hold back a final text.
+        edit_interval=0.0,
         # Telegram publishes none of these; they are the commonly observed safe pace, and
         # a 429 slows the engine down further.
         budgets=(

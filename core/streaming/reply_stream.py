@@ -252,7 +252,8 @@ class ReplyStream:
             lane=self._route.lane("append"),
             clock=self._clock,
             progress=self._progress,
-            interval=self._interval,
+            # An append is a refresh by another name: at least the budget's pace apart.
+            interval=max(self._interval, self._route.refresh_interval),
             on_visible=self._stop_typing,
             thread=self._thread,
         )

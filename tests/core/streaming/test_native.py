@@ -165,3 +165,13 @@ async def test_draft_stream_expiring_midway_is_not_shown_twice() -> None:
 async def test_stream_in_a_message_that_does_not_last_is_removed_at_finish() -> None:
     fake, _, text = await run(NativeBehaviour(leftover=True, lasting=False))
     assert fake.messages_in("c1") == [text]
+
+
+async def test_without_a_per_message_interval_appends_keep_the_budgets_pace() -> None:
+    # A burst is for the calls a user waits on (first post, final text), not for appends.
+    budget = Budget("chat", rate=1, per=1, burst=3)
+    limits = Limits(max_message_length=4000, edit_interval=0.0, budgets=(budget,))
+    fake, _, _ = await run(NativeBehaviour(), limits=limits)
+    appends = [c.at for c in fake.calls if c.kind == "append"][:-1]  # the finish may go early
+    assert len(appends) >= 2
+    assert min(b - a for a, b in itertools.pairwise(appends)) >= 1.0 - 1e-9
