@@ -42,8 +42,14 @@ class ServerContext:
     def task_handle(self, *, kind: str, result: dict[str, Any]) -> dict[str, Any]:
         """Register a task that completes shortly with `result`, and return its handle body."""
         ready_at = asyncio.get_running_loop().time() + TASK_DELAY
+        error = self.faults.task_error
         task = StoredTask(
-            id=str(uuid.uuid4()), kind=kind, status="completed", result=result, ready_at=ready_at
+            id=str(uuid.uuid4()),
+            kind=kind,
+            status="completed" if error is None else "failed",
+            result=result if error is None else None,
+            error=error,
+            ready_at=ready_at,
         )
         self.state.tasks[task.id] = task
         url = task_status_path(task_id=task.id)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class _FailureRule:
 
 
 class Faults:
-    """Mutable at any time; the server reads every knob on each request or reply."""
+    """Mutable at any time; the server reads every knob on each request or reply.
+
+    Each knob defaults to the documented behaviour; the comments say what the less obvious
+    ones spoil when set.
+    """
 
     def __init__(self) -> None:
         self.streaming_enabled: bool = True
@@ -37,6 +42,19 @@ class Faults:
         self.unreadable_events: frozenset[str] = frozenset()
         # Streams write chat_response events without these fields (task results keep them).
         self.response_missing: frozenset[str] = frozenset()
+        # Streams leave out events of these names entirely (the event log keeps them).
+        self.omitted_events: frozenset[str] = frozenset()
+        # Streams write each chat_chunk's content through this function; chat_response and
+        # task results keep the agent's text, as a service whose deltas differ from its answer.
+        self.rewrite_chunks: Callable[[str], str] | None = None
+        # A stream resumed with Last-Event-ID also repeats this many events it already sent,
+        # as a sloppy server does.
+        self.replay_overlap: int = 0
+        # Metadata stored with every assistant reply (cited sources, say); it travels in
+        # chat_response events, task results and the history.
+        self.reply_metadata: dict[str, Any] = {}
+        # When set, start-mode "task" handles end failed with this error instead of completing.
+        self.task_error: str | None = None
         self._rules: list[_FailureRule] = []
         self._reply_gate: asyncio.Event | None = None
         self._hold_after_words = 0

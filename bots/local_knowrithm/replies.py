@@ -124,6 +124,7 @@ class ReplyRunner:
             role="assistant",
             content=answer,
             created_at=utc_now(),
+            metadata=dict(self._faults.reply_metadata),
         )
         self._state.add_message(message=reply)
         return reply

@@ -61,10 +61,13 @@ async def stream_messages(request: web.Request) -> web.StreamResponse:
     if not context.faults.streaming_enabled or context.hub.closed:
         raise ApiError(status=503, detail="Streaming is not configured")
     conversation = conversation_or_404(context.state, request.match_info["conversation_id"])
+    last_event_id = _last_event_id(request)
+    if last_event_id is not None:
+        last_event_id = max(0, last_event_id - context.faults.replay_overlap)
     return await pump_stream(
         request=request,
         channel=context.hub.channel(conversation_id=conversation.id),
-        last_event_id=_last_event_id(request),
+        last_event_id=last_event_id,
         heartbeat_interval=context.settings.heartbeat_interval,
         faults=context.faults,
     )

@@ -29,9 +29,14 @@ def format_event(*, name: str, data: dict[str, Any], event_id: int | None = None
 
 def _on_the_wire(*, event: StreamEvent, faults: Faults) -> bytes:
     """The event as written, spoilt as the fault knobs ask (the event log keeps it whole)."""
+    if event.name in faults.omitted_events:
+        return b""
     data = event.data
     if event.name == "chat_response" and faults.response_missing:
         data = {k: v for k, v in data.items() if k not in faults.response_missing}
+    content = data.get("content")
+    if event.name == "chat_chunk" and faults.rewrite_chunks and isinstance(content, str):
+        data = {**data, "content": faults.rewrite_chunks(content)}
     if event.name in faults.unreadable_events:
         head = "" if event.id is None else f"id: {event.id}\n"
         return f"{head}event: {event.name}\ndata: {{not json\n\n".encode()
@@ -114,7 +119,9 @@ async def _write(
     event: StreamEvent,
     faults: Faults,
 ) -> None:
-    await response.write(_on_the_wire(event=event, faults=faults))
+    wire = _on_the_wire(event=event, faults=faults)
+    if wire:
+        await response.write(wire)
     if event.cut and channel.claim_cut(task_id=event.task_id):
         raise _StreamCut
 

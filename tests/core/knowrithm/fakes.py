@@ -1,4 +1,8 @@
-"""A scripted Knowrithm behind httpx.MockTransport, for the client's unit tests."""
+"""A scripted Knowrithm behind httpx.MockTransport, for what the local server cannot produce.
+
+Transport exceptions, sloppy SSE framing and the other answer shapes a deployment may use;
+everything else is tested against bots.local_knowrithm (see steps.py).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 
 import httpx
 
-from core.knowrithm import KnowrithmClient, RetryPolicy
+from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent, RetryPolicy
+from tests.core.knowrithm.recorders import SleepRecorder
+from tests.core.knowrithm.steps import reply_events
 
 KEY = "test-key-0123456789"
 SECRET = "test-secret-9876543210"
@@ -108,17 +114,6 @@ class FakeKnowrithm:
         return json_response(404, {"detail": f"no route for {request.method} {request.url.path}"})
 
 
-class SleepRecorder:
-    """An injectable sleep that returns at once and remembers what was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0)
-
-
 def make_client(
     fake: FakeKnowrithm, sleep: SleepRecorder | None = None, **options: Any
 ) -> KnowrithmClient:
@@ -169,3 +164,107 @@ def message(mid: str, role: str, content: str, **fields: Any) -> dict[str, Any]:
     }
     record.update(fields)
     return record
+
+
+# --- a reply stream scripted frame by frame -------------------------------------------
+
+TASK = "task-1"
+USER_MID = "um-1"
+STREAM_PATH = f"/api/v1/conversation/{CID}/messages/stream"
+CHAT_PATH = f"/api/v1/conversation/{CID}/chat"
+TASK_PATH = f"/api/v1/tasks/{TASK}/status"
+HISTORY_PATH = f"/api/v1/conversation/{CID}/messages"
+CHAT_202 = {
+    "status": "queued",
+    "task_id": TASK,
+    "conversation_id": CID,
+    "message_id": USER_MID,
+    "poll_url": TASK_PATH,
+}
+FINAL = "Hello there, world."
+
+
+def status(value: str, event_id: int, **extra: Any) -> bytes:
+    data = {"status": value, "task_id": TASK, "message_id": USER_MID, **extra}
+    return sse_frame("chat_status", data, event_id=event_id)
+
+
+def chunk(index: int, text: str, event_id: int, task_id: str = TASK) -> bytes:
+    data = {"task_id": task_id, "message_id": USER_MID, "content": text, "index": index}
+    return sse_frame("chat_chunk", data, event_id=event_id)
+
+
+def response(content: str, event_id: int, task_id: str = TASK) -> bytes:
+    data = {
+        "task_id": task_id,
+        "conversation_id": CID,
+        "message_id": "am-1",
+        "reply_to": USER_MID,
+        "role": "assistant",
+        "content": content,
+        "created_at": "2025-01-01T00:00:02Z",
+        "metadata": {"cited_sources": ["doc-1"]},
+    }
+    return sse_frame("chat_response", data, event_id=event_id)
+
+
+WORDS = ["Hello ", "there, ", "world."]
+FULL_REPLY = [
+    status("queued", 1),
+    status("in_progress", 2),
+    *[chunk(i, word, 3 + i) for i, word in enumerate(WORDS)],
+    response(FINAL, 6),
+    status("completed", 7),
+]
+
+
+class Script:
+    """Stream opens answered in turn; the chat POST feeds frames into the first stream."""
+
+    def __init__(
+        self,
+        fake: FakeKnowrithm,
+        *,
+        opens: list[FakeStream | httpx.Response | Exception] | None = None,
+        chat: list[httpx.Response | Exception] | None = None,
+        frames: list[bytes | BaseException | None] | None = None,
+    ) -> None:
+        self.opens = opens if opens is not None else [FakeStream()]
+        self.frames = frames if frames is not None else list(FULL_REPLY)
+        self.streams: list[FakeStream] = [s for s in self.opens if isinstance(s, FakeStream)]
+        self.opened: list[FakeStream] = []
+        self._chat = chat if chat is not None else [json_response(202, CHAT_202)]
+        fake.on("GET", STREAM_PATH, self._open)
+        fake.on("POST", CHAT_PATH, self._post)
+
+    def _open(self, request: httpx.Request) -> httpx.Response:
+        answer = self.opens.pop(0) if len(self.opens) > 1 else self.opens[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if isinstance(answer, FakeStream):
+            self.opened.append(answer)
+            return stream_response(answer)
+        return answer
+
+    def _post(self, request: httpx.Request) -> httpx.Response:
+        answer = self._chat.pop(0) if len(self._chat) > 1 else self._chat[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if answer.status_code == 202 and self.opened:
+            # The frames of a reply go to the stream opened for this send.
+            self.opened[-1].push(*self.frames)
+        return answer
+
+
+async def collect(client: KnowrithmClient, text: str = "hi") -> list[ReplyEvent]:
+    return await reply_events(client, CID, text)
+
+
+def texts(events: list[ReplyEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, ReplyDelta))
+
+
+def done(events: list[ReplyEvent]) -> ReplyDone:
+    assert isinstance(events[-1], ReplyDone)
+    assert sum(isinstance(e, ReplyDone) for e in events) == 1
+    return events[-1]

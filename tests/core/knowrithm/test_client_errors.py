@@ -1,33 +1,47 @@
-"""Error statuses map onto core.errors; retries happen only where repeating is safe."""
+"""Error statuses map onto core.errors; retries happen only where repeating is safe.
+
+Most tests run the real client against the local server. The MockTransport section at the
+end needs a fake: it raises transport exceptions (read timeouts, dropped or reset
+connections, a refused connection followed by a working one) that the local server cannot
+produce on demand for an ordinary request.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import httpx
 import pytest
 
+from bots.local_knowrithm import LocalKnowrithm
 from core.errors import (
     AuthError,
     BadRequestError,
     ConversationEndedError,
     KnowrithmError,
     NotFoundError,
-    ProtocolError,
     RateLimitedError,
     UnavailableError,
 )
-from core.knowrithm import RetryPolicy
+from core.knowrithm import KnowrithmClient, RetryPolicy
 from tests.core.knowrithm.fakes import (
     CID,
-    KEY,
-    SECRET,
     FakeKnowrithm,
-    SleepRecorder,
     conversation,
     json_response,
     make_client,
 )
+from tests.core.knowrithm.recorders import SleepRecorder, WireLog
+from tests.core.knowrithm.steps import count, new_conversation
+from tests.harness import client_for
 
-LEAD = "/api/v1/lead/l1"
+THREE_TRIES = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0)
+
+
+async def new_lead_id(client: KnowrithmClient) -> str:
+    lead = await client.create_lead(first_name="Ada", last_name="L", email="tg-1@telegram.invalid")
+    return lead.id
 
 
 @pytest.mark.parametrize(
@@ -53,11 +67,16 @@ LEAD = "/api/v1/lead/l1"
     ],
 )
 async def test_error_statuses_map_to_the_error_tree(
-    status: int, body: object, error_type: type[KnowrithmError], code: str | None
+    knowrithm: LocalKnowrithm,
+    status: int,
+    body: object,
+    error_type: type[KnowrithmError],
+    code: str | None,
 ) -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, json_response(status, body))
-    async with make_client(fake) as client:
+    knowrithm.faults.fail_next(
+        method="GET", path_contains="/v1/lead/", status=status, body=json.dumps(body)
+    )
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
         with pytest.raises(error_type) as info:
             await client.get_lead(lead_id="l1")
     error = info.value
@@ -68,127 +87,181 @@ async def test_error_statuses_map_to_the_error_tree(
     assert text.endswith(".")
     assert "\n" not in text
     assert f"HTTP {status}" in text
-    assert len(fake.requests) == 1  # client errors are never retried
+    assert count(knowrithm, "GET", "/v1/lead/l1") == 1  # client errors are never retried
 
 
-async def test_error_detail_is_part_of_the_message() -> None:
-    fake = FakeKnowrithm()
-    fake.on(
-        "GET", LEAD, json_response(422, {"detail": [{"msg": "bad email"}, {"msg": "bad phone"}]})
-    )
-    async with make_client(fake) as client:
+async def test_error_detail_is_part_of_the_message(knowrithm: LocalKnowrithm) -> None:
+    body = {"detail": [{"msg": "bad email"}, {"msg": "bad phone"}]}
+    knowrithm.faults.fail_next(path_contains="/v1/lead/", status=422, body=json.dumps(body))
+    async with client_for(knowrithm) as client:
         with pytest.raises(BadRequestError, match=r"HTTP 422: bad email; bad phone\)"):
             await client.get_lead(lead_id="l1")
 
 
-async def test_conversation_ended_error_code_wins_over_the_status() -> None:
-    fake = FakeKnowrithm()
+async def test_conversation_ended_error_code_wins_over_the_status(
+    knowrithm: LocalKnowrithm,
+) -> None:
     body = {"detail": "Conversation has ended", "error_code": "CONVERSATION_ENDED"}
-    fake.on("PATCH", f"/api/v1/conversation/{CID}", json_response(400, body))
-    async with make_client(fake) as client:
+    async with client_for(knowrithm) as client:
+        cid = await new_conversation(client, knowrithm)
+        knowrithm.faults.fail_next(
+            method="PATCH", path_contains=cid, status=400, body=json.dumps(body)
+        )
         with pytest.raises(ConversationEndedError, match="has ended"):
-            await client.update_metadata(conversation_id=CID, metadata={})
+            await client.update_metadata(conversation_id=cid, metadata={})
 
 
-async def test_secrets_echoed_by_the_server_never_reach_the_message() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, json_response(401, {"detail": f"key {KEY} with secret {SECRET} is wrong"}))
-    async with make_client(fake) as client:
+async def test_secrets_echoed_by_the_server_never_reach_the_message(
+    knowrithm: LocalKnowrithm,
+) -> None:
+    key, secret = knowrithm.api_key, knowrithm.api_secret
+    detail = {"detail": f"key {key} with secret {secret} is wrong"}
+    knowrithm.faults.fail_next(path_contains="/v1/lead/", status=401, body=json.dumps(detail))
+    async with client_for(knowrithm) as client:
         with pytest.raises(AuthError) as info:
             await client.get_lead(lead_id="l1")
-    assert KEY not in str(info.value)
-    assert SECRET not in str(info.value)
+    assert key not in str(info.value)
+    assert secret not in str(info.value)
     assert "[redacted]" in str(info.value)
 
 
-async def test_malformed_json_is_a_protocol_error() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, httpx.Response(200, content=b"{not json"))
-    async with make_client(fake) as client:
-        with pytest.raises(ProtocolError, match="malformed JSON"):
-            await client.get_lead(lead_id="l1")
-
-
-async def test_malformed_error_body_still_maps_the_status() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, httpx.Response(404, content=b"<html>Not Found</html>"))
-    async with make_client(fake) as client:
+async def test_malformed_error_body_still_maps_the_status(knowrithm: LocalKnowrithm) -> None:
+    knowrithm.faults.fail_next(path_contains="/v1/lead/", status=404, body="<html>Not Found</html>")
+    async with client_for(knowrithm) as client:
         with pytest.raises(NotFoundError) as info:
             await client.get_lead(lead_id="l1")
     assert "<html>" not in str(info.value)
 
 
-async def test_get_is_retried_on_5xx_and_timeouts_with_backoff() -> None:
-    fake = FakeKnowrithm()
+async def test_get_is_retried_on_5xx_with_backoff(knowrithm: LocalKnowrithm) -> None:
     sleep = SleepRecorder()
-    fake.on(
-        "GET",
-        LEAD,
-        json_response(503, {"detail": "busy"}),
-        httpx.ReadTimeout("slow"),
-        json_response(200, {"id": "l1"}),
-    )
     policy = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0, jitter=0.5)
-    async with make_client(fake, sleep=sleep, retry=policy) as client:
-        assert (await client.get_lead(lead_id="l1")).id == "l1"
-    assert len(fake.requests) == 3
+    async with client_for(knowrithm, sleep=sleep, retry=policy) as client:
+        lead_id = await new_lead_id(client)
+        knowrithm.faults.fail_next(method="GET", path_contains="/v1/lead/", status=503)
+        knowrithm.faults.fail_next(method="GET", path_contains="/v1/lead/", status=502)
+        assert (await client.get_lead(lead_id=lead_id)).id == lead_id
+    assert count(knowrithm, "GET", f"/v1/lead/{lead_id}") == 3
+    assert len(sleep.calls) == 2
     assert 0.05 <= sleep.calls[0] <= 0.1
     assert 0.1 <= sleep.calls[1] <= 0.2
 
 
-async def test_get_gives_up_after_the_last_attempt() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, json_response(500, {"detail": "boom"}))
-    async with make_client(fake, retry=RetryPolicy(attempts=2, base_delay=0.01)) as client:
+async def test_get_gives_up_after_the_last_attempt(knowrithm: LocalKnowrithm) -> None:
+    knowrithm.faults.fail_next(
+        path_contains="/v1/lead/", status=500, body='{"detail": "boom"}', count=2
+    )
+    async with client_for(knowrithm, retry=RetryPolicy(attempts=2, base_delay=0.01)) as client:
         with pytest.raises(UnavailableError, match="HTTP 500: boom"):
             await client.get_lead(lead_id="l1")
-    assert len(fake.requests) == 2
+    assert count(knowrithm, "GET", "/v1/lead/l1") == 2
 
 
-async def test_connection_refused_is_unavailable_after_retries() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, httpx.ConnectError("refused"))
-    async with make_client(fake) as client:
-        with pytest.raises(
-            UnavailableError, match=r"no connection could be made to http://knowrithm\.test\."
-        ):
+async def test_connection_refused_is_unavailable_after_retries(knowrithm: LocalKnowrithm) -> None:
+    wire, sleep = WireLog(), SleepRecorder()
+    origin = knowrithm.base_url.removesuffix("/api")
+    await knowrithm.stop()  # nothing listens on the port now: connections are refused
+    async with client_for(knowrithm, retry=THREE_TRIES, transport=wire, sleep=sleep) as client:
+        with pytest.raises(UnavailableError) as info:
             await client.get_lead(lead_id="l1")
-    assert len(fake.requests) == 3
+    assert str(info.value).endswith(f"no connection could be made to {origin}.")
+    assert len(wire.exchanges) == 3
+    assert len(sleep.calls) == 2
 
 
-async def test_retry_after_is_honoured() -> None:
-    fake = FakeKnowrithm()
+async def test_retry_after_is_honoured(knowrithm: LocalKnowrithm) -> None:
     sleep = SleepRecorder()
-    fake.on(
-        "GET",
-        LEAD,
-        json_response(429, {"detail": "slow down"}, **{"Retry-After": "2"}),
-        json_response(200, {"id": "l1"}),
-    )
-    async with make_client(fake, sleep=sleep) as client:
-        await client.get_lead(lead_id="l1")
+    async with client_for(knowrithm, sleep=sleep, retry=THREE_TRIES) as client:
+        lead_id = await new_lead_id(client)
+        knowrithm.faults.fail_next(
+            method="GET", path_contains="/v1/lead/", status=429, retry_after=2
+        )
+        assert (await client.get_lead(lead_id=lead_id)).id == lead_id
     assert sleep.calls == [2.0]
+    assert count(knowrithm, "GET", f"/v1/lead/{lead_id}") == 2
 
 
-async def test_long_retry_after_raises_rate_limited_at_once() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", LEAD, json_response(429, {"detail": "slow down"}, **{"Retry-After": "600"}))
-    async with make_client(fake) as client:
+async def test_long_retry_after_raises_rate_limited_at_once(knowrithm: LocalKnowrithm) -> None:
+    knowrithm.faults.fail_next(path_contains="/v1/lead/", status=429, retry_after=600)
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
         with pytest.raises(RateLimitedError) as info:
             await client.get_lead(lead_id="l1")
     assert info.value.retry_after == 600.0
     assert info.value.status == 429
     assert "retry after 600 s" in str(info.value)
-    assert len(fake.requests) == 1
+    assert count(knowrithm, "GET", "/v1/lead/l1") == 1
 
 
-async def test_rate_limit_persisting_through_all_attempts_raises() -> None:
-    fake = FakeKnowrithm()
-    fake.on("POST", "/api/v1/conversation", json_response(429, {}, **{"Retry-After": "1"}))
-    async with make_client(fake) as client:
+async def test_rate_limit_persisting_through_all_attempts_raises(
+    knowrithm: LocalKnowrithm,
+) -> None:
+    sleep = SleepRecorder()
+    knowrithm.faults.fail_next(
+        method="POST", path_contains="/v1/conversation", status=429, retry_after=1, count=3
+    )
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=sleep) as client:
         with pytest.raises(RateLimitedError):
-            await client.start_conversation(agent_id="a", entity_type="USER")
-    assert len(fake.requests) == 3
+            await client.start_conversation(agent_id=knowrithm.agent_id, entity_type="USER")
+    assert count(knowrithm, "POST", "/v1/conversation") == 3
+    assert sleep.calls == [1.0, 1.0]
+    assert knowrithm.state.conversations == {}
+
+
+@pytest.mark.parametrize("call", ["patch", "end", "rate"])
+async def test_idempotent_writes_are_retried_on_5xx(knowrithm: LocalKnowrithm, call: str) -> None:
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
+        cid = await new_conversation(client, knowrithm)
+        answer = await client.send_message(conversation_id=cid, text="Hi")
+        method, path = {
+            "patch": ("PATCH", f"/v1/conversation/{cid}"),
+            "end": ("POST", f"/v1/conversation/{cid}/end"),
+            "rate": ("POST", f"/v1/message/{answer.id}/rate"),
+        }[call]
+        knowrithm.faults.fail_next(method=method, path_contains=path, status=502)
+        knowrithm.faults.fail_next(method=method, path_contains=path, status=503)
+        if call == "patch":
+            await client.update_metadata(conversation_id=cid, metadata={"a": 1})
+        elif call == "end":
+            await client.end_conversation(conversation_id=cid)
+        else:
+            await client.rate_message(message_id=answer.id, rating=3)
+    assert count(knowrithm, method, path) == 3
+    state = knowrithm.state
+    recorded = {"patch": state.metadata_updates, "end": state.ends, "rate": state.ratings}
+    assert len(recorded[call]) == 1  # the two failures stored nothing; the retry stored once
+
+
+async def test_creating_a_lead_is_not_repeated_after_a_server_error(
+    knowrithm: LocalKnowrithm,
+) -> None:
+    # The conversation case is test_local_server.py::test_server_error_on_create_is_not_repeated.
+    knowrithm.faults.fail_next(method="POST", path_contains="/v1/sdk/lead", status=500)
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
+        with pytest.raises(UnavailableError):
+            await client.create_lead(first_name="a", last_name="b", email="c@d.invalid")
+    assert count(knowrithm, "POST", "/v1/sdk/lead") == 1
+    assert knowrithm.state.leads == {}
+
+
+async def test_creating_posts_are_repeated_when_rate_limited(knowrithm: LocalKnowrithm) -> None:
+    # A 429 means the service refused the request before doing anything: sending it again
+    # cannot create a second conversation.
+    knowrithm.faults.fail_next(method="POST", path_contains="/v1/conversation", status=429)
+    async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
+        conv = await client.start_conversation(agent_id=knowrithm.agent_id, entity_type="USER")
+    assert list(knowrithm.state.conversations) == [conv.id]
+    assert count(knowrithm, "POST", "/v1/conversation") == 2
+
+
+# --- MockTransport: transport failures the local server cannot raise on demand ------------
+
+
+async def test_get_is_retried_after_a_read_timeout() -> None:
+    fake = FakeKnowrithm()
+    fake.on("GET", "/api/v1/lead/l1", httpx.ReadTimeout("slow"), json_response(200, {"id": "l1"}))
+    async with make_client(fake) as client:
+        assert (await client.get_lead(lead_id="l1")).id == "l1"
+    assert len(fake.requests) == 2
 
 
 @pytest.mark.parametrize(
@@ -199,16 +272,12 @@ async def test_rate_limit_persisting_through_all_attempts_raises() -> None:
         ("POST", "/api/v1/message/m1/rate", "rate"),
     ],
 )
-async def test_idempotent_writes_are_retried_on_5xx(method: str, path: str, call: str) -> None:
+async def test_idempotent_writes_are_retried_after_a_dropped_connection(
+    method: str, path: str, call: str
+) -> None:
     fake = FakeKnowrithm()
-    ok = {"conversation": conversation()} if call != "rate" else {"success": True}
-    fake.on(
-        method,
-        path,
-        json_response(502, {}),
-        httpx.RemoteProtocolError("dropped"),
-        json_response(200, ok),
-    )
+    ok: Any = {"conversation": conversation()} if call != "rate" else {"success": True}
+    fake.on(method, path, httpx.RemoteProtocolError("dropped"), json_response(200, ok))
     async with make_client(fake) as client:
         if call == "patch":
             await client.update_metadata(conversation_id=CID, metadata={})
@@ -216,13 +285,12 @@ async def test_idempotent_writes_are_retried_on_5xx(method: str, path: str, call
             await client.end_conversation(conversation_id=CID)
         else:
             await client.rate_message(message_id="m1", rating=3)
-    assert len(fake.requests) == 3
+    assert len(fake.requests) == 2
 
 
 @pytest.mark.parametrize(
     "failure",
     [
-        json_response(500, {"detail": "boom"}),
         httpx.ReadTimeout("slow"),
         httpx.RemoteProtocolError("Server disconnected without sending a response."),
         httpx.WriteError("reset"),
@@ -230,7 +298,7 @@ async def test_idempotent_writes_are_retried_on_5xx(method: str, path: str, call
 )
 @pytest.mark.parametrize("operation", ["conversation", "lead"])
 async def test_creating_posts_are_not_repeated_when_they_may_have_arrived(
-    failure: httpx.Response | Exception, operation: str
+    failure: Exception, operation: str
 ) -> None:
     fake = FakeKnowrithm()
     path = "/api/v1/conversation" if operation == "conversation" else "/api/v1/sdk/lead"
@@ -245,12 +313,9 @@ async def test_creating_posts_are_not_repeated_when_they_may_have_arrived(
     assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), json_response(429, {})],
-)
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow")])
 async def test_creating_posts_are_repeated_when_they_certainly_did_not_arrive(
-    failure: httpx.Response | Exception,
+    failure: Exception,
 ) -> None:
     fake = FakeKnowrithm()
     fake.on("POST", "/api/v1/conversation", failure, json_response(201, conversation()))

@@ -1,72 +1,254 @@
-"""Every KnowrithmClient operation over httpx.MockTransport: requests sent, answers read."""
+"""Every KnowrithmClient operation: the requests it sends and how it reads the answers.
+
+Most tests run the real client against the local server. The MockTransport section at the
+end needs a fake: the other answer shapes a deployment may use (records bare or wrapped in
+`data`, bare lists, a bare `{"success": true}`, task handles without a poll URL or with other
+status words) and poll URLs on other paths or hosts, none of which the local server sends.
+"""
 
 from __future__ import annotations
 
-import httpx
+import json
+
 import pytest
 
-from core.errors import ConfigError, KnowrithmError, ProtocolError, UnavailableError
-from core.knowrithm import Conversation, KnowrithmClient
+from bots.local_knowrithm import LocalKnowrithm
+from core.errors import (
+    ConfigError,
+    KnowrithmError,
+    NotFoundError,
+    ProtocolError,
+    UnavailableError,
+)
+from core.knowrithm import Conversation, KnowrithmClient, RetryPolicy
 from tests.core.knowrithm.fakes import (
     CID,
     KEY,
     SECRET,
     FakeKnowrithm,
-    SleepRecorder,
     body_of,
     conversation,
     json_response,
     make_client,
     message,
 )
+from tests.core.knowrithm.recorders import SleepRecorder, WireLog
+from tests.core.knowrithm.steps import (
+    accept_chat,
+    count,
+    new_conversation,
+    stored_reply,
+)
+from tests.harness import client_for
+
+THREE_TRIES = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0)
 
 
-async def test_nothing_is_sent_or_opened_until_the_first_call() -> None:
-    fake = FakeKnowrithm()
-    client = make_client(fake)
-    stream = client.stream_reply(conversation_id=CID, text="hi")
-    assert fake.requests == []
+async def test_nothing_is_sent_or_opened_until_the_first_call(knowrithm: LocalKnowrithm) -> None:
+    client = client_for(knowrithm)
+    stream = client.stream_reply(conversation_id="c-1", text="hi")
+    assert knowrithm.state.requests == []
     await stream.aclose()
     await client.aclose()
     await client.aclose()
-    assert fake.requests == []
+    assert knowrithm.state.requests == []
 
 
-async def test_calls_after_close_raise_a_clear_error() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/lead/l1", json_response(200, {"id": "l1"}))
-    client = make_client(fake)
-    assert (await client.get_lead(lead_id="l1")).id == "l1"
+async def test_calls_after_close_raise_a_clear_error(knowrithm: LocalKnowrithm) -> None:
+    client = client_for(knowrithm)
+    lead = await client.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+    assert (await client.get_lead(lead_id=lead.id)).id == lead.id
     await client.aclose()
     with pytest.raises(KnowrithmError, match="closed"):
-        await client.get_lead(lead_id="l1")
+        await client.get_lead(lead_id=lead.id)
+    assert count(knowrithm, "GET", f"/v1/lead/{lead.id}") == 1
 
 
-async def test_start_conversation_sends_keys_and_only_given_fields() -> None:
-    fake = FakeKnowrithm()
-    fake.on("POST", "/api/v1/conversation", json_response(201, {"conversation": conversation()}))
-    async with make_client(fake) as client:
+async def test_start_conversation_sends_keys_and_only_given_fields(
+    knowrithm: LocalKnowrithm,
+) -> None:
+    wire = WireLog()
+    async with client_for(knowrithm, transport=wire) as client:
         conv = await client.start_conversation(
-            agent_id="agent-1", entity_type="USER", metadata={"thread": "t1"}
+            agent_id=knowrithm.agent_id, entity_type="USER", metadata={"thread": "t1"}
         )
+    stored = knowrithm.state.conversations[conv.id]
     assert conv == Conversation(
-        id=CID,
-        agent_id="agent-1",
+        id=stored.id,
+        agent_id=knowrithm.agent_id,
         entity_type="USER",
         status="active",
         message_count=0,
-        started_at="2025-01-01T00:00:00Z",
-        metadata={},
+        started_at=stored.started_at.isoformat(),
+        metadata={"thread": "t1"},
     )
-    [request] = fake.requests
-    assert request.headers["X-API-Key"] == KEY
-    assert request.headers["X-API-Secret"] == SECRET
+    [exchange] = wire.exchanges
+    request = exchange.request
+    assert request.headers["X-API-Key"] == knowrithm.api_key
+    assert request.headers["X-API-Secret"] == knowrithm.api_secret
     assert "Authorization" not in request.headers
-    assert body_of(request) == {
-        "agent_id": "agent-1",
+    assert json.loads(request.content) == {
+        "agent_id": knowrithm.agent_id,
         "entity_type": "USER",
         "metadata": {"thread": "t1"},
     }
+
+
+async def test_bearer_token_is_sent_as_authorization(knowrithm: LocalKnowrithm) -> None:
+    async with client_for(knowrithm) as keyed:
+        lead = await keyed.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+    knowrithm.state.tokens.add("jwt-abcdef")
+    wire = WireLog()
+    client = KnowrithmClient(
+        base_url=knowrithm.base_url + "/", bearer_token="jwt-abcdef", transport=wire
+    )
+    async with client:
+        assert await client.get_lead(lead_id=lead.id) == lead
+    [exchange] = wire.exchanges
+    assert exchange.path == f"/api/v1/lead/{lead.id}"
+    assert exchange.request.headers["Authorization"] == "Bearer jwt-abcdef"
+    assert "X-API-Key" not in exchange.request.headers
+
+
+def test_missing_credentials_are_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        KnowrithmClient(base_url="http://x/api")
+    assert info.value.key_path == "knowrithm.api_key"
+    with pytest.raises(ConfigError, match="api_secret"):
+        KnowrithmClient(base_url="http://x/api", api_key="only-the-key")
+
+
+@pytest.mark.parametrize("base_url", ["local", "", "ftp://x/api", "http:///api"])
+def test_a_base_url_that_is_not_http_is_a_config_error(base_url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        KnowrithmClient(base_url=base_url, api_key=KEY, api_secret=SECRET)
+    assert info.value.key_path == "knowrithm.base_url"
+
+
+async def test_failed_task_raises_with_its_reason(knowrithm: LocalKnowrithm) -> None:
+    async with client_for(knowrithm) as client:
+        cid = await new_conversation(client, knowrithm)
+        knowrithm.faults.start_mode = "task"
+        knowrithm.faults.task_error = "disk full"
+        with pytest.raises(KnowrithmError, match="disk full") as info:
+            await client.update_metadata(conversation_id=cid, metadata={"a": 1})
+    assert info.value.error_code == "TASK_FAILED"
+    assert count(knowrithm, "GET", "/status") >= 1
+
+
+async def test_task_that_never_finishes_times_out(knowrithm: LocalKnowrithm) -> None:
+    sleep = SleepRecorder()
+    async with client_for(
+        knowrithm, sleep=sleep, task_poll_interval=0.5, task_timeout=2.0
+    ) as client:
+        cid = await new_conversation(client, knowrithm)
+        knowrithm.faults.hold_replies()  # the reply's task stays pending until released
+        try:
+            task_id = (await accept_chat(knowrithm, cid, "Hi"))["task_id"]
+            with pytest.raises(UnavailableError, match="did not finish"):
+                await client.wait_for_task(task_id=task_id)
+        finally:
+            knowrithm.faults.release_replies()
+    assert 3 <= count(knowrithm, "GET", f"/tasks/{task_id}/status") <= 6
+    assert set(sleep.calls) == {0.5}
+
+
+async def test_wait_for_task_returns_the_payload(knowrithm: LocalKnowrithm) -> None:
+    async with client_for(knowrithm) as client:
+        cid = await new_conversation(client, knowrithm)
+        accepted = await accept_chat(knowrithm, cid, "Hi")
+        payload = await client.wait_for_task(
+            task_id=accepted["task_id"], poll_url=accepted["poll_url"]
+        )
+    assert payload == stored_reply(knowrithm, cid).to_json()
+
+
+async def test_list_conversations_sends_filters_and_reads_pagination(
+    knowrithm: LocalKnowrithm,
+) -> None:
+    wire = WireLog()
+    async with client_for(knowrithm, transport=wire) as client:
+        ids = [(await client.start_conversation(agent_id="a", entity_type="USER")).id]
+        for _ in range(3):
+            ids.append((await client.start_conversation(agent_id="a", entity_type="USER")).id)
+        await client.start_conversation(agent_id="other", entity_type="USER")
+        await client.end_conversation(conversation_id=ids[0])
+        page = await client.list_conversations(agent_id="a", sort_order="desc", page=2, per_page=2)
+    # Newest first, two per page: the second page holds the two oldest of agent "a".
+    assert [c.id for c in page.conversations] == [ids[1], ids[0]]
+    assert [c.status for c in page.conversations] == ["active", "ended"]
+    assert (page.page, page.per_page, page.total) == (2, 2, 4)
+    listing = wire.sent("GET", "/v1/conversation")[-1]
+    assert dict(listing.request.url.params) == {
+        "agent_id": "a",
+        "sort_order": "desc",
+        "page": "2",
+        "per_page": "2",
+    }
+
+
+async def test_analytics_reads_the_headline_numbers(knowrithm: LocalKnowrithm) -> None:
+    async with client_for(knowrithm) as client:
+        cid = await new_conversation(client, knowrithm)
+        await client.send_message(conversation_id=cid, text="Hi")
+        await client.end_conversation(conversation_id=cid, rating=4)
+        stats = await client.analytics(conversation_id=cid)
+    assert (stats.total_messages, stats.satisfaction_rating) == (2, 4)
+    assert stats.duration_minutes is not None
+    assert 0 <= stats.duration_minutes < 1
+    assert stats.raw["message_statistics"]["user_messages"] == 1
+
+
+async def test_rate_message_reporting_no_success_raises(knowrithm: LocalKnowrithm) -> None:
+    async with client_for(knowrithm) as client:
+        cid = await new_conversation(client, knowrithm)
+        answer = await client.send_message(conversation_id=cid, text="Hi")
+        knowrithm.faults.fail_next(
+            method="POST", path_contains="/rate", status=200, body='{"success": false}'
+        )
+        with pytest.raises(KnowrithmError, match="rate the message"):
+            await client.rate_message(message_id=answer.id, rating=5)
+    assert knowrithm.state.ratings == []
+
+
+async def test_ids_are_escaped_in_paths(knowrithm: LocalKnowrithm) -> None:
+    wire = WireLog()
+    async with client_for(knowrithm, transport=wire) as client:
+        # Unescaped, the slash would split the id and no route would match ("Not Found");
+        # escaped, the lead route gets "a/b" as one id and reports that lead missing.
+        with pytest.raises(NotFoundError, match="Lead not found"):
+            await client.get_lead(lead_id="a/b")
+    [exchange] = wire.exchanges
+    assert exchange.path == "/api/v1/lead/a%2Fb"
+
+
+@pytest.mark.parametrize("answer", ["ok", "down", "maintenance", "refused"])
+async def test_health(knowrithm: LocalKnowrithm, answer: str) -> None:
+    faults = knowrithm.faults
+    if answer == "down":
+        faults.fail_next(path_contains="/v1/health", status=200, body='{"status": "down"}')
+    elif answer == "maintenance":
+        faults.fail_next(path_contains="/v1/health", status=503, body='{"detail": "maintenance"}')
+    elif answer == "refused":
+        await knowrithm.stop()
+    wire = WireLog()
+    async with client_for(
+        knowrithm, transport=wire, retry=THREE_TRIES, sleep=SleepRecorder()
+    ) as client:
+        assert await client.health() is (answer == "ok")
+    assert len(wire.exchanges) == 1  # a probe reports at once, without retrying
+
+
+async def test_record_without_id_is_a_protocol_error(knowrithm: LocalKnowrithm) -> None:
+    knowrithm.faults.fail_next(
+        method="GET", path_contains="/v1/lead/", status=200, body='{"lead": {"email": "x"}}'
+    )
+    async with client_for(knowrithm) as client:
+        with pytest.raises(ProtocolError, match="without an id"):
+            await client.get_lead(lead_id="l1")
+
+
+# --- MockTransport: answer shapes and poll URLs the local server never sends ---------------
 
 
 @pytest.mark.parametrize(
@@ -86,36 +268,7 @@ async def test_conversation_records_are_read_bare_or_wrapped(answer: object) -> 
     assert (conv.id, conv.entity_type, conv.lead_id) == (CID, "LEAD", "l1")
 
 
-async def test_bearer_token_is_sent_as_authorization() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/lead/l1", json_response(200, {"lead": {"id": "l1"}}))
-    client = KnowrithmClient(
-        base_url="http://knowrithm.test/api/",
-        bearer_token="jwt-abcdef",
-        transport=httpx.MockTransport(fake),
-    )
-    async with client:
-        await client.get_lead(lead_id="l1")
-    assert fake.requests[0].headers["Authorization"] == "Bearer jwt-abcdef"
-    assert "X-API-Key" not in fake.requests[0].headers
-
-
-def test_missing_credentials_are_a_config_error() -> None:
-    with pytest.raises(ConfigError) as info:
-        KnowrithmClient(base_url="http://x/api")
-    assert info.value.key_path == "knowrithm.api_key"
-    with pytest.raises(ConfigError, match="api_secret"):
-        KnowrithmClient(base_url="http://x/api", api_key="only-the-key")
-
-
-@pytest.mark.parametrize("base_url", ["local", "", "ftp://x/api", "http:///api"])
-def test_a_base_url_that_is_not_http_is_a_config_error(base_url: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        KnowrithmClient(base_url=base_url, api_key=KEY, api_secret=SECRET)
-    assert info.value.key_path == "knowrithm.base_url"
-
-
-async def test_start_conversation_answered_with_a_task_is_polled() -> None:
+async def test_task_without_a_poll_url_and_with_other_status_words_is_polled() -> None:
     fake = FakeKnowrithm()
     sleep = SleepRecorder()
     fake.on(
@@ -162,64 +315,6 @@ async def test_task_poll_url_is_followed_only_on_the_same_origin(
     assert [r.url.host for r in fake.requests] == ["knowrithm.test", "knowrithm.test"]
 
 
-async def test_failed_task_raises_with_its_reason() -> None:
-    fake = FakeKnowrithm()
-    fake.on(
-        "PATCH",
-        f"/api/v1/conversation/{CID}",
-        json_response(202, {"task_id": "t-3", "status": "queued"}),
-    )
-    fake.on(
-        "GET",
-        "/api/v1/tasks/t-3/status",
-        json_response(200, {"status": "failed", "error": "disk full"}),
-    )
-    async with make_client(fake) as client:
-        with pytest.raises(KnowrithmError, match="disk full") as info:
-            await client.update_metadata(conversation_id=CID, metadata={"a": 1})
-    assert info.value.error_code == "TASK_FAILED"
-
-
-async def test_task_that_never_finishes_times_out() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/tasks/t-4/status", json_response(200, {"status": "pending"}))
-    async with make_client(fake, task_poll_interval=0.5, task_timeout=2.0) as client:
-        with pytest.raises(UnavailableError, match="did not finish"):
-            await client.wait_for_task(task_id="t-4")
-    assert 3 <= len(fake.requests) <= 6
-
-
-async def test_wait_for_task_returns_the_payload() -> None:
-    fake = FakeKnowrithm()
-    fake.on(
-        "GET",
-        "/api/v1/tasks/t-5/status",
-        json_response(200, {"status": "done", "result": {"x": 1}}),
-    )
-    async with make_client(fake) as client:
-        assert await client.wait_for_task(task_id="t-5") == {"x": 1}
-
-
-async def test_list_conversations_sends_filters_and_reads_pagination() -> None:
-    fake = FakeKnowrithm()
-    body = {
-        "conversations": [conversation(), conversation(id="conv-2", status="ended")],
-        "pagination": {"page": 2, "per_page": 2, "total": 7, "pages": 4},
-    }
-    fake.on("GET", "/api/v1/conversation", json_response(200, body))
-    async with make_client(fake) as client:
-        page = await client.list_conversations(agent_id="a", sort_order="desc", page=2, per_page=2)
-    assert [c.id for c in page.conversations] == [CID, "conv-2"]
-    assert page.conversations[1].status == "ended"
-    assert (page.page, page.per_page, page.total) == (2, 2, 7)
-    assert dict(fake.requests[0].url.params) == {
-        "agent_id": "a",
-        "sort_order": "desc",
-        "page": "2",
-        "per_page": "2",
-    }
-
-
 @pytest.mark.parametrize("body", [[conversation()], {"data": [conversation()], "total": 1}])
 async def test_list_conversations_reads_bare_lists_and_data(body: object) -> None:
     fake = FakeKnowrithm()
@@ -228,29 +323,6 @@ async def test_list_conversations_reads_bare_lists_and_data(body: object) -> Non
         page = await client.list_conversations()
     assert [c.id for c in page.conversations] == [CID]
     assert (page.page, page.per_page) == (1, 20)
-
-
-async def test_update_metadata_patches_and_returns_the_record() -> None:
-    fake = FakeKnowrithm()
-    fake.on(
-        "PATCH",
-        f"/api/v1/conversation/{CID}",
-        json_response(200, {"conversation": conversation(metadata={"a": 1})}),
-    )
-    async with make_client(fake) as client:
-        conv = await client.update_metadata(conversation_id=CID, metadata={"a": 1})
-    assert conv.metadata == {"a": 1}
-    assert body_of(fake.requests[0]) == {"metadata": {"a": 1}}
-
-
-async def test_end_conversation_sends_rating_and_reads_the_ended_record() -> None:
-    fake = FakeKnowrithm()
-    ended = conversation(status="ended", rating=4, ended_at="2025-01-01T01:00:00Z")
-    fake.on("POST", f"/api/v1/conversation/{CID}/end", json_response(200, {"conversation": ended}))
-    async with make_client(fake) as client:
-        conv = await client.end_conversation(conversation_id=CID, rating=4, feedback="good")
-    assert (conv.status, conv.rating, conv.ended_at) == ("ended", 4, "2025-01-01T01:00:00Z")
-    assert body_of(fake.requests[0]) == {"rating": 4, "feedback": "good"}
 
 
 async def test_end_conversation_accepts_a_bare_confirmation() -> None:
@@ -262,7 +334,7 @@ async def test_end_conversation_accepts_a_bare_confirmation() -> None:
     assert body_of(fake.requests[0]) == {}
 
 
-async def test_history_reads_messages_in_order() -> None:
+async def test_history_reads_messages_nested_under_data() -> None:
     fake = FakeKnowrithm()
     messages = [message("m1", "user", "hi"), message("m2", "assistant", "hello", rating=5)]
     fake.on(
@@ -277,90 +349,3 @@ async def test_history_reads_messages_in_order() -> None:
         ("m2", "assistant", "hello", 5),
     ]
     assert dict(fake.requests[0].url.params) == {"page": "1", "per_page": "10"}
-
-
-async def test_analytics_reads_the_headline_numbers() -> None:
-    fake = FakeKnowrithm()
-    body = {
-        "message_statistics": {"total_messages": 6, "user_messages": 3},
-        "conversation_flow": {"duration_minutes": 2.5},
-        "quality_metrics": {"satisfaction_rating": None},
-    }
-    fake.on("GET", f"/api/v1/analytic/conversation/{CID}", json_response(200, body))
-    async with make_client(fake) as client:
-        stats = await client.analytics(conversation_id=CID)
-    assert (stats.total_messages, stats.duration_minutes, stats.satisfaction_rating) == (
-        6,
-        2.5,
-        None,
-    )
-    assert stats.raw["message_statistics"]["user_messages"] == 3
-
-
-async def test_rate_message_posts_the_rating() -> None:
-    fake = FakeKnowrithm()
-    fake.on("POST", "/api/v1/message/m2/rate", json_response(200, {"success": True}))
-    async with make_client(fake) as client:
-        await client.rate_message(message_id="m2", rating=5, feedback="great")
-    assert body_of(fake.requests[0]) == {"rating": 5, "feedback": "great"}
-
-
-async def test_rate_message_reporting_no_success_raises() -> None:
-    fake = FakeKnowrithm()
-    fake.on("POST", "/api/v1/message/m2/rate", json_response(200, {"success": False}))
-    async with make_client(fake) as client:
-        with pytest.raises(KnowrithmError, match="rate the message"):
-            await client.rate_message(message_id="m2", rating=5)
-
-
-async def test_create_and_get_lead() -> None:
-    fake = FakeKnowrithm()
-    lead = {"id": "l1", "first_name": "Ada", "last_name": "L", "email": "tg-1@telegram.invalid"}
-    fake.on("POST", "/api/v1/sdk/lead", json_response(201, {"lead": lead}))
-    fake.on("GET", "/api/v1/lead/l1", json_response(200, lead))
-    async with make_client(fake) as client:
-        created = await client.create_lead(
-            first_name="Ada", last_name="L", email="tg-1@telegram.invalid", source="telegram"
-        )
-        fetched = await client.get_lead(lead_id="l1")
-    assert created == fetched
-    assert created.email == "tg-1@telegram.invalid"
-    assert body_of(fake.requests[0]) == {
-        "first_name": "Ada",
-        "last_name": "L",
-        "email": "tg-1@telegram.invalid",
-        "source": "telegram",
-    }
-
-
-async def test_ids_are_escaped_in_paths() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/lead/a%2Fb", json_response(200, {"id": "a/b"}))
-    async with make_client(fake) as client:
-        assert (await client.get_lead(lead_id="a/b")).id == "a/b"
-    assert fake.requests[0].url.raw_path == b"/api/v1/lead/a%2Fb"
-
-
-@pytest.mark.parametrize(
-    ("answer", "healthy"),
-    [
-        (json_response(200, {"status": "ok"}), True),
-        (json_response(200, {"status": "down"}), False),
-        (json_response(503, {"detail": "maintenance"}), False),
-        (httpx.ConnectError("refused"), False),
-    ],
-)
-async def test_health(answer: httpx.Response | Exception, healthy: bool) -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/health", answer)
-    async with make_client(fake) as client:
-        assert await client.health() is healthy
-    assert len(fake.requests) == 1  # a probe reports at once, without retrying
-
-
-async def test_record_without_id_is_a_protocol_error() -> None:
-    fake = FakeKnowrithm()
-    fake.on("GET", "/api/v1/lead/l1", json_response(200, {"lead": {"email": "x"}}))
-    async with make_client(fake) as client:
-        with pytest.raises(ProtocolError, match="without an id"):
-            await client.get_lead(lead_id="l1")

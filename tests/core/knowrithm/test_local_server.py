@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
+from bots.local_knowrithm import LocalKnowrithm, split_words
 from core.errors import (
     AuthError,
     BadRequestError,
@@ -18,17 +18,15 @@ from core.errors import (
     ProtocolError,
     UnavailableError,
 )
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent, RetryPolicy
-
-
-def expected_echo(question: str, *, n: int = 1, previous: str | None = None) -> str:
-    text = f'You asked: "{question}". This is message {n} of this conversation'
-    if previous is not None:
-        text += f'; before this you said "{previous}"'
-    return (
-        text + ". I am the local Knowrithm agent, so the same question always gets the same"
-        " answer. Point knowrithm.base_url at a real agent to get real answers."
-    )
+from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyEvent, RetryPolicy
+from tests.core.knowrithm.recorders import WireLog
+from tests.core.knowrithm.steps import (
+    count,
+    expected_echo,
+    new_conversation,
+    reply_events,
+    split,
+)
 
 
 def connect(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
@@ -52,29 +50,6 @@ async def server() -> AsyncIterator[LocalKnowrithm]:
 async def client(server: LocalKnowrithm) -> AsyncIterator[KnowrithmClient]:
     async with connect(server) as opened:
         yield opened
-
-
-async def new_conversation(client: KnowrithmClient, server: LocalKnowrithm) -> str:
-    conv = await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
-    return conv.id
-
-
-async def reply_events(
-    client: KnowrithmClient, conversation_id: str, text: str
-) -> list[ReplyEvent]:
-    stream = client.stream_reply(conversation_id=conversation_id, text=text)
-    async with contextlib.aclosing(stream):
-        return [event async for event in stream]
-
-
-def split(events: list[ReplyEvent]) -> tuple[str, ReplyDone]:
-    assert isinstance(events[-1], ReplyDone)
-    assert all(isinstance(e, ReplyDelta) for e in events[:-1])
-    return "".join(e.text for e in events if isinstance(e, ReplyDelta)), events[-1]
-
-
-def count(server: LocalKnowrithm, method: str, suffix: str) -> int:
-    return sum(1 for m, path in server.state.requests if m == method and path.endswith(suffix))
 
 
 async def test_conversation_lifecycle(client: KnowrithmClient, server: LocalKnowrithm) -> None:
@@ -140,14 +115,20 @@ async def test_stream_without_chunks(client: KnowrithmClient, server: LocalKnowr
     assert split(events)[1].message.content == expected_echo("Hi")
 
 
-async def test_synchronous_chat_mode(client: KnowrithmClient, server: LocalKnowrithm) -> None:
+async def test_synchronous_chat_mode(server: LocalKnowrithm) -> None:
     server.faults.chat_mode = "sync"
-    cid = await new_conversation(client, server)
-    events = await reply_events(client, cid, "Hi")
+    wire = WireLog()
+    async with connect(server, transport=wire) as client:
+        cid = await new_conversation(client, server)
+        events = await reply_events(client, cid, "Hi")
     assert len(events) == 1
     done = split(events)[1]
     assert done.message.content == expected_echo("Hi")
     assert done.message.id == server.state.messages[cid][-1].id
+    assert server.state.chat_requests == [(cid, "Hi")]
+    assert count(server, "GET", "/status") == 0
+    (opened,) = wire.streams()
+    assert opened.closed
 
 
 async def test_streaming_disabled_falls_back_to_polling(
@@ -155,23 +136,35 @@ async def test_streaming_disabled_falls_back_to_polling(
 ) -> None:
     server.faults.streaming_enabled = False
     cid = await new_conversation(client, server)
+    # The reply waits for the first status poll, so that poll certainly finds it pending.
+    server.faults.hold_replies(until_request="/status")
     events = await reply_events(client, cid, "Hi")
     assert len(events) == 1
     assert split(events)[1].message.content == expected_echo("Hi")
-    assert count(server, "GET", "/status") >= 1
-    assert len(server.state.chat_requests) == 1
+    assert count(server, "GET", "/status") >= 2
+    assert count(server, "GET", "/messages/stream") == 1
+    assert server.state.chat_requests == [(cid, "Hi")]
 
 
-async def test_stream_cut_mid_reply_gives_the_full_text_once(
-    client: KnowrithmClient, server: LocalKnowrithm
+async def test_stream_cut_mid_reply_resumes_with_last_event_id_without_repeats(
+    server: LocalKnowrithm,
 ) -> None:
-    cid = await new_conversation(client, server)
-    server.faults.cut_stream_after_chunks = 3
-    events = await reply_events(client, cid, "Tell me a story")
+    wire = WireLog()
+    async with connect(server, transport=wire) as client:
+        cid = await new_conversation(client, server)
+        server.faults.cut_stream_after_chunks = 3
+        # On the resume the server repeats the last event it sent, as a sloppy server may.
+        server.faults.replay_overlap = 1
+        events = await reply_events(client, cid, "Tell me a story")
     text, done = split(events)
     assert text == done.message.content == expected_echo("Tell me a story")
     assert server.state.chat_requests == [(cid, "Tell me a story")]
-    assert count(server, "GET", "/messages/stream") == 2
+    first, second = wire.streams()
+    assert "Last-Event-ID" not in first.request.headers
+    assert second.request.headers["Last-Event-ID"] == first.event_ids()[-1]
+    assert first.event_ids()[-1] == second.event_ids()[0]  # the repeat really came
+    assert first.closed
+    assert second.closed
 
 
 async def test_wrong_credentials_are_an_auth_error(server: LocalKnowrithm) -> None:
@@ -258,6 +251,7 @@ async def test_lead_create_get_and_lead_conversation(
     )
     assert lead.id in server.state.leads
     fetched = await client.get_lead(lead_id=lead.id)
+    assert fetched == lead
     assert (fetched.id, fetched.email, fetched.source) == (
         lead.id,
         "tg-42@telegram.invalid",
@@ -291,35 +285,52 @@ async def test_health_of_a_stopped_server_is_false(server: LocalKnowrithm) -> No
 
 async def test_silent_stream_falls_back_to_polling_without_resending() -> None:
     slow = LocalKnowrithm(heartbeat_interval=30.0)
+    wire = WireLog()
     # The idle timeout also bounds opening the stream, so it is generous: a slow open on a
-    # loaded machine must not count as silence. The reply stays silent, held before its
-    # first word, until the client gives up on the stream and polls the task.
-    async with slow, connect(slow, stream_idle_timeout=1.0) as client:
+    # loaded machine must not count as silence. The reply goes silent after its first word,
+    # held until the client gives up on the stream (and one reconnect) and polls the task.
+    async with slow, connect(slow, stream_idle_timeout=1.0, transport=wire) as client:
         cid = await new_conversation(client, slow)
-        slow.faults.hold_replies(until_request="/status")
+        slow.faults.hold_replies(after_words=1, until_request="/status")
         async with asyncio.timeout(15):
             events = await reply_events(client, cid, "Anyone there?")
-    assert split(events)[1].message.content == expected_echo("Anyone there?")
+    answer = expected_echo("Anyone there?")
+    done = split(events)[1]
+    assert events[:-1] == [ReplyDelta(split_words(answer)[0])]
+    assert done.message.content == answer
     assert count(slow, "GET", "/messages/stream") == 2
     assert count(slow, "GET", "/status") >= 1
     assert slow.state.chat_requests == [(cid, "Anyone there?")]
+    first, second = wire.streams()
+    assert second.request.headers["Last-Event-ID"] == first.event_ids()[-1]
+    assert first.closed
+    assert second.closed
 
 
-async def test_ended_answer_on_the_reconnect_polls_and_never_resends(
-    client: KnowrithmClient, server: LocalKnowrithm
+@pytest.mark.parametrize("refusal", [409, 401, 503], ids=["ended", "auth", "unavailable"])
+async def test_refused_reconnect_after_an_accepted_send_polls_and_never_resends(
+    server: LocalKnowrithm, refusal: int
 ) -> None:
-    cid = await new_conversation(client, server)
-    server.faults.cut_stream_after_chunks = 3
-    stream = client.stream_reply(conversation_id=cid, text="Tell me a story")
-    events: list[ReplyEvent] = []
-    async with contextlib.aclosing(stream):
-        async for event in stream:
-            if not events:
-                # Armed only now, so the open before the send is not the one refused.
-                server.faults.fail_next(method="GET", path_contains="/messages/stream", status=409)
-            events.append(event)
-    assert split(events)[1].message.content == expected_echo("Tell me a story")
+    wire = WireLog()
+    async with connect(server, transport=wire) as client:
+        cid = await new_conversation(client, server)
+        server.faults.cut_stream_after_chunks = 3
+        stream = client.stream_reply(conversation_id=cid, text="Tell me a story")
+        events: list[ReplyEvent] = []
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if not events:
+                    # Armed only now, so the open before the send is not the one refused.
+                    server.faults.fail_next(
+                        method="GET", path_contains="/messages/stream", status=refusal
+                    )
+                events.append(event)
+    answer = expected_echo("Tell me a story")
+    text, done = split(events)
+    assert text == "".join(split_words(answer)[:3])  # what came before the cut
+    assert done.message.content == answer
     assert count(server, "GET", "/messages/stream") == 2
     assert count(server, "GET", "/status") >= 1
     assert server.state.chat_requests == [(cid, "Tell me a story")]
     assert count(server, "POST", "/chat") == 1
+    assert wire.streams()[0].closed

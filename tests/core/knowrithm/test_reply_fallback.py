@@ -1,5 +1,11 @@
 """stream_reply after the stream is lost: the history never yields an earlier turn's answer,
-and nothing after an accepted send looks like a refused send."""
+and nothing after an accepted send looks like a refused send.
+
+These run on MockTransport: each needs a send answered without a task id (or without any
+id), or a history that lists messages under other ids, and the local server always answers
+a send with a task id and message id and lists the messages it stored. The refused
+reconnect after an accepted send, which it can produce, is in test_local_server.py.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +16,20 @@ import pytest
 
 from core.errors import ConversationEndedError, UnavailableError
 from tests.core.knowrithm.fakes import (
+    CHAT_PATH,
+    FINAL,
+    HISTORY_PATH,
+    TASK_PATH,
+    USER_MID,
     FakeKnowrithm,
     FakeStream,
+    Script,
+    collect,
+    done,
     json_response,
     make_client,
     message,
     sse_frame,
-)
-from tests.core.knowrithm.test_stream_reply import (
-    CHAT_PATH,
-    FINAL,
-    HISTORY_PATH,
-    STREAM_PATH,
-    TASK_PATH,
-    USER_MID,
-    Script,
-    chunk,
-    collect,
-    done,
 )
 
 OLD = [message("um-0", "user", "earlier question"), message("am-0", "assistant", "old answer")]
@@ -124,29 +126,6 @@ async def test_history_reply_is_matched_by_reply_to() -> None:
     async with make_client(fake) as client:
         events = await collect(client)
     assert (done(events).message.id, done(events).message.content) == ("am-1", FINAL)
-
-
-@pytest.mark.parametrize(
-    "refusal", [ENDED, json_response(401, {"detail": "Invalid API credentials"})]
-)
-async def test_refused_reconnect_after_an_accepted_send_polls_the_task(
-    refusal: httpx.Response,
-) -> None:
-    fake = FakeKnowrithm()
-    first = FakeStream()
-    Script(fake, opens=[first, refusal], frames=[chunk(0, "Hel", 1), None])
-    fake.on(
-        "GET",
-        TASK_PATH,
-        json_response(200, {"status": "pending"}),
-        json_response(200, {"status": "completed", "result": message("am-1", "assistant", FINAL)}),
-    )
-    async with make_client(fake) as client:
-        events = await collect(client)
-    assert done(events).message.content == FINAL
-    assert len(fake.seen("GET", STREAM_PATH)) == 2
-    assert len(fake.seen("POST", CHAT_PATH)) == 1
-    assert first.closed
 
 
 async def test_conversation_ended_after_an_accepted_send_is_not_reported_as_ended() -> None:

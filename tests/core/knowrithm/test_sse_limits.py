@@ -92,6 +92,8 @@ def test_each_piece_of_text_is_scanned_once(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 # --- through the client: MockTransport, for framing the local server never sends ----------
+# A data line that never ends, and chunk data nested 100,000 deep: the local server ends
+# every event it writes and sends chunk text as a JSON string.
 
 
 class _Flood(httpx.AsyncByteStream):
