@@ -101,7 +101,7 @@ class ConsoleAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> ConsoleAdapter:
-        return cls(config=validate_section(ConsoleConfig, config, prefix="adapters.console"))
+        return cls(config=validate_section(ConsoleConfig, data=config, prefix="adapters.console"))
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Endpoint:
     """The Knowrithm the bot talks to, after resolving ``base_url: local``.
 
@@ -57,7 +57,7 @@ def build_store(settings: Settings) -> Store:
     return SqliteStore(path=settings.store.path)
 
 
-async def check_store(store: Store, settings: Settings) -> None:
+async def check_store(store: Store, *, settings: Settings) -> None:
     """Open the store now, so a bad ``store.path`` stops the bot at start-up, not per message."""
     try:
         await store.get("probe:start-up")
@@ -242,7 +242,7 @@ async def run_configured(
     """Run ``adapters`` with everything else built from ``settings``."""
     store = build_store(settings)
     try:
-        await check_store(store, settings)
+        await check_store(store, settings=settings)
         async with (
             knowrithm_endpoint(
                 settings, word_delay=word_delay, first_token_delay=first_token_delay

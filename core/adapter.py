@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from core.events import Inbound, Reaction
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Budget:
     """A platform rate budget: at most ``rate`` calls per ``per`` seconds in one ``scope``.
 
@@ -36,7 +36,7 @@ class Budget:
     shared_backoff: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     """What the platform allows, as data the reply engine paces by.
 
@@ -54,7 +54,7 @@ class Limits:
     budgets: tuple[Budget, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Capabilities:
     """Optional features; the core only calls what is declared."""
 
@@ -66,7 +66,7 @@ class Capabilities:
     delete: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Posted:
     """A platform message the adapter created; ``id`` is what reactions will name."""
 

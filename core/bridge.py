@@ -183,7 +183,7 @@ class Bridge:
         closed while the store was asked (the mark is taken back, so that a redelivery after
         a restart is still answered)."""
         key = f"event:{event.adapter}:{event.event_id}"
-        first = await self._store.add_if_absent(key, 1, ttl=EVENT_TTL)
+        first = await self._store.add_if_absent(key, value=1, ttl=EVENT_TTL)
         if not self._queue.closed:
             return first
         if first:

@@ -23,7 +23,7 @@ _SHOWN_WORD = 20  # a rating echoed back in an error is cut to this many charact
 MAX_FEEDBACK_CHARS = 8000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Command:
     """A parsed command; ``args`` is the rest of the line, stripped."""
 
@@ -31,7 +31,7 @@ class Command:
     args: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EndArgs:
     rating: int | None
     feedback: str | None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Author:
     """Who wrote a message or reacted.
 
@@ -23,7 +23,7 @@ class Author:
     last_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where on the platform a thread lives; becomes the conversation's metadata."""
 
@@ -35,7 +35,7 @@ class Origin:
     is_direct: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inbound:
     """A user's message in a thread.
 
@@ -58,7 +58,7 @@ class Inbound:
         return self.origin.adapter
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reaction:
     """A reaction added to or removed from a platform message.
 

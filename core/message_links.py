@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.store import Store
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Link:
     conversation_id: str
     message_id: str
@@ -30,7 +30,7 @@ async def link_messages(
     for platform_id in platform_message_ids:
         await store.set(
             _key(adapter, platform_id),
-            {
+            value={
                 "conversation_id": link.conversation_id,
                 "message_id": link.message_id,
                 "thread": link.thread,

@@ -21,7 +21,7 @@ BUILTIN_DISTRIBUTION = "knowrithm-bots"
 _REQUIRED_METHODS = ("from_config", "start", "stop", "post", "edit")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AdapterInfo:
     """An adapter known from package metadata alone (nothing imported)."""
 

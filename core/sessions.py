@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 THREAD_PREFIX = "thread:"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Session:
     """One thread's live conversation, as stored under ``thread:<thread key>``."""
 
@@ -128,7 +128,7 @@ class Sessions:
 
     async def touch(self, session: Session) -> Session:
         touched = Session(**{**asdict(session), "last_active": self._clock.now()})
-        await self._store.set(THREAD_PREFIX + session.thread, touched.to_json())
+        await self._store.set(THREAD_PREFIX + session.thread, value=touched.to_json())
         return touched
 
     async def end(
@@ -245,7 +245,7 @@ class Sessions:
             metadata={"platform": event.adapter, "user_id": event.author.id},
         )
         lead_id: str = created.id
-        await self._store.set(key, lead_id)
+        await self._store.set(key, value=lead_id)
         return lead_id
 
     @staticmethod

@@ -94,7 +94,7 @@ class DiscordAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> DiscordAdapter:
-        return cls(config=validate_section(DiscordConfig, config, prefix="adapters.discord"))
+        return cls(config=validate_section(DiscordConfig, data=config, prefix="adapters.discord"))
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(api_base_url={self._config.api_base_url!r})"

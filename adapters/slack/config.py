@@ -89,7 +89,7 @@ class SlackConfig(BaseModel):
 
 def load_config(data: Mapping[str, Any] | None) -> SlackConfig:
     """Validate ``data``; a ConfigError names the failing key (never a secret's value)."""
-    config = validate_section(SlackConfig, data, prefix=PREFIX)
+    config = validate_section(SlackConfig, data=data, prefix=PREFIX)
     if config.mode == "socket" and config.app_token is None:
         raise ConfigError(
             f"config key {PREFIX}.app_token is required when {PREFIX}.mode is 'socket' "

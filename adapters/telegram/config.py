@@ -91,7 +91,7 @@ class TelegramConfig(BaseModel):
 
 def load_config(data: Mapping[str, Any] | None) -> TelegramConfig:
     """Validate the section; raise ``ConfigError`` naming the failing key (never its value)."""
-    config = validate_section(TelegramConfig, data, prefix=PREFIX)
+    config = validate_section(TelegramConfig, data=data, prefix=PREFIX)
     if config.mode == "webhook":
         for key, value in (
             ("webhook_url", config.webhook_url),

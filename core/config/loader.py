@@ -31,7 +31,7 @@ def parse_settings(data: Any, *, env: Mapping[str, str] | None = None) -> Settin
     expanded = expand(shared, env=os.environ if env is None else env)
     if "adapters" in data:
         expanded["adapters"] = data["adapters"]
-    return validate_section(Settings, expanded)
+    return validate_section(Settings, data=expanded)
 
 
 def adapter_config(

@@ -18,7 +18,7 @@ def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
     return ".".join(parts)
 
 
-def validate_section(model: type[M], data: Mapping[str, Any] | None, *, prefix: str = "") -> M:
+def validate_section(model: type[M], *, data: Mapping[str, Any] | None, prefix: str = "") -> M:
     """Validate ``data`` into ``model``; on failure raise ConfigError for the first bad key.
 
     The message names the key and what is wrong with it, never the value (it may be a secret).

@@ -104,7 +104,7 @@ def error_details(body: Any) -> tuple[str | None, str | None]:
     return detail, (str(code) if isinstance(code, str | int) else None)
 
 
-def clean_detail(detail: str | None, redact: Callable[[str], str]) -> str | None:
+def clean_detail(detail: str | None, *, redact: Callable[[str], str]) -> str | None:
     """The service's explanation fit for one sentence: no secrets, one line, at most 200 chars."""
     if not detail:
         return None
@@ -127,7 +127,7 @@ def error_from_response(
     """Build the error for a non-2xx answer; the caller must already have read the body."""
     status = response.status_code
     detail, code = error_details(_decode_error_body(response.content))
-    detail = clean_detail(detail, redact)
+    detail = clean_detail(detail, redact=redact)
     suffix = f" (HTTP {status}: {detail})." if detail else f" (HTTP {status})."
     if status == 429:
         retry_after = parse_retry_after(value=response.headers.get("Retry-After"))

@@ -9,7 +9,7 @@ from typing import Any, Literal
 EntityType = Literal["USER", "LEAD"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Conversation:
     """One Knowrithm conversation as last reported by the service."""
 
@@ -25,7 +25,7 @@ class Conversation:
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Message:
     """One message of a conversation; ``role`` is ``user`` or ``assistant``."""
 
@@ -38,7 +38,7 @@ class Message:
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Lead:
     """A Knowrithm lead: the contact a LEAD conversation belongs to."""
 
@@ -51,7 +51,7 @@ class Lead:
     source: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConversationPage:
     """One page of a conversation listing; ``total`` is None when the service did not say."""
 
@@ -61,7 +61,7 @@ class ConversationPage:
     total: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConversationAnalytics:
     """The headline numbers of a conversation; ``raw`` keeps the whole answer."""
 

@@ -17,7 +17,7 @@ _HISTORY_ACTION = "read the conversation history"
 _ONE_TRY = RetryPolicy(attempts=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryEntry:
     """One history message and the user message it answers, when the service says."""
 
@@ -25,7 +25,7 @@ class HistoryEntry:
     reply_to: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryMark:
     """Where the history stood before the send: the newest assistant message id back then."""
 

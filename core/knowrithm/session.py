@@ -22,7 +22,7 @@ Sleep = Callable[[float], Awaitable[None]]
 _USER_AGENT = "knowrithm-bots/0.1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """A successful (2xx) answer: its status and decoded JSON body (None when empty)."""
 

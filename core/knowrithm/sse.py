@@ -14,7 +14,7 @@ _DIGITS = re.compile(r"[0-9]+")
 MAX_EVENT_CHARS = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SSEEvent:
     """One dispatched event; ``id`` is the stream's last event id when it was dispatched."""
 

@@ -41,7 +41,7 @@ _REPLY_ACTION = "finish the reply"
 _HISTORY_REPLY_ACTION = "add the reply to the conversation history"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SendResult:
     """What the service said to a chat message: a task to follow, or the finished reply."""
 

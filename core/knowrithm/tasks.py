@@ -28,7 +28,7 @@ _PAYLOAD_KEYS = ("result", "data", "response")
 _DEFAULT_ACTION = "finish the requested work"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskHandle:
     """What a ``202 Accepted`` answer says about the task doing the work."""
 
@@ -79,7 +79,7 @@ def task_failure(
 ) -> KnowrithmError:
     """The error for a failed task, carrying the task's own explanation when it gave one."""
     detail, code = error_details(body)
-    reason = clean_detail(detail, redact) or "the task failed without saying why"
+    reason = clean_detail(detail, redact=redact) or "the task failed without saying why"
     return KnowrithmError(
         f"Knowrithm could not {action}: {reason}.", error_code=code or "TASK_FAILED"
     )

@@ -32,7 +32,7 @@ class Store(Protocol):
         """The value under ``key``, or None."""
         ...
 
-    async def set(self, key: str, value: JSON, *, ttl: float | None = None) -> None:
+    async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, replacing any previous value."""
         ...
 
@@ -40,7 +40,7 @@ class Store(Protocol):
         """Remove ``key``; absent keys are fine."""
         ...
 
-    async def add_if_absent(self, key: str, value: JSON, *, ttl: float | None = None) -> bool:
+    async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         """Store ``value`` only if ``key`` is absent (or expired); True when it was stored."""
         ...
 

@@ -85,7 +85,7 @@ def warn_unreadable(key: str) -> None:
     )
 
 
-def warn_moved(key: str, target: str) -> None:
+def warn_moved(key: str, *, target: str) -> None:
     log.warning(
         "store key %s held a record this version cannot read; it was moved to %s and kept",
         key,

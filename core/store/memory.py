@@ -42,7 +42,7 @@ class MemoryStore:
 
     def _keep_unreadable(self, key: str) -> None:
         if self._read(key)[0] == "unreadable":
-            warn_moved(key, self._move(key))
+            warn_moved(key, target=self._move(key))
 
     async def get(self, key: str) -> JSON:
         state, value = self._read(key)
@@ -50,7 +50,7 @@ class MemoryStore:
             warn_unreadable(key)
         return value
 
-    async def set(self, key: str, value: JSON, *, ttl: float | None = None) -> None:
+    async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
         self._keep_unreadable(key)
         self._data[key] = raw
@@ -59,7 +59,7 @@ class MemoryStore:
         self._keep_unreadable(key)
         self._data.pop(key, None)
 
-    async def add_if_absent(self, key: str, value: JSON, *, ttl: float | None = None) -> bool:
+    async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
         if self._read(key)[0] == "live":
             return False

@@ -128,10 +128,10 @@ class SqliteStore:
         db[key] = record
         db.commit(blocking=True)
         if moved is not None:
-            warn_moved(key, moved)
+            warn_moved(key, target=moved)
         return True
 
-    async def set(self, key: str, value: JSON, *, ttl: float | None = None) -> None:
+    async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)  # fail here, before touching the file, on a non-JSON value
         await self._run(lambda db: self._write(db, key, record, only_if_absent=False))
@@ -144,14 +144,14 @@ class SqliteStore:
             if isinstance(stored, Unreadable):
                 moved = _move(db, key, stored)
                 db.commit(blocking=True)
-                warn_moved(key, moved)
+                warn_moved(key, target=moved)
                 return
             del db[key]
             db.commit(blocking=True)
 
         await self._run(remove)
 
-    async def add_if_absent(self, key: str, value: JSON, *, ttl: float | None = None) -> bool:
+    async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)
         return await self._run(lambda db: self._write(db, key, record, only_if_absent=True))

@@ -27,7 +27,7 @@ def _remaining_source(source: str, tail: str) -> tuple[str, str]:
     raise AssertionError("split_for_rollover broke its reassembly invariant")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Layout:
     """Which part of the answer each platform message shows.
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Shown:
     """One platform message of the reply: what it shows and when it was last changed."""
 
@@ -15,7 +15,7 @@ class Shown:
     changed_at: float = float("-inf")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """One platform call: ``post`` segment ``index``, ``edit`` it, or ``retire`` it."""
 
@@ -30,9 +30,9 @@ class Step:
 
 
 def next_step(
+    *,
     shown: Sequence[Shown],
     segments: Sequence[str],
-    *,
     can_delete: bool,
     can_edit: bool = True,
 ) -> Step | None:
@@ -47,16 +47,16 @@ def next_step(
     segments = [segment for segment in segments if segment.strip()]
     for index, segment in enumerate(segments):
         if index >= len(shown):
-            return Step("post", index, segment)
+            return Step(kind="post", index=index, text=segment)
         if shown[index].text == segment:
             continue
         if can_edit:
-            return Step("edit", index, segment)
+            return Step(kind="edit", index=index, text=segment)
         if can_delete:
-            return Step("delete", len(shown) - 1)
+            return Step(kind="delete", index=len(shown) - 1)
     if len(shown) > len(segments):
         if can_delete:
-            return Step("delete", len(segments))
+            return Step(kind="delete", index=len(segments))
         if can_edit:
-            return Step("retire", len(segments))
+            return Step(kind="retire", index=len(segments))
     return None

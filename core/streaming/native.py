@@ -18,7 +18,7 @@ from core.streaming.scheduler import Lane
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NativeOutcome:
     """How a native stream ended.
 
@@ -50,7 +50,7 @@ class Source(Protocol):
         ...
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NativePhase:
     """Drives one native stream: appends the new text at the pace allowed, then finishes.
 

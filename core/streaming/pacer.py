@@ -34,10 +34,10 @@ def _fallback_budget(adapter: Adapter) -> Budget | None:
     interval = adapter.limits.edit_interval
     if interval <= 0:
         return None
-    return Budget("thread", rate=1.0, per=interval, burst=FALLBACK_BURST)
+    return Budget(scope="thread", rate=1.0, per=interval, burst=FALLBACK_BURST)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Route:
     """The lanes one thread's calls queue in, one per kind of call.
 

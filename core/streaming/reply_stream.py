@@ -322,7 +322,10 @@ class ReplyStream:
             if not capabilities.edit:
                 segments = segments[:-1]  # only what rolled over is settled
         step = next_step(
-            self._shown, segments, can_delete=capabilities.delete, can_edit=capabilities.edit
+            shown=self._shown,
+            segments=segments,
+            can_delete=capabilities.delete,
+            can_edit=capabilities.edit,
         )
         if self._final is None and step is not None and step == self._refused:
             return None  # refused as it is: try again once the text has changed

@@ -34,7 +34,7 @@ from core.errors import (
 from core.streaming.budgets import TokenBucket
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformCall:
     """One call as the platform received it: ``outcome`` is ``"ok"`` or ``"429"``.
 
@@ -51,7 +51,7 @@ class PlatformCall:
     scopes: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FakeMessage:
     """A message as users see it; ``history`` holds ``(time, length)`` of every version."""
 
@@ -60,7 +60,7 @@ class FakeMessage:
     history: list[tuple[float, int]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NativeBehaviour:
     """How the platform's native streams behave.
 
@@ -78,7 +78,7 @@ class NativeBehaviour:
     lasting: bool = True
 
 
-def default_keys(thread: str, name: str) -> dict[str, str]:
+def default_keys(thread: str, *, name: str) -> dict[str, str]:
     """Threads are ``"<chat>"`` or ``"<chat>#<reply>"``: replies in one chat share its budgets."""
     chat = thread.split("#", 1)[0]
     return {"thread": thread, "chat": chat, "group": chat, "workspace": name, "bot": name}
@@ -146,7 +146,7 @@ class FakePlatformAdapter(Adapter):
     def budget_keys(self, *, thread: str) -> Mapping[str, str]:
         if self._keys is not None:
             return self._keys(thread)
-        return default_keys(thread, self.name)
+        return default_keys(thread, name=self.name)
 
     # --- fault injection -------------------------------------------------------------------
 
@@ -185,7 +185,17 @@ class FakePlatformAdapter(Adapter):
         outcome = "ok" if error is None else "error"
         if isinstance(error, PlatformRateLimited):
             outcome = "429"
-        self.calls.append(PlatformCall(kind, thread, message_id, kept, now, outcome, scopes))
+        self.calls.append(
+            PlatformCall(
+                kind=kind,
+                thread=thread,
+                message_id=message_id,
+                text=kept,
+                at=now,
+                outcome=outcome,
+                scopes=scopes,
+            )
+        )
         if error is not None:
             await self.network()
             raise error
@@ -212,7 +222,7 @@ class FakePlatformAdapter(Adapter):
     def next_id(self) -> str:
         return f"m{next(self._ids)}"
 
-    def show(self, message_id: str, thread: str, text: str) -> None:
+    def show(self, *, thread: str, message_id: str, text: str) -> None:
         message = self.messages.get(message_id)
         if message is None:
             message = self.messages[message_id] = FakeMessage(thread=thread, text=text)
@@ -225,7 +235,7 @@ class FakePlatformAdapter(Adapter):
         self._check_text(text)
         await self.arrive(kind="post", thread=thread, message_id=None, text=text)
         message_id = self.next_id()
-        self.show(message_id, thread, text)
+        self.show(thread=thread, message_id=message_id, text=text)
         await self.network()
         return Posted(id=message_id)
 
@@ -235,7 +245,7 @@ class FakePlatformAdapter(Adapter):
         await self.arrive(kind="edit", thread=thread, message_id=message_id, text=text)
         if message_id not in self.messages:
             raise MessageNotFound(f"message {message_id} does not exist")
-        self.show(message_id, thread, text)
+        self.show(thread=thread, message_id=message_id, text=text)
         await self.network()
 
     async def delete(self, *, thread: str, message_id: str) -> None:
@@ -299,7 +309,7 @@ class FakeNativeStream(NativeStream):
         if self._behaviour.leftover:
             if self._message_id is None:
                 self._message_id = self._adapter.next_id()
-            self._adapter.show(self._message_id, self._thread, text)
+            self._adapter.show(thread=self._thread, message_id=self._message_id, text=text)
         else:
             self._adapter.drafts[self._thread] = text
 
@@ -329,7 +339,7 @@ class FakeNativeStream(NativeStream):
             return []
         if self._message_id is None:
             self._message_id = self._adapter.next_id()
-        self._adapter.show(self._message_id, self._thread, text)
+        self._adapter.show(thread=self._thread, message_id=self._message_id, text=text)
         return [Posted(id=self._message_id)]
 
     def leftover(self) -> Posted | None:

@@ -13,7 +13,7 @@ from core.errors import MessageNotFound, PlatformError
 from core.events import Author, Inbound, Origin, Reaction
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedCall:
     """One outbound call: ``kind`` is post, edit, delete or typing."""
 
@@ -86,7 +86,9 @@ class RecordingAdapter(Adapter):
         return asyncio.get_running_loop().time()
 
     async def post(self, *, thread: str, text: str) -> Posted:
-        self.calls.append(RecordedCall("post", thread, None, text, self._now()))
+        self.calls.append(
+            RecordedCall(kind="post", thread=thread, message_id=None, text=text, at=self._now())
+        )
         self._maybe_fail()
         if self.measure(text) > self.limits.max_message_length:
             raise PlatformError(f"message of {len(text)} characters is over the limit")
@@ -96,7 +98,11 @@ class RecordingAdapter(Adapter):
         return Posted(id=message_id)
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
-        self.calls.append(RecordedCall("edit", thread, message_id, text, self._now()))
+        self.calls.append(
+            RecordedCall(
+                kind="edit", thread=thread, message_id=message_id, text=text, at=self._now()
+            )
+        )
         self._maybe_fail()
         message = self.messages.get(message_id)
         if message is None:
@@ -108,13 +114,19 @@ class RecordingAdapter(Adapter):
         await self._notify()
 
     async def delete(self, *, thread: str, message_id: str) -> None:
-        self.calls.append(RecordedCall("delete", thread, message_id, None, self._now()))
+        self.calls.append(
+            RecordedCall(
+                kind="delete", thread=thread, message_id=message_id, text=None, at=self._now()
+            )
+        )
         self._maybe_fail()
         self.messages.pop(message_id, None)
         await self._notify()
 
     async def typing(self, *, thread: str) -> None:
-        self.calls.append(RecordedCall("typing", thread, None, None, self._now()))
+        self.calls.append(
+            RecordedCall(kind="typing", thread=thread, message_id=None, text=None, at=self._now())
+        )
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -131,10 +143,10 @@ class RecordingAdapter(Adapter):
     def visible(self, thread: str) -> str:
         return "".join(self.messages_in(thread))
 
-    def count(self, kind: str, thread: str | None = None) -> int:
+    def count(self, kind: str, *, thread: str | None = None) -> int:
         return sum(1 for c in self.calls if c.kind == kind and thread in (None, c.thread))
 
-    async def wait_for_messages(self, thread: str, count: int, *, within: float = 5.0) -> list[str]:
+    async def wait_for_messages(self, thread: str, *, count: int, within: float = 5.0) -> list[str]:
         """Wait until ``thread`` holds at least ``count`` messages; return their texts."""
 
         async def enough() -> None:
@@ -182,8 +194,8 @@ class RecordingAdapter(Adapter):
     async def react(
         self,
         message_id: str,
-        emoji: str,
         *,
+        emoji: str,
         chat: str = "general",
         user: str = "u1",
         added: bool = True,
@@ -203,5 +215,5 @@ class RecordingAdapter(Adapter):
         return event
 
 
-def texts(calls: Sequence[RecordedCall], kind: str) -> list[str]:
+def texts(calls: Sequence[RecordedCall], *, kind: str) -> list[str]:
     return [c.text or "" for c in calls if c.kind == kind]

@@ -27,7 +27,7 @@ def another_version(record: dict[str, Any]) -> dict[str, Any]:
 
 async def write_as_another_version(path: Path, key: str, record: dict[str, Any]) -> None:
     store = SqliteStore(path=path)
-    await store.set(key, another_version(record))
+    await store.set(key, value=another_version(record))
     await store.close()
 
 

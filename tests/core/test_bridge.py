@@ -241,11 +241,11 @@ async def test_bots_are_ignored(bot: Bot) -> None:
 async def test_removing_a_reaction_calls_nothing_and_a_new_one_re_rates(bot: Bot) -> None:
     await bot.ask("rate me")
     (answer_id,) = bot.adapter.message_ids_in("recording:general")
-    await bot.adapter.react(answer_id, "👍")
-    await bot.adapter.react(answer_id, "👍", added=False)
+    await bot.adapter.react(answer_id, emoji="👍")
+    await bot.adapter.react(answer_id, emoji="👍", added=False)
     await bot.bridge.drain()
     assert [r.rating for r in bot.server.state.ratings] == [5]
-    await bot.adapter.react(answer_id, "2️⃣")
+    await bot.adapter.react(answer_id, emoji="2️⃣")
     await bot.bridge.drain()
     assert [r.rating for r in bot.server.state.ratings] == [5, 2]
 
@@ -254,13 +254,13 @@ async def test_reactions_rate_the_right_message_and_re_rate(bot: Bot) -> None:
     await bot.ask("first")
     await bot.ask("second")
     first_id, second_id = bot.adapter.message_ids_in("recording:general")
-    await bot.adapter.react(first_id, "👍")
+    await bot.adapter.react(first_id, emoji="👍")
     await bot.bridge.drain()
-    await bot.adapter.react(second_id, "👍🏽")
-    await bot.adapter.react(second_id, "👍🏽", added=False)
-    await bot.adapter.react(second_id, "👎")
-    await bot.adapter.react(second_id, "🎉")
-    await bot.adapter.react("not-ours", "👍")
+    await bot.adapter.react(second_id, emoji="👍🏽")
+    await bot.adapter.react(second_id, emoji="👍🏽", added=False)
+    await bot.adapter.react(second_id, emoji="👎")
+    await bot.adapter.react(second_id, emoji="🎉")
+    await bot.adapter.react("not-ours", emoji="👍")
     await bot.bridge.drain()
     conversation = next(iter(bot.server.state.messages.values()))
     assistant = [m for m in conversation if m.role == "assistant"]
@@ -289,7 +289,7 @@ async def test_same_thread_in_order_other_threads_concurrently() -> None:
         await bot.adapter.say("two", chat="a")
         await bot.adapter.say("three", chat="b")
         # Thread b is answered while thread a is still busy with its first answer.
-        await bot.adapter.wait_for_messages("recording:b", 1)
+        await bot.adapter.wait_for_messages("recording:b", count=1)
         a_so_far = bot.adapter.messages_in("recording:a")
         await bot.bridge.drain()
         a1, a2 = bot.adapter.messages_in("recording:a")
@@ -343,10 +343,10 @@ class BrokenStore(MemoryStore):
             raise self.failure
         return await super().get(key)
 
-    async def add_if_absent(self, key: str, value: Any, *, ttl: float | None = None) -> bool:
+    async def add_if_absent(self, key: str, *, value: Any, ttl: float | None = None) -> bool:
         if key.startswith(self.prefix):
             raise self.failure
-        return await super().add_if_absent(key, value, ttl=ttl)
+        return await super().add_if_absent(key, value=value, ttl=ttl)
 
 
 async def bot_with_store(
@@ -407,10 +407,10 @@ class GatedStore(MemoryStore):
         self.asked = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def add_if_absent(self, key: str, value: Any, *, ttl: float | None = None) -> bool:
+    async def add_if_absent(self, key: str, *, value: Any, ttl: float | None = None) -> bool:
         self.asked.set()
         await self.release.wait()
-        return await super().add_if_absent(key, value, ttl=ttl)
+        return await super().add_if_absent(key, value=value, ttl=ttl)
 
 
 @pytest.mark.parametrize("kind", ["message", "reaction"])
@@ -427,7 +427,7 @@ async def test_intake_closing_while_the_store_is_asked_leaves_the_event_unseen(
     if kind == "message":
         arriving = asyncio.create_task(made.adapter.say("hello", event_id="e1"))
     else:
-        arriving = asyncio.create_task(made.adapter.react("m1", "thumbsup", event_id="e1"))
+        arriving = asyncio.create_task(made.adapter.react("m1", emoji="thumbsup", event_id="e1"))
     await store.asked.wait()
     bridge.close_intake()  # shutdown begins while the event is being marked seen
     store.release.set()

@@ -10,11 +10,11 @@ from core.commands import Command, CommandError, EndArgs, parse_command, parse_e
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/new", Command("new", "")),
-        ("  /END 4 thanks a lot ", Command("end", "4 thanks a lot")),
-        ("/end@knowrithm_bot 3", Command("end", "3")),
-        ("/help", Command("help", "")),
-        ("/weird_cmd x", Command("weird_cmd", "x")),
+        ("/new", Command(name="new", args="")),
+        ("  /END 4 thanks a lot ", Command(name="end", args="4 thanks a lot")),
+        ("/end@knowrithm_bot 3", Command(name="end", args="3")),
+        ("/help", Command(name="help", args="")),
+        ("/weird_cmd x", Command(name="weird_cmd", args="x")),
         ("hello /new", None),
         ("/usr/bin is a folder", None),
         ("/ 5", None),
@@ -28,10 +28,10 @@ def test_parse_command(text: str, expected: Command | None) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ("", EndArgs(None, None)),
-        ("5", EndArgs(5, None)),
-        ("1 too slow", EndArgs(1, "too slow")),
-        ("great bot", EndArgs(None, "great bot")),
+        ("", EndArgs(rating=None, feedback=None)),
+        ("5", EndArgs(rating=5, feedback=None)),
+        ("1 too slow", EndArgs(rating=1, feedback="too slow")),
+        ("great bot", EndArgs(rating=None, feedback="great bot")),
     ],
 )
 def test_end_args(args: str, expected: EndArgs) -> None:

@@ -26,7 +26,7 @@ def fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
-def check(condition: object, message: str) -> None:
+def check(condition: object, *, message: str) -> None:
     if not condition:
         fail(message)
 
@@ -39,7 +39,7 @@ def shows_whole(text: str) -> Callable[[list[str]], bool]:
     return lambda shown: normalized(text) in map(normalized, shown)
 
 
-def shows_at(index: int, text: str, *, count: int) -> Callable[[list[str]], bool]:
+def shows_at(*, index: int, text: str, count: int) -> Callable[[list[str]], bool]:
     return lambda shown: len(shown) == count and shown[index] == text
 
 
@@ -101,7 +101,7 @@ class ConformanceBase:
             fail(f"post() of {len(text)} characters failed: {type(exc).__name__}: {exc}")
         check(
             isinstance(posted, Posted) and isinstance(posted.id, str) and posted.id,
-            f"post() returned {posted!r}, not a core.adapter.Posted with a non-empty id",
+            message=f"post() returned {posted!r}, not a core.adapter.Posted with a non-empty id",
         )
         return posted
 

@@ -48,16 +48,19 @@ class FailureChecks(ConformanceBase):
                 when = f"{operation}() when the platform {_FAILURE_WORDS[failure]}"
                 check(
                     isinstance(error, expected),
-                    f"{when} raised {type(error).__name__}, not {expected.__name__}",
+                    message=f"{when} raised {type(error).__name__}, not {expected.__name__}",
                 )
                 if isinstance(error, PlatformRateLimited):
                     check(
                         abs(error.retry_after - RETRY_AFTER) <= 1.0,
-                        f"{when} gave retry_after={error.retry_after}, not the platform's "
+                        message=f"{when} gave retry_after={error.retry_after}, not the platform's "
                         f"{RETRY_AFTER:g}",
                     )
                 for secret in harness.features.secrets:
-                    check(secret not in str(error), f"{when}: the error message shows a secret")
+                    check(
+                        secret not in str(error),
+                        message=f"{when}: the error message shows a secret",
+                    )
                 after = marker("after failure")
                 shown.append((await self._post(adapter, thread=event.thread, text=after)).id)
                 await self._visible_until(

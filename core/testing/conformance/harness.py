@@ -44,7 +44,7 @@ EXPECTED_ERRORS: dict[Failure, type[PlatformError]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Features:
     """What the harness's platform fake can simulate; checks that need more are skipped.
 

@@ -21,19 +21,24 @@ class InboundChecks(ConformanceBase):
             event = await self._receive(harness, recorder, place=A, text=text)
             check(
                 event.thread.startswith(f"{name}:") and adapter_of(event.thread) == name,
-                f"thread key {event.thread!r} must start with {name + ':'!r}",
+                message=f"thread key {event.thread!r} must start with {name + ':'!r}",
             )
-            check(event.origin.adapter == name, f"origin.adapter is {event.origin.adapter!r}")
-            check(event.event_id, "event_id is empty; it must be the platform's delivery id")
-            check(event.author.id, "author.id is empty")
-            check(not event.author.is_bot, "a person's message is marked author.is_bot")
+            check(
+                event.origin.adapter == name, message=f"origin.adapter is {event.origin.adapter!r}"
+            )
+            check(
+                event.event_id, message="event_id is empty; it must be the platform's delivery id"
+            )
+            check(event.author.id, message="author.id is empty")
+            check(not event.author.is_bot, message="a person's message is marked author.is_bot")
             keys = adapter.budget_keys(thread=event.thread)
             declared = {budget.scope for budget in type(adapter).limits.budgets}
             # A scope may have no key for some threads (a group budget in a private chat),
             # but some declared budget must apply, or nothing paces this thread.
             check(
                 not declared or declared & set(keys),
-                f"budget_keys() gives no key for any declared budget scope {sorted(declared)}",
+                message="budget_keys() gives no key for any declared budget scope "
+                f"{sorted(declared)}",
             )
             await adapter.reply_done(thread=event.thread, message_ids=[])
 
@@ -48,17 +53,17 @@ class InboundChecks(ConformanceBase):
                 events.append(event)
             check(
                 events[0].thread == events[1].thread,
-                f"two messages in one place got different thread keys: {events[0].thread!r} "
-                f"and {events[1].thread!r}",
+                message="two messages in one place got different thread keys: "
+                f"{events[0].thread!r} and {events[1].thread!r}",
             )
             check(
                 events[0].event_id != events[1].event_id,
-                f"two messages got the same event_id {events[0].event_id!r}",
+                message=f"two messages got the same event_id {events[0].event_id!r}",
             )
             if len(events) == 3:
                 check(
                     events[2].thread != events[0].thread,
-                    f"messages in two places share the thread key {events[0].thread!r}",
+                    message=f"messages in two places share the thread key {events[0].thread!r}",
                 )
 
     async def test_own_messages_are_ignored(self, harness: AdapterHarness) -> None:
@@ -72,7 +77,7 @@ class InboundChecks(ConformanceBase):
             await harness.adapter.reply_done(thread=event.thread, message_ids=[])
             check(
                 all(m.text != own for m in recorder.messages),
-                f"the adapter delivered its own message {own!r}; it must ignore them "
+                message=f"the adapter delivered its own message {own!r}; it must ignore them "
                 "(or it would answer itself)",
             )
 
@@ -86,7 +91,7 @@ class InboundChecks(ConformanceBase):
             unmarked = [m for m in recorder.messages if m.text == text and not m.author.is_bot]
             check(
                 not unmarked,
-                f"another bot's message {text!r} was delivered without author.is_bot; "
+                message=f"another bot's message {text!r} was delivered without author.is_bot; "
                 "ignore it or mark it",
             )
 
@@ -110,15 +115,25 @@ class InboundChecks(ConformanceBase):
                     fail(f"a person's reaction {emoji} (added={added}) never reached the sink")
                 check(
                     reaction.message_id == posted.id,
-                    f"the reaction names message {reaction.message_id!r}, but post() returned "
-                    f"{posted.id!r}: they must be the same id for ratings to work",
+                    message=f"the reaction names message {reaction.message_id!r}, but post() "
+                    f"returned {posted.id!r}: they must be the same id for ratings to work",
                 )
-                check(reaction.thread == event.thread, f"reaction thread {reaction.thread!r}")
-                check(reaction.added is added, f"{emoji} reported with added={reaction.added}")
+                check(
+                    reaction.thread == event.thread, message=f"reaction thread {reaction.thread!r}"
+                )
+                check(
+                    reaction.added is added, message=f"{emoji} reported with added={reaction.added}"
+                )
                 check(
                     rating_for(reaction.emoji, table=DEFAULT_RATING_EMOJI) == rating,
-                    f"{emoji} arrived as {reaction.emoji!r}, which is not the rating {rating}",
+                    message=f"{emoji} arrived as {reaction.emoji!r}, which is not the rating "
+                    f"{rating}",
                 )
-                check(reaction.origin.adapter == type(adapter).name, "reaction origin.adapter")
-                check(reaction.event_id not in seen, f"event_id {reaction.event_id!r} repeated")
+                check(
+                    reaction.origin.adapter == type(adapter).name, message="reaction origin.adapter"
+                )
+                check(
+                    reaction.event_id not in seen,
+                    message=f"event_id {reaction.event_id!r} repeated",
+                )
                 seen.add(reaction.event_id)

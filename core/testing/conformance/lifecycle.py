@@ -20,28 +20,29 @@ class LifecycleChecks(ConformanceBase):
         adapter = harness.adapter
         cls = type(adapter)
         missing = missing_parts(cls)
-        check(not missing, f"{cls.__name__} lacks {'; '.join(missing)}")
+        check(not missing, message=f"{cls.__name__} lacks {'; '.join(missing)}")
         check(
             ":" not in cls.name and cls.name == cls.name.strip(),
-            f"name {cls.name!r} must not contain ':' or spaces (thread keys start '<name>:')",
+            message=f"name {cls.name!r} must not contain ':' or spaces "
+            "(thread keys start '<name>:')",
         )
         limits = cls.limits
-        check(limits.max_message_length > 0, "limits.max_message_length must be positive")
-        check(limits.edit_interval >= 0, "limits.edit_interval must not be negative")
+        check(limits.max_message_length > 0, message="limits.max_message_length must be positive")
+        check(limits.edit_interval >= 0, message="limits.edit_interval must not be negative")
         for budget in limits.budgets:
             scope = budget.scope
             check(
                 bool(scope) and scope == scope.strip() and ":" not in scope,
-                f"budget {budget} needs a scope name without spaces or ':'",
+                message=f"budget {budget} needs a scope name without spaces or ':'",
             )
             check(
                 budget.rate > 0 and budget.per > 0 and budget.burst >= 1,
-                f"budget {budget} needs a positive rate, period and burst",
+                message=f"budget {budget} needs a positive rate, period and burst",
             )
         if cls.capabilities.native_stream:
             check(
                 isinstance(adapter, SupportsNativeStream),
-                "capabilities.native_stream is set but open_native_stream() is missing",
+                message="capabilities.native_stream is set but open_native_stream() is missing",
             )
 
     async def test_stop_before_start_is_harmless(self, harness: AdapterHarness) -> None:
@@ -61,7 +62,7 @@ class LifecycleChecks(ConformanceBase):
             copies = [m for m in recorder.messages if m.text == texts[0]]
             check(
                 len(copies) == 1,
-                f"after start() was called twice, one user message reached the sink "
+                message=f"after start() was called twice, one user message reached the sink "
                 f"{len(copies)} times; a second start() must not connect again",
             )
         finally:

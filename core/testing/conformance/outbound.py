@@ -44,7 +44,7 @@ class OutboundChecks(ConformanceBase):
                 shown_a = await harness.visible(place=A)
                 check(
                     answers[B] not in shown_a,
-                    f"the answer posted to place 'b' also appears in place 'a': {shown_a}",
+                    message=f"the answer posted to place 'b' also appears in place 'a': {shown_a}",
                 )
 
     async def test_edit_replaces_the_text_in_place(self, harness: AdapterHarness) -> None:
@@ -72,7 +72,7 @@ class OutboundChecks(ConformanceBase):
                 await self._visible_until(
                     harness,
                     place=A,
-                    condition=shows_at(index, text, count=count),
+                    condition=shows_at(index=index, text=text, count=count),
                     expected=f"{text!r} in place of the edited message, and no new message",
                 )
             await adapter.reply_done(thread=event.thread, message_ids=[posted.id])
@@ -130,7 +130,9 @@ class OutboundChecks(ConformanceBase):
                 with contextlib.suppress(PlatformError):
                     await reply.aclose()
             await adapter.reply_done(thread=event.thread, message_ids=ids)
-            check(len(ids) >= 2, f"an answer of {len(answer)} characters fit in one message")
+            check(
+                len(ids) >= 2, message=f"an answer of {len(answer)} characters fit in one message"
+            )
             shown = await self._visible_until(
                 harness,
                 place=A,
@@ -140,8 +142,8 @@ class OutboundChecks(ConformanceBase):
             for text in shown[-len(ids) :]:
                 check(
                     adapter.measure(text) <= limit,
-                    f"a rolled-over message measures {adapter.measure(text)}, over the declared "
-                    f"limit of {limit}",
+                    message=f"a rolled-over message measures {adapter.measure(text)}, over the "
+                    f"declared limit of {limit}",
                 )
 
     async def test_typing_is_accepted_when_declared(self, harness: AdapterHarness) -> None:

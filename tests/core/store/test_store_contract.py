@@ -62,33 +62,33 @@ async def test_get_absent_is_none(store: Store) -> None:
 
 async def test_set_get_roundtrip_json_values(store: Store) -> None:
     value = {"conversation_id": "c1", "n": 3, "f": 1.5, "ok": True, "list": [1, "two", None]}
-    await store.set("thread:a", value)
+    await store.set("thread:a", value=value)
     assert await store.get("thread:a") == value
-    await store.set("thread:a", "replaced")
+    await store.set("thread:a", value="replaced")
     assert await store.get("thread:a") == "replaced"
 
 
 async def test_unicode_keys_and_values(store: Store) -> None:
-    await store.set("thread:tg:чат:🧵", {"text": "héllo 👍🏽 世界"})
+    await store.set("thread:tg:чат:🧵", value={"text": "héllo 👍🏽 世界"})
     assert await store.get("thread:tg:чат:🧵") == {"text": "héllo 👍🏽 世界"}
 
 
 async def test_non_json_value_is_refused_and_old_value_kept(store: Store) -> None:
-    await store.set("k", {"keep": 1})
+    await store.set("k", value={"keep": 1})
     with pytest.raises((TypeError, ValueError)):
-        await store.set("k", {"bad": object()})  # type: ignore[dict-item]
+        await store.set("k", value={"bad": object()})  # type: ignore[dict-item]
     assert await store.get("k") == {"keep": 1}
 
 
 async def test_delete(store: Store) -> None:
-    await store.set("k", 1)
+    await store.set("k", value=1)
     await store.delete("k")
     await store.delete("never-there")
     assert await store.get("k") is None
 
 
 async def test_ttl_expires(store: Store, clock: FakeTime) -> None:
-    await store.set("event:x", 1, ttl=10)
+    await store.set("event:x", value=1, ttl=10)
     clock.value += 9
     assert await store.get("event:x") == 1
     clock.value += 2
@@ -96,23 +96,23 @@ async def test_ttl_expires(store: Store, clock: FakeTime) -> None:
 
 
 async def test_add_if_absent(store: Store, clock: FakeTime) -> None:
-    assert await store.add_if_absent("event:1", "a", ttl=5) is True
-    assert await store.add_if_absent("event:1", "b", ttl=5) is False
+    assert await store.add_if_absent("event:1", value="a", ttl=5) is True
+    assert await store.add_if_absent("event:1", value="b", ttl=5) is False
     assert await store.get("event:1") == "a"
     clock.value += 6
-    assert await store.add_if_absent("event:1", "c", ttl=5) is True
+    assert await store.add_if_absent("event:1", value="c", ttl=5) is True
     assert await store.get("event:1") == "c"
 
 
 async def test_add_if_absent_is_atomic_under_concurrency(store: Store) -> None:
-    results = await asyncio.gather(*(store.add_if_absent("event:dup", i) for i in range(50)))
+    results = await asyncio.gather(*(store.add_if_absent("event:dup", value=i) for i in range(50)))
     assert results.count(True) == 1
 
 
 async def test_scan_by_prefix_skips_expired(store: Store, clock: FakeTime) -> None:
-    await store.set("thread:a", 1)
-    await store.set("thread:b", 2, ttl=1)
-    await store.set("msg:a", 3)
+    await store.set("thread:a", value=1)
+    await store.set("thread:b", value=2, ttl=1)
+    await store.set("msg:a", value=3)
     clock.value += 2
     found = {k: v async for k, v in store.scan("thread:")}
     assert found == {"thread:a": 1}
@@ -195,7 +195,7 @@ async def test_different_lock_keys_do_not_block(store: Store) -> None:
 async def test_sqlite_survives_restart(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite"
     first = SqliteStore(path=path)
-    await first.set("thread:t", {"conversation_id": "c-42"})
+    await first.set("thread:t", value={"conversation_id": "c-42"})
     await first.close()
     second = SqliteStore(path=path)
     assert await second.get("thread:t") == {"conversation_id": "c-42"}
@@ -207,7 +207,7 @@ async def test_sqlite_stores_json_not_pickle(tmp_path: Path) -> None:
 
     path = tmp_path / "bot.sqlite"
     store = SqliteStore(path=path, table="kv")
-    await store.set("thread:t", {"a": 1})
+    await store.set("thread:t", value={"a": 1})
     await store.close()
     with sqlite3.connect(path) as db:
         (raw,) = db.execute("SELECT value FROM kv WHERE key = 'thread:t'").fetchone()
@@ -235,7 +235,7 @@ async def test_sqlite_writes_off_the_event_loop_thread(
 
     monkeypatch.setattr(SqliteDict, "__setitem__", spy)
     store = SqliteStore(path=tmp_path / "t.sqlite")
-    await store.set("k", 1)
+    await store.set("k", value=1)
     await store.close()
     assert threads and all(name != threading.main_thread().name for name in threads)
 
@@ -255,7 +255,7 @@ async def test_sqlite_malformed_row_reads_as_absent(tmp_path: Path) -> None:
 
     path = tmp_path / "bot.sqlite"
     store = SqliteStore(path=path, table="kv")
-    await store.set("good", 1)
+    await store.set("good", value=1)
     await store.close()
     with sqlite3.connect(path) as db:
         db.execute("INSERT INTO kv (key, value) VALUES ('bad', 'not json{')")
@@ -266,9 +266,9 @@ async def test_sqlite_malformed_row_reads_as_absent(tmp_path: Path) -> None:
 
 
 async def test_purge_expired_deletes_only_expired_keys(store: Store, clock: FakeTime) -> None:
-    await store.set("event:old", 1, ttl=5)
-    await store.set("event:new", 2, ttl=50)
-    await store.set("thread:kept", 3)
+    await store.set("event:old", value=1, ttl=5)
+    await store.set("event:new", value=2, ttl=50)
+    await store.set("thread:kept", value=3)
     clock.value += 10
     assert await store.purge_expired() == 1
     assert await store.purge_expired() == 0

@@ -80,7 +80,7 @@ async def test_set_moves_an_unreadable_record_aside_as_it_was(
 ) -> None:
     await backend.plant("thread:tg:1", raw)
     with caplog.at_level(logging.WARNING):
-        await backend.store.set("thread:tg:1", {"conversation_id": "new"})
+        await backend.store.set("thread:tg:1", value={"conversation_id": "new"})
     assert await backend.store.get("thread:tg:1") == {"conversation_id": "new"}
     assert backend.raw("quarantine:thread:tg:1") == raw
     assert any("quarantine:thread:tg:1" in r.getMessage() for r in caplog.records)
@@ -90,10 +90,10 @@ async def test_add_if_absent_stores_over_an_unreadable_record_and_keeps_it(
     backend: Backend,
 ) -> None:
     await backend.plant("event:e1", "not json{")
-    assert await backend.store.add_if_absent("event:e1", 1, ttl=60) is True
+    assert await backend.store.add_if_absent("event:e1", value=1, ttl=60) is True
     assert await backend.store.get("event:e1") == 1
     assert backend.raw("quarantine:event:e1") == "not json{"
-    assert await backend.store.add_if_absent("event:e1", 2, ttl=60) is False
+    assert await backend.store.add_if_absent("event:e1", value=2, ttl=60) is False
 
 
 async def test_delete_moves_an_unreadable_record_aside(backend: Backend) -> None:
@@ -105,9 +105,9 @@ async def test_delete_moves_an_unreadable_record_aside(backend: Backend) -> None
 
 async def test_a_second_unreadable_record_gets_its_own_quarantine_key(backend: Backend) -> None:
     await backend.plant("thread:tg:1", "first{")
-    await backend.store.set("thread:tg:1", 1)
+    await backend.store.set("thread:tg:1", value=1)
     await backend.plant("thread:tg:1", "second{")
-    await backend.store.set("thread:tg:1", 2)
+    await backend.store.set("thread:tg:1", value=2)
     assert backend.raw("quarantine:thread:tg:1") == "first{"
     assert backend.raw("quarantine:thread:tg:1#2") == "second{"
     assert await backend.store.get("thread:tg:1") == 2
@@ -115,23 +115,23 @@ async def test_a_second_unreadable_record_gets_its_own_quarantine_key(backend: B
 
 async def test_scan_skips_and_purge_keeps_an_unreadable_record(backend: Backend) -> None:
     await backend.plant("thread:tg:1", json.dumps({"conversation_id": "OLD"}))
-    await backend.store.set("thread:tg:2", 2)
+    await backend.store.set("thread:tg:2", value=2)
     backend.now += 10_000
     assert await backend.store.purge_expired() == 0
     assert [k async for k, _ in backend.store.scan("thread:")] == ["thread:tg:2"]
-    await backend.store.set("thread:tg:1", 1)
+    await backend.store.set("thread:tg:1", value=1)
     assert backend.raw("quarantine:thread:tg:1") == json.dumps({"conversation_id": "OLD"})
 
 
 async def test_quarantine_moves_a_readable_record_that_the_caller_cannot_use(
     backend: Backend,
 ) -> None:
-    await backend.store.set("thread:tg:1", {"entityType": "USER"})
+    await backend.store.set("thread:tg:1", value={"entityType": "USER"})
     assert await backend.store.quarantine("thread:tg:1") == "quarantine:thread:tg:1"
     assert await backend.store.get("thread:tg:1") is None
     assert await backend.store.get("quarantine:thread:tg:1") == {"entityType": "USER"}
     assert await backend.store.quarantine("thread:tg:1") is None  # nothing left to move
-    await backend.store.set("event:gone", 1, ttl=1)
+    await backend.store.set("event:gone", value=1, ttl=1)
     backend.now += 5
     assert await backend.store.quarantine("event:gone") is None
 
@@ -144,7 +144,7 @@ async def test_sqlite_keeps_a_pickled_row_byte_for_byte_across_a_restart(tmp_pat
     with sqlite3.connect(path) as db:
         db.execute(f"INSERT INTO {TABLE} (key, value) VALUES (?, ?)", ("thread:tg:1", pickled))
     assert await first.get("thread:tg:1") is None
-    await first.set("thread:tg:1", {"conversation_id": "new"})
+    await first.set("thread:tg:1", value={"conversation_id": "new"})
     await first.close()
     second = SqliteStore(path=path, table=TABLE)
     assert await second.get("thread:tg:1") == {"conversation_id": "new"}

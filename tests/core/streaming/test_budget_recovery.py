@@ -40,7 +40,7 @@ def test_recovery_waits_for_the_block_to_end() -> None:
 
 async def test_chats_rate_limited_once_and_then_quiet_are_forgotten() -> None:
     clock = ManualClock()
-    limits = Limits(max_message_length=4096, budgets=(Budget("chat", rate=1, per=1),))
+    limits = Limits(max_message_length=4096, budgets=(Budget(scope="chat", rate=1, per=1),))
     fake = FakePlatformAdapter(clock=clock, limits=limits)
     pacer = Pacer(clock=clock)
     for chat in range(3000):

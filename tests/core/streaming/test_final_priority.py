@@ -18,8 +18,8 @@ SLACK_LIKE = Limits(
     max_message_length=40_000,
     edit_interval=0.0,
     budgets=(
-        Budget("chat", rate=1, per=1, burst=3, kinds=("post",)),
-        Budget("workspace", rate=1, per=5, burst=3, kinds=("edit",)),
+        Budget(scope="chat", rate=1, per=1, burst=3, kinds=("post",)),
+        Budget(scope="workspace", rate=1, per=5, burst=3, kinds=("edit",)),
     ),
 )
 
@@ -74,7 +74,7 @@ async def test_jittery_network_no_429_at_the_full_declared_rate() -> None:
     limits = Limits(
         max_message_length=4096,
         edit_interval=0.0,
-        budgets=(Budget("chat", rate=1, per=1, burst=3),),
+        budgets=(Budget(scope="chat", rate=1, per=1, burst=3),),
     )
     fake = FakePlatformAdapter(
         clock=clock,

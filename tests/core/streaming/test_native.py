@@ -124,7 +124,9 @@ async def test_authoritative_final_text_replaces_what_was_streamed() -> None:
 
 async def test_native_appends_of_concurrent_replies_share_the_chat_budget() -> None:
     clock = ManualClock()
-    limits = Limits(max_message_length=4000, edit_interval=0.0, budgets=(Budget("chat", 1),))
+    limits = Limits(
+        max_message_length=4000, edit_interval=0.0, budgets=(Budget(scope="chat", rate=1),)
+    )
     fake = Spy(clock=clock, limits=limits, native=NativeBehaviour())
     pacer = Pacer(clock=clock)
     replies = [ReplyStream(adapter=fake, thread=f"c1#{i}", clock=clock, pacer=pacer) for i in "ab"]
@@ -169,7 +171,7 @@ async def test_stream_in_a_message_that_does_not_last_is_removed_at_finish() -> 
 
 async def test_without_a_per_message_interval_appends_keep_the_budgets_pace() -> None:
     # A burst is for the calls a user waits on (first post, final text), not for appends.
-    budget = Budget("chat", rate=1, per=1, burst=3)
+    budget = Budget(scope="chat", rate=1, per=1, burst=3)
     limits = Limits(max_message_length=4000, edit_interval=0.0, budgets=(budget,))
     fake, _, _ = await run(NativeBehaviour(), limits=limits)
     appends = [c.at for c in fake.calls if c.kind == "append"][:-1]  # the finish may go early

@@ -132,7 +132,7 @@ async def test_aclose_while_waiting_for_a_turn_leaves_no_task_behind() -> None:
     clock = ManualClock()
     from core.adapter import Budget
 
-    fake = make(clock, budgets=(Budget("chat", rate=1, per=10),))
+    fake = make(clock, budgets=(Budget(scope="chat", rate=1, per=10),))
     pacer = Pacer(clock=clock)
     first = ReplyStream(adapter=fake, thread="c1#1", clock=clock, pacer=pacer)
     second = ReplyStream(adapter=fake, thread="c1#2", clock=clock, pacer=pacer)

@@ -13,9 +13,9 @@ from core.testing import FakePlatformAdapter, PlatformCall
 from tests.core.streaming.drive import agent, drive, settle, words
 
 TELEGRAM_GROUP = (
-    Budget("chat", rate=1, per=1),
-    Budget("group", rate=20, per=60, burst=3),
-    Budget("bot", rate=30, per=1, burst=30, shared_backoff=False),
+    Budget(scope="chat", rate=1, per=1),
+    Budget(scope="group", rate=20, per=60, burst=3),
+    Budget(scope="bot", rate=30, per=1, burst=30, shared_backoff=False),
 )
 
 
@@ -84,7 +84,9 @@ async def test_twenty_replies_in_one_group_stay_inside_every_budget() -> None:
 
 async def test_stalest_reply_is_refreshed_first() -> None:
     clock = ManualClock()
-    limits = Limits(max_message_length=4096, edit_interval=0.0, budgets=(Budget("chat", 1, 2),))
+    limits = Limits(
+        max_message_length=4096, edit_interval=0.0, budgets=(Budget(scope="chat", rate=1, per=2),)
+    )
     fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
     pacer = Pacer(clock=clock, headroom=0.0)
     replies = [ReplyStream(adapter=fake, thread=f"c#{i}", clock=clock, pacer=pacer) for i in "abc"]
@@ -132,9 +134,11 @@ async def test_rate_limit_backs_off_the_whole_scope_and_recovers_without_losing_
 
 async def test_budget_tighter_than_declared_is_learned_from_429s() -> None:
     clock = ManualClock()
-    declared = Limits(max_message_length=4096, edit_interval=0.0, budgets=(Budget("chat", 4),))
+    declared = Limits(
+        max_message_length=4096, edit_interval=0.0, budgets=(Budget(scope="chat", rate=4),)
+    )
     fake = FakePlatformAdapter(
-        clock=clock, limits=declared, enforce=(Budget("chat", 1),), keys=group_keys
+        clock=clock, limits=declared, enforce=(Budget(scope="chat", rate=1),), keys=group_keys
     )
     threads = [f"c#{i}" for i in range(4)]
     await run_replies(fake, clock, threads, length=600)
@@ -150,8 +154,8 @@ async def test_budget_kinds_and_scopes_apply_only_where_they_belong() -> None:
         max_message_length=4000,
         edit_interval=0.0,
         budgets=(
-            Budget("chat", 1, kinds=("post",)),
-            Budget("workspace", 50, 60, burst=5, kinds=("edit",)),
+            Budget(scope="chat", rate=1, kinds=("post",)),
+            Budget(scope="workspace", rate=50, per=60, burst=5, kinds=("edit",)),
         ),
     )
     fake = FakePlatformAdapter(

@@ -16,7 +16,7 @@ from core.testing import FakePlatformAdapter
 from tests.core.streaming.drive import drive, words
 
 ONE_WAY = 0.05
-CHAT = Budget("chat", rate=1, per=1, burst=3)
+CHAT = Budget(scope="chat", rate=1, per=1, burst=3)
 
 
 def fake_chat(clock: ManualClock, *, limit: int = 4096) -> FakePlatformAdapter:
@@ -179,7 +179,7 @@ def test_layout_tells_how_much_of_the_answer_the_messages_show() -> None:
 
 async def test_text_a_roll_over_left_hidden_is_ranked_by_its_own_arrival() -> None:
     clock = ManualClock()
-    budget = Budget("chat", rate=1, per=10, burst=2)
+    budget = Budget(scope="chat", rate=1, per=10, burst=2)
     limits = Limits(max_message_length=40, edit_interval=0.0, budgets=(budget,))
     fake = FakePlatformAdapter(clock=clock, limits=limits)
     pacer = Pacer(clock=clock, headroom=0.0)

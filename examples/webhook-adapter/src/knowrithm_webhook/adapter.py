@@ -36,7 +36,7 @@ class WebhookAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> WebhookAdapter:
-        return cls(config=validate_section(WebhookConfig, config, prefix=f"adapters.{NAME}"))
+        return cls(config=validate_section(WebhookConfig, data=config, prefix=f"adapters.{NAME}"))
 
     # --- lifecycle -----------------------------------------------------------------------
 
