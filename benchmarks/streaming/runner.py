@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import random
 import time
@@ -113,6 +114,8 @@ async def _run(
     )
     threads = scenario.threads()
     injector = asyncio.create_task(_inject(adapter, scenario.injected_429s))
+    # Garbage left by earlier runs in this process must not be collected on this run's time.
+    gc.collect()
     started = time.process_time()
     sinks = [policy.open(adapter=adapter, thread=thread, clock=clock) for thread in threads]
     await _deliver(answers, sinks)
