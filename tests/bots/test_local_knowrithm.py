@@ -741,8 +741,9 @@ async def test_sync_chat_mode_answers_with_the_message(
 async def test_task_start_mode_for_conversation_patch_and_lead(
     server: LocalKnowrithm, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A longer pending window than the default ~50 ms keeps the first poll pending under load.
-    monkeypatch.setattr("bots.local_knowrithm.context.TASK_DELAY", 0.2)
+    # A pending window far longer than one local request keeps the first poll pending even
+    # on a loaded machine (the default ~50 ms, or 0.2 s, is a race there).
+    monkeypatch.setattr("bots.local_knowrithm.context.TASK_DELAY", 1.0)
     server.faults.start_mode = "task"
 
     async def resolve(response: httpx.Response) -> dict[str, Any]:
