@@ -35,6 +35,10 @@ class Budget:
     kinds: tuple[str, ...] = ()
     shared_backoff: bool = True
 
+    def charges(self, kind: str) -> bool:
+        """Whether a call of ``kind`` counts against this budget."""
+        return not self.kinds or kind in self.kinds
+
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:

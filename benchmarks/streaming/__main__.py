@@ -79,11 +79,7 @@ def _work(job: Job) -> JobResult:
         if job.scenario.replies == 1 and name != "simulation only":
             curves[name] = visible_curve(logs[0], logs[0].threads[0])
     first = answer_sets[0][0]
-    generated: list[tuple[float, int]] = []
-    size = 0
-    for at, token in zip(first.times, first.tokens, strict=True):
-        size += len(token)
-        generated.append((at, size))
+    generated = list(zip(first.times, first.offsets, strict=True))
     return JobResult(metrics=metrics, curves=curves, generated=generated)
 
 

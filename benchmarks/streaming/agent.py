@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ class Answer:
     @property
     def text(self) -> str:
         return "".join(self.tokens)
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """How many characters have been generated after each token."""
+        return tuple(itertools.accumulate(len(token) for token in self.tokens))
 
     @property
     def first_token(self) -> float:

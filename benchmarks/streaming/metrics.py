@@ -11,13 +11,14 @@ import bisect
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from benchmarks.streaming.agent import Answer
 from benchmarks.streaming.runner import RunLog
 from core.adapter import Budget
 from core.streaming.layout import Layout
+from core.testing import PlainBucket
 
 # The benchmark's own tolerance over the declared pace, for the first-text and final-text
 # targets: the simulated one-way delay varies by ±20 %, so two calls sent a pace apart can
@@ -73,30 +74,37 @@ class Metrics:
         return asdict(self)
 
 
-class _Bucket:
-    """A token bucket at a declared rate (the benchmark's own, independent of the engine's)."""
-
-    def __init__(self, *, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.at = 0.0
-
-    def _tokens_at(self, now: float) -> float:
-        return min(self.burst, self.tokens + (now - self.at) * self.rate)
-
-    def ready_at(self, now: float) -> float:
-        now = max(now, self.at)
-        tokens = self._tokens_at(now)
-        return now if tokens >= 1 - 1e-9 else now + (1 - tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self.tokens = self._tokens_at(now) - 1
-        self.at = now
+_Group = tuple[int, str]  # (the budget's number in the platform's list, the scope's key)
 
 
-def _charges(budget: Budget, kind: str) -> bool:
-    return not budget.kinds or kind in budget.kinds
+def _charged(
+    budgets: Sequence[Budget], keys: Mapping[str, str], kind: str | None = None
+) -> Iterator[tuple[_Group, Budget]]:
+    """The budgets a call of ``kind`` (any kind: None) in a thread with scope ``keys`` is
+    charged to, each with its group."""
+    for number, budget in enumerate(budgets):
+        if budget.scope in keys and (kind is None or budget.charges(kind)):
+            yield (number, keys[budget.scope]), budget
+
+
+class _Buckets:
+    """One bucket at the declared rate per budget group, made on first use (the judge's
+    own ``PlainBucket``, independent of the engine's)."""
+
+    def __init__(self, budgets: Sequence[Budget]) -> None:
+        self._budgets = budgets
+        self._made: dict[_Group, PlainBucket] = {}
+
+    def charged(self, keys: Mapping[str, str], kind: str) -> list[PlainBucket]:
+        """The buckets a call of ``kind`` in a thread with scope ``keys`` is charged to."""
+        found = []
+        for group, budget in _charged(self._budgets, keys, kind):
+            bucket = self._made.get(group)
+            if bucket is None:
+                rate = budget.rate / budget.per
+                bucket = self._made[group] = PlainBucket(rate=rate, burst=budget.burst)
+            found.append(bucket)
+        return found
 
 
 def _visibility(log: RunLog, thread: str, length: int) -> tuple[list[tuple[float, int]], float]:
@@ -216,25 +224,14 @@ def _releases(answer: Answer, offsets: Sequence[int], limit: int) -> tuple[list[
     return starts, releases
 
 
-def _plans(log: RunLog, offsets: Sequence[Sequence[int]]) -> list[_Plan]:
+def _plans(log: RunLog) -> list[_Plan]:
     """The budget-bound schedule of the calls no policy can avoid: one post per message when
     it becomes necessary, and a final edit at the last token unless the last post already
     carried the whole answer. Calls go in order of when they become necessary, each at the
     earliest the declared budgets (burst included) allow after the calls before it."""
     limits = log.platform.limits
-    buckets: dict[tuple[int, str], _Bucket] = {}
-
-    def bucket_list(thread: str, kind: str) -> list[_Bucket]:
-        keys = log.keys(thread)
-        found = []
-        for number, budget in enumerate(limits.budgets):
-            if budget.scope in keys and _charges(budget, kind):
-                group = (number, keys[budget.scope])
-                if group not in buckets:
-                    buckets[group] = _Bucket(rate=budget.rate / budget.per, burst=budget.burst)
-                found.append(buckets[group])
-        return found
-
+    buckets = _Buckets(limits.budgets)
+    offsets = [answer.offsets for answer in log.answers]
     layouts = [
         _releases(answer, offs, limits.max_message_length)
         for answer, offs in zip(log.answers, offsets, strict=True)
@@ -250,7 +247,7 @@ def _plans(log: RunLog, offsets: Sequence[Sequence[int]]) -> list[_Plan]:
     while due:
         release, _, index, message = heapq.heappop(due)
         thread = log.threads[index]
-        mine = bucket_list(thread, "post" if message >= 0 else "edit")
+        mine = buckets.charged(log.keys(thread), "post" if message >= 0 else "edit")
         at = max([release, *(bucket.ready_at(release) for bucket in mine)])
         for bucket in mine:
             bucket.take(at)
@@ -270,7 +267,7 @@ def _plans(log: RunLog, offsets: Sequence[Sequence[int]]) -> list[_Plan]:
         order += 1
     return [
         _Plan(
-            offsets=tuple(offs),
+            offsets=offs,
             starts=tuple(starts),
             releases=tuple(releases),
             posts=tuple(post_times),
@@ -299,17 +296,13 @@ class _Floors:
         limits = log.platform.limits
         self._interval = limits.edit_interval
         self._budgets = limits.budgets
-        spans: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
+        spans: dict[_Group, list[tuple[float, float]]] = defaultdict(list)
         for thread, plan in zip(log.threads, plans, strict=True):
-            keys = log.keys(thread)
-            for number, budget in enumerate(self._budgets):
-                if budget.scope not in keys:
-                    continue
-                group = spans[(number, keys[budget.scope])]
-                if _charges(budget, "post"):
-                    group.extend(zip(plan.releases, plan.posts, strict=True))
-                if _charges(budget, "edit"):
-                    group.append((plan.posts[0], plan.settled))
+            for group, budget in _charged(self._budgets, log.keys(thread)):
+                if budget.charges("post"):
+                    spans[group].extend(zip(plan.releases, plan.posts, strict=True))
+                if budget.charges("edit"):
+                    spans[group].append((plan.posts[0], plan.settled))
         self._counts = {group: _Count(found) for group, found in spans.items()}
         self._keys: Mapping[str, Mapping[str, str]] = {
             thread: log.keys(thread) for thread in log.threads
@@ -318,11 +311,9 @@ class _Floors:
     def floor(self, *, thread: str, plan: _Plan, offset: int, at: float) -> float:
         message = plan.message_of(offset)
         kind = "post" if plan.posts[message] > at else "edit"
-        keys = self._keys[thread]
         counts = [
-            (budget.per / budget.rate, self._counts[(number, keys[budget.scope])])
-            for number, budget in enumerate(self._budgets)
-            if budget.scope in keys and _charges(budget, kind)
+            (budget.per / budget.rate, self._counts[group])
+            for group, budget in _charged(self._budgets, self._keys[thread], kind)
         ]
         until = max(at, plan.settled)
         floor = 0.0
@@ -343,21 +334,11 @@ def _first_post_bounds(log: RunLog) -> list[float]:
     """For each reply: the earliest its first post may be sent if every first post of the
     run went in order of first token at the declared budgets (nothing else
     spending them). Every policy's first text is at least this plus the trip there."""
-    limits = log.platform.limits
-    budgets = [b for b in limits.budgets if _charges(b, "post")]
-    buckets: dict[tuple[int, str], _Bucket] = {}
+    buckets = _Buckets(log.platform.limits.budgets)
     bounds = [0.0] * len(log.threads)
     order = sorted(range(len(log.threads)), key=lambda i: log.answers[i].first_token)
     for index in order:
-        keys = log.keys(log.threads[index])
-        mine = []
-        for number, budget in enumerate(budgets):
-            if budget.scope in keys:
-                group = (number, keys[budget.scope])
-                if group not in buckets:
-                    rate = budget.rate / budget.per
-                    buckets[group] = _Bucket(rate=rate, burst=budget.burst)
-                mine.append(buckets[group])
+        mine = buckets.charged(log.keys(log.threads[index]), "post")
         at = log.answers[index].first_token
         at = max([at, *(bucket.ready_at(at) for bucket in mine)])
         for bucket in mine:
@@ -380,15 +361,7 @@ def measure(logs: Sequence[RunLog]) -> Metrics:
     chunks = calls = limited = 0
     cpu = virtual = 0.0
     for log in logs:
-        offsets: list[list[int]] = []
-        for answer in log.answers:
-            total = 0
-            offs: list[int] = []
-            for token in answer.tokens:
-                total += len(token)
-                offs.append(total)
-            offsets.append(offs)
-        plans = _plans(log, offsets)
+        plans = _plans(log)
         floors = _Floors(log, plans)
         bounds = _first_post_bounds(log)
         rtt = log.platform.rtt

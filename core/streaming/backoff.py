@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
+from core.retry_after import MAX_RETRY_AFTER
+
 MAX_UNAVAILABLE_RETRIES = 5
 # A 429 saying "retry after 0" must not turn into a retry loop at network speed.
 MIN_RATE_LIMIT_WAIT = 0.5
+# A 429 whose wait is no number (inf, nan: a header an adapter could not make sense of)
+# waits as long as the adapters wait when the platform names no wait at all.
+UNKNOWN_RATE_LIMIT_WAIT = 1.0
+# No 429 blocks a scope for longer: a platform asking for more misreports, and a reply
+# must not hang for ever on one answer.
+LONGEST_RATE_LIMIT_WAIT = MAX_RETRY_AFTER
 _FIRST_OUTAGE_WAIT = 0.5
 _LONGEST_OUTAGE_WAIT = 8.0
 
@@ -13,7 +23,10 @@ def rate_limit_wait(retry_after: float, *, paced: bool) -> float:
     """Seconds to wait after a 429 that asked for ``retry_after``. A ``paced`` call's
     budget bucket already slows down after each 429, which spaces the retries; an unpaced
     one waits at least ``MIN_RATE_LIMIT_WAIT``."""
-    return max(retry_after, 0.0) if paced else max(retry_after, MIN_RATE_LIMIT_WAIT)
+    if not math.isfinite(retry_after):
+        retry_after = UNKNOWN_RATE_LIMIT_WAIT
+    shortest = 0.0 if paced else MIN_RATE_LIMIT_WAIT
+    return min(max(retry_after, shortest), LONGEST_RATE_LIMIT_WAIT)
 
 
 class Outages:

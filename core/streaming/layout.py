@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -10,11 +11,9 @@ from core.markup.split import split_for_rollover
 
 def _common_prefix(first: str, second: str) -> int:
     if second.startswith(first):
-        return len(first)  # the usual case: the message shows an older prefix
-    return next(
-        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
-        min(len(first), len(second)),
-    )
+        return len(first)  # the usual case (the message shows an older prefix), in C
+    # Character by character is what is wanted here: these are texts, not paths.
+    return len(os.path.commonprefix([first, second]))  # noqa: RUF071
 
 
 def _remaining_source(source: str, tail: str) -> tuple[str, str]:
@@ -35,6 +34,10 @@ class Layout:
     ``frozen_source`` and stay as they are while the answer keeps starting with it. The last
     message shows ``carry`` (a code fence reopened by the roll-over) plus the rest.
     ``cuts`` holds, for each frozen message, where in the answer the next one begins.
+
+    ``measure`` may be costly (adapters render the whole markup to measure it), and a reply
+    asks for the same text's layout several times per platform call, so the last text's
+    segments are remembered.
     """
 
     limit: int
@@ -43,9 +46,17 @@ class Layout:
     frozen_source: str = ""
     carry: str = ""
     cuts: list[int] = field(default_factory=list)
+    _last: tuple[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def segments(self, text: str) -> list[str]:
         """The message texts for ``text``, rolling over (and freezing) as needed."""
+        last = self._last
+        if last is None or last[0] != text:
+            # Laying out the same text again changes nothing: the state is already its own.
+            last = self._last = (text, self._lay_out(text))
+        return list(last[1])
+
+    def _lay_out(self, text: str) -> list[str]:
         if not text.startswith(self.frozen_source):
             # The authoritative text disagrees with what was frozen: lay it out afresh.
             self.frozen, self.frozen_source, self.carry, self.cuts = [], "", "", []

@@ -10,7 +10,7 @@ from typing import Protocol
 from core.adapter import NativeStream, Posted
 from core.clock import Clock
 from core.errors import NativeStreamUnavailable, PlatformRateLimited, PlatformUnavailable
-from core.streaming.backoff import Outages, rate_limit_wait
+from core.streaming.backoff import Outages
 from core.streaming.pacer import Pacer
 from core.streaming.progress import Progress
 from core.streaming.scheduler import Lane
@@ -96,9 +96,8 @@ class NativePhase:
                     return NativeOutcome(posted=tuple(posted), sent=sent)
                 await self.stream.append(text=fresh)
             except PlatformRateLimited as exc:
-                wait = rate_limit_wait(exc.retry_after, paced=bool(self.lane.buckets))
+                wait = self.pacer.rate_limited(lane=self.lane, retry_after=exc.retry_after)
                 log.info("native stream in %s rate limited for %.1fs", self.thread, wait)
-                self.pacer.rate_limited(lane=self.lane, retry_after=wait)
                 not_before = self.clock.monotonic() + wait
                 continue
             except NativeStreamUnavailable as exc:

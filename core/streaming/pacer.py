@@ -10,14 +10,10 @@ from dataclasses import dataclass, field
 
 from core.adapter import Adapter, Budget
 from core.clock import Clock, SystemClock
+from core.streaming.backoff import rate_limit_wait
 from core.streaming.budgets import Jitter, TokenBucket
 from core.streaming.scheduler import Lane, Scheduler, Waiter
 
-# Share of every declared budget left unused. None is needed for network jitter: each bucket
-# keeps back the few calls' worth of its burst that the measured spread of the delay to the
-# platform may crowd together (``Jitter``), which costs a moment once, not a share of every
-# second. A caller that distrusts the declared rates can still ask for headroom.
-DEFAULT_HEADROOM = 0.0
 _PRUNE_START = 1024
 # Final texts (and posts of messages an answer rolled into) are ranked as if their text were
 # this much older, and replies showing nothing yet twice as much: a user waiting for the end
@@ -41,15 +37,13 @@ def _fallback_budget(adapter: Adapter) -> Budget | None:
 class Route:
     """The lanes one thread's calls queue in, one per kind of call.
 
-    ``refresh_interval`` is the sustained pace of the tightest budget its edits are charged
-    to, less the pacer's headroom: one reply refreshing alone never goes faster, so bursts
-    are kept for first posts, final edits and the other replies. ``budget_interval`` is
-    that budget's declared pace (``per / rate``, no headroom): the staleness a reply alone
-    in its scopes is measured against.
+    ``budget_interval`` is the declared pace (``per / rate``) of the tightest budget its
+    edits are charged to: one reply refreshing alone never goes faster, so bursts are kept
+    for first posts, final edits and the other replies; and it is the staleness a reply
+    alone in its scopes is measured against.
     """
 
     lanes: Mapping[str, Lane] = field(default_factory=dict)
-    refresh_interval: float = 0.0
     budget_interval: float = 0.0
     jitter: Jitter = field(default_factory=Jitter)
 
@@ -69,9 +63,10 @@ class Pacer:
     then the refresh whose visible text is stalest. Refreshes spend only a budget's
     sustained rate, never its burst, so the burst is there for first posts and final texts.
 
-    Calls are paced at the full declared rates: arrival jitter is covered by keeping back
-    ``rate × jitter`` of every burst, the jitter being the spread of the round trips the
-    replies measured on that adapter (``observed``).
+    Calls are paced at the full declared rates, no share of them left unused: arrival
+    jitter is covered by keeping back ``rate × jitter`` of every burst, the jitter being the
+    spread of the round trips the replies measured on that adapter (``observed``), which
+    costs a moment once, not a share of every second.
 
     A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
     with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
@@ -80,11 +75,8 @@ class Pacer:
     ``edit_interval`` (burst ``FALLBACK_BURST``), so 429s back them off too.
     """
 
-    def __init__(self, *, clock: Clock | None = None, headroom: float = DEFAULT_HEADROOM) -> None:
-        if not 0 <= headroom < 1:
-            raise ValueError(f"headroom must be in [0, 1), got {headroom}")
+    def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
-        self._headroom = headroom
         self._scheduler = Scheduler()
         self._buckets: dict[tuple[str, Budget, str], TokenBucket] = {}
         self._seq = itertools.count()
@@ -107,14 +99,12 @@ class Pacer:
             buckets = tuple(
                 self._bucket(adapter.name, budget, key, jitter=jitter)
                 for budget, key in applicable
-                if not budget.kinds or kind in budget.kinds
+                if budget.charges(kind)
             )
             if not buckets and fallback is not None:
                 # No declared budget covers this call: a bucket of the thread's own still
                 # paces it and takes the platform's 429s, so a backoff is not a no-op.
-                buckets = (
-                    self._bucket(adapter.name, fallback, thread, headroom=0.0, jitter=jitter),
-                )
+                buckets = (self._bucket(adapter.name, fallback, thread, jitter=jitter),)
             # Kinds charged to the same buckets share one lane, so they queue together.
             identity = tuple(id(b) for b in buckets)
             lane = by_buckets.get(identity)
@@ -124,19 +114,10 @@ class Pacer:
                 lane = by_buckets[identity] = Lane(buckets)
             lanes[kind] = lane
         declared = max(
-            (
-                budget.per / budget.rate
-                for budget, _ in applicable
-                if not budget.kinds or "edit" in budget.kinds
-            ),
+            (budget.per / budget.rate for budget, _ in applicable if budget.charges("edit")),
             default=0.0,
         )
-        route = Route(
-            lanes=lanes,
-            refresh_interval=declared / (1.0 - self._headroom),
-            budget_interval=declared,
-            jitter=jitter,
-        )
+        route = Route(lanes=lanes, budget_interval=declared, jitter=jitter)
         self._routes.add(route)
         return route
 
@@ -184,16 +165,17 @@ class Pacer:
         """A call on ``route`` took ``round_trip`` seconds: it measures the arrival jitter."""
         route.jitter.observe(round_trip)
 
-    def rate_limited(self, *, lane: Lane, retry_after: float) -> None:
-        """The platform refused a call charged to ``lane`` with a 429: back off its scopes."""
+    def rate_limited(self, *, lane: Lane, retry_after: float) -> float:
+        """The platform refused a call charged to ``lane`` with a 429 asking to wait
+        ``retry_after``: back off its scopes, and return the seconds the caller waits before
+        its next call (``rate_limit_wait``: at least a minimum where no bucket paces it, a
+        wait that is no number taken as unknown, never more than a day)."""
+        wait = rate_limit_wait(retry_after, paced=bool(lane.buckets))
         now = self._clock.monotonic()
         for bucket in lane.buckets:
             if bucket.backs_off:
-                bucket.rate_limited(now=now, retry_after=retry_after)
-
-    async def aclose(self) -> None:
-        """Stop the pacer's timer (turns still waiting will wait until cancelled)."""
-        self._stop_timer()
+                bucket.rate_limited(now=now, retry_after=wait)
+        return wait
 
     # --- internals -----------------------------------------------------------------------
 
@@ -202,24 +184,14 @@ class Pacer:
         """How many budget buckets the pacer holds (idle ones are forgotten over time)."""
         return len(self._buckets)
 
-    def _bucket(
-        self,
-        adapter: str,
-        budget: Budget,
-        key: str,
-        *,
-        headroom: float | None = None,
-        jitter: Jitter | None = None,
-    ) -> TokenBucket:
+    def _bucket(self, adapter: str, budget: Budget, key: str, *, jitter: Jitter) -> TokenBucket:
         identity = (adapter, budget, key)
         bucket = self._buckets.get(identity)
         if bucket is None:
             if len(self._buckets) >= self._prune_at:
                 self._prune()
-            share = 1.0 - (self._headroom if headroom is None else headroom)
-            rate = budget.rate / budget.per * share
             bucket = TokenBucket(
-                rate=rate,
+                rate=budget.rate / budget.per,
                 burst=budget.burst,
                 now=self._clock.monotonic(),
                 backs_off=budget.shared_backoff,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Sequence
 
 from core.adapter import Adapter, Posted, SupportsNativeStream
 from core.clock import Clock, SystemClock
@@ -15,7 +15,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.streaming.backoff import MAX_UNAVAILABLE_RETRIES, Outages, rate_limit_wait
+from core.streaming.backoff import Outages
 from core.streaming.layout import Layout
 from core.streaming.messages import Shown, Step, next_step
 from core.streaming.native import NativeOutcome, NativePhase
@@ -25,7 +25,7 @@ from core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_UNAVAILABLE_RETRIES", "RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
+__all__ = ["RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
 
 TYPING_REPEAT = 4.0
 RETIRED_TEXT = "…"
@@ -163,8 +163,7 @@ class ReplyStream:
         if self._final is None:
             return await self.finish(text=_with_notice(self._text, notice))
         if self._worker_error() is not None:
-            shown = [message.text for message in self._shown]
-            visible = self._final[: self._layout.shown_upto(shown, text=self._final)]
+            visible = self._final[: self._shown_upto(self._final)]
             self._final = _with_notice(visible, notice)
             self._progress.revise(length=len(self._final))
         return await self._show_final()
@@ -235,8 +234,7 @@ class ReplyStream:
         except PlatformRateLimited as exc:
             log.info("native stream in %s rate limited; posting instead", self._thread)
             lane = self._route.lane("append")
-            wait = rate_limit_wait(exc.retry_after, paced=bool(lane.buckets))
-            self._pacer.rate_limited(lane=lane, retry_after=wait)
+            wait = self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
             self._not_before = self._clock.monotonic() + wait
             return None
         except PlatformError as exc:
@@ -253,7 +251,7 @@ class ReplyStream:
             clock=self._clock,
             progress=self._progress,
             # An append is a refresh by another name: at least the budget's pace apart.
-            interval=max(self._interval, self._route.refresh_interval),
+            interval=max(self._interval, self._route.budget_interval),
             on_visible=self._stop_typing,
             thread=self._thread,
         )
@@ -278,34 +276,18 @@ class ReplyStream:
                 # ranks with the final text, before any refresh.
                 final=self._final is not None or step.kind == "post",
             )
-            if not await self._turn_or_finish(turn):
-                continue  # finished meanwhile: ask again, as the final text
+            # A refresh's place in line is not the final text's: when ``finish`` comes
+            # first, the turn is withdrawn and the final text asks again.
+            if self._final is not None:
+                await turn
+            elif not await _unless(self._finishing, turn):
+                continue
             # The turn may have taken a while: show the newest text, not the text that asked.
             newest = self._next_step()
             if newest is None or (newest.kind, newest.index) != (step.kind, step.index):
                 self._pacer.refund(lane=lane)
                 continue
             await self._perform(newest, lane=lane)
-
-    async def _turn_or_finish(self, turn: Coroutine[None, None, None]) -> bool:
-        """Wait for a turn; False when ``finish`` came first and the turn was withdrawn
-        (a refresh's place in line is not the final text's)."""
-        if self._final is not None:
-            await turn
-            return True
-        waiting = asyncio.ensure_future(turn)
-        finishing = asyncio.ensure_future(self._finishing.wait())
-        try:
-            await asyncio.wait({waiting, finishing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            finishing.cancel()
-            if not waiting.done():
-                waiting.cancel()
-            await asyncio.wait({waiting})
-        if waiting.cancelled():
-            return False
-        waiting.result()
-        return True
 
     def _target(self) -> str:
         return self._final if self._final is not None else self._text
@@ -341,7 +323,7 @@ class ReplyStream:
                 # adapter's per-message interval (the budgets still apply to it).
                 interval = self._interval
                 if self._final is None:
-                    interval = max(interval, self._route.refresh_interval)
+                    interval = max(interval, self._route.budget_interval)
                     due = self._refresh_due()
                     ready = max(ready, due - self._lead())
                 ready = max(ready, self._shown[step.index].changed_at + interval)
@@ -351,12 +333,13 @@ class ReplyStream:
                 if due > now:
                     # Inside the lead: go with the next delta, or when due if none comes.
                     self._changed.clear()
-                    await self._sleep_until(due - now, self._changed)
+                    await _unless(self._changed, self._clock.sleep(due - now))
                 return
             if self._final is not None:
                 await self._clock.sleep(wait)
                 return
-            await self._sleep_until_finished(wait)
+            # Wake early when ``finish`` comes: the final edit may owe less.
+            await _unless(self._finishing, self._clock.sleep(wait))
 
     def _refresh_due(self) -> float:
         """When a refresh must go for the oldest unshown text to show within the target."""
@@ -373,29 +356,14 @@ class ReplyStream:
             return 0.0
         return min(gap, LEAD_SHARE * self._route.budget_interval)
 
-    async def _sleep_until_finished(self, seconds: float) -> None:
-        """Sleep, but wake early when ``finish`` comes (the final edit may owe less)."""
-        await self._sleep_until(seconds, self._finishing)
-
-    async def _sleep_until(self, seconds: float, event: asyncio.Event) -> None:
-        """Sleep for ``seconds`` or until ``event`` is set, whichever comes first."""
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        waking = asyncio.ensure_future(event.wait())
-        try:
-            await asyncio.wait({sleeper, waking}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waking.cancel()
-
     async def _perform(self, step: Step, *, lane: Lane) -> None:
         sent_at = self._clock.monotonic()
         final = self._final is not None
         try:
             await self._call(step)
         except PlatformRateLimited as exc:
-            wait = rate_limit_wait(exc.retry_after, paced=bool(lane.buckets))
+            wait = self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
             log.info("rate limited in %s; waiting %.1fs", self._thread, wait)
-            self._pacer.rate_limited(lane=lane, retry_after=wait)
             self._not_before = self._clock.monotonic() + wait
             return
         except PlatformUnavailable:
@@ -425,8 +393,11 @@ class ReplyStream:
         self._observe_latency(round_trip)
         self._pacer.observed(route=self._route, round_trip=round_trip)
         self._pacer.succeeded(lane=lane)
-        shown = [message.text for message in self._shown]
-        self._progress.shown(upto=self._layout.shown_upto(shown, text=self._target()))
+        self._progress.shown(upto=self._shown_upto(self._target()))
+
+    def _shown_upto(self, text: str) -> int:
+        """How many characters of ``text`` the platform shows in order now."""
+        return self._layout.shown_upto([message.text for message in self._shown], text=text)
 
     def _observe_latency(self, round_trip: float) -> None:
         """The platform shows a call about halfway through its round trip."""
@@ -484,6 +455,24 @@ class ReplyStream:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _unless(event: asyncio.Event, work: Awaitable[None]) -> bool:
+    """Await ``work`` unless ``event`` is set first, which cancels it (and waits until it
+    has wound down, so a withdrawn turn is given back); True when ``work`` finished."""
+    working = asyncio.ensure_future(work)
+    waking = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({working, waking}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waking.cancel()
+        if not working.done():
+            working.cancel()
+        await asyncio.wait({working})
+    if working.cancelled():
+        return False
+    working.result()
+    return True
 
 
 def _with_notice(partial: str, notice: str) -> str:

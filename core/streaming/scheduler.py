@@ -61,9 +61,6 @@ class Lane:
     def pop(self) -> Waiter:
         return heapq.heappop(self._heap)[2]
 
-    def is_empty(self) -> bool:
-        return self.head() is None
-
     def blocker(self, now: float, *, full: bool = False) -> tuple[float, TokenBucket | None]:
         """When every bucket allows a call (``full``: without spending their burst), and the
         bucket that allows it last."""

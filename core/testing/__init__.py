@@ -7,15 +7,16 @@ from core.testing.fake_platform import (
     NativeBehaviour,
     PlatformCall,
 )
-from core.testing.recording_adapter import RecordedCall, RecordingAdapter, texts
+from core.testing.plain_bucket import PlainBucket
+from core.testing.recording_adapter import RecordedCall, RecordingAdapter
 
 __all__ = [
     "FakeMessage",
     "FakeNativeStream",
     "FakePlatformAdapter",
     "NativeBehaviour",
+    "PlainBucket",
     "PlatformCall",
     "RecordedCall",
     "RecordingAdapter",
-    "texts",
 ]

@@ -31,7 +31,7 @@ from core.errors import (
     PlatformError,
     PlatformRateLimited,
 )
-from core.streaming.budgets import TokenBucket
+from core.testing.plain_bucket import PlainBucket
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +88,10 @@ class FakePlatformAdapter(Adapter):
     """An adapter whose platform lives in memory and answers 429 like the real ones.
 
     ``enforce`` are the budgets the platform really applies (default: what ``limits``
-    declares); a call arriving when one of them has no room fails with
-    ``PlatformRateLimited`` and a whole-second ``retry_after``. ``rate_limit_next`` and
-    ``fail_next`` inject failures. ``native`` turns on native streaming; ``edit`` and
+    declares), judged with a ``PlainBucket`` each, not with the engine's own buckets (a bug
+    there must not fool the judge too); a call arriving when one of them has no room fails
+    with ``PlatformRateLimited`` and a whole-second ``retry_after``. ``rate_limit_next``
+    and ``fail_next`` inject failures. ``native`` turns on native streaming; ``edit`` and
     ``delete`` declare those capabilities (an undeclared call fails the test).
     """
 
@@ -125,7 +126,7 @@ class FakePlatformAdapter(Adapter):
         self._latency = latency or (lambda: 0.0)
         self._keys = keys
         self._keep_texts = keep_texts
-        self._buckets: dict[tuple[Budget, str], TokenBucket] = {}
+        self._buckets: dict[tuple[Budget, str], PlainBucket] = {}
         self._ids = itertools.count(1)
         self._injected: list[PlatformError] = []
         self.calls: list[PlatformCall] = []
@@ -169,13 +170,13 @@ class FakePlatformAdapter(Adapter):
         charged = [
             (budget, keys[budget.scope])
             for budget in self._enforce
-            if budget.scope in keys and (not budget.kinds or kind in budget.kinds)
+            if budget.scope in keys and budget.charges(kind)
         ]
         scopes = tuple(f"{budget.scope}:{key}" for budget, key in charged)
         kept = text if self._keep_texts else None
         error: PlatformError | None = self._injected.pop(0) if self._injected else None
         if error is None:
-            buckets = [self._bucket(budget, key, now) for budget, key in charged]
+            buckets = [self._bucket(budget, key) for budget, key in charged]
             wait = max((b.ready_at(now) for b in buckets), default=now) - now
             if wait > 1e-9:
                 error = PlatformRateLimited("too many requests", retry_after=float(math.ceil(wait)))
@@ -200,13 +201,11 @@ class FakePlatformAdapter(Adapter):
             await self.network()
             raise error
 
-    def _bucket(self, budget: Budget, key: str, now: float) -> TokenBucket:
+    def _bucket(self, budget: Budget, key: str) -> PlainBucket:
         bucket = self._buckets.get((budget, key))
         if bucket is None:
             rate = budget.rate / budget.per
-            bucket = self._buckets[(budget, key)] = TokenBucket(
-                rate=rate, burst=budget.burst, now=now
-            )
+            bucket = self._buckets[(budget, key)] = PlainBucket(rate=rate, burst=budget.burst)
         return bucket
 
     def _check_text(self, text: str) -> None:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from typing import Any
 
-from core.adapter import Limits, NativeStream
+import pytest
+
+from core.adapter import Budget, Limits, NativeStream
 from core.bridge import Bridge
 from core.clock import ManualClock
 from core.errors import PlatformAuthError, PlatformError, PlatformRateLimited
 from core.store import MemoryStore
-from core.streaming import ReplyStream
-from core.streaming.backoff import MIN_RATE_LIMIT_WAIT
+from core.streaming import Pacer, ReplyStream
+from core.streaming.backoff import (
+    LONGEST_RATE_LIMIT_WAIT,
+    MIN_RATE_LIMIT_WAIT,
+    UNKNOWN_RATE_LIMIT_WAIT,
+)
 from core.testing import FakePlatformAdapter, NativeBehaviour
 from tests.core.streaming.drive import agent, drive, settle, words
 
@@ -174,3 +181,49 @@ async def test_zero_retry_after_with_nothing_to_pace_by_waits_a_minimum() -> Non
     tries = [c.at for c in fake.calls]
     assert len(tries) == 4
     assert min(b - a for a, b in itertools.pairwise(tries)) >= MIN_RATE_LIMIT_WAIT - 1e-9
+
+
+CHAT_BUDGET = (Budget(scope="chat", rate=1),)
+
+
+async def retries_after_a_429(retry_after: float, budgets: tuple[Budget, ...]) -> list[float]:
+    """When a one-word answer's calls arrive after the first meets a 429 asking for
+    ``retry_after``."""
+    clock = ManualClock()
+    limits = Limits(max_message_length=4000, edit_interval=0, budgets=budgets)
+    fake = FakePlatformAdapter(clock=clock, limits=limits)
+    fake.rate_limit_next(retry_after=retry_after)
+    reply = ReplyStream(adapter=fake, thread="c1", clock=clock)
+    await drive(clock, reply.finish(text="Hello"))
+    assert fake.visible("c1") == "Hello"
+    assert [c.outcome for c in fake.calls] == ["429", "ok"]
+    return [c.at for c in fake.calls]
+
+
+@pytest.mark.parametrize("budgets", [CHAT_BUDGET, ()], ids=["paced", "unpaced"])
+@pytest.mark.parametrize("retry_after", [math.inf, math.nan], ids=["inf", "nan"])
+async def test_a_429_whose_wait_is_no_number_waits_as_long_as_an_unnamed_wait(
+    retry_after: float, budgets: tuple[Budget, ...]
+) -> None:
+    tries = await retries_after_a_429(retry_after, budgets)
+    assert tries == await retries_after_a_429(UNKNOWN_RATE_LIMIT_WAIT, budgets)
+    assert tries[1] - tries[0] >= UNKNOWN_RATE_LIMIT_WAIT
+
+
+def test_pacer_returns_the_wait_it_backed_off_for() -> None:
+    clock = ManualClock()
+    limits = Limits(max_message_length=4000, edit_interval=0, budgets=CHAT_BUDGET)
+    pacer = Pacer(clock=clock)
+    paced = pacer.route(adapter=FakePlatformAdapter(clock=clock, limits=limits), thread="c1")
+    lane = paced.lane("edit")
+    assert pacer.rate_limited(lane=lane, retry_after=0.0) == 0.0  # the bucket spaces retries
+    assert pacer.rate_limited(lane=lane, retry_after=3.0) == 3.0
+    for wait in (math.inf, -math.inf, math.nan):
+        assert pacer.rate_limited(lane=lane, retry_after=wait) == UNKNOWN_RATE_LIMIT_WAIT
+    assert pacer.rate_limited(lane=lane, retry_after=1e12) == LONGEST_RATE_LIMIT_WAIT
+    (bucket,) = lane.buckets
+    assert bucket.blocked_until == clock.monotonic() + LONGEST_RATE_LIMIT_WAIT
+    unlimited = Limits(max_message_length=4000, edit_interval=0)
+    bare = pacer.route(adapter=FakePlatformAdapter(clock=clock, limits=unlimited), thread="c1")
+    assert bare.lane("edit").buckets == ()
+    assert pacer.rate_limited(lane=bare.lane("edit"), retry_after=0.0) == MIN_RATE_LIMIT_WAIT

@@ -88,7 +88,7 @@ async def test_stalest_reply_is_refreshed_first() -> None:
         max_message_length=4096, edit_interval=0.0, budgets=(Budget(scope="chat", rate=1, per=2),)
     )
     fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
-    pacer = Pacer(clock=clock, headroom=0.0)
+    pacer = Pacer(clock=clock)
     replies = [ReplyStream(adapter=fake, thread=f"c#{i}", clock=clock, pacer=pacer) for i in "abc"]
     replies[0].feed("a")  # posted at once: the budget is full
     await settle()
@@ -163,11 +163,66 @@ async def test_budget_kinds_and_scopes_apply_only_where_they_belong() -> None:
         limits=slack,
         keys=lambda thread: {"chat": thread.split("#")[0], "workspace": "T1"},
     )
+    pacer = Pacer(clock=clock)
     threads = [f"C{i}#1" for i in range(12)]
-    await run_replies(fake, clock, threads, length=80)
+    await run_replies(fake, clock, threads, length=80, pacer=pacer)
     assert fake.count(outcome="429") == 0
     posts = [c.at for c in fake.calls if c.kind == "post"]
     assert max(posts) < 1.0  # posts in different channels do not wait for each other
-    assert all(c.kind == "edit" for c in fake.calls if "workspace:T1" in c.scopes)
     workspace = by_scope(fake.calls)["workspace:T1"]
     assert most_in_any_window(workspace, 60.0) <= 5 + 50
+    # What the engine charges (the fake judges by its own budgets, so ask the pacer): a post
+    # to its channel's budget alone, an edit to the workspace's alone, shared by channels.
+    first, second = (pacer.route(adapter=fake, thread=t) for t in threads[:2])
+    for route in (first, second):
+        (post,) = route.lane("post").buckets
+        (edit,) = route.lane("edit").buckets
+        assert (post.rate, edit.rate) == (1.0, 50 / 60)
+        assert route.budget_interval == 60 / 50
+    assert first.lane("post").buckets[0] is not second.lane("post").buckets[0]
+    assert first.lane("edit").buckets[0] is second.lane("edit").buckets[0]
+
+
+async def post_elsewhere_after_a_429(*, shared_backoff: bool) -> tuple[PlatformCall, float]:
+    """Reply A's final edit meets a 429 charged to its chat and to the bot-wide budget;
+    then reply B in another chat posts. Returns the 429 and when B's post arrived."""
+    clock = ManualClock()
+    budgets = (
+        Budget(scope="chat", rate=1),
+        Budget(scope="bot", rate=30, burst=30, shared_backoff=shared_backoff),
+    )
+    limits = Limits(max_message_length=4096, edit_interval=0.0, budgets=budgets)
+    fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+    pacer = Pacer(clock=clock)
+    a = ReplyStream(adapter=fake, thread="A", clock=clock, pacer=pacer)
+    b = ReplyStream(adapter=fake, thread="B", clock=clock, pacer=pacer)
+    a.feed("Hello")
+    await settle()
+    fake.rate_limit_next(retry_after=7)
+
+    async def story() -> None:
+        await clock.sleep(1.5)
+        finishing = asyncio.ensure_future(a.finish(text="Hello there"))
+        await clock.sleep(0.5)
+        assert [c.outcome for c in fake.calls] == ["ok", "429"]
+        await b.finish(text="Meanwhile")
+        await finishing
+
+    await drive(clock, story())
+    limited = next(c for c in fake.calls if c.outcome == "429")
+    # A's own chat is backed off either way.
+    retried = [c.at for c in fake.calls if c.thread == "A" and c.at > limited.at]
+    assert retried and min(retried) >= limited.at + 7 - 1e-9
+    assert fake.visible("A") == "Hello there" and fake.visible("B") == "Meanwhile"
+    (post,) = (c for c in fake.calls if c.thread == "B")
+    return limited, post.at
+
+
+async def test_429_on_a_budget_without_shared_backoff_does_not_pause_other_chats() -> None:
+    _, posted = await post_elsewhere_after_a_429(shared_backoff=False)
+    assert posted == 2.0  # at once: only A's chat waits out the 429
+
+
+async def test_429_on_a_budget_with_shared_backoff_pauses_every_chat_it_covers() -> None:
+    limited, posted = await post_elsewhere_after_a_429(shared_backoff=True)
+    assert posted >= limited.at + 7 - 1e-9

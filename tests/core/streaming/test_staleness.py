@@ -182,7 +182,7 @@ async def test_text_a_roll_over_left_hidden_is_ranked_by_its_own_arrival() -> No
     budget = Budget(scope="chat", rate=1, per=10, burst=2)
     limits = Limits(max_message_length=40, edit_interval=0.0, budgets=(budget,))
     fake = FakePlatformAdapter(clock=clock, limits=limits)
-    pacer = Pacer(clock=clock, headroom=0.0)
+    pacer = Pacer(clock=clock)
     first = ReplyStream(adapter=fake, thread="c1#a", clock=clock, pacer=pacer)
     second = ReplyStream(adapter=fake, thread="c1#b", clock=clock, pacer=pacer)
 
