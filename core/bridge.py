@@ -27,33 +27,24 @@ from core.ratings import rating_for
 from core.sessions import Session, Sessions
 from core.store import Store
 from core.streaming import Pacer, ReplyStream
+from core.text import clean_text
 from core.thread_queue import ThreadQueue
 from core.user_messages import EMPTY_ANSWER, EMPTY_MESSAGE, NOTHING_TO_END, explain, too_long
 
 log = logging.getLogger(__name__)
 
 EVENT_TTL = 24 * 3600.0
+# Purging reads every stored record and blocks the store meanwhile, while the only keys that
+# expire (event marks) do so after a day: once an hour is plenty.
+PURGE_INTERVAL = 3600.0
 
 _Record = TypeVar("_Record", Author, Origin)
-
-
-def _encodable(text: str) -> str:
-    """``text`` with surrogate pairs joined and lone surrogates replaced by U+FFFD.
-
-    Lone surrogates (a JSON escape like ``\\ud800``, bytes a terminal could not decode)
-    cannot be encoded as UTF-8, so the request carrying them would fail to be built.
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 def _encodable_fields(record: _Record) -> _Record:
     """A copy of the dataclass ``record`` with each of its text fields made encodable."""
     texts: dict[str, Any] = {
-        field.name: _encodable(value)
+        field.name: clean_text(value)
         for field in dataclasses.fields(record)
         if isinstance(value := getattr(record, field.name), str)
     }
@@ -63,12 +54,14 @@ def _encodable_fields(record: _Record) -> _Record:
 def _cleaned(event: Inbound) -> Inbound:
     """``event`` with every text that reaches Knowrithm made encodable.
 
-    The thread, event and message ids stay as the adapter made them: the adapter gets them
-    back, and the event id was stored as seen before this point.
+    Lone surrogates (a JSON escape like ``\\ud800``, bytes a terminal could not decode)
+    cannot be encoded as UTF-8, so the request carrying them would fail to be built: they
+    become U+FFFD. The thread, event and message ids stay as the adapter made them: the
+    adapter gets them back, and the event id was stored as seen before this point.
     """
     return dataclasses.replace(
         event,
-        text=_encodable(event.text),
+        text=clean_text(event.text),
         author=_encodable_fields(event.author),
         origin=_encodable_fields(event.origin),
     )
@@ -335,19 +328,26 @@ class Bridge:
         try:
             await self._client.rate_message(message_id=link.message_id, rating=rating)
         except KnowrithmError as exc:
-            log.warning("rating in %s failed: %s", event.thread, exc)
+            # The link knows where the rated answer lives; after a restart the adapter's
+            # guess at the reaction's thread may be wrong (a topic or thread root lost).
+            log.warning("rating in %s failed: %s", link.thread, exc)
             adapter = self._adapters[event.adapter]
-            await self._say(adapter, event.thread, "Your rating was not saved: " + explain(exc))
+            await self._say(adapter, link.thread, "Your rating was not saved: " + explain(exc))
 
     # --- idle expiry ---------------------------------------------------------------------
 
     async def _sweep_forever(self) -> None:
         interval = min(60.0, self._settings.idle_minutes * 60 / 4)
+        last_purge: float | None = None
         while True:
             await self._clock.sleep(interval)
             try:
                 await self.expire_idle()
-                await self._store.purge_expired()
+                now = self._clock.monotonic()
+                if last_purge is None or now - last_purge >= PURGE_INTERVAL:
+                    # Counted from the attempt: a failing purge is not retried every sweep.
+                    last_purge = now
+                    await self._store.purge_expired()
             except Exception:
                 # The sweeper must outlive any one bad sweep, or idle conversations pile up.
                 log.exception("idle sweep failed")

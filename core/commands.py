@@ -19,9 +19,6 @@ _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DIGITS = re.compile(r"\d+")
 _SHOWN_WORD = 20  # a rating echoed back in an error is cut to this many characters
 
-# The longest /end feedback; the same as the default conversations.max_input_chars.
-MAX_FEEDBACK_CHARS = 8000
-
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
@@ -53,8 +50,9 @@ def parse_command(text: str) -> Command | None:
     return Command(name=match.group(1).lower(), args=(match.group(2) or "").strip())
 
 
-def parse_end_args(args: str, *, max_feedback: int = MAX_FEEDBACK_CHARS) -> EndArgs:
-    """``[1-5] [feedback]``; raise CommandError with the sentence to show otherwise.
+def parse_end_args(args: str, *, max_feedback: int) -> EndArgs:
+    """``[1-5] [feedback]``, feedback at most ``max_feedback`` characters; raise CommandError
+    with the sentence to show otherwise.
 
     The rating ends at the first whitespace of any kind (``/end 3`` then a new line is a
     rating of 3 with the next line as feedback).

@@ -177,15 +177,19 @@ class Sessions:
         value = await self._store.get(key)
         session = Session.from_json(value)
         if session is None and value is not None:
-            moved = await self._store.quarantine(key)
             # Its conversation stays open on Knowrithm: only an operator can tell what it was.
-            log.warning(
-                "thread %s: its stored conversation record cannot be read; it was kept "
-                "under %s and a new conversation starts",
-                thread,
-                moved,
-            )
+            await self._set_aside(key, what="conversation record")
         return session
+
+    async def _set_aside(self, key: str, *, what: str) -> None:
+        """Move the record under ``key``, which cannot be used, to a quarantine key and say so."""
+        moved = await self._store.quarantine(key)
+        log.warning(
+            "%s: the stored %s cannot be read; it was kept under %s and a new one replaces it",
+            key,
+            what,
+            moved,
+        )
 
     async def _end_quietly(self, session: Session) -> None:
         # The user is waiting for an answer: a failed end must not block the new conversation.
@@ -225,13 +229,7 @@ class Sessions:
             if isinstance(known, str):
                 return known
             if known is not None:
-                moved = await self._store.quarantine(key)
-                log.warning(
-                    "%s: the stored lead id cannot be read; it was kept under %s and a new "
-                    "lead is created",
-                    key,
-                    moved,
-                )
+                await self._set_aside(key, what="lead id")
             return await self._create_lead(event, key=key)
 
     async def _create_lead(self, event: Inbound, *, key: str) -> str:

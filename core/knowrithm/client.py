@@ -30,13 +30,12 @@ from core.knowrithm.parsing import (
     parse_page,
 )
 from core.knowrithm.reply_history import ChatShape
-from core.knowrithm.retry import RetryPolicy, Safety
+from core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
 from core.knowrithm.session import HttpSession
 from core.knowrithm.streaming import ReplyRun
 from core.knowrithm.tasks import TaskPoller
 
 DEFAULT_RETRY = RetryPolicy()
-_NO_RETRY = RetryPolicy(attempts=1)
 _UNHEALTHY = frozenset({"error", "down", "unhealthy", "fail", "failed", "degraded"})
 
 
@@ -139,7 +138,7 @@ class KnowrithmClient:
                 action="check its health",
                 safety=Safety.IDEMPOTENT,
                 # A probe should report a failure at once, not after backing off.
-                retry=_NO_RETRY,
+                retry=NO_RETRY,
             )
         except KnowrithmError:
             return False

@@ -157,13 +157,19 @@ def parse_message(*, body: Any, conversation_id: str, default_role: str = "assis
     )
 
 
-def parse_messages(*, body: Any, conversation_id: str) -> list[Message]:
-    """Read a message listing: a list, or ``messages``/``data`` holding one."""
+def message_records(body: Any) -> list[Any]:
+    """The raw records of a message listing: a list, or ``messages``/``data`` holding one."""
     items = find_list(body=body, key="messages")
     if items is None:
         raise ProtocolError("Knowrithm answered a message history without a list of messages.")
+    return items
+
+
+def parse_messages(*, body: Any, conversation_id: str) -> list[Message]:
+    """Read a message listing: a list, or ``messages``/``data`` holding one."""
     return [
-        parse_message(body=item, conversation_id=conversation_id, default_role="") for item in items
+        parse_message(body=item, conversation_id=conversation_id, default_role="")
+        for item in message_records(body)
     ]
 
 

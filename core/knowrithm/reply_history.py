@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import KnowrithmError, ProtocolError
+from core.errors import KnowrithmError
 from core.knowrithm.models import Message
-from core.knowrithm.parsing import as_str, find_list, last_page, parse_message
-from core.knowrithm.retry import RetryPolicy, Safety
+from core.knowrithm.parsing import as_str, last_page, message_records, parse_messages
+from core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
 from core.knowrithm.session import HttpSession
 
 _HISTORY_PAGE = 100
 _HISTORY_ACTION = "read the conversation history"
-# The mark is an optional speed-up taken before the send; it must never delay the send.
-_ONE_TRY = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,11 +39,11 @@ class ChatShape:
     """
 
     def __init__(self) -> None:
-        self.names_user_message: bool | None = None
+        self.names_user_message: bool = False
 
     @property
     def needs_mark(self) -> bool:
-        return self.names_user_message is not True
+        return not self.names_user_message
 
 
 def mark_of(entries: list[HistoryEntry]) -> HistoryMark:
@@ -80,17 +78,18 @@ def reply_after_mark(entries: list[HistoryEntry], *, mark: HistoryMark) -> Messa
 
 
 def _parse_entries(*, body: Any, conversation_id: str) -> list[HistoryEntry]:
-    items = find_list(body=body, key="messages")
-    if items is None:
-        raise ProtocolError("Knowrithm answered a message history without a list of messages.")
-    entries = []
-    for item in items:
-        message = parse_message(body=item, conversation_id=conversation_id, default_role="")
-        reply_to = as_str(item.get("reply_to")) if isinstance(item, dict) else None
-        if reply_to is None:
-            reply_to = as_str(message.metadata.get("reply_to"))
-        entries.append(HistoryEntry(message=message, reply_to=reply_to))
-    return entries
+    items = message_records(body)
+    messages = parse_messages(body=items, conversation_id=conversation_id)
+    return [
+        HistoryEntry(message=message, reply_to=_reply_to(item, message))
+        for item, message in zip(items, messages, strict=True)
+    ]
+
+
+def _reply_to(item: Any, message: Message) -> str | None:
+    """The user message ``message`` answers: a field of its record, else of its metadata."""
+    reply_to = as_str(item.get("reply_to")) if isinstance(item, dict) else None
+    return reply_to if reply_to is not None else as_str(message.metadata.get("reply_to"))
 
 
 class ReplyHistory:
@@ -111,7 +110,8 @@ class ReplyHistory:
     async def mark(self) -> HistoryMark | None:
         """A mark of the history as it is now, or None if it cannot be read at once."""
         try:
-            return mark_of(await self.newest(retry=_ONE_TRY))
+            # The mark is an optional speed-up taken before the send; it must never delay it.
+            return mark_of(await self.newest(retry=NO_RETRY))
         except KnowrithmError:
             # The send decides whether the conversation is usable; without a mark the
             # fallback takes one later, which is safe but may wait for a reply it has missed.

@@ -66,6 +66,10 @@ class RetryPolicy:
         return self.backoff(attempt=attempt)
 
 
+# One try only: for probes that must report a failure at once, not after backing off.
+NO_RETRY = RetryPolicy(attempts=1)
+
+
 def transport_retryable(*, exc: httpx.HTTPError, safety: Safety) -> bool:
     """Whether a request that got no answer may be sent again."""
     if isinstance(exc, _NOT_SENT):

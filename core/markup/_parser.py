@@ -12,6 +12,9 @@ from markdown_it.rules_block.table import table as gfm_table
 from markdown_it.rules_inline.state_inline import StateInline
 from markdown_it.token import Token
 
+# Re-exported: the converters take it from here.
+from core.text import clean_text as clean_text
+
 # Deeper nesting makes markdown-it silently drop the rest of the document, so the
 # converters detect it (see `parse`) and fall back to plain text instead.
 MAX_NESTING = 40
@@ -95,11 +98,6 @@ def parser() -> MarkdownIt:
     md.inline.ruler.before("strikethrough", "spoiler", _spoiler)
     md.inline.add_terminator_char("|")
     return md
-
-
-def clean_text(text: str) -> str:
-    """Join surrogate pairs and replace lone surrogates, so output is always valid UTF-8."""
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def parse(markdown: str) -> list[Token] | None:

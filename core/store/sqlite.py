@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlitedict import SqliteDict
 
@@ -30,11 +30,6 @@ from core.store.expiry import (
 from core.store.locks import KeyedLocks
 
 T = TypeVar("T")
-
-
-def _decode(raw: Any) -> Stored:
-    # A row that is not a record this store wrote must not crash the bot, nor be lost.
-    return parse(raw)
 
 
 def _encode(value: Stored) -> object:
@@ -102,7 +97,8 @@ class SqliteStore:
                     tablename=self._table,
                     autocommit=False,
                     encode=_encode,
-                    decode=_decode,
+                    # A row this store did not write must not crash the bot, nor be lost.
+                    decode=parse,
                     outer_stack=False,
                 )
             except Exception as exc:

@@ -41,10 +41,19 @@ async def test_a_taken_port_fails_and_leaves_the_site_stopped() -> None:
     first = LocalSite()
     port = await first.start(hello_app())
     second = LocalSite()
+    refused = hello_app()
+    cleaned: list[web.Application] = []
+
+    async def note_cleanup(app: web.Application) -> None:
+        cleaned.append(app)
+
+    refused.on_cleanup.append(note_cleanup)
     try:
         with pytest.raises(OSError, match=str(port)):
-            await second.start(hello_app(), port=port)
+            await second.start(refused, port=port)
         assert not second.running
+        # The runner set up for the refused app was cleaned up, not left holding its resources.
+        assert cleaned == [refused]
         # Still usable: the failed attempt left nothing half-started.
         other = await second.start(hello_app())
         assert other != port

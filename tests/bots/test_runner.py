@@ -10,9 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bots.local_knowrithm import LocalKnowrithm
+from bots.runner import BotRunner
+from core.config import parse_settings
+from core.knowrithm import KnowrithmClient
+from core.store import MemoryStore, Store
 from core.testing import RecordingAdapter
 from tests.adapters.test_console import BIN, run_cli
-from tests.harness import running_bot
+from tests.harness import client_for, running_bot
 from tests.support import env_without_proxies
 
 
@@ -27,14 +31,56 @@ async def test_shutdown_finishes_answers_already_received() -> None:
         assert adapter.stopped == 1
 
 
+class LateAdapter(RecordingAdapter):
+    """Delivers one more event while the runner stops it, as a closing connection may."""
+
+    async def stop(self) -> None:
+        await self.say("too late", event_id="late-1")
+        await super().stop()
+
+
+async def run_in_background(
+    adapter: RecordingAdapter, *, server: LocalKnowrithm, client: KnowrithmClient, store: Store
+) -> tuple[BotRunner, asyncio.Event, asyncio.Task[None]]:
+    """A runner on ``store`` started as the CLI starts it, with the event that stops it."""
+    runner = BotRunner(
+        settings=parse_settings({}, env={}),
+        adapters={adapter.name: adapter},
+        client=client,
+        agent_id=server.agent_id,
+        store=store,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop=stop))
+    await asyncio.wait_for(runner.started.wait(), 30)
+    return runner, stop, task
+
+
 async def test_events_after_intake_closed_are_left_unseen_for_redelivery() -> None:
-    adapter = RecordingAdapter()
-    async with LocalKnowrithm() as server:
-        async with running_bot({adapter.name: adapter}, server=server) as bot:
-            bot.runner.bridge.close_intake()
-            await adapter.say("too late", event_id="late-1")
-            assert await bot.store.get("event:recording:late-1") is None
-        assert server.state.chat_requests == []
+    store = MemoryStore()
+    thread = RecordingAdapter().thread_key("general")
+    async with LocalKnowrithm() as server, client_for(server) as client:
+        late = LateAdapter()
+        _, stop, task = await run_in_background(late, server=server, client=client, store=store)
+        await late.say("answer me before you go", event_id="first-1")
+        stop.set()  # the runner's own stop path: drain, close intake, stop the adapters
+        await asyncio.wait_for(task, 30)
+        assert late.stopped == 1
+        assert "answer me before you go" in late.visible(thread)
+        assert await store.get("event:recording:late-1") is None  # left unseen
+        assert [text for _, text in server.state.chat_requests] == ["answer me before you go"]
+
+        # After a restart the platform redelivers the late event, and it is answered.
+        again = RecordingAdapter()
+        runner, stop, task = await run_in_background(
+            again, server=server, client=client, store=store
+        )
+        await again.say("too late", event_id="late-1")
+        await runner.bridge.drain()
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        assert "too late" in again.visible(thread)
+        assert [text for _, text in server.state.chat_requests][-1] == "too late"
 
 
 def test_a_store_path_that_is_not_a_database_stops_start_up(tmp_path: Path) -> None:

@@ -35,11 +35,19 @@ def test_parse_command(text: str, expected: Command | None) -> None:
     ],
 )
 def test_end_args(args: str, expected: EndArgs) -> None:
-    assert parse_end_args(args) == expected
+    assert parse_end_args(args, max_feedback=100) == expected
 
 
 @pytest.mark.parametrize("bad", ["9", "0", "-1", "4.5", "6 nice"])
 def test_end_rating_out_of_range_is_one_clear_sentence(bad: str) -> None:
     with pytest.raises(CommandError, match="from 1 to 5") as info:
-        parse_end_args(bad)
+        parse_end_args(bad, max_feedback=100)
     assert str(info.value).count(".") <= 2
+
+
+def test_feedback_longer_than_the_limit_given_is_one_clear_sentence() -> None:
+    assert parse_end_args("4 " + "x" * 10, max_feedback=10) == EndArgs(rating=4, feedback="x" * 10)
+    with pytest.raises(CommandError, match="11 characters long and the limit is 10"):
+        parse_end_args("4 " + "x" * 11, max_feedback=10)
+    with pytest.raises(CommandError, match="limit is 10"):
+        parse_end_args("y" * 11, max_feedback=10)
