@@ -135,7 +135,7 @@ class ConsoleAdapter(Adapter):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        self._set_echo(on=True)
+        self._restore_terminal()
         if self._tty and not self._at_line_start:
             self._write("\n")  # leave the shell prompt on a line of its own
         self._closed.set()
@@ -307,6 +307,15 @@ class ConsoleAdapter(Adapter):
         if self._tty:
             self._write(self._config.prompt)
             self._at_line_start = False
+
+    def _restore_terminal(self) -> None:
+        """Give the terminal back exactly as ``start`` found it, echo included."""
+        saved, self._saved_tty = self._saved_tty, None
+        self._echoing = True
+        if saved is None:
+            return
+        with contextlib.suppress(OSError, ValueError, termios.error):
+            termios.tcsetattr(self._in.fileno(), termios.TCSANOW, saved)
 
     def _set_echo(self, *, on: bool) -> None:
         if self._saved_tty is None or self._echoing == on:

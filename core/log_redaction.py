@@ -1,19 +1,50 @@
 """Keeps secrets out of log records made by chosen loggers, tracebacks and children included.
 
-While installed, a wrapper around the process's log record factory cleans every record of a
-covered logger as it is created. A filter on one logger would miss its children's records
-(filters do not apply to propagated records) and loggers that libraries copy or create
-later; the record factory sees them all.
+``Redactor`` is the one way secrets are hidden in text, in logs and error messages alike.
+While a ``RedactionScope`` is installed, a wrapper around the process's log record factory
+cleans every record of a covered logger as it is created. A filter on one logger would miss
+its children's records (filters do not apply to propagated records) and loggers that
+libraries copy or create later; the record factory sees them all.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
 Clean = Callable[[str], str]
+
+REDACTED = "[redacted]"
+# Shorter values would redact ordinary words; real keys are long.
+_SHORTEST_SECRET = 4
+
+
+class Redactor:
+    """Replaces each known secret, in any letter case, and each match of ``patterns``.
+
+    ``patterns`` are regular expressions for secrets of a known shape that were not
+    configured (another workspace's token, say).
+    """
+
+    def __init__(
+        self, secrets: Iterable[str | None], *, mask: str = REDACTED, patterns: Iterable[str] = ()
+    ) -> None:
+        found = sorted(
+            {s for s in secrets if s and len(s) >= _SHORTEST_SECRET}, key=len, reverse=True
+        )
+        # Case-blind: a service may echo a key upper- or lower-cased; longest first, so a
+        # secret that contains another is removed whole.
+        alternatives = [*(re.escape(s) for s in found), *patterns]
+        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+        self._mask = mask
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda _found: self._mask, text)
 
 
 def clean_record(record: logging.LogRecord, *, clean: Clean) -> None:
@@ -38,18 +69,6 @@ def clean_record(record: logging.LogRecord, *, clean: Clean) -> None:
         record.exc_text = clean(record.exc_text)
     if record.stack_info:
         record.stack_info = clean(record.stack_info)
-
-
-class CleaningFilter(logging.Filter):
-    """A logging filter that rewrites records with ``clean``; it never drops a record."""
-
-    def __init__(self, *, clean: Clean) -> None:
-        super().__init__()
-        self.clean = clean
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        clean_record(record, clean=self.clean)
-        return True
 
 
 def covered(name: str, *, roots: Iterable[str]) -> bool:
@@ -87,10 +106,6 @@ class RedactionScope:
         self._clean = clean
         self._roots = tuple(loggers)
         self._factory: _CleaningFactory | None = None
-
-    @property
-    def installed(self) -> bool:
-        return self._factory is not None
 
     def install(self) -> None:
         if self._factory is not None:

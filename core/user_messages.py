@@ -19,9 +19,8 @@ EMPTY_MESSAGE = "Your message has no text I can pass to the agent; please write 
 EMPTY_ANSWER = "The agent sent an empty answer; please try asking in another way."
 NOTHING_TO_END = "There is no conversation to end in this thread; just write to start one."
 
-# A wait is shown in the largest unit whose count stays at most this; a day at most.
+# A wait is shown in the largest unit whose count stays at most this.
 _MOST_OF_A_UNIT = 90
-_LONGEST_WAIT = 86_400.0
 
 
 def too_long(*, length: int, limit: int) -> str:
@@ -32,11 +31,12 @@ def too_long(*, length: int, limit: int) -> str:
 
 
 def _wait_text(seconds: float | None) -> str:
-    """The " in ..." part of the busy sentence, in a unit that keeps the number small."""
-    # Whatever the service claimed (inf, nan, a negative or absurd wait), show a plain count.
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+    """The " in ..." part of the busy sentence, in a unit that keeps the number small.
+
+    ``seconds`` comes from ``core.retry_after.parse_retry_after``: finite, at most a day.
+    """
+    if seconds is None or seconds <= 0:
         return " in a moment"
-    seconds = min(seconds, _LONGEST_WAIT)
     if seconds <= _MOST_OF_A_UNIT:
         count, unit = math.ceil(seconds), "second"
     elif seconds <= _MOST_OF_A_UNIT * 60:

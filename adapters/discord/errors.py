@@ -16,6 +16,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
+from core.retry_after import parse_retry_after
 
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_CHANNEL = 10003
@@ -27,10 +28,9 @@ def _retry_after(exc: discord.HTTPException) -> float:
     """Seconds to wait after a 429 discord.py gave up on; only its headers are left."""
     headers = exc.response.headers if exc.response is not None else {}
     for name in ("X-RateLimit-Reset-After", "Retry-After"):
-        try:
-            return float(headers[name])
-        except (KeyError, TypeError, ValueError):
-            continue
+        seconds = parse_retry_after(value=headers.get(name))
+        if seconds is not None:
+            return seconds
     return DEFAULT_RETRY_AFTER
 
 
@@ -41,9 +41,11 @@ def translate(exc: BaseException, *, action: str, editing: bool = False) -> Plat
     text is included because it never carries the token.
     """
     if isinstance(exc, discord.RateLimited):
+        # The body's retry_after, which discord.py found too long to sleep through.
+        wait = parse_retry_after(value=exc.retry_after)
+        wait = DEFAULT_RETRY_AFTER if wait is None else wait
         return PlatformRateLimited(
-            f"Discord rate limited {action} for {exc.retry_after:.1f}s",
-            retry_after=exc.retry_after,
+            f"Discord rate limited {action} for {wait:.1f}s", retry_after=wait
         )
     if isinstance(exc, discord.LoginFailure):
         return PlatformAuthError("Discord refused the bot token: check adapters.discord.token")

@@ -24,6 +24,7 @@ from adapters.discord.ordering import KeyedLocks
 from adapters.discord.outbound import Outbound
 from adapters.discord.threads import Kind, ThreadKey
 from core.adapter import EventSink
+from core.bounded import Lru
 from core.commands import parse_command
 from core.errors import PlatformAuthError, PlatformError
 from core.events import Author, Inbound, Origin, Reaction
@@ -84,7 +85,7 @@ class InboundHandler:
         self._outbound = outbound
         self._membership = membership
         self._locks = KeyedLocks()
-        self._hinted: set[int] = set()
+        self._hinted: Lru[int, bool] = Lru(size=MAX_HINTED)
         self._run = uuid.uuid4().hex[:8]
         self._serial = itertools.count(1)
         self._allowed_guilds = (
@@ -204,9 +205,7 @@ class InboundHandler:
         """Tell a thread once that the bot only reads mentions there."""
         if thread_id in self._hinted:
             return
-        if len(self._hinted) >= MAX_HINTED:
-            self._hinted.clear()
-        self._hinted.add(thread_id)
+        self._hinted.put(thread_id, value=True)
         await self._outbound.post(channel_id=thread_id, text=hint_text(bot_id=self._me.bot_id))
 
     async def _deliver(

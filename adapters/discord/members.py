@@ -9,11 +9,18 @@ from collections.abc import Callable, Sequence
 import aiohttp
 import discord
 
+from core.bounded import Lru
+
 log = logging.getLogger(__name__)
+
+# Users remembered at once; one entry per person who ever wrote, so it must be bounded.
+CACHE_SIZE = 10_000
 
 
 class Membership:
     """Answers "is this user in one of our guilds?", asking Discord at most once per TTL.
+
+    Answers are kept for the ``size`` users seen most recently; older ones are asked again.
 
     Without the privileged members intent the library caches almost no members, so each
     configured guild is asked over REST (``GET /guilds/{id}/members/{user}``, which needs
@@ -28,12 +35,13 @@ class Membership:
         allowed_guilds: Sequence[int] | None,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        size: int = CACHE_SIZE,
     ) -> None:
         self._client = client
         self._allowed = tuple(allowed_guilds) if allowed_guilds is not None else None
         self._ttl = ttl
         self._clock = clock
-        self._known: dict[int, tuple[bool, float]] = {}
+        self._known: Lru[int, tuple[bool, float]] = Lru(size=size)
 
     def _guild_ids(self) -> tuple[int, ...]:
         if self._allowed is not None:
@@ -47,7 +55,7 @@ class Membership:
             return cached[0]
         shared = await self._ask(user_id)
         if shared is not None:
-            self._known[user_id] = (shared, now + self._ttl)
+            self._known.put(user_id, value=(shared, now + self._ttl))
         return shared is not False
 
     async def _ask(self, user_id: int) -> bool | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -14,7 +12,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.bounded import Lru
 from adapters.slack.config import SlackConfig, load_config
 from adapters.slack.errors import guarded
 from adapters.slack.inbound import (
@@ -27,8 +24,8 @@ from adapters.slack.inbound import (
 )
 from adapters.slack.native_stream import Recipient, SlackNativeStream
 from adapters.slack.outbound import Outbound, render
-from adapters.slack.people import Directory, author_for
-from adapters.slack.redaction import RedactionScope, Redactor, secrets_of
+from adapters.slack.people import Directory, Person, author_for
+from adapters.slack.redaction import redaction_scope
 from adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
 from adapters.slack.status import ThinkingStatus
 from adapters.slack.text import to_plain
@@ -43,13 +40,17 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
+from core.bounded import Lru
 from core.errors import MessageNotFound, PlatformAuthError, PlatformError, PlatformUnavailable
-from core.events import Inbound, Origin, Reaction
+from core.events import Author, Inbound, Origin, Reaction
+from core.thread_queue import ThreadQueue
 
 log = logging.getLogger(__name__)
 
 MEMORY_SIZE = 10_000  # threads, recipients and posted messages remembered in-process
 STREAM_REFUSAL_BACKOFF = 600.0  # after feature_not_enabled, post + edit for this long
+# Events being looked up and handed to the sink at once (each costs a users.info at most).
+EVENT_CONCURRENCY = 64
 
 
 class SlackAdapter(Adapter):
@@ -78,7 +79,7 @@ class SlackAdapter(Adapter):
 
     def __init__(self, *, config: SlackConfig) -> None:
         self._config = config
-        self._redaction = RedactionScope(redactor=Redactor(secrets_of(config)))
+        self._redaction = redaction_scope(config=config)
         self._sink: EventSink | None = None
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
@@ -87,8 +88,7 @@ class SlackAdapter(Adapter):
         self._directory: Directory | None = None
         self._home: Identity | None = None
         self._transport: Transport | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._events: ThreadQueue | None = None
         self._engaged: Lru[str, bool] = Lru(size=MEMORY_SIZE)
         self._recipients: Lru[str, Recipient] = Lru(size=MEMORY_SIZE)
         self._posted: Lru[str, str] = Lru(size=MEMORY_SIZE)
@@ -112,6 +112,7 @@ class SlackAdapter(Adapter):
         if self._sink is not None:
             return
         self._sink = sink
+        self._events = ThreadQueue(concurrency=EVENT_CONCURRENCY)
         try:
             await self._connect()
         except BaseException:
@@ -189,14 +190,9 @@ class SlackAdapter(Adapter):
                 await transport.stop()
             except Exception as exc:  # a half-closed socket must not stop the shutdown
                 log.warning("closing the Slack connection failed: %s", type(exc).__name__)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        self._tails.clear()
+        events, self._events = self._events, None
+        if events is not None:
+            await events.cancel()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -206,8 +202,8 @@ class SlackAdapter(Adapter):
 
     async def settled(self) -> None:
         """Return once every event received so far was handed to the sink or dropped."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        if self._events is not None:
+            await self._events.drain()
 
     # --- inbound -------------------------------------------------------------------------
 
@@ -275,31 +271,36 @@ class SlackAdapter(Adapter):
     def _is_engaged(self, thread: str) -> bool:
         return self._engaged.get(thread) is not None
 
-    def _submit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+    def _submit(self, thread: str, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` after the thread's earlier events, so a thread keeps its order."""
-        previous = self._tails.get(key)
-        task = asyncio.create_task(self._in_order(previous, work), name=f"slack event {key}")
-        self._tails[key] = task
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(key, done))
+        if self._events is None:
+            return
 
-    @staticmethod
-    async def _in_order(
-        previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]
-    ) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})
-        try:
-            await work()
-        except PlatformError as exc:
-            log.warning("could not handle a Slack event: %s", exc)
-        except Exception:
-            log.exception("unexpected failure while handling a Slack event")
+        # Failures are logged here, under a logger the redaction covers, not by the queue.
+        async def job() -> None:
+            try:
+                await work()
+            except PlatformError as exc:
+                log.warning("could not handle a Slack event: %s", exc)
+            except Exception:
+                log.exception("unexpected failure while handling a Slack event")
 
-    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._tails.get(key) is task:
-            del self._tails[key]
+        self._events.submit(thread=thread, job=job)
+
+    async def _author(
+        self, user: str, *, team: str | None, who: Identity
+    ) -> tuple[Person | None, Author]:
+        """The user's directory entry (None when unknown) and the Author made of it."""
+        assert self._directory is not None
+        person = await self._directory.person(user)
+        author = author_for(
+            user_id=user,
+            person=person,
+            event_team=team,
+            home_team=who.team,
+            home_enterprise=who.enterprise,
+        )
+        return person, author
 
     async def _deliver_message(self, incoming: Incoming, who: Identity) -> None:
         assert self._directory is not None and self._sink is not None
@@ -311,14 +312,7 @@ class SlackAdapter(Adapter):
                 log.info("ignored a message in %s: not in allowed_channels", thread.channel)
                 self._engaged.pop(thread.key)
                 return
-        person = await self._directory.person(incoming.user)
-        author = author_for(
-            user_id=incoming.user,
-            person=person,
-            event_team=incoming.user_team,
-            home_team=who.team,
-            home_enterprise=who.enterprise,
-        )
+        person, author = await self._author(incoming.user, team=incoming.user_team, who=who)
         if author.is_bot:
             return
         user_team = (person.team if person else None) or incoming.user_team or who.team
@@ -346,15 +340,8 @@ class SlackAdapter(Adapter):
     async def _deliver_reaction(
         self, reaction: IncomingReaction, who: Identity, thread: str, event_id: str
     ) -> None:
-        assert self._directory is not None and self._sink is not None
-        person = await self._directory.person(reaction.user)
-        author = author_for(
-            user_id=reaction.user,
-            person=person,
-            event_team=reaction.user_team,
-            home_team=who.team,
-            home_enterprise=who.enterprise,
-        )
+        assert self._sink is not None
+        _, author = await self._author(reaction.user, team=reaction.user_team, who=who)
         channel = reaction.message.channel
         await self._sink.on_reaction(
             Reaction(

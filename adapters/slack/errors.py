@@ -17,6 +17,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
+from core.retry_after import parse_retry_after
 
 T = TypeVar("T")
 
@@ -82,10 +83,8 @@ def _retry_after(exc: SlackApiError) -> float:
     for name, value in dict(headers).items():
         if str(name).lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
+            seconds = parse_retry_after(value=raw if isinstance(raw, str | int | float) else None)
+            return DEFAULT_RETRY_AFTER if seconds is None else seconds
     return DEFAULT_RETRY_AFTER
 
 

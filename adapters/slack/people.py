@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.bounded import Lru
 from adapters.slack.errors import guarded
+from core.bounded import Lru
 from core.errors import PlatformError
 from core.events import Author
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 3600.0
 CACHE_SIZE = 5000
 FAILURE_SECONDS = 60.0  # a failed lookup is retried after this, not on every message
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,14 @@ def author_for(
     )
 
 
-def _failed_at() -> float:
-    """A cache time that makes the entry expire FAILURE_SECONDS from now."""
-    return time.monotonic() - CACHE_SECONDS + FAILURE_SECONDS
-
-
 class Directory:
-    """Looks people and channels up once an hour at most; a failed lookup is just unknown."""
+    """Looks people and channels up once an hour at most; a failed lookup is just unknown.
+
+    One rule for both: only a usable answer is kept for the hour. A lookup that failed, or
+    whose answer lacked the user or the channel's name, is asked again after a minute: it
+    says nothing lasting, and the name decides whether ``allowed_channels`` lets a channel
+    in, so an hour of a wrong "unknown" would be an hour of silence there.
+    """
 
     def __init__(self, *, client: AsyncWebClient) -> None:
         self._client = client
@@ -108,35 +112,43 @@ class Directory:
         self._channels: Lru[str, tuple[float, str | None]] = Lru(size=CACHE_SIZE)
 
     async def person(self, user_id: str) -> Person | None:
-        cached = self._people.get(user_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        try:
+        async def look_up() -> Person | None:
             answer = await guarded(self._client.users_info(user=user_id), method="users.info")
-        except PlatformError as exc:
-            log.info("users.info for %s failed: %s", user_id, exc)
-            self._people.put(user_id, value=(_failed_at(), None))
-            return None
-        user = answer.get("user")
-        person = Person.from_api(user) if isinstance(user, dict) else None
-        self._people.put(user_id, value=(time.monotonic() if person else _failed_at(), person))
-        return person
+            user = answer.get("user")
+            return Person.from_api(user) if isinstance(user, dict) else None
+
+        return await _cached(self._people, user_id, look_up, method="users.info")
 
     async def channel_name(self, channel_id: str) -> str | None:
         """The channel's name without '#', or None for DMs and when it cannot be read."""
-        cached = self._channels.get(channel_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        try:
+
+        async def look_up() -> str | None:
             answer = await guarded(
                 self._client.conversations_info(channel=channel_id), method="conversations.info"
             )
-        except PlatformError as exc:
-            log.info("conversations.info for %s failed: %s", channel_id, exc)
-            self._channels.put(channel_id, value=(_failed_at(), None))
-            return None
-        channel = answer.get("channel")
-        name = channel.get("name") if isinstance(channel, dict) else None
-        found = str(name) if name else None
-        self._channels.put(channel_id, value=(time.monotonic(), found))
-        return found
+            channel = answer.get("channel")
+            name = channel.get("name") if isinstance(channel, dict) else None
+            return str(name) if name else None
+
+        return await _cached(self._channels, channel_id, look_up, method="conversations.info")
+
+
+async def _cached(
+    memory: Lru[str, tuple[float, T | None]],
+    key: str,
+    look_up: Callable[[], Awaitable[T | None]],
+    *,
+    method: str,
+) -> T | None:
+    """``look_up()``'s answer for ``key``, kept until its expiry time (the tuple's first part)."""
+    kept = memory.get(key)
+    if kept is not None and time.monotonic() < kept[0]:
+        return kept[1]
+    try:
+        found = await look_up()
+    except PlatformError as exc:
+        log.info("%s for %s failed: %s", method, key, exc)
+        found = None
+    keep_for = CACHE_SECONDS if found is not None else FAILURE_SECONDS
+    memory.put(key, value=(time.monotonic() + keep_for, found))
+    return found

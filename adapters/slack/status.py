@@ -6,9 +6,9 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.bounded import Lru
 from adapters.slack.errors import SlackRefused, guarded
 from adapters.slack.threads import ThreadRef
+from core.bounded import Lru
 from core.errors import PlatformAuthError, PlatformError, PlatformRateLimited, PlatformUnavailable
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -20,9 +19,9 @@ from adapters.telegram.errors import translate
 from adapters.telegram.inbound import Deliver, Ignore, Notice, Translator
 from adapters.telegram.native_stream import DraftStream
 from adapters.telegram.outbound import Sender
-from adapters.telegram.redact import RedactionScope, redact
+from adapters.telegram.redact import redaction_scope
 from adapters.telegram.render import measure
-from adapters.telegram.reply_targets import PostedThreads, ReplyTargets
+from adapters.telegram.reply_targets import ReplyTargets
 from adapters.telegram.threads import MessageRef, ThreadKey
 from core.adapter import (
     Adapter,
@@ -33,6 +32,7 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
+from core.bounded import Lru
 from core.errors import MessageNotFound, PlatformError
 from core.streaming import Layout
 
@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_UTF16 = 4096
 # message_reaction is only delivered when asked for by name.
 ALLOWED_UPDATES = ("message", "edited_message", "message_reaction")
+# Recent update ids, so a webhook retry is not delivered twice within one process.
 _SEEN_UPDATES = 4096
+# Which thread each bot message was posted in, for reactions to it.
+_REMEMBERED_MESSAGES = 10_000
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -64,24 +67,6 @@ def _silence_retry_after_warning() -> None:
         ):
             return
     warnings.filterwarnings("ignore", message=_RETRY_AFTER_WARNING, category=PTBDeprecationWarning)
-
-
-class _SeenUpdates:
-    """Recent update ids, so a webhook retry is not delivered twice within one process."""
-
-    def __init__(self, *, size: int = _SEEN_UPDATES) -> None:
-        self._order: deque[int] = deque()
-        self._seen: set[int] = set()
-        self._size = size
-
-    def first_time(self, update_id: int) -> bool:
-        if update_id in self._seen:
-            return False
-        self._seen.add(update_id)
-        self._order.append(update_id)
-        if len(self._order) > self._size:
-            self._seen.discard(self._order.popleft())
-        return True
 
 
 class TelegramAdapter(Adapter):
@@ -114,8 +99,8 @@ class TelegramAdapter(Adapter):
         self._config = config
         self._secret = config.token.get_secret_value()
         webhook_secret = config.webhook_secret
-        self._redaction = RedactionScope(
-            secret=self._secret,
+        self._redaction = redaction_scope(
+            token=self._secret,
             others=() if webhook_secret is None else (webhook_secret.get_secret_value(),),
         )
         self._app: TelegramApp | None = None
@@ -125,8 +110,8 @@ class TelegramAdapter(Adapter):
         self._custom_emoji: CustomEmojiNames | None = None
         self._bot_id: int | None = None
         self._targets = ReplyTargets()
-        self._posted = PostedThreads()
-        self._seen = _SeenUpdates()
+        self._posted: Lru[str, str] = Lru(size=_REMEMBERED_MESSAGES)
+        self._seen: Lru[int, bool] = Lru(size=_SEEN_UPDATES)
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> TelegramAdapter:
@@ -187,7 +172,7 @@ class TelegramAdapter(Adapter):
             bot_id=bot.id,
             username=bot.username,
             config=self._config,
-            thread_of=lambda ref: self._posted.thread_of(ref.encode()),
+            thread_of=lambda ref: self._posted.get(ref.encode()),
         )
         try:
             await bot.set_my_commands(MENU)
@@ -247,8 +232,9 @@ class TelegramAdapter(Adapter):
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         sink, translator = self._sink, self._translator
-        if sink is None or translator is None or not self._seen.first_time(update.update_id):
+        if sink is None or translator is None or update.update_id in self._seen:
             return
+        self._seen.put(update.update_id, value=True)
         if update.message_reaction is not None:
             reactions = translator.reactions(update)
             if self._custom_emoji is not None:
@@ -279,9 +265,9 @@ class TelegramAdapter(Adapter):
             log.warning("could not post a notice in chat %s: %s", notice.chat_id, exc)
 
     async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The redaction scope covers this logger: a token in the error is hidden.
         error = context.error
-        text = redact(f"{type(error).__name__}: {error}", secret=self._secret)
-        log.error("handling a Telegram update failed: %s", text)
+        log.error("handling a Telegram update failed: %s: %s", type(error).__name__, error)
 
     def _on_poll_error(self, error: TelegramError) -> None:
         log.warning("polling Telegram failed: %s", translate(error, secret=self._secret))
@@ -310,7 +296,7 @@ class TelegramAdapter(Adapter):
             chat_id=key.chat_id, topic_id=key.topic_id, reply_to=quote, markdown=text
         )
         ref = MessageRef(key.bot_id, key.chat_id, message_id).encode()
-        self._posted.remember(message=ref, thread=thread)
+        self._posted.put(ref, value=thread)
         return Posted(id=ref)
 
     def _ref(self, key: ThreadKey, message_id: str) -> MessageRef:

@@ -15,7 +15,7 @@ PREFIX = "adapters.telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
-_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class TelegramConfig(BaseModel):
@@ -60,8 +60,10 @@ class TelegramConfig(BaseModel):
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram takes 1-256 characters; a short one could not be told apart from ordinary
+        # words in the logs, so it could not be kept out of them.
         if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
-            raise ValueError("must be 1-256 characters from A-Z, a-z, 0-9, _ and -")
+            raise ValueError("must be 16-256 characters from A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("api_base_url", "api_file_url", "webhook_url")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from telegram import Bot
 from telegram.error import TelegramError
 
+from core.bounded import Lru
 from core.events import Reaction
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class CustomEmojiNames:
 
     def __init__(self, *, bot: Bot) -> None:
         self._bot = bot
-        self._known: dict[str, str | None] = {}
+        self._known: Lru[str, str | None] = Lru(size=_CACHE_LIMIT)
 
     async def resolve(self, reactions: Sequence[Reaction]) -> list[Reaction]:
         wanted = sorted(
@@ -54,10 +55,8 @@ class CustomEmojiNames:
             # Not fatal: the reaction simply stays unrated, and is asked about again later.
             log.info("could not look up custom emoji: %s", type(exc).__name__)
             return
-        if len(self._known) > _CACHE_LIMIT:
-            self._known.clear()
         for emoji_id in ids:
-            self._known[emoji_id] = None
+            self._known.put(emoji_id, value=None)
         for sticker in stickers:
             if sticker.custom_emoji_id:
-                self._known[sticker.custom_emoji_id] = sticker.emoji
+                self._known.put(sticker.custom_emoji_id, value=sticker.emoji)

@@ -1,4 +1,4 @@
-"""Which user message an answer quotes in a group, and which thread a bot message is in.
+"""Which user message an answer quotes in a group.
 
 The core hands ``post`` only a thread key, so the adapter remembers, per thread, the
 messages it delivered in order; the bridge answers a thread's messages one at a time in that
@@ -8,14 +8,13 @@ order and calls ``reply_done`` after each, which moves on to the next.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 # A delivery the bridge silently dropped (a redelivery after a restart) never gets its
 # reply_done; entries older than this are stale and skipped rather than quoted.
 STALE_AFTER = 600.0
-_REMEMBERED_MESSAGES = 10_000
 
 
 @dataclass
@@ -57,20 +56,3 @@ class ReplyTargets:
             queue.popleft()
         if not queue:
             self._pending.pop(thread, None)
-
-
-class PostedThreads:
-    """Bounded memory of which thread each bot message was posted in (for reactions)."""
-
-    def __init__(self, *, size: int = _REMEMBERED_MESSAGES) -> None:
-        self._size = size
-        self._threads: OrderedDict[str, str] = OrderedDict()
-
-    def remember(self, *, message: str, thread: str) -> None:
-        self._threads[message] = thread
-        self._threads.move_to_end(message)
-        while len(self._threads) > self._size:
-            self._threads.popitem(last=False)
-
-    def thread_of(self, message: str) -> str | None:
-        return self._threads.get(message)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -23,52 +20,14 @@ from core.errors import (
     UnavailableError,
 )
 
+# Re-exported: session.py imports both from here.
+from core.log_redaction import Redactor
+from core.retry_after import parse_retry_after
+
 _MAX_DETAIL = 200
 _ENDED_CODE = "CONVERSATION_ENDED"
-# A longer wait is a broken header, not advice anyone can follow.
-MAX_RETRY_AFTER = 86_400.0
 # Error details are found near the top of a body; deeper nesting is not searched.
 _MAX_DETAIL_DEPTH = 8
-
-
-class Redactor:
-    """Removes known secrets from text that may reach a log or an error message."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        # Short values would redact ordinary words; real keys are long.
-        found = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-        # Case-blind: a service may echo a key upper- or lower-cased; longest first, so a
-        # secret that contains another is removed whole.
-        self._pattern = (
-            re.compile("|".join(re.escape(s) for s in found), re.IGNORECASE) if found else None
-        )
-
-    def __call__(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub("[redacted]", text)
-
-
-def parse_retry_after(*, value: str | None, now: float | None = None) -> float | None:
-    """Read a ``Retry-After`` header given in seconds or as an HTTP date; None if absent or bad.
-
-    The result is between 0 and ``MAX_RETRY_AFTER``; ``inf`` or ``nan`` count as bad.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        current = time.time() if now is None else now
-        seconds = when.timestamp() - current
-    if not math.isfinite(seconds):
-        return None
-    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def _detail_text(value: Any, depth: int = 0) -> str | None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from core.log_redaction import RedactionScope
+from core.log_redaction import RedactionScope, Redactor
 from tests.support import CollectLogs
 
 SECRET = "sk-live-0123456789abcdef"
 
 
-def hide(text: str) -> str:
-    return text.replace(SECRET, "[redacted]")
+hide = Redactor([SECRET])
 
 
 def boom() -> None:
@@ -66,3 +65,12 @@ def test_remove_restores_the_factory_or_goes_inert_when_wrapped_again() -> None:
         assert record.getMessage() == SECRET  # ours no longer cleans
     finally:
         logging.setLogRecordFactory(original)
+
+
+def test_the_redactor_hides_secrets_in_any_case_longest_first_and_by_shape() -> None:
+    redact = Redactor(["abc", "key-123456", "key-123456-long", None, ""], patterns=(r"tok-\d+",))
+    text = "KEY-123456-LONG, key-123456, abc, Tok-42"
+    # The whole longer secret goes, not a prefix; "abc" is too short to be a real secret.
+    assert redact(text) == "[redacted], [redacted], abc, [redacted]"
+    assert Redactor([SECRET], mask=r"<\1>")(f"a {SECRET.upper()}") == r"a <\1>"
+    assert Redactor([None, ""])("nothing to hide") == "nothing to hide"

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.errors import ConfigError, PluginError
+from core.errors import ConfigError, PlatformRateLimited, PluginError
 from core.plugins import AdapterInfo, discover, load_adapter
+from core.retry_after import MAX_RETRY_AFTER
 from core.testing.conformance import EventRecorder
 from tests.adapters.test_console import BIN
-from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend
+from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend, Fault
 from tests.examples.conftest import Site, _forget_package
 from tests.examples.webhook_harness import webhook_config
+from tests.support import stored_replies
 
 CLI = str(BIN / "knowrithm-bots")
 
@@ -161,11 +165,11 @@ async def test_knowrithm_bots_run_answers_through_the_example(
             state = knowrithm.state
 
             def answered() -> bool:
-                replies = [m for ms in state.messages.values() for m in ms if m.role == "assistant"]
+                replies = stored_replies(knowrithm)
                 return bool(replies) and "".join(backend.visible("c-1")) == replies[0].content
 
             await _until(answered, what="the answer never appeared in the chat")
-            reply = next(m for ms in state.messages.values() for m in ms if m.role == "assistant")
+            reply = stored_replies(knowrithm)[0]
             shown = backend.bot_messages("c-1")
             assert len(shown) == 2 and all(len(m.text) <= 4000 for m in shown)
             assert reply.content.startswith("About 'When do you open?'")
@@ -207,3 +211,28 @@ async def test_a_busy_port_is_one_sentence_naming_the_key(installed: Site) -> No
             await second.stop()
         finally:
             await first.stop()
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [("inf", 1.0), ("nan", 1.0), ("1e308", MAX_RETRY_AFTER), ("in two minutes", 120.0)],
+)
+async def test_a_429s_retry_after_is_only_obeyed_when_sane(
+    installed: Site, header: str, wait: float
+) -> None:
+    from knowrithm_webhook.wire import thread_key
+
+    if header == "in two minutes":
+        header = email.utils.formatdate(time.time() + 120, usegmt=True)
+    async with ChatBackend() as backend:
+        adapter = load_adapter("webhook").from_config(config=webhook_config(backend))
+        await adapter.start(sink=EventRecorder())
+        try:
+            fault = Fault(status=429, error="rate_limited", headers={"Retry-After": header})
+            backend.faults["post"].append(fault)
+            with pytest.raises(PlatformRateLimited) as limited:
+                await adapter.post(thread=thread_key(bot_id=BOT_ID, conversation="c1"), text="hi")
+        finally:
+            await adapter.stop()
+    # An HTTP date is read against the clock, so only that case allows a few seconds.
+    assert limited.value.retry_after == pytest.approx(wait, abs=3 if wait == 120.0 else 0)

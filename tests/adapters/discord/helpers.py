@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -12,7 +10,6 @@ from typing import Any, ClassVar
 from adapters.discord import DiscordAdapter, DiscordConfig
 from bots.local_knowrithm import LocalKnowrithm
 from core.adapter import Limits
-from core.events import Inbound, Reaction
 from tests.emulators.discord_api import (
     ChannelInfo,
     DiscordEmulator,
@@ -22,6 +19,7 @@ from tests.emulators.discord_api import (
     UserInfo,
 )
 from tests.harness import RunningBot, running_bot
+from tests.support import eventually, stored_replies
 
 
 @dataclass
@@ -106,17 +104,6 @@ async def discord_bot(
         yield bot
 
 
-async def eventually(
-    check: Callable[[], bool], *, within: float = 8.0, what: str = "condition"
-) -> None:
-    """Wait until ``check()`` holds, polling briefly."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def settle(bot: RunningBot, world: World, *, chats: int) -> None:
     """Wait until Knowrithm got ``chats`` questions and every answer is on Discord."""
     await eventually(
@@ -126,23 +113,4 @@ async def settle(bot: RunningBot, world: World, *, chats: int) -> None:
 
 
 def answers(server: LocalKnowrithm) -> list[str]:
-    return [
-        m.content
-        for messages in server.state.messages.values()
-        for m in messages
-        if m.role == "assistant"
-    ]
-
-
-class RecordingSink:
-    """An EventSink that keeps what it is given (for tests of the adapter alone)."""
-
-    def __init__(self) -> None:
-        self.messages: list[Inbound] = []
-        self.reactions: list[Reaction] = []
-
-    async def on_message(self, event: Inbound) -> None:
-        self.messages.append(event)
-
-    async def on_reaction(self, event: Reaction) -> None:
-        self.reactions.append(event)
+    return [m.content for m in stored_replies(server)]

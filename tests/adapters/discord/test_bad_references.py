@@ -10,9 +10,10 @@ import pytest
 from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.discord.threads import ThreadKey
 from core.errors import MessageNotFound, PlatformError, PlatformUnavailable
+from core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import DiscordEmulator
 
-from .helpers import RecordingSink, adapter_config, discord_world, make_adapter
+from .helpers import adapter_config, discord_world, make_adapter
 
 
 def _ready_waiters() -> list[asyncio.Task[object]]:
@@ -49,7 +50,7 @@ async def test_a_gateway_that_never_gets_ready_leaves_no_waiting_task() -> None:
             )
             adapter = _Probe(config=config, identify_delay=0.0)
             with pytest.raises(PlatformUnavailable):
-                await adapter.start(sink=RecordingSink())
+                await adapter.start(sink=EventRecorder())
             assert adapter.pending_at_failure == []
             assert _ready_waiters() == []
 
@@ -58,7 +59,7 @@ async def test_a_gateway_that_never_gets_ready_leaves_no_waiting_task() -> None:
 async def test_garbled_message_ids_are_message_not_found(garbled: str) -> None:
     async with discord_world() as world:
         adapter = make_adapter(world.emu)
-        await adapter.start(sink=RecordingSink())
+        await adapter.start(sink=EventRecorder())
         try:
             thread = ThreadKey(
                 application_id=world.emu.application_id,
@@ -81,7 +82,7 @@ async def test_garbled_message_ids_are_message_not_found(garbled: str) -> None:
 async def test_garbled_thread_keys_are_a_platform_error_not_a_value_error() -> None:
     async with discord_world() as world:
         adapter = make_adapter(world.emu)
-        await adapter.start(sink=RecordingSink())
+        await adapter.start(sink=EventRecorder())
         try:
             for garbled in ("discord:x:dm:2", "slack:T:U:C:", ""):
                 with pytest.raises(PlatformError, match="Discord thread key") as caught:

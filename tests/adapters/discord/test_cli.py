@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from core.commands import HELP_TEXT
+from tests.support import env_without_proxies, eventually
 
-from .helpers import discord_world, eventually
+from .helpers import discord_world
 
 BIN = Path(sys.executable).parent
 
@@ -29,7 +29,7 @@ async def test_the_command_runs_the_discord_bot_from_a_config_file(tmp_path: Pat
             f"    gateway_url: {emu.gateway_url}\n"
             "    guild_ready_timeout: 0.05\n"
         )
-        env = {**os.environ, "DISCORD_BOT_TOKEN": emu.token}
+        env = {**env_without_proxies(), "DISCORD_BOT_TOKEN": emu.token}
         process = await asyncio.create_subprocess_exec(
             str(BIN / "knowrithm-bots"),
             "--log-level",

@@ -14,9 +14,10 @@ from adapters.discord import DiscordAdapter
 from adapters.discord.endpoint import Endpoint, claim, release
 from core.errors import ConfigError, PlatformAuthError, PlatformUnavailable
 from core.plugins import load_adapter
+from core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import DiscordEmulator
 
-from .helpers import RecordingSink, adapter_config, discord_world, make_adapter
+from .helpers import adapter_config, discord_world, make_adapter
 
 SECRET = "sekrit-token-value-123"
 
@@ -65,7 +66,7 @@ async def test_a_wrong_token_fails_start_in_one_sentence_without_the_token(
     async with DiscordEmulator() as emu:
         adapter = DiscordAdapter.from_config(config={**adapter_config(emu), "token": SECRET})
         with pytest.raises(PlatformAuthError) as caught:
-            await adapter.start(sink=RecordingSink())
+            await adapter.start(sink=EventRecorder())
         assert "adapters.discord.token" in str(caught.value)
         assert adapter.client is None
         await adapter.stop()
@@ -78,11 +79,11 @@ async def test_a_refused_content_intent_says_how_to_fix_it() -> None:
     async with DiscordEmulator(allowed_privileged_intents=0) as emu:
         adapter = make_adapter(emu, message_content_intent=True)
         with pytest.raises(PlatformAuthError, match="message_content_intent"):
-            await adapter.start(sink=RecordingSink())
+            await adapter.start(sink=EventRecorder())
         assert emu.identify_count == 0
         # Off, the same application connects: the intent is not requested.
         adapter = make_adapter(emu, message_content_intent=False)
-        await adapter.start(sink=RecordingSink())
+        await adapter.start(sink=EventRecorder())
         try:
             assert emu.intents is not None
             assert not emu.intents & discord.Intents(message_content=True).value
@@ -103,7 +104,7 @@ async def test_an_unreachable_gateway_fails_start_within_the_timeout() -> None:
             started = time.monotonic()
             # discord.py either keeps retrying (not ready in time) or gives up at once.
             with pytest.raises(PlatformUnavailable, match=f"gateway at ws://127.0.0.1:{dead_port}"):
-                await adapter.start(sink=RecordingSink())
+                await adapter.start(sink=EventRecorder())
             elapsed = time.monotonic() - started
             assert adapter.client is None
     # The 0.3 s connect timeout bounds start(); 5 s leaves room for a loaded machine while
@@ -114,7 +115,7 @@ async def test_an_unreachable_gateway_fails_start_within_the_timeout() -> None:
 async def test_start_and_stop_are_idempotent_and_wait_closed_returns() -> None:
     async with discord_world() as world:
         adapter = make_adapter(world.emu)
-        sink = RecordingSink()
+        sink = EventRecorder()
         await adapter.start(sink=sink)
         await adapter.start(sink=sink)
         assert world.emu.identify_count == 1
@@ -130,12 +131,12 @@ async def test_start_and_stop_are_idempotent_and_wait_closed_returns() -> None:
 async def test_one_process_serves_one_discord_endpoint() -> None:
     async with discord_world() as world:
         first = make_adapter(world.emu)
-        await first.start(sink=RecordingSink())
+        await first.start(sink=EventRecorder())
         try:
             assert world.emu.api_base == discord.http.Route.BASE
             second = make_adapter(world.emu, api_base_url="http://127.0.0.1:9/api/v10")
             with pytest.raises(ConfigError) as caught:
-                await second.start(sink=RecordingSink())
+                await second.start(sink=EventRecorder())
             assert caught.value.key_path == "adapters.discord.api_base_url"
             assert second.client is None
             assert world.emu.api_base == discord.http.Route.BASE  # the first is untouched

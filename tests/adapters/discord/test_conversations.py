@@ -9,8 +9,9 @@ import pytest
 
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
 from core.commands import HELP_TEXT
+from tests.support import eventually
 
-from .helpers import answers, discord_bot, discord_world, eventually, settle
+from .helpers import answers, discord_bot, discord_world, settle
 
 WORDS = " ".join(f"word{i}" for i in range(60))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from adapters.discord.members import Membership
 from bots.local_knowrithm import LocalKnowrithm
 from core.commands import HELP_TEXT
+from core.testing.conformance import EventRecorder
 from core.user_messages import EMPTY_MESSAGE
-from tests.emulators.discord_api import AttachmentSpec
+from tests.emulators.discord_api import AttachmentSpec, UserInfo
+from tests.support import eventually
 
-from .helpers import discord_bot, discord_world, eventually, settle
+from .helpers import discord_bot, discord_world, make_adapter, settle
 
 LEAD_RULES = {
     "conversations": {
@@ -169,3 +172,28 @@ async def test_dms_from_people_outside_the_guilds_start_lead_conversations() -> 
                 c for c in server.state.conversations.values() if c.entity_type == "LEAD"
             )
             assert lead_conversation.lead_id == lead.id
+
+
+async def test_membership_answers_are_kept_for_the_most_recent_users_only() -> None:
+    async with discord_world() as world:
+        emu = world.emu
+        adapter = make_adapter(emu)
+        await adapter.start(sink=EventRecorder())
+        try:
+            assert adapter.client is not None
+            membership = Membership(client=adapter.client, allowed_guilds=None, ttl=600, size=2)
+            first, second, third = (emu.add_user(username=f"user{n}") for n in range(3))
+
+            def lookups(user: UserInfo) -> int:
+                path = f"/guilds/{world.guild.id}/members/{user.id}"
+                return sum(1 for call in emu.calls if call.path == path)
+
+            for user in (first, second, third):
+                assert await membership.shares_guild(user.id)
+            assert await membership.shares_guild(third.id)  # remembered: not asked again
+            assert [lookups(u) for u in (first, second, third)] == [1, 1, 1]
+            # Three users in a memory of two: the first was forgotten and is asked again.
+            assert await membership.shares_guild(first.id)
+            assert [lookups(u) for u in (first, second, third)] == [2, 1, 1]
+        finally:
+            await adapter.stop()

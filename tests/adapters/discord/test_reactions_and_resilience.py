@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
+import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.discord.errors import DEFAULT_RETRY_AFTER, translate
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from core.errors import MessageNotFound, PlatformAuthError, PlatformRateLimited
+from core.retry_after import MAX_RETRY_AFTER
+from core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import RateLimitRule
+from tests.support import eventually
 
 from .helpers import (
-    RecordingSink,
     answers,
     discord_bot,
     discord_world,
-    eventually,
     make_adapter,
     settle,
 )
@@ -172,7 +177,7 @@ async def test_errors_discord_py_does_not_absorb_reach_the_engine_translated() -
     async with discord_world() as world:
         emu = world.emu
         adapter = make_adapter(emu)
-        await adapter.start(sink=RecordingSink())
+        await adapter.start(sink=EventRecorder())
         try:
             assert adapter.identity is not None
             thread = f"discord:{adapter.identity.application_id}:channel:{world.general.id}"
@@ -184,6 +189,11 @@ async def test_errors_discord_py_does_not_absorb_reach_the_engine_translated() -
             with pytest.raises(PlatformRateLimited) as limited:
                 await adapter.edit(thread=thread, message_id=posted.id, text="x")
             assert limited.value.retry_after == pytest.approx(45.0)
+            # Absurdly longer: obeying it would pause the channel for ever, so it is capped.
+            emu.fail_next(status=429, method="PATCH", retry_after=1e300)
+            with pytest.raises(PlatformRateLimited) as absurd:
+                await adapter.edit(thread=thread, message_id=posted.id, text="x")
+            assert absurd.value.retry_after == MAX_RETRY_AFTER
 
             # discord.py gives up after five 429s in a row.
             emu.fail_next(status=429, method="POST", retry_after=0.01, times=5)
@@ -205,3 +215,32 @@ async def test_errors_discord_py_does_not_absorb_reach_the_engine_translated() -
         finally:
             await adapter.stop()
             await adapter.stop()
+
+
+class _Answer:
+    """The parts of aiohttp's response that discord.HTTPException reads."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.status, self.reason, self.headers = 429, "Too Many Requests", headers
+
+
+# The emulator cannot send these (it rounds the wait up), so the library's own exceptions
+# are built here with what a broken proxy could send.
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "soon"])
+def test_an_unreadable_retry_after_header_waits_the_default(value: str) -> None:
+    gave_up = discord.HTTPException(
+        _Answer({"X-RateLimit-Reset-After": value, "Retry-After": value}),
+        {"message": "You are being rate limited.", "code": 0},
+    )
+    error = translate(gave_up, action="posting")
+    assert isinstance(error, PlatformRateLimited)
+    assert error.retry_after == DEFAULT_RETRY_AFTER
+
+
+@pytest.mark.parametrize("value", [math.inf, math.nan])
+def test_a_rate_limit_without_a_finite_wait_waits_the_default(value: float) -> None:
+    error = translate(discord.RateLimited(value), action="posting")
+    assert isinstance(error, PlatformRateLimited)
+    assert error.retry_after == DEFAULT_RETRY_AFTER

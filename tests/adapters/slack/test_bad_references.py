@@ -6,21 +6,12 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from adapters.slack.threads import ThreadRef
-from core.adapter import EventSink
 from core.errors import MessageNotFound, PlatformError
-from core.events import Inbound, Reaction
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
+from tests.support import NullSink
 
 GARBLED_THREADS = ("slack:T1", "discord:1:dm:2", "", "slack:T1:U1::1.2")
-
-
-class NullSink(EventSink):
-    async def on_message(self, event: Inbound) -> None:
-        return None
-
-    async def on_reaction(self, event: Reaction) -> None:
-        return None
 
 
 async def test_garbled_keys_and_ids_become_core_errors(emu: SlackEmulator) -> None:

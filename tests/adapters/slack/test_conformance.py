@@ -9,7 +9,7 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from core.adapter import Adapter
-from core.testing.conformance import AdapterConformance, Failure, Features, Operation
+from core.testing.conformance import RETRY_AFTER, AdapterConformance, Failure, Features, Operation
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
 
@@ -80,7 +80,7 @@ class SlackHarness:
 
     async def fail_next(self, *, failure: Failure, operation: Operation) -> None:
         error, status = FAILURES[failure]
-        retry_after = 2 if failure is Failure.RATE_LIMITED else None
+        retry_after = int(RETRY_AFTER) if failure is Failure.RATE_LIMITED else None
         self.emu.fail_next(METHODS[operation], error, status=status, retry_after=retry_after)
 
 

@@ -12,23 +12,13 @@ import pytest
 import yaml
 
 from adapters.slack import SlackAdapter
-from core.adapter import EventSink
 from core.errors import PlatformAuthError
-from core.events import Inbound, Reaction
 from tests.adapters.slack.helpers import slack_bot, slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
-from tests.support import env_without_proxies
+from tests.support import NullSink, env_without_proxies
 
 BIN = Path(sys.executable).parent
 MENTION = f"<@{ids.BOT_USER_ID}>"
-
-
-class NullSink(EventSink):
-    async def on_message(self, event: Inbound) -> None:
-        return None
-
-    async def on_reaction(self, event: Reaction) -> None:
-        return None
 
 
 def secrets_of(emu: SlackEmulator) -> tuple[str, ...]:

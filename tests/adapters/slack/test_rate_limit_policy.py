@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+
 import aiohttp
 import pytest
 
 from adapters.slack.config import load_config
-from adapters.slack.errors import guarded
+from adapters.slack.errors import DEFAULT_RETRY_AFTER, guarded
 from adapters.slack.sdk import sdk_logger, web_client
 from core.errors import PlatformRateLimited
+from core.retry_after import MAX_RETRY_AFTER
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
 
@@ -49,3 +53,37 @@ async def test_engine_calls_raise_429s_and_other_calls_are_retried(emu: SlackEmu
                 method="chat.appendStream",
             )
         assert len(emu.calls_to("chat.appendStream")) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [("inf", DEFAULT_RETRY_AFTER), ("nan", DEFAULT_RETRY_AFTER), ("1e308", MAX_RETRY_AFTER)],
+)
+async def test_an_absurd_retry_after_never_pauses_for_ever(
+    emu: SlackEmulator, header: str, wait: float
+) -> None:
+    config = load_config(slack_config(emu, mode="socket"))
+    async with aiohttp.ClientSession() as session:
+        client = web_client(config=config, session=session, logger=sdk_logger())
+        emu.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=header)
+        with pytest.raises(PlatformRateLimited) as limited:
+            await guarded(
+                client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello"),
+                method="chat.postMessage",
+            )
+    assert limited.value.retry_after == wait
+    assert [c.response.get("error") for c in emu.calls_to("chat.postMessage")] == ["ratelimited"]
+
+
+async def test_an_http_date_retry_after_is_read_as_the_time_until_then(emu: SlackEmulator) -> None:
+    config = load_config(slack_config(emu, mode="socket"))
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    async with aiohttp.ClientSession() as session:
+        client = web_client(config=config, session=session, logger=sdk_logger())
+        emu.fail_next("chat.update", "ratelimited", status=429, retry_after=when)
+        with pytest.raises(PlatformRateLimited) as limited:
+            await guarded(
+                client.chat_update(channel=ids.CHANNEL_ID, ts="1.1", text="edited"),
+                method="chat.update",
+            )
+    assert limited.value.retry_after == pytest.approx(120, abs=3)

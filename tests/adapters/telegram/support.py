@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from adapters.telegram import TelegramAdapter
@@ -13,6 +12,7 @@ from tests.emulators.telegram_api import TelegramEmulator
 from tests.harness import RunningBot
 
 # Re-exported: the webhook listener needs its port before it starts (its config refuses 0).
+from tests.support import eventually
 from tests.support import free_port as free_port
 
 
@@ -37,16 +37,6 @@ class QuickTelegramAdapter(TelegramAdapter):
 def adapter_for(emu: TelegramEmulator, **settings: Any) -> TelegramAdapter:
     config = {"token": emu.token, "api_base_url": emu.base_url, "poll_timeout": 1, **settings}
     return QuickTelegramAdapter.from_config(config=config)
-
-
-async def eventually(check: Callable[[], bool], *, within: float = 5.0) -> None:
-    """Wait until ``check()`` holds; fail the test after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.01)
 
 
 async def answered(bot: RunningBot, count: int, *, within: float = 8.0) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from bots.runner import build_adapters, run_configured
 from core.config import load_settings
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
-
-from .support import eventually
+from tests.support import eventually
 
 
 async def test_run_from_a_config_file_answers_and_stops_cleanly(

@@ -38,6 +38,7 @@ def _error(config: dict[str, Any]) -> ConfigError:
             {"token": TOKEN, "webhook_secret": "spaces are not allowed SECRETVALUE"},
             "adapters.telegram.webhook_secret",
         ),
+        ({"token": TOKEN, "webhook_secret": "short_SECRET"}, "adapters.telegram.webhook_secret"),
         ({"token": TOKEN, "webhook_port": 0}, "adapters.telegram.webhook_port"),
         ({"token": TOKEN, "allowed_chats": ["general"]}, "adapters.telegram.allowed_chats.0"),
         ({"token": TOKEN, "group_mode": "sometimes"}, "adapters.telegram.group_mode"),

@@ -9,8 +9,8 @@ import pytest
 from adapters.telegram import TelegramAdapter
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from core.errors import MessageNotFound, PlatformError
-from core.events import Inbound, Reaction
 from core.markup import to_plain_text
+from core.testing.conformance import EventRecorder
 from tests.emulators.telegram_api import ALICE, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 
@@ -21,21 +21,10 @@ MARKDOWN = "Use **bold** and `code` for [docs](https://example.org)."
 PARSE_ERROR = 'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 0'
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[Inbound] = []
-
-    async def on_message(self, event: Inbound) -> None:
-        self.messages.append(event)
-
-    async def on_reaction(self, event: Reaction) -> None:
-        raise AssertionError("no reactions expected")
-
-
 @pytest.fixture
 async def started(emu: TelegramEmulator) -> AsyncIterator[TelegramAdapter]:
     adapter = adapter_for(emu)
-    await adapter.start(sink=_Sink())
+    await adapter.start(sink=EventRecorder())
     try:
         yield adapter
     finally:

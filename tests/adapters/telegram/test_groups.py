@@ -5,6 +5,7 @@ from __future__ import annotations
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import BOB, FORUM_ID, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
+from tests.support import stored_replies
 
 from .support import adapter_for, answered
 
@@ -50,10 +51,9 @@ async def test_topics_and_plain_groups_get_their_own_conversations(
         assert answer.chat_id == asked["chat"]["id"]
         assert answer.message_thread_id == asked.get("message_thread_id")
         assert answer.reply_to == asked["message_id"]
+    topic_eight = keys[f"telegram:{bot_id}:{FORUM_ID}:8"]
     assert emu.visible_text(FORUM_ID, thread_id=8) == [
-        m.content
-        for m in server.state.messages[keys[f"telegram:{bot_id}:{FORUM_ID}:8"]]
-        if m.role == "assistant"
+        m.content for m in stored_replies(server, conversation=topic_eight)
     ]
     assert emu.drafts == []  # drafts exist only in private chats
     topics = {a.message_thread_id for a in emu.chat_actions if a.chat_id == FORUM_ID}

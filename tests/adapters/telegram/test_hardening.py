@@ -10,8 +10,9 @@ import pytest
 from adapters.telegram.redact import REDACTED, redact
 from adapters.telegram.threads import MessageRef, ThreadKey
 from core.errors import MessageNotFound, PlatformError
+from core.events import Inbound
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
-from tests.support import CollectLogs, NullSink
+from tests.support import CollectLogs, NullSink, eventually
 
 from .support import adapter_for
 
@@ -38,6 +39,34 @@ def test_redaction_ignores_case() -> None:
     token = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     text = f"No {token.lower()} and {token.partition(':')[2].upper()}"
     assert redact(text, secret=token) == f"No {REDACTED} and {REDACTED}"
+
+
+class _BrokenSink(NullSink):
+    """A sink whose failure quotes the token, as a careless library's message might."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def on_message(self, event: Inbound) -> None:
+        raise RuntimeError(f"GET /bot{self._token}/getMe failed")
+
+
+async def test_the_adapters_own_log_lines_hide_the_token(
+    emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="adapters.telegram")
+    adapter = adapter_for(emu)
+    await adapter.start(sink=_BrokenSink(emu.token))
+    try:
+        emu.push_update(emu.build.private_text(text="hello"))
+        await eventually(lambda: "update failed" in caplog.text)
+    finally:
+        await adapter.stop()
+    failed = [r.getMessage() for r in caplog.records if "update failed" in r.getMessage()]
+    assert failed == [
+        f"handling a Telegram update failed: RuntimeError: GET /bot{REDACTED}/getMe failed"
+    ]
+    assert emu.token not in caplog.text
 
 
 async def test_child_loggers_made_after_start_are_redacted(

@@ -5,14 +5,11 @@ from __future__ import annotations
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, OTHER_BOT, TelegramEmulator
 from tests.harness import running_bot
+from tests.support import eventually, stored_replies
 
-from .support import adapter_for, answered, eventually
+from .support import adapter_for, answered
 
 ALICE_ID = int(ALICE["id"])
-
-
-def _assistant_ids(server: LocalKnowrithm) -> list[str]:
-    return [m.id for ms in server.state.messages.values() for m in ms if m.role == "assistant"]
 
 
 async def test_thumbs_up_rates_the_answer_and_changing_to_thumbs_down_re_rates(
@@ -51,7 +48,7 @@ async def test_thumbs_up_rates_the_answer_and_changing_to_thumbs_down_re_rates(
         )
         await eventually(lambda: len(server.state.ratings) == 4)
         await bot.drain()
-    answers = _assistant_ids(server)
+    answers = [m.id for m in stored_replies(server)]
     assert [(r.message_id, r.rating) for r in server.state.ratings] == [
         (answers[0], 5),
         (answers[0], 1),
@@ -89,6 +86,6 @@ async def test_group_reactions_rate_every_part_of_a_long_answer(emu: TelegramEmu
         emu.push_update(emu.build.reaction(chat_id=GROUP_ID, message_id=head.message_id, new=["2️⃣"]))
         await eventually(lambda: len(server.state.ratings) >= 2)
         await bot.drain()
-    (answer,) = _assistant_ids(server)
+    (answer,) = [m.id for m in stored_replies(server)]
     assert [(r.message_id, r.rating) for r in server.state.ratings] == [(answer, 1), (answer, 2)]
     assert emu.allowed_updates is not None and "message_reaction" in emu.allowed_updates

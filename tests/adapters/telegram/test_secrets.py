@@ -10,19 +10,11 @@ from adapters.telegram import TelegramAdapter
 from adapters.telegram.redact import REDACTED
 from bots.local_knowrithm import LocalKnowrithm
 from core.errors import PlatformAuthError
-from core.events import Inbound, Reaction
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.harness import running_bot
+from tests.support import NullSink
 
 from .support import adapter_for, answered
-
-
-class _NoSink:
-    async def on_message(self, event: Inbound) -> None:
-        raise AssertionError("nothing should arrive")
-
-    async def on_reaction(self, event: Reaction) -> None:
-        raise AssertionError("nothing should arrive")
 
 
 async def test_token_stays_out_of_logs_and_errors(
@@ -40,7 +32,7 @@ async def test_token_stays_out_of_logs_and_errors(
     wrong = f"{emu.bot.id}:WrongSecretHalf_abcdefghijklmnop"
     adapter = TelegramAdapter.from_config(config={"token": wrong, "api_base_url": emu.base_url})
     with pytest.raises(PlatformAuthError) as caught:
-        await adapter.start(sink=_NoSink())
+        await adapter.start(sink=NullSink())
     await adapter.stop()
     assert "adapters.telegram.token" in str(caught.value)
     assert caught.value.__suppress_context__

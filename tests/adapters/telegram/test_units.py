@@ -34,16 +34,21 @@ TOKEN = "123456:AAH-secret_Token-Value-1234567890"
 
 
 @pytest.mark.parametrize(
-    ("key", "text"),
+    ("key", "text", "private"),
     [
-        (ThreadKey(bot_id=7, chat_id=1001), "telegram:7:1001"),
-        (ThreadKey(bot_id=7, chat_id=-1001000000002, topic_id=5), "telegram:7:-1001000000002:5"),
+        (ThreadKey(bot_id=7, chat_id=1001), "telegram:7:1001", True),
+        (
+            ThreadKey(bot_id=7, chat_id=-1001000000002, topic_id=5),
+            "telegram:7:-1001000000002:5",
+            False,
+        ),
+        (ThreadKey(bot_id=7, chat_id=-4002), "telegram:7:-4002", False),  # a basic group
     ],
 )
-def test_thread_keys_round_trip(key: ThreadKey, text: str) -> None:
+def test_thread_keys_round_trip(key: ThreadKey, text: str, private: bool) -> None:
     assert key.encode() == text
     assert ThreadKey.decode(text) == key
-    assert key.is_private == (key.chat_id > 0)
+    assert key.is_private is private
 
 
 @pytest.mark.parametrize("bad", ["slack:7:1", "telegram:7", "telegram:a:1", "telegram:1:2:3:4"])

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from core.knowrithm import RetryPolicy
-from core.knowrithm.error_mapping import parse_retry_after
 from core.knowrithm.retry import Safety, status_retryable, transport_retryable
+from core.retry_after import parse_retry_after
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter_inside_bounds() -> None:

@@ -13,16 +13,18 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
+from core.retry_after import parse_retry_after
+
+DEFAULT_RETRY_AFTER = 1.0
 
 
 def _retry_after(headers: Mapping[str, str], body: Mapping[str, Any]) -> float:
     for value in (headers.get("Retry-After"), body.get("retry_after")):
-        try:
-            if value is not None:
-                return max(0.0, float(value))
-        except (TypeError, ValueError):
-            continue
-    return 1.0
+        if isinstance(value, str | int | float):
+            seconds = parse_retry_after(value=value)
+            if seconds is not None:
+                return seconds
+    return DEFAULT_RETRY_AFTER
 
 
 def error_for(

@@ -1,4 +1,4 @@
-"""A small least-recently-used map, so per-thread memory cannot grow without end."""
+"""A small least-recently-used map, so per-user or per-thread memory cannot grow without end."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    """Keeps the ``size`` most recently written or read entries."""
+    """Keeps the ``size`` most recently written or read entries; older ones are forgotten."""
 
     def __init__(self, *, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"an Lru must hold at least one entry, not {size}")
         self._size = size
         self._items: OrderedDict[K, V] = OrderedDict()
 
     def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+        """The value for ``key`` (None when absent), which then counts as recently used."""
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
 
     def put(self, key: K, *, value: V) -> None:
         self._items[key] = value
