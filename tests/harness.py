@@ -16,6 +16,7 @@ from core.adapter import Adapter
 from core.config import Settings, parse_settings
 from core.knowrithm import KnowrithmClient, RetryPolicy
 from core.store import MemoryStore, SqliteStore, Store
+from tests.support import stored_replies
 
 
 @dataclass
@@ -34,29 +35,21 @@ class RunningBot:
 
     def assistant_replies(self) -> list[str]:
         """Every answer the agent gave, in order of conversations then messages."""
-        return [
-            m.content
-            for messages in self.server.state.messages.values()
-            for m in messages
-            if m.role == "assistant"
-        ]
+        return [m.content for m in stored_replies(self.server)]
 
 
 def client_for(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
     """A Knowrithm client for ``server`` with retries and polling quick enough for tests;
-    ``options`` override the client's other settings."""
+    ``options`` override any setting, the server's credentials included."""
     settings: dict[str, Any] = {
+        "api_key": server.api_key,
+        "api_secret": server.api_secret,
         "retry": RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05),
         "task_poll_interval": 0.02,
         "stream_idle_timeout": 5.0,
         **options,
     }
-    return KnowrithmClient(
-        base_url=server.base_url,
-        api_key=server.api_key,
-        api_secret=server.api_secret,
-        **settings,
-    )
+    return KnowrithmClient(base_url=server.base_url, **settings)
 
 
 @asynccontextmanager
@@ -66,11 +59,14 @@ async def running_bot(
     server: LocalKnowrithm,
     config: Mapping[str, Any] | None = None,
     store_path: Path | None = None,
+    start_timeout: float = 30.0,
 ) -> AsyncIterator[RunningBot]:
     """Start ``adapters`` against ``server`` (already started) and stop everything after.
 
     ``config`` is a settings document (``conversations``, ``ratings`` ...); ``store_path``
-    selects a sqlite store so a test can restart the bot on the same file.
+    selects a sqlite store so a test can restart the bot on the same file. A bot that has
+    neither started nor failed after ``start_timeout`` seconds is torn down and
+    ``TimeoutError`` raised.
     """
     settings: Settings = parse_settings(dict(config or {}), env={})
     store: Store = SqliteStore(path=store_path) if store_path else MemoryStore()
@@ -85,12 +81,21 @@ async def running_bot(
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))
         started = asyncio.create_task(runner.started.wait())
-        await asyncio.wait({task, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {task, started}, timeout=start_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        started.cancel()
         if task.done():
-            started.cancel()
             await store.close()
             task.result()  # raises why the bot could not start
             raise RuntimeError("the bot stopped before it started")
+        if not runner.started.is_set():
+            await _abandon(task, adapters=adapters, store=store)
+            names = ", ".join(adapters)
+            raise TimeoutError(
+                f"the bot did not start within {start_timeout:g} s: the start() of an adapter "
+                f"({names}) neither returned nor failed"
+            )
         try:
             yield RunningBot(runner, server, client, store, adapters)
         finally:
@@ -98,3 +103,17 @@ async def running_bot(
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=30)
             await store.close()
+
+
+async def _abandon(
+    task: asyncio.Task[None], *, adapters: Mapping[str, Adapter], store: Store
+) -> None:
+    """Tear down a bot stuck starting: cancel its run, stop every adapter, close the store."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    for adapter in adapters.values():
+        # stop() is idempotent, so adapters the cancelled run already stopped are fine; a
+        # failing or hanging stop must not hide the TimeoutError the caller is about to see.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(adapter.stop(), timeout=5.0)
+    await store.close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 
+from bots.local_knowrithm import LocalKnowrithm, StoredMessage
 from core.events import Inbound, Reaction
 
 # Below the usual ephemeral ranges (Linux 32768-60999, macOS and Windows 49152-65535).
@@ -24,16 +26,40 @@ def is_proxy_variable(name: str) -> bool:
     return name.lower().endswith("_proxy")
 
 
-def env_without_proxies(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default: this process's environment) for a subprocess.
+def env_without_proxies() -> dict[str, str]:
+    """A copy of this process's environment for a subprocess.
 
     Every proxy variable is dropped, whatever its case, and loopback is named as direct for
     any library that still looks for a proxy elsewhere.
     """
-    source = os.environ if base is None else base
-    env = {name: value for name, value in source.items() if not is_proxy_variable(name)}
+    env = {name: value for name, value in os.environ.items() if not is_proxy_variable(name)}
     env["NO_PROXY"] = env["no_proxy"] = LOOPBACK_NO_PROXY
     return env
+
+
+def stored_replies(
+    server: LocalKnowrithm, *, conversation: str | None = None
+) -> list[StoredMessage]:
+    """The assistant messages ``server`` stored: in ``conversation``, or in every conversation
+    (in the order they started, each oldest first)."""
+    conversations = (
+        [server.state.messages[conversation]]
+        if conversation is not None
+        else list(server.state.messages.values())
+    )
+    return [m for messages in conversations for m in messages if m.role == "assistant"]
+
+
+async def eventually(
+    check: Callable[[], bool], *, within: float = 8.0, what: str = "condition"
+) -> None:
+    """Wait until ``check()`` holds, polling briefly; fail the test after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 class NullSink:

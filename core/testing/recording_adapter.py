@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
@@ -28,7 +28,6 @@ class RecordedCall:
 class _Message:
     thread: str
     text: str
-    edits: list[str] = field(default_factory=list)
 
 
 class RecordingAdapter(Adapter):
@@ -53,7 +52,6 @@ class RecordingAdapter(Adapter):
         self.calls: list[RecordedCall] = []
         self.messages: dict[str, _Message] = {}
         self.sink: EventSink | None = None
-        self.started = 0
         self.stopped = 0
         self._ids = itertools.count(1)
         self._events = itertools.count(1)
@@ -66,7 +64,6 @@ class RecordingAdapter(Adapter):
 
     async def start(self, *, sink: EventSink) -> None:
         self.sink = sink
-        self.started += 1
 
     async def stop(self) -> None:
         self.stopped += 1
@@ -109,7 +106,6 @@ class RecordingAdapter(Adapter):
             raise MessageNotFound(f"message {message_id} does not exist")
         if self.measure(text) > self.limits.max_message_length:
             raise PlatformError(f"message of {len(text)} characters is over the limit")
-        message.edits.append(message.text)
         message.text = text
         await self._notify()
 
@@ -213,7 +209,3 @@ class RecordingAdapter(Adapter):
         )
         await self.sink.on_reaction(event)
         return event
-
-
-def texts(calls: Sequence[RecordedCall], *, kind: str) -> list[str]:
-    return [c.text or "" for c in calls if c.kind == kind]

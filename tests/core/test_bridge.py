@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +20,7 @@ from core.sessions import Sessions
 from core.store import MemoryStore
 from core.testing import RecordingAdapter
 from tests.harness import client_for
+from tests.support import stored_replies
 
 
 @dataclass
@@ -32,12 +33,7 @@ class Bot:
     clock: ManualClock
 
     def assistant_messages(self) -> list[str]:
-        return [
-            m.content
-            for messages in self.server.state.messages.values()
-            for m in messages
-            if m.role == "assistant"
-        ]
+        return [m.content for m in stored_replies(self.server)]
 
     async def ask(self, text: str, **kwargs: object) -> str:
         """Send ``text`` and wait until it is answered; the thread's visible text."""
@@ -437,3 +433,73 @@ async def test_intake_closing_while_the_store_is_asked_leaves_the_event_unseen(
     assert made.adapter.calls == []
     await bridge.stop()
     await made.bridge.stop()
+
+
+async def test_a_failed_rating_is_told_in_the_thread_of_the_rated_answer(bot: Bot) -> None:
+    await bot.ask("rate me", chat="topic-7")
+    (answer_id,) = bot.adapter.message_ids_in("recording:topic-7")
+    bot.server.faults.fail_next(method="POST", path_contains="/rate", status=400)
+    # After a restart an adapter may guess the reaction's thread wrongly (a Telegram topic
+    # or a Slack thread root lost): the stored link knows where the answer lives.
+    await bot.adapter.react(answer_id, emoji="👍", chat="general")
+    await bot.bridge.drain()
+    assert bot.server.state.ratings == []
+    assert bot.adapter.messages_in("recording:general") == []
+    notice = bot.adapter.messages_in("recording:topic-7")[-1]
+    assert notice.startswith("Your rating was not saved: ")
+
+
+class CountingStore(MemoryStore):
+    """Records what each purge removed, to see how often the sweeper purges."""
+
+    def __init__(self, *, now: Callable[[], float]) -> None:
+        super().__init__(now=now)
+        self.purged: list[int] = []
+
+    async def purge_expired(self) -> int:
+        removed = await super().purge_expired()
+        self.purged.append(removed)
+        return removed
+
+
+class SteppedClock(ManualClock):
+    """A manual clock that says when someone sleeps: the sweeper between two sweeps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeping.set()
+        await super().sleep(seconds)
+
+
+async def test_the_sweeper_purges_expired_keys_hourly_not_every_sweep(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    clock = SteppedClock()
+    store = CountingStore(now=clock.now)
+    await store.set("event:recording:old", value=1, ttl=30)
+    sessions = Sessions(client=client, store=store, agent_id=knowrithm.agent_id, clock=clock)
+    settings = ConversationSettings(idle_minutes=30)  # a sweep every 60 s
+    bridge = Bridge(
+        client=client, store=store, sessions=sessions, adapters={}, settings=settings, clock=clock
+    )
+
+    async def sweep() -> None:
+        clock.sleeping.clear()
+        clock.advance(60)
+        await asyncio.wait_for(clock.sleeping.wait(), 5)  # asleep again: the sweep is over
+
+    bridge.start()
+    try:
+        await asyncio.wait_for(clock.sleeping.wait(), 5)
+        await sweep()
+        assert store.purged == [1]  # the first sweep purges
+        for _ in range(59):
+            await sweep()
+        assert store.purged == [1]  # not again within the hour
+        await sweep()
+        assert store.purged == [1, 0]  # an hour after the first purge
+    finally:
+        await bridge.stop()

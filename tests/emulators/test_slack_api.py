@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.local_site import LocalSite
 from tests.emulators.slack_api import ManualClock, SlackEmulator, events, ids
 
 
@@ -31,14 +32,13 @@ def web_client(emu: SlackEmulator, **kwargs: Any) -> AsyncWebClient:
 
 @contextlib.asynccontextmanager
 async def served(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    """``app`` on a free loopback port, as its base URL, for the block."""
+    site = LocalSite()
+    port = await site.start(app)
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        yield f"http://127.0.0.1:{port}"
     finally:
-        await runner.cleanup()
+        await site.stop()
 
 
 @contextlib.asynccontextmanager

@@ -14,11 +14,12 @@ import itertools
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bots.local_site import LocalService, LocalSite
 
 TOKEN = "backend-bot-token-1"
 SIGNING_SECRET = "backend-signing-secret-1"
@@ -43,7 +44,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ChatBackend:
+class ChatBackend(LocalService):
     """Start with ``async with``; ``api_url`` is what the adapter's config points at."""
 
     def __init__(self) -> None:
@@ -53,38 +54,31 @@ class ChatBackend:
         self.registered = asyncio.Event()
         self.faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
         self._ids = itertools.count(100)
-        self._runner: web.AppRunner | None = None
+        self._site = LocalSite()
         self._client: aiohttp.ClientSession | None = None
-        self.port = 0
+
+    @property
+    def port(self) -> int:
+        return self._site.port
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    async def __aenter__(self) -> ChatBackend:
+    async def start(self) -> None:
         app = web.Application()
         app.router.add_put("/api/webhook", self._register)
         app.router.add_post("/api/conversations/{conversation}/messages", self._post)
         app.router.add_patch("/api/conversations/{conversation}/messages/{id}", self._edit)
         app.router.add_post("/api/conversations/{conversation}/typing", self._typing)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        await self._site.start(app)
         self._client = aiohttp.ClientSession()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+        await self._site.stop()
 
     # --- what a person sees ----------------------------------------------------------------
 

@@ -18,9 +18,12 @@ from core.errors import (
 
 Operation = Literal["post", "edit"]
 
-RETRY_AFTER = 2.0
+RETRY_AFTER = 5.0
 """Seconds a simulated 429 asks the client to wait; ``PlatformRateLimited.retry_after`` must
-report it (within a second, for platforms that round)."""
+report it (within half a second, for platforms that round to whole seconds).
+
+Far from the one second adapters fall back to when a platform names no wait, so an adapter
+that ignores the platform's wait cannot pass by chance."""
 
 
 class Failure(enum.Enum):

@@ -13,6 +13,11 @@ from core.testing.conformance.recorder import EventRecorder
 from core.testing.conformance.texts import marker
 
 
+def _is_plain(word: str) -> bool:
+    """No ':' and no whitespace anywhere: names and scopes are parts of keys."""
+    return ":" not in word and not any(c.isspace() for c in word)
+
+
 class LifecycleChecks(ConformanceBase):
     """Declarations are sound; start and stop are idempotent and leave nothing running."""
 
@@ -22,7 +27,7 @@ class LifecycleChecks(ConformanceBase):
         missing = missing_parts(cls)
         check(not missing, message=f"{cls.__name__} lacks {'; '.join(missing)}")
         check(
-            ":" not in cls.name and cls.name == cls.name.strip(),
+            _is_plain(cls.name),
             message=f"name {cls.name!r} must not contain ':' or spaces "
             "(thread keys start '<name>:')",
         )
@@ -32,7 +37,7 @@ class LifecycleChecks(ConformanceBase):
         for budget in limits.budgets:
             scope = budget.scope
             check(
-                bool(scope) and scope == scope.strip() and ":" not in scope,
+                bool(scope) and _is_plain(scope),
                 message=f"budget {budget} needs a scope name without spaces or ':'",
             )
             check(

@@ -9,11 +9,6 @@ from core.plugins import BUILTIN_DISTRIBUTION, discover
 
 TESTS = Path(__file__).resolve().parents[2]
 
-# Built-in adapters whose platform harness is still being written (discord's is wired in
-# tests/adapters/discord/test_conformance.py). Remove a name once its
-# `class Test...(AdapterConformance)` exists; every other built-in adapter must have one.
-PENDING: set[str] = set()
-
 _SUBCLASS = re.compile(r"^class\s+\w+\((?:[\w.]+\.)?AdapterConformance\)", re.MULTILINE)
 
 
@@ -32,7 +27,7 @@ def test_every_builtin_adapter_runs_the_conformance_kit() -> None:
         if any(info.distribution == BUILTIN_DISTRIBUTION for info in infos)
     )
     assert "console" in builtin
-    missing = [name for name in builtin if name not in PENDING and not _runs_the_kit(name)]
+    missing = [name for name in builtin if not _runs_the_kit(name)]
     assert not missing, (
         f"built-in adapters {missing} do not run the conformance kit: subclass "
         "core.testing.conformance.AdapterConformance in tests/adapters/<name>/test_conformance.py"

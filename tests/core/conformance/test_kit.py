@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from core.adapter import EventSink, Limits, Posted
-from core.errors import PlatformRateLimited
+from core.adapter import Budget, EventSink, Limits, Posted
+from core.errors import PlatformRateLimited, PlatformUnavailable
 from core.events import Author
 from core.testing.conformance import AdapterConformance, Failure, Features
 from tests.core.conformance.memory_platform import (
@@ -129,8 +129,36 @@ class RetriesRateLimitsForever(MemoryAdapter):
                 await asyncio.sleep(exc.retry_after)
 
 
+class IgnoresRetryAfter(MemoryAdapter):
+    def translate(self, exc: ServiceError) -> Exception:
+        error = super().translate(exc)
+        if isinstance(error, PlatformRateLimited):
+            return PlatformRateLimited(str(error), retry_after=1.0)  # the usual fallback
+        return error
+
+
+class RateLimitAsOutage(MemoryAdapter):
+    def translate(self, exc: ServiceError) -> Exception:
+        error = super().translate(exc)
+        if isinstance(error, PlatformRateLimited):
+            return PlatformUnavailable(str(error))
+        return error
+
+
 class NamedWithAColon(MemoryAdapter):
     name: ClassVar[str] = "mem:ory"
+
+
+class NamedWithASpace(MemoryAdapter):
+    name: ClassVar[str] = "mem ory"
+
+
+class ScopedWithASpace(MemoryAdapter):
+    limits: ClassVar[Limits] = Limits(
+        max_message_length=MAX_LENGTH,
+        edit_interval=0.0,
+        budgets=(Budget(scope="per chat", rate=1.0),),
+    )
 
 
 BROKEN = [
@@ -151,7 +179,11 @@ BROKEN = [
     (PostsToTheLastChat, "test_post_lands_where_the_thread_key_points", "should show"),
     (RejectsUnchangedEdits, "test_edit_replaces_the_text_in_place", "changes nothing"),
     (RetriesRateLimitsForever, "test_rate_limits_become_platform_rate_limited", "within 0.5 s"),
+    (IgnoresRetryAfter, "test_rate_limits_become_platform_rate_limited", "retry_after=1.0"),
+    (RateLimitAsOutage, "test_rate_limits_become_platform_rate_limited", "PlatformUnavailable"),
     (NamedWithAColon, "test_declares_name_limits_and_capabilities", "must not contain ':'"),
+    (NamedWithASpace, "test_declares_name_limits_and_capabilities", "must not contain ':'"),
+    (ScopedWithASpace, "test_declares_name_limits_and_capabilities", "without spaces"),
 ]
 
 

@@ -14,14 +14,16 @@ from typing import Any
 
 import httpx
 
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent, RetryPolicy
-from tests.core.knowrithm.recorders import SleepRecorder
+from core.knowrithm import KnowrithmClient, ReplyDone, ReplyEvent, RetryPolicy
+from tests.core.knowrithm.recorders import SleepRecorder, raw_path
 from tests.core.knowrithm.steps import reply_events
 
 KEY = "test-key-0123456789"
 SECRET = "test-secret-9876543210"
 BASE_URL = "http://knowrithm.test/api"
 CID = "conv-1"
+
+THREE_TRIES = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0)
 
 Reply = httpx.Response | BaseException
 Handler = Callable[[httpx.Request], Reply | Awaitable[Reply]]
@@ -47,12 +49,6 @@ class FakeStream(httpx.AsyncByteStream):
         for frame in frames:
             self.queue.put_nowait(frame)
 
-    def end(self) -> None:
-        self.queue.put_nowait(None)
-
-    def fail(self, exc: BaseException) -> None:
-        self.queue.put_nowait(exc)
-
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
             item = await self.queue.get()
@@ -66,13 +62,8 @@ class FakeStream(httpx.AsyncByteStream):
         self.closed = True
 
 
-def stream_response(stream: FakeStream) -> httpx.Response:
+def stream_response(stream: httpx.AsyncByteStream) -> httpx.Response:
     return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, stream=stream)
-
-
-def raw_path(request: httpx.Request) -> str:
-    """The path as sent, still percent-encoded, without the query."""
-    return request.url.raw_path.decode("ascii").partition("?")[0]
 
 
 class FakeKnowrithm:
@@ -117,7 +108,7 @@ class FakeKnowrithm:
 def make_client(
     fake: FakeKnowrithm, sleep: SleepRecorder | None = None, **options: Any
 ) -> KnowrithmClient:
-    options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0))
+    options.setdefault("retry", THREE_TRIES)
     options.setdefault("task_poll_interval", 0.01)
     options.setdefault("task_timeout", 5.0)
     options.setdefault("stream_idle_timeout", 2.0)
@@ -258,10 +249,6 @@ class Script:
 
 async def collect(client: KnowrithmClient, text: str = "hi") -> list[ReplyEvent]:
     return await reply_events(client, CID, text)
-
-
-def texts(events: list[ReplyEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, ReplyDelta))
 
 
 def done(events: list[ReplyEvent]) -> ReplyDone:

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 import httpx
 
 
+def raw_path(request: httpx.Request) -> str:
+    """The path as sent, still percent-encoded, without the query."""
+    return request.url.raw_path.decode("ascii").partition("?")[0]
+
+
 @dataclass
 class Exchange:
     """One request as the client sent it, and what became of the answer's body."""
@@ -22,7 +27,7 @@ class Exchange:
     @property
     def path(self) -> str:
         """The path as sent, still percent-encoded, without the query."""
-        return self.request.url.raw_path.decode("ascii").partition("?")[0]
+        return raw_path(self.request)
 
     def event_ids(self) -> list[str]:
         """The SSE `id:` values the client read from this answer, in order."""

@@ -9,6 +9,7 @@ import httpx
 
 from bots.local_knowrithm import LocalKnowrithm, StoredMessage
 from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from tests.support import stored_replies
 
 
 def expected_echo(question: str, *, n: int = 1, previous: str | None = None) -> str:
@@ -51,7 +52,7 @@ def count(server: LocalKnowrithm, method: str, suffix: str) -> int:
 
 def stored_reply(server: LocalKnowrithm, conversation_id: str) -> StoredMessage:
     """The newest assistant message the server stored in a conversation."""
-    replies = [m for m in server.state.messages[conversation_id] if m.role == "assistant"]
+    replies = stored_replies(server, conversation=conversation_id)
     assert replies, "the server stored no reply"
     return replies[-1]
 

@@ -27,6 +27,7 @@ from core.errors import (
 from core.knowrithm import KnowrithmClient, RetryPolicy
 from tests.core.knowrithm.fakes import (
     CID,
+    THREE_TRIES,
     FakeKnowrithm,
     conversation,
     json_response,
@@ -35,8 +36,6 @@ from tests.core.knowrithm.fakes import (
 from tests.core.knowrithm.recorders import SleepRecorder, WireLog
 from tests.core.knowrithm.steps import count, new_conversation
 from tests.harness import client_for
-
-THREE_TRIES = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0)
 
 
 async def new_lead_id(client: KnowrithmClient) -> str:

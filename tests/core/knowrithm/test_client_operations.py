@@ -20,11 +20,12 @@ from core.errors import (
     ProtocolError,
     UnavailableError,
 )
-from core.knowrithm import Conversation, KnowrithmClient, RetryPolicy
+from core.knowrithm import Conversation, KnowrithmClient
 from tests.core.knowrithm.fakes import (
     CID,
     KEY,
     SECRET,
+    THREE_TRIES,
     FakeKnowrithm,
     body_of,
     conversation,
@@ -40,8 +41,6 @@ from tests.core.knowrithm.steps import (
     stored_reply,
 )
 from tests.harness import client_for
-
-THREE_TRIES = RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0)
 
 
 async def test_nothing_is_sent_or_opened_until_the_first_call(knowrithm: LocalKnowrithm) -> None:

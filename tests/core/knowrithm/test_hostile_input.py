@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import pytest
 
@@ -17,22 +15,15 @@ from core.errors import (
     ProtocolError,
     RateLimitedError,
 )
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent, RetryPolicy
+from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
 from core.user_messages import explain
+from tests.core.knowrithm import steps
+from tests.core.knowrithm.fakes import THREE_TRIES
+from tests.harness import client_for
+from tests.support import stored_replies
 
 KEY = "Local-Key-AbCdEf-0123"
 SECRET = "Local-Secret-XyZ-9876"
-
-
-def connect(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
-    options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
-    options.setdefault("task_poll_interval", 0.02)
-    options.setdefault("task_timeout", 5.0)
-    options.setdefault("stream_idle_timeout", 2.0)
-    options.setdefault("timeout", 5.0)
-    return KnowrithmClient(
-        base_url=server.base_url, api_key=server.api_key, api_secret=server.api_secret, **options
-    )
 
 
 @pytest.fixture
@@ -43,26 +34,14 @@ async def server() -> AsyncIterator[LocalKnowrithm]:
 
 @pytest.fixture
 async def client(server: LocalKnowrithm) -> AsyncIterator[KnowrithmClient]:
-    async with connect(server) as opened:
+    async with client_for(server, retry=THREE_TRIES) as opened:
         yield opened
 
 
 async def reply_events(client: KnowrithmClient, server: LocalKnowrithm) -> list[ReplyEvent]:
-    conversation = await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
-    stream = client.stream_reply(conversation_id=conversation.id, text="Hello there")
-    async with contextlib.aclosing(stream):
-        return [event async for event in stream]
-
-
-def stored_answer(server: LocalKnowrithm) -> StoredMessage:
-    (answer,) = [
-        m for messages in server.state.messages.values() for m in messages if m.role == "assistant"
-    ]
-    return answer
-
-
-def task_polls(server: LocalKnowrithm) -> int:
-    return sum(1 for method, path in server.state.requests if "/v1/tasks/" in path)
+    """The events of one reply to "Hello there" in a new conversation."""
+    conversation_id = await steps.new_conversation(client, server)
+    return await steps.reply_events(client, conversation_id, "Hello there")
 
 
 # --- 1. a bad stream event never throws away an accepted reply ---------------------------
@@ -73,13 +52,13 @@ async def test_unreadable_chunk_and_status_events_are_skipped(
 ) -> None:
     server.faults.unreadable_events = frozenset({"chat_chunk", "chat_status"})
     events = await reply_events(client, server)
-    answer = stored_answer(server)
+    (answer,) = stored_replies(server)
     # The deltas were unreadable; the readable chat_response still ends the reply.
     (final,) = events
     assert isinstance(final, ReplyDone)
     assert (final.message.id, final.message.content) == (answer.id, answer.content)
     assert len(server.state.chat_requests) == 1
-    assert task_polls(server) == 0
+    assert steps.count(server, "GET", "/status") == 0
 
 
 @pytest.mark.parametrize(
@@ -100,7 +79,7 @@ async def test_unreadable_final_event_reads_the_reply_from_the_task_without_rese
     server.faults.unreadable_events = unreadable
     server.faults.response_missing = missing
     events = await reply_events(client, server)
-    answer = stored_answer(server)
+    (answer,) = stored_replies(server)
     deltas = "".join(e.text for e in events if isinstance(e, ReplyDelta))
     final = events[-1]
     assert isinstance(final, ReplyDone)
@@ -108,7 +87,7 @@ async def test_unreadable_final_event_reads_the_reply_from_the_task_without_rese
     assert deltas == answer.content
     assert (final.message.id, final.message.content) == (answer.id, answer.content)
     assert len(server.state.chat_requests) == 1
-    assert task_polls(server) >= 1
+    assert steps.count(server, "GET", "/status") >= 1
 
 
 # --- 2. JSON nested deeper than the decoder can follow -----------------------------------
@@ -162,7 +141,7 @@ def failing_agent(question: str, history: Sequence[StoredMessage]) -> str:
 async def test_task_failure_text_is_cleaned(streaming: bool) -> None:
     async with (
         LocalKnowrithm(api_key=KEY, api_secret=SECRET, agent=ScriptedAgent(failing_agent)) as srv,
-        connect(srv) as client,
+        client_for(srv, retry=THREE_TRIES) as client,
     ):
         srv.faults.streaming_enabled = streaming
         with pytest.raises(KnowrithmError) as info:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from core.errors import (
     UnavailableError,
 )
 from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyEvent, RetryPolicy
+from tests.core.knowrithm.fakes import THREE_TRIES
 from tests.core.knowrithm.recorders import WireLog
 from tests.core.knowrithm.steps import (
     count,
@@ -27,17 +27,7 @@ from tests.core.knowrithm.steps import (
     reply_events,
     split,
 )
-
-
-def connect(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:
-    options.setdefault("api_key", server.api_key)
-    options.setdefault("api_secret", server.api_secret)
-    options.setdefault("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
-    options.setdefault("task_poll_interval", 0.02)
-    options.setdefault("task_timeout", 5.0)
-    options.setdefault("stream_idle_timeout", 2.0)
-    options.setdefault("timeout", 5.0)
-    return KnowrithmClient(base_url=server.base_url, **options)
+from tests.harness import client_for
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ async def server() -> AsyncIterator[LocalKnowrithm]:
 
 @pytest.fixture
 async def client(server: LocalKnowrithm) -> AsyncIterator[KnowrithmClient]:
-    async with connect(server) as opened:
+    async with client_for(server, retry=THREE_TRIES) as opened:
         yield opened
 
 
@@ -118,7 +108,7 @@ async def test_stream_without_chunks(client: KnowrithmClient, server: LocalKnowr
 async def test_synchronous_chat_mode(server: LocalKnowrithm) -> None:
     server.faults.chat_mode = "sync"
     wire = WireLog()
-    async with connect(server, transport=wire) as client:
+    async with client_for(server, transport=wire) as client:
         cid = await new_conversation(client, server)
         events = await reply_events(client, cid, "Hi")
     assert len(events) == 1
@@ -150,7 +140,7 @@ async def test_stream_cut_mid_reply_resumes_with_last_event_id_without_repeats(
     server: LocalKnowrithm,
 ) -> None:
     wire = WireLog()
-    async with connect(server, transport=wire) as client:
+    async with client_for(server, transport=wire) as client:
         cid = await new_conversation(client, server)
         server.faults.cut_stream_after_chunks = 3
         # On the resume the server repeats the last event it sent, as a sloppy server may.
@@ -168,7 +158,7 @@ async def test_stream_cut_mid_reply_resumes_with_last_event_id_without_repeats(
 
 
 async def test_wrong_credentials_are_an_auth_error(server: LocalKnowrithm) -> None:
-    async with connect(server, api_secret="wrong-secret-value") as client:
+    async with client_for(server, api_secret="wrong-secret-value") as client:
         with pytest.raises(AuthError) as info:
             await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
     assert "wrong-secret-value" not in str(info.value)
@@ -277,7 +267,7 @@ async def test_task_answers_are_polled(client: KnowrithmClient, server: LocalKno
 
 
 async def test_health_of_a_stopped_server_is_false(server: LocalKnowrithm) -> None:
-    async with connect(server, retry=RetryPolicy(attempts=1)) as client:
+    async with client_for(server, retry=RetryPolicy(attempts=1)) as client:
         assert await client.health() is True
         await server.stop()
         assert await client.health() is False
@@ -289,7 +279,7 @@ async def test_silent_stream_falls_back_to_polling_without_resending() -> None:
     # The idle timeout also bounds opening the stream, so it is generous: a slow open on a
     # loaded machine must not count as silence. The reply goes silent after its first word,
     # held until the client gives up on the stream (and one reconnect) and polls the task.
-    async with slow, connect(slow, stream_idle_timeout=1.0, transport=wire) as client:
+    async with slow, client_for(slow, stream_idle_timeout=1.0, transport=wire) as client:
         cid = await new_conversation(client, slow)
         slow.faults.hold_replies(after_words=1, until_request="/status")
         async with asyncio.timeout(15):
@@ -312,7 +302,7 @@ async def test_refused_reconnect_after_an_accepted_send_polls_and_never_resends(
     server: LocalKnowrithm, refusal: int
 ) -> None:
     wire = WireLog()
-    async with connect(server, transport=wire) as client:
+    async with client_for(server, transport=wire) as client:
         cid = await new_conversation(client, server)
         server.faults.cut_stream_after_chunks = 3
         stream = client.stream_reply(conversation_id=cid, text="Tell me a story")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 
@@ -12,26 +11,29 @@ import pytest
 
 from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from core.errors import ProtocolError
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from core.knowrithm import ReplyDelta, ReplyDone
 from core.knowrithm import sse as sse_module
 from core.knowrithm.sse import SSEEvent, SSEParser
 from tests.core.knowrithm.fakes import (
-    CID,
+    CHAT_202,
+    CHAT_PATH,
+    FINAL,
+    STREAM_PATH,
+    TASK,
+    TASK_PATH,
     FakeKnowrithm,
+    collect,
     json_response,
     make_client,
     message,
     sse_frame,
+    stream_response,
 )
+from tests.core.knowrithm.steps import new_conversation, reply_events
 from tests.harness import client_for
 
 LIMIT = 1 << 20  # the documented limit: about a megabyte per line and per event
 PIECE = 65_536
-TASK_PATH = "/api/v1/tasks/task-1/status"
-STREAM_PATH = f"/api/v1/conversation/{CID}/messages/stream"
-CHAT_PATH = f"/api/v1/conversation/{CID}/chat"
-CHAT_202 = {"status": "queued", "task_id": "task-1", "message_id": "um-1", "poll_url": TASK_PATH}
-FINAL = "Hello there."
 
 
 # --- the parser on its own ----------------------------------------------------------------
@@ -120,26 +122,19 @@ def _task_done(request: httpx.Request) -> httpx.Response:
     return json_response(200, body)
 
 
-async def _collect(client: KnowrithmClient) -> list[ReplyEvent]:
-    stream = client.stream_reply(conversation_id=CID, text="hi")
-    async with contextlib.aclosing(stream):
-        return [event async for event in stream]
-
-
 async def test_a_never_ending_line_drops_the_stream_and_the_task_gives_the_reply() -> None:
     fake = FakeKnowrithm()
     floods: list[_Flood] = []
 
     def open_stream(request: httpx.Request) -> httpx.Response:
         floods.append(_Flood(total=8 * LIMIT))
-        headers = {"Content-Type": "text/event-stream"}
-        return httpx.Response(200, headers=headers, stream=floods[-1])
+        return stream_response(floods[-1])
 
     fake.on("GET", STREAM_PATH, open_stream)
     fake.on("POST", CHAT_PATH, json_response(202, CHAT_202))
     fake.on("GET", TASK_PATH, _task_done)
     async with make_client(fake, stream_idle_timeout=0.5) as client:
-        events = await _collect(client)
+        events = await collect(client)
     (final,) = events
     assert isinstance(final, ReplyDone)
     assert final.message.content == FINAL
@@ -154,21 +149,20 @@ async def test_chunk_data_nested_too_deeply_is_skipped() -> None:
     fake = FakeKnowrithm()
     frames = (
         b"event: chat_chunk\ndata: " + b"[" * 100_000 + b"\n\n",
-        sse_frame("chat_chunk", {"task_id": "task-1", "content": "Hello ", "index": 0}),
+        sse_frame("chat_chunk", {"task_id": TASK, "content": "Hello ", "index": 0}),
         sse_frame(
             "chat_response",
-            {"task_id": "task-1", "message_id": "am-1", "role": "assistant", "content": FINAL},
+            {"task_id": TASK, "message_id": "am-1", "role": "assistant", "content": FINAL},
         ),
     )
 
     def open_stream(request: httpx.Request) -> httpx.Response:
-        headers = {"Content-Type": "text/event-stream"}
-        return httpx.Response(200, headers=headers, content=b"".join(frames))
+        return stream_response(httpx.ByteStream(b"".join(frames)))
 
     fake.on("GET", STREAM_PATH, open_stream)
     fake.on("POST", CHAT_PATH, json_response(202, CHAT_202))
     async with make_client(fake) as client:
-        events = await _collect(client)
+        events = await collect(client)
     assert events[0] == ReplyDelta("Hello ")
     assert isinstance(events[1], ReplyDone)
     assert events[1].message.content == FINAL
@@ -178,21 +172,14 @@ async def test_chunk_data_nested_too_deeply_is_skipped() -> None:
 # --- through the client and the local server ----------------------------------------------
 
 
-def _connect(server: LocalKnowrithm) -> KnowrithmClient:
-    return client_for(server, task_timeout=5.0, stream_idle_timeout=2.0)
-
-
 async def test_an_event_over_the_limit_drops_the_stream_and_the_task_gives_the_reply() -> None:
     # One "word" longer than the limit: the local server streams it as a single chunk.
     huge = "x" * (LIMIT + 1000)
     async with (
         LocalKnowrithm(agent=ScriptedAgent(lambda question, history: huge)) as server,
-        _connect(server) as client,
+        client_for(server, task_timeout=5.0, stream_idle_timeout=2.0) as client,
     ):
-        conversation = await client.start_conversation(agent_id=server.agent_id, entity_type="USER")
-        stream = client.stream_reply(conversation_id=conversation.id, text="Go big")
-        async with contextlib.aclosing(stream):
-            events = [event async for event in stream]
+        events = await reply_events(client, await new_conversation(client, server), "Go big")
     (final,) = events  # no delta over the limit reached the caller
     assert isinstance(final, ReplyDone)
     assert final.message.content == huge
