@@ -16,9 +16,9 @@ from typing import Any, ClassVar, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
-from core.config.validation import validate_section
-from core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 _CLEAR_TO_END = "\x1b[J"
 

@@ -8,9 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from core.config import Settings, adapter_config, load_settings, parse_settings
-from core.errors import ConfigError, KnowrithmBotsError
-from core.plugins import discover, load_adapter
+from knowrithm_bots.core.config import Settings, adapter_config, load_settings, parse_settings
+from knowrithm_bots.core.errors import ConfigError, KnowrithmBotsError
+from knowrithm_bots.core.plugins import discover, load_adapter
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,8 +60,8 @@ def _setup_logging(level: str) -> None:
 
 
 async def _demo(word_delay: float) -> None:
-    from adapters.console import ConsoleAdapter
-    from bots.runner import install_signal_handlers, run_configured
+    from knowrithm_bots.adapters.console import ConsoleAdapter
+    from knowrithm_bots.bots.runner import install_signal_handlers, run_configured
 
     settings = parse_settings({"store": {"backend": "memory"}}, env={})
     stop = asyncio.Event()
@@ -76,7 +76,7 @@ async def _demo(word_delay: float) -> None:
 
 
 async def _run(settings: Settings, names: Sequence[str]) -> None:
-    from bots.runner import build_adapters, install_signal_handlers, run_configured
+    from knowrithm_bots.bots.runner import build_adapters, install_signal_handlers, run_configured
 
     adapters = build_adapters(settings, names=names)
     stop = asyncio.Event()
@@ -85,7 +85,7 @@ async def _run(settings: Settings, names: Sequence[str]) -> None:
 
 
 async def _local_knowrithm(*, host: str, port: int, delay: float) -> None:
-    from bots.local_knowrithm import LocalKnowrithm
+    from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 
     server = LocalKnowrithm(host=host, port=port, word_delay=delay)
     try:
@@ -108,7 +108,7 @@ async def _local_knowrithm(*, host: str, port: int, delay: float) -> None:
 
 
 def _check_config(path: str) -> str:
-    from bots.runner import remote_endpoint
+    from knowrithm_bots.bots.runner import remote_endpoint
 
     settings = load_settings(path)
     if not settings.knowrithm.is_local:

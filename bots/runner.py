@@ -11,16 +11,22 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.adapter import Adapter
-from core.bridge import Bridge
-from core.clock import Clock, SystemClock
-from core.config import Settings, adapter_config
-from core.errors import AuthError, ConfigError, KnowrithmError, StoreError, UnavailableError
-from core.knowrithm import KnowrithmClient
-from core.plugins import load_adapter
-from core.sessions import Sessions
-from core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.bridge import Bridge
+from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.config import Settings, adapter_config
+from knowrithm_bots.core.errors import (
+    AuthError,
+    ConfigError,
+    KnowrithmError,
+    StoreError,
+    UnavailableError,
+)
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.plugins import load_adapter
+from knowrithm_bots.core.sessions import Sessions
+from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 
 log = logging.getLogger(__name__)
 

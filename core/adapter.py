@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from core.events import Inbound, Reaction
+from knowrithm_bots.core.events import Inbound, Reaction
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,27 +9,39 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from core.adapter import Adapter
-from core.clock import Clock, SystemClock
-from core.commands import HELP_TEXT, Command, CommandError, parse_command, parse_end_args
-from core.config.models import ConversationSettings, RatingSettings
-from core.errors import (
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.commands import (
+    HELP_TEXT,
+    Command,
+    CommandError,
+    parse_command,
+    parse_end_args,
+)
+from knowrithm_bots.core.config.models import ConversationSettings, RatingSettings
+from knowrithm_bots.core.errors import (
     ConversationEndedError,
     KnowrithmBotsError,
     KnowrithmError,
     PlatformError,
     StoreError,
 )
-from core.events import Author, Inbound, Origin, Reaction
-from core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
-from core.message_links import Link, find_link, link_messages
-from core.ratings import rating_for
-from core.sessions import Session, Sessions
-from core.store import Store
-from core.streaming import Pacer, ReplyStream
-from core.text import clean_text
-from core.thread_queue import ThreadQueue
-from core.user_messages import EMPTY_ANSWER, EMPTY_MESSAGE, NOTHING_TO_END, explain, too_long
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
+from knowrithm_bots.core.message_links import Link, find_link, link_messages
+from knowrithm_bots.core.ratings import rating_for
+from knowrithm_bots.core.sessions import Session, Sessions
+from knowrithm_bots.core.store import Store
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.text import clean_text
+from knowrithm_bots.core.thread_queue import ThreadQueue
+from knowrithm_bots.core.user_messages import (
+    EMPTY_ANSWER,
+    EMPTY_MESSAGE,
+    NOTHING_TO_END,
+    explain,
+    too_long,
+)
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from core.config.models import EntityRule
-from core.events import Inbound
+from knowrithm_bots.core.config.models import EntityRule
+from knowrithm_bots.core.events import Inbound
 
 EntityType = Literal["USER", "LEAD"]
 

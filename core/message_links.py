@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.store import Store
+from knowrithm_bots.core.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)

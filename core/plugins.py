@@ -12,8 +12,8 @@ import inspect
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from core.adapter import Adapter, Capabilities, Limits
-from core.errors import PluginError
+from knowrithm_bots.core.adapter import Adapter, Capabilities, Limits
+from knowrithm_bots.core.errors import PluginError
 
 GROUP = "knowrithm_bots.adapters"
 BUILTIN_DISTRIBUTION = "knowrithm-bots"
@@ -96,7 +96,7 @@ def missing_parts(cls: object, *, name: str | None = None) -> list[str]:
         return [f"to be a class (the entry point names {type(cls).__name__} {cls!r})"]
     missing: list[str] = []
     if not issubclass(cls, Adapter):
-        missing.append("core.adapter.Adapter as a base class")
+        missing.append("knowrithm_bots.core.adapter.Adapter as a base class")
     declared = getattr(cls, "name", None)
     if not isinstance(declared, str) or not declared:
         missing.append("a class attribute 'name' (a non-empty string)")

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.clock import Clock, SystemClock
-from core.config.models import EntityRule
-from core.entity_rules import EntityType, entity_type_for
-from core.errors import KnowrithmError, NotFoundError
-from core.events import Author, Inbound
-from core.knowrithm import KnowrithmClient
-from core.store import JSON, Store
+from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.config.models import EntityRule
+from knowrithm_bots.core.entity_rules import EntityType, entity_type_for
+from knowrithm_bots.core.errors import KnowrithmError, NotFoundError
+from knowrithm_bots.core.events import Author, Inbound
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.store import JSON, Store
 
 log = logging.getLogger(__name__)
 

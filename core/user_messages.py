@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.errors import (
+from knowrithm_bots.core.errors import (
     AuthError,
     BadRequestError,
     KnowrithmError,

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import settings
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.knowrithm import KnowrithmClient
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.knowrithm import KnowrithmClient
 from tests.harness import client_for
 from tests.support import LOOPBACK_NO_PROXY, is_proxy_variable
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bots.local_knowrithm import LocalKnowrithm
-from bots.runner import BotRunner
-from core.adapter import Adapter
-from core.config import Settings, parse_settings
-from core.knowrithm import KnowrithmClient, RetryPolicy
-from core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.config import Settings, parse_settings
+from knowrithm_bots.core.knowrithm import KnowrithmClient, RetryPolicy
+from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 from tests.support import stored_replies
 
 

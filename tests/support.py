@@ -10,8 +10,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from bots.local_knowrithm import LocalKnowrithm, StoredMessage
-from core.events import Inbound, Reaction
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, StoredMessage
+from knowrithm_bots.core.events import Inbound, Reaction
 
 # Below the usual ephemeral ranges (Linux 32768-60999, macOS and Windows 49152-65535).
 _FIXED_PORTS = range(20000, 32768)

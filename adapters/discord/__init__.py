@@ -67,7 +67,7 @@ Intents: Guilds, Guild Messages, Guild Message Reactions, Direct Messages, Direc
 Reactions, and Message Content only when ``message_content_intent`` is true.
 """
 
-from adapters.discord.adapter import DiscordAdapter
-from adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.adapter import DiscordAdapter
+from knowrithm_bots.adapters.discord.config import DiscordConfig
 
 __all__ = ["DiscordAdapter", "DiscordConfig"]

@@ -10,17 +10,17 @@ from typing import Any, ClassVar
 
 import discord
 
-from adapters.discord.client import GatewayClient
-from adapters.discord.config import DiscordConfig
-from adapters.discord.endpoint import Endpoint, claim, release
-from adapters.discord.errors import translated
-from adapters.discord.inbound import Identity, InboundHandler
-from adapters.discord.members import Membership
-from adapters.discord.outbound import MAX_CONTENT, Outbound, measure
-from adapters.discord.threads import ThreadKey
-from core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
-from core.config.validation import validate_section
-from core.errors import (
+from knowrithm_bots.adapters.discord.client import GatewayClient
+from knowrithm_bots.adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
+from knowrithm_bots.adapters.discord.errors import translated
+from knowrithm_bots.adapters.discord.inbound import Identity, InboundHandler
+from knowrithm_bots.adapters.discord.members import Membership
+from knowrithm_bots.adapters.discord.outbound import MAX_CONTENT, Outbound, measure
+from knowrithm_bots.adapters.discord.threads import ThreadKey
+from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.errors import (
     KnowrithmBotsError,
     MessageNotFound,
     PlatformAuthError,

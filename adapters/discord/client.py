@@ -7,7 +7,7 @@ from typing import Protocol
 
 import discord
 
-from adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.config import DiscordConfig
 
 
 class GatewayHandler(Protocol):

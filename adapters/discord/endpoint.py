@@ -14,7 +14,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from core.errors import ConfigError
+from knowrithm_bots.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import aiohttp
 import discord
 
-from core.errors import (
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
     PlatformAuthError,
@@ -16,7 +16,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_CHANNEL = 10003

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import discord
 
-from adapters.discord.config import DiscordConfig
-from adapters.discord.errors import translate
-from adapters.discord.members import Membership
-from adapters.discord.messages import (
+from knowrithm_bots.adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.errors import translate
+from knowrithm_bots.adapters.discord.members import Membership
+from knowrithm_bots.adapters.discord.messages import (
     author_of,
     content_hidden,
     is_user_message,
@@ -20,14 +20,14 @@ from adapters.discord.messages import (
     text_for_agent,
     thread_name,
 )
-from adapters.discord.ordering import KeyedLocks
-from adapters.discord.outbound import Outbound
-from adapters.discord.threads import Kind, ThreadKey
-from core.adapter import EventSink
-from core.bounded import Lru
-from core.commands import parse_command
-from core.errors import PlatformAuthError, PlatformError
-from core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.adapters.discord.ordering import KeyedLocks
+from knowrithm_bots.adapters.discord.outbound import Outbound
+from knowrithm_bots.adapters.discord.threads import Kind, ThreadKey
+from knowrithm_bots.core.adapter import EventSink
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.commands import parse_command
+from knowrithm_bots.core.errors import PlatformAuthError, PlatformError
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 log = logging.getLogger(__name__)
 

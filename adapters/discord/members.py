@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import aiohttp
 import discord
 
-from core.bounded import Lru
+from knowrithm_bots.core.bounded import Lru
 
 log = logging.getLogger(__name__)
 

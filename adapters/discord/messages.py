@@ -6,7 +6,7 @@ import re
 
 import discord
 
-from core.events import Author
+from knowrithm_bots.core.events import Author
 
 THREAD_NAME_LIMIT = 90  # Discord allows 100; leave room for the ellipsis and emoji
 _USER_MENTION = re.compile(r"<@!?(\d+)>")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import discord
 
-from adapters.discord.errors import translated
-from core.adapter import Posted
-from core.errors import MessageNotFound, MessageTooLong
-from core.markup import to_discord_markdown, utf16_len
+from knowrithm_bots.adapters.discord.errors import translated
+from knowrithm_bots.core.adapter import Posted
+from knowrithm_bots.core.errors import MessageNotFound, MessageTooLong
+from knowrithm_bots.core.markup import to_discord_markdown, utf16_len
 
 MAX_CONTENT = 2000
 # Discord refuses blank content; a placeholder keeps the message until the next edit fills it.

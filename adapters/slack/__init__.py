@@ -47,7 +47,7 @@ assistant:write (optional, for the status); events: app_mention, message.channel
 message.groups, message.im, message.mpim, reaction_added, reaction_removed.
 """
 
-from adapters.slack.adapter import SlackAdapter
-from adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.adapter import SlackAdapter
+from knowrithm_bots.adapters.slack.config import SlackConfig
 
 __all__ = ["SlackAdapter", "SlackConfig"]

@@ -12,9 +12,9 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.config import SlackConfig, load_config
-from adapters.slack.errors import guarded
-from adapters.slack.inbound import (
+from knowrithm_bots.adapters.slack.config import SlackConfig, load_config
+from knowrithm_bots.adapters.slack.errors import guarded
+from knowrithm_bots.adapters.slack.inbound import (
     Identity,
     Incoming,
     IncomingReaction,
@@ -22,16 +22,16 @@ from adapters.slack.inbound import (
     read_message,
     read_reaction,
 )
-from adapters.slack.native_stream import Recipient, SlackNativeStream
-from adapters.slack.outbound import Outbound, render
-from adapters.slack.people import Directory, Person, author_for
-from adapters.slack.redaction import redaction_scope
-from adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
-from adapters.slack.status import ThinkingStatus
-from adapters.slack.text import to_plain
-from adapters.slack.threads import MessageRef, ThreadRef
-from adapters.slack.transport import HttpTransport, SocketTransport, Transport
-from core.adapter import (
+from knowrithm_bots.adapters.slack.native_stream import Recipient, SlackNativeStream
+from knowrithm_bots.adapters.slack.outbound import Outbound, render
+from knowrithm_bots.adapters.slack.people import Directory, Person, author_for
+from knowrithm_bots.adapters.slack.redaction import redaction_scope
+from knowrithm_bots.adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
+from knowrithm_bots.adapters.slack.status import ThinkingStatus
+from knowrithm_bots.adapters.slack.text import to_plain
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.transport import HttpTransport, SocketTransport, Transport
+from knowrithm_bots.core.adapter import (
     Adapter,
     Budget,
     Capabilities,
@@ -40,10 +40,15 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
-from core.bounded import Lru
-from core.errors import MessageNotFound, PlatformAuthError, PlatformError, PlatformUnavailable
-from core.events import Author, Inbound, Origin, Reaction
-from core.thread_queue import ThreadQueue
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import (
+    MessageNotFound,
+    PlatformAuthError,
+    PlatformError,
+    PlatformUnavailable,
+)
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.thread_queue import ThreadQueue
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from core.config.validation import validate_section
-from core.errors import ConfigError
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.errors import ConfigError
 
 PREFIX = "adapters.slack"
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")

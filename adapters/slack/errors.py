@@ -8,7 +8,7 @@ from typing import TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from core.errors import (
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
     NativeStreamUnavailable,
@@ -17,7 +17,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 T = TypeVar("T")
 

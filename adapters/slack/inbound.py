@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.config import SlackConfig
-from adapters.slack.text import mentions
-from adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.text import mentions
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
 
 # Subtypes that are a person writing; edits, deletions, joins and bot posts are not.
 ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})

@@ -18,10 +18,10 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.errors import StreamRefused, guarded_stream
-from adapters.slack.threads import MessageRef, ThreadRef
-from core.adapter import NativeStream, Posted
-from core.errors import NativeStreamUnavailable, PlatformError
+from knowrithm_bots.adapters.slack.errors import StreamRefused, guarded_stream
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.core.adapter import NativeStream, Posted
+from knowrithm_bots.core.errors import NativeStreamUnavailable, PlatformError
 
 log = logging.getLogger(__name__)
 

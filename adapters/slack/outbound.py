@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.errors import guarded
-from adapters.slack.threads import MessageRef, ThreadRef
-from core.errors import PlatformError
-from core.markup import to_slack_mrkdwn
+from knowrithm_bots.adapters.slack.errors import guarded
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.core.errors import PlatformError
+from knowrithm_bots.core.markup import to_slack_mrkdwn
 
 
 def render(text: str) -> str:

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.errors import guarded
-from core.bounded import Lru
-from core.errors import PlatformError
-from core.events import Author
+from knowrithm_bots.adapters.slack.errors import guarded
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import PlatformError
+from knowrithm_bots.core.events import Author
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,19 @@ filters once.
 
 from __future__ import annotations
 
-from adapters.slack.config import SlackConfig
-from core.log_redaction import RedactionScope, Redactor
+from knowrithm_bots.adapters.slack.config import SlackConfig
+from knowrithm_bots.core.log_redaction import RedactionScope, Redactor
 
 # Any Slack token, configured or not (a token quoted back from another workspace, say).
 SLACK_TOKEN = r"\b(?:xox[a-z]|xapp|xoxe\.xox[a-z])-[A-Za-z0-9-]+"
 # The adapter's own loggers (slack-sdk and bolt are handed one of them), the libraries', and
 # the thread queue's, which logs the failures of the event jobs it runs for the adapter.
-COVERED_LOGGERS = ("adapters.slack", "slack_sdk", "slack_bolt", "core.thread_queue")
+COVERED_LOGGERS = (
+    "knowrithm_bots.adapters.slack",
+    "slack_sdk",
+    "slack_bolt",
+    "knowrithm_bots.core.thread_queue",
+)
 
 
 def redaction_scope(*, config: SlackConfig) -> RedactionScope:

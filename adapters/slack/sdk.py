@@ -16,7 +16,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.config import SlackConfig
 
 # The calls the reply engine drives. Their 429s go to the engine: its process-wide pacer
 # shares each budget among all concurrent replies, pauses the whole channel or workspace on

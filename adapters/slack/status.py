@@ -6,10 +6,15 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.errors import SlackRefused, guarded
-from adapters.slack.threads import ThreadRef
-from core.bounded import Lru
-from core.errors import PlatformAuthError, PlatformError, PlatformRateLimited, PlatformUnavailable
+from knowrithm_bots.adapters.slack.errors import SlackRefused, guarded
+from knowrithm_bots.adapters.slack.threads import ThreadRef
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import (
+    PlatformAuthError,
+    PlatformError,
+    PlatformRateLimited,
+    PlatformUnavailable,
+)
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from adapters.slack.errors import translate
-from core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+from knowrithm_bots.adapters.slack.errors import translate
+from knowrithm_bots.core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ What users see:
   without a username), so ``conversations.entity_rules`` can start LEAD conversations.
 """
 
-from adapters.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter
-from adapters.telegram.config import TelegramConfig
+from knowrithm_bots.adapters.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter
+from knowrithm_bots.adapters.telegram.config import TelegramConfig
 
 __all__ = ["ALLOWED_UPDATES", "TelegramAdapter", "TelegramConfig"]

@@ -12,18 +12,18 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.telegram.commands import MENU
-from adapters.telegram.config import TelegramConfig, load_config
-from adapters.telegram.custom_emoji import CustomEmojiNames
-from adapters.telegram.errors import translate
-from adapters.telegram.inbound import Deliver, Ignore, Notice, Translator
-from adapters.telegram.native_stream import DraftStream
-from adapters.telegram.outbound import Sender
-from adapters.telegram.redact import redaction_scope
-from adapters.telegram.render import measure
-from adapters.telegram.reply_targets import ReplyTargets
-from adapters.telegram.threads import MessageRef, ThreadKey
-from core.adapter import (
+from knowrithm_bots.adapters.telegram.commands import MENU
+from knowrithm_bots.adapters.telegram.config import TelegramConfig, load_config
+from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
+from knowrithm_bots.adapters.telegram.errors import translate
+from knowrithm_bots.adapters.telegram.inbound import Deliver, Ignore, Notice, Translator
+from knowrithm_bots.adapters.telegram.native_stream import DraftStream
+from knowrithm_bots.adapters.telegram.outbound import Sender
+from knowrithm_bots.adapters.telegram.redact import redaction_scope
+from knowrithm_bots.adapters.telegram.render import measure
+from knowrithm_bots.adapters.telegram.reply_targets import ReplyTargets
+from knowrithm_bots.adapters.telegram.threads import MessageRef, ThreadKey
+from knowrithm_bots.core.adapter import (
     Adapter,
     Budget,
     Capabilities,
@@ -32,9 +32,9 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
-from core.bounded import Lru
-from core.errors import MessageNotFound, PlatformError
-from core.streaming import Layout
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.core.streaming import Layout
 
 log = logging.getLogger(__name__)
 

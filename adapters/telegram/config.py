@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from core.config.validation import validate_section
-from core.errors import ConfigError
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.errors import ConfigError
 
 PREFIX = "adapters.telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"

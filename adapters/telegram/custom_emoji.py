@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from telegram import Bot
 from telegram.error import TelegramError
 
-from core.bounded import Lru
-from core.events import Reaction
+from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.events import Reaction
 
 log = logging.getLogger(__name__)
 

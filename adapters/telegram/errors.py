@@ -15,8 +15,8 @@ from telegram.error import (
     TelegramError,
 )
 
-from adapters.telegram.redact import redact
-from core.errors import (
+from knowrithm_bots.adapters.telegram.redact import redact
+from knowrithm_bots.core.errors import (
     MarkupRejected,
     MessageNotFound,
     MessageTooLong,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from telegram import Chat, Message, MessageEntity, MessageReactionUpdated, ReactionType, Update
 from telegram import User as TgUser
 
-from adapters.telegram.commands import OWN_COMMANDS, read_command
-from adapters.telegram.config import TelegramConfig
-from adapters.telegram.threads import PREFIX, MessageRef, ThreadKey
-from core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.adapters.telegram.commands import OWN_COMMANDS, read_command
+from knowrithm_bots.adapters.telegram.config import TelegramConfig
+from knowrithm_bots.adapters.telegram.threads import PREFIX, MessageRef, ThreadKey
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 LEAD_EMAIL_DOMAIN = "telegram.invalid"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from adapters.telegram.outbound import Sender
-from core.adapter import NativeStream, Posted
-from core.errors import NativeStreamUnavailable, PlatformError, PlatformRateLimited
-from core.streaming import Layout
+from knowrithm_bots.adapters.telegram.outbound import Sender
+from knowrithm_bots.core.adapter import NativeStream, Posted
+from knowrithm_bots.core.errors import NativeStreamUnavailable, PlatformError, PlatformRateLimited
+from knowrithm_bots.core.streaming import Layout
 
 
 def new_draft_id() -> int:

@@ -9,8 +9,8 @@ from typing import TypeVar
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import TelegramError
 
-from adapters.telegram.errors import is_markup_error, is_not_modified, translate
-from adapters.telegram.render import Formatting, Rendered, plain, render
+from knowrithm_bots.adapters.telegram.errors import is_markup_error, is_not_modified, translate
+from knowrithm_bots.adapters.telegram.render import Formatting, Rendered, plain, render
 
 log = logging.getLogger(__name__)
 

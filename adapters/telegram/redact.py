@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.log_redaction import RedactionScope, Redactor
+from knowrithm_bots.core.log_redaction import RedactionScope, Redactor
 
 REDACTED = "<bot-token>"
 REDACTED_SECRET = "<secret>"
-COVERED_LOGGERS = ("adapters.telegram", "httpx", "httpcore", "telegram", "tornado")
+COVERED_LOGGERS = ("knowrithm_bots.adapters.telegram", "httpx", "httpcore", "telegram", "tornado")
 # A shorter tail could hide ordinary words; real tokens have 35 characters after the colon.
 _SHORTEST_TAIL = 16
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from core.markup import to_plain_text, to_telegram_html, utf16_len
+from knowrithm_bots.core.markup import to_plain_text, to_telegram_html, utf16_len
 
 Formatting = Literal["html", "plain"]
 _TAG = re.compile(r"<[^>]*>")

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 
 from benchmarks.streaming.agent import Answer
 from benchmarks.streaming.runner import RunLog
-from core.adapter import Budget
-from core.streaming.layout import Layout
-from core.testing import PlainBucket
+from knowrithm_bots.core.adapter import Budget
+from knowrithm_bots.core.streaming.layout import Layout
+from knowrithm_bots.core.testing import PlainBucket
 
 # The benchmark's own tolerance over the declared pace, for the first-text and final-text
 # targets: the simulated one-way delay varies by ±20 %, so two calls sent a pace apart can

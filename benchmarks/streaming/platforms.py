@@ -12,10 +12,10 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from adapters.discord.adapter import DiscordAdapter
-from adapters.slack.adapter import SlackAdapter
-from adapters.telegram.adapter import TelegramAdapter
-from core.adapter import Limits
+from knowrithm_bots.adapters.discord.adapter import DiscordAdapter
+from knowrithm_bots.adapters.slack.adapter import SlackAdapter
+from knowrithm_bots.adapters.telegram.adapter import TelegramAdapter
+from knowrithm_bots.core.adapter import Limits
 
 Keys = Callable[[str], Mapping[str, str]]
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.adapter import Adapter
-from core.clock import Clock
-from core.errors import PlatformRateLimited
-from core.streaming import Layout, Pacer, ReplyStream
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.clock import Clock
+from knowrithm_bots.core.errors import PlatformRateLimited
+from knowrithm_bots.core.streaming import Layout, Pacer, ReplyStream
 
 
 class Sink(Protocol):

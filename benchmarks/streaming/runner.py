@@ -14,8 +14,8 @@ from benchmarks.streaming.agent import Answer, make_answer
 from benchmarks.streaming.platforms import Keys, Platform, one_reply_keys
 from benchmarks.streaming.policies import Policy, Sink
 from benchmarks.streaming.virtual_time import LoopClock, VirtualTimeLoop
-from core.adapter import Budget
-from core.testing import FakePlatformAdapter
+from knowrithm_bots.core.adapter import Budget
+from knowrithm_bots.core.testing import FakePlatformAdapter
 
 RUN_LIMIT = 48 * 3600.0  # virtual seconds; a policy still going after two days has failed
 

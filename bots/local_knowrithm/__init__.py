@@ -1,9 +1,9 @@
 """A local Knowrithm-compatible HTTP server: for the demo, the CLI and the tests."""
 
-from bots.local_knowrithm.agent import Agent, EchoAgent, ScriptedAgent
-from bots.local_knowrithm.events import StreamEvent
-from bots.local_knowrithm.faults import Faults, InjectedFailure
-from bots.local_knowrithm.records import (
+from knowrithm_bots.bots.local_knowrithm.agent import Agent, EchoAgent, ScriptedAgent
+from knowrithm_bots.bots.local_knowrithm.events import StreamEvent
+from knowrithm_bots.bots.local_knowrithm.faults import Faults, InjectedFailure
+from knowrithm_bots.bots.local_knowrithm.records import (
     EndRecord,
     RatingRecord,
     StoredConversation,
@@ -11,9 +11,9 @@ from bots.local_knowrithm.records import (
     StoredMessage,
     StoredTask,
 )
-from bots.local_knowrithm.replies import split_words
-from bots.local_knowrithm.server import LocalKnowrithm
-from bots.local_knowrithm.state import LocalState
+from knowrithm_bots.bots.local_knowrithm.replies import split_words
+from knowrithm_bots.bots.local_knowrithm.server import LocalKnowrithm
+from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
 __all__ = [
     "Agent",

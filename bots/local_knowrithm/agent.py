@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bots.local_knowrithm.records import StoredMessage
+from knowrithm_bots.bots.local_knowrithm.records import StoredMessage
 
 
 class Agent(Protocol):

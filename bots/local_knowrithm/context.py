@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.local_knowrithm.events import EventHub
-from bots.local_knowrithm.faults import Faults
-from bots.local_knowrithm.records import StoredTask
-from bots.local_knowrithm.replies import ReplyRunner
-from bots.local_knowrithm.state import LocalState
+from knowrithm_bots.bots.local_knowrithm.events import EventHub
+from knowrithm_bots.bots.local_knowrithm.faults import Faults
+from knowrithm_bots.bots.local_knowrithm.records import StoredTask
+from knowrithm_bots.bots.local_knowrithm.replies import ReplyRunner
+from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
 API_PREFIX = "/api/v1"
 TASK_DELAY = 0.05  # how long start-mode "task" handles stay pending

@@ -8,9 +8,9 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bots.local_knowrithm.context import API_PREFIX, ServerContext, context_of
-from bots.local_knowrithm.faults import InjectedFailure
-from bots.local_knowrithm.inputs import ApiError
+from knowrithm_bots.bots.local_knowrithm.context import API_PREFIX, ServerContext, context_of
+from knowrithm_bots.bots.local_knowrithm.faults import InjectedFailure
+from knowrithm_bots.bots.local_knowrithm.inputs import ApiError
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bots.local_knowrithm.agent import Agent
-from bots.local_knowrithm.events import EventHub
-from bots.local_knowrithm.faults import Faults
-from bots.local_knowrithm.records import StoredMessage, StoredTask, iso, utc_now
-from bots.local_knowrithm.state import LocalState
+from knowrithm_bots.bots.local_knowrithm.agent import Agent
+from knowrithm_bots.bots.local_knowrithm.events import EventHub
+from knowrithm_bots.bots.local_knowrithm.faults import Faults
+from knowrithm_bots.bots.local_knowrithm.records import StoredMessage, StoredTask, iso, utc_now
+from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bots.local_knowrithm import routes_chat as chat
-from bots.local_knowrithm import routes_conversations as conversations
-from bots.local_knowrithm import routes_misc as misc
-from bots.local_knowrithm.context import API_PREFIX
+from knowrithm_bots.bots.local_knowrithm import routes_chat as chat
+from knowrithm_bots.bots.local_knowrithm import routes_conversations as conversations
+from knowrithm_bots.bots.local_knowrithm import routes_misc as misc
+from knowrithm_bots.bots.local_knowrithm.context import API_PREFIX
 
 
 def api_routes() -> list[web.RouteDef]:

@@ -6,10 +6,10 @@ import asyncio
 
 from aiohttp import web
 
-from bots.local_knowrithm.context import API_PREFIX, context_of, task_status_path
-from bots.local_knowrithm.inputs import ApiError, bad_request, json_object, not_found
-from bots.local_knowrithm.routes_conversations import conversation_or_404
-from bots.local_knowrithm.sse import pump_stream
+from knowrithm_bots.bots.local_knowrithm.context import API_PREFIX, context_of, task_status_path
+from knowrithm_bots.bots.local_knowrithm.inputs import ApiError, bad_request, json_object, not_found
+from knowrithm_bots.bots.local_knowrithm.routes_conversations import conversation_or_404
+from knowrithm_bots.bots.local_knowrithm.sse import pump_stream
 
 
 async def send_chat(request: web.Request) -> web.Response:

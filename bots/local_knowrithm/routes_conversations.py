@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.local_knowrithm.context import context_of
-from bots.local_knowrithm.inputs import (
+from knowrithm_bots.bots.local_knowrithm.context import context_of
+from knowrithm_bots.bots.local_knowrithm.inputs import (
     bad_request,
     json_object,
     not_found,
@@ -19,8 +19,8 @@ from bots.local_knowrithm.inputs import (
     page_window,
     paginate,
 )
-from bots.local_knowrithm.records import EndRecord, StoredConversation, utc_now
-from bots.local_knowrithm.state import LocalState
+from knowrithm_bots.bots.local_knowrithm.records import EndRecord, StoredConversation, utc_now
+from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
 ENTITY_TYPES = frozenset({"USER", "LEAD"})
 SORT_KEYS = frozenset({"started_at", "created_at", "updated_at", "message_count"})

@@ -6,8 +6,8 @@ import uuid
 
 from aiohttp import web
 
-from bots.local_knowrithm.context import context_of
-from bots.local_knowrithm.inputs import (
+from knowrithm_bots.bots.local_knowrithm.context import context_of
+from knowrithm_bots.bots.local_knowrithm.inputs import (
     bad_request,
     json_object,
     not_found,
@@ -15,7 +15,7 @@ from bots.local_knowrithm.inputs import (
     optional_rating,
     optional_str,
 )
-from bots.local_knowrithm.records import RatingRecord, StoredLead, utc_now
+from knowrithm_bots.bots.local_knowrithm.records import RatingRecord, StoredLead, utc_now
 
 
 async def health(request: web.Request) -> web.Response:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bots.local_knowrithm.agent import Agent, EchoAgent
-from bots.local_knowrithm.context import CONTEXT, ServerContext, Settings
-from bots.local_knowrithm.events import EventHub
-from bots.local_knowrithm.faults import Faults
-from bots.local_knowrithm.middleware import api_middleware
-from bots.local_knowrithm.replies import Pacing, ReplyRunner
-from bots.local_knowrithm.routes import api_routes
-from bots.local_knowrithm.state import LocalState
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_knowrithm.agent import Agent, EchoAgent
+from knowrithm_bots.bots.local_knowrithm.context import CONTEXT, ServerContext, Settings
+from knowrithm_bots.bots.local_knowrithm.events import EventHub
+from knowrithm_bots.bots.local_knowrithm.faults import Faults
+from knowrithm_bots.bots.local_knowrithm.middleware import api_middleware
+from knowrithm_bots.bots.local_knowrithm.replies import Pacing, ReplyRunner
+from knowrithm_bots.bots.local_knowrithm.routes import api_routes
+from knowrithm_bots.bots.local_knowrithm.state import LocalState
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 SHUTDOWN_TIMEOUT = 2.0  # streams are told to end first, so this only bounds stuck writes
 

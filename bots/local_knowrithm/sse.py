@@ -9,8 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.local_knowrithm.events import ConversationChannel, StreamEvent, Subscription
-from bots.local_knowrithm.faults import Faults
+from knowrithm_bots.bots.local_knowrithm.events import (
+    ConversationChannel,
+    StreamEvent,
+    Subscription,
+)
+from knowrithm_bots.bots.local_knowrithm.faults import Faults
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bots.local_knowrithm.records import (
+from knowrithm_bots.bots.local_knowrithm.records import (
     EndRecord,
     RatingRecord,
     StoredConversation,

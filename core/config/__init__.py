@@ -1,7 +1,7 @@
 """Typed settings loaded from YAML with ``${ENV}`` expansion."""
 
-from core.config.loader import adapter_config, load_settings, parse_settings
-from core.config.models import (
+from knowrithm_bots.core.config.loader import adapter_config, load_settings, parse_settings
+from knowrithm_bots.core.config.models import (
     ConversationSettings,
     EntityRule,
     KnowrithmSettings,
@@ -9,7 +9,7 @@ from core.config.models import (
     Settings,
     StoreSettings,
 )
-from core.config.validation import validate_section
+from knowrithm_bots.core.config.validation import validate_section
 
 __all__ = [
     "ConversationSettings",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import ConfigError
+from knowrithm_bots.core.errors import ConfigError
 
 # A real config file has hundreds of values and a handful of levels; these leave ample room
 # while stopping an alias loop (a: &a [*a]) or fan-out (aliases of aliases of lists) early.

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from core.config.aliases import check_document
-from core.config.envvars import expand
-from core.config.models import Settings
-from core.config.validation import validate_section
-from core.errors import ConfigError
+from knowrithm_bots.core.config.aliases import check_document
+from knowrithm_bots.core.config.envvars import expand
+from knowrithm_bots.core.config.models import Settings
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.errors import ConfigError
 
 
 def parse_settings(data: Any, *, env: Mapping[str, str] | None = None) -> Settings:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import ConfigError
+from knowrithm_bots.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 

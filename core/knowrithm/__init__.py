@@ -1,7 +1,7 @@
 """The async Knowrithm client: conversations, streamed replies, ratings and leads."""
 
-from core.knowrithm.client import KnowrithmClient
-from core.knowrithm.models import (
+from knowrithm_bots.core.knowrithm.client import KnowrithmClient
+from knowrithm_bots.core.knowrithm.models import (
     Conversation,
     ConversationAnalytics,
     ConversationPage,
@@ -12,8 +12,8 @@ from core.knowrithm.models import (
     ReplyDone,
     ReplyEvent,
 )
-from core.knowrithm.retry import RetryPolicy
-from core.knowrithm.sse import SSEEvent, SSEParser
+from knowrithm_bots.core.knowrithm.retry import RetryPolicy
+from knowrithm_bots.core.knowrithm.sse import SSEEvent, SSEParser
 
 __all__ = [
     "Conversation",

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import BadRequestError, ConfigError, KnowrithmError, ProtocolError
-from core.knowrithm.models import (
+from knowrithm_bots.core.errors import BadRequestError, ConfigError, KnowrithmError, ProtocolError
+from knowrithm_bots.core.knowrithm.models import (
     Conversation,
     ConversationAnalytics,
     ConversationPage,
@@ -22,18 +22,18 @@ from core.knowrithm.models import (
     ReplyDone,
     ReplyEvent,
 )
-from core.knowrithm.parsing import (
+from knowrithm_bots.core.knowrithm.parsing import (
     parse_analytics,
     parse_conversation,
     parse_lead,
     parse_messages,
     parse_page,
 )
-from core.knowrithm.reply_history import ChatShape
-from core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
-from core.knowrithm.session import HttpSession
-from core.knowrithm.streaming import ReplyRun
-from core.knowrithm.tasks import TaskPoller
+from knowrithm_bots.core.knowrithm.reply_history import ChatShape
+from knowrithm_bots.core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
+from knowrithm_bots.core.knowrithm.session import HttpSession
+from knowrithm_bots.core.knowrithm.streaming import ReplyRun
+from knowrithm_bots.core.knowrithm.tasks import TaskPoller
 
 DEFAULT_RETRY = RetryPolicy()
 _UNHEALTHY = frozenset({"error", "down", "unhealthy", "fail", "failed", "degraded"})

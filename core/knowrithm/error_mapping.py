@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from core.errors import (
+from knowrithm_bots.core.errors import (
     AuthError,
     BadRequestError,
     ConversationEndedError,
@@ -21,8 +21,8 @@ from core.errors import (
 )
 
 # Re-exported: session.py imports both from here.
-from core.log_redaction import Redactor
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.log_redaction import Redactor
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 _MAX_DETAIL = 200
 _ENDED_CODE = "CONVERSATION_ENDED"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import ProtocolError
-from core.knowrithm.models import (
+from knowrithm_bots.core.errors import ProtocolError
+from knowrithm_bots.core.knowrithm.models import (
     Conversation,
     ConversationAnalytics,
     ConversationPage,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import KnowrithmError
-from core.knowrithm.models import Message
-from core.knowrithm.parsing import as_str, last_page, message_records, parse_messages
-from core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
-from core.knowrithm.session import HttpSession
+from knowrithm_bots.core.errors import KnowrithmError
+from knowrithm_bots.core.knowrithm.models import Message
+from knowrithm_bots.core.knowrithm.parsing import as_str, last_page, message_records, parse_messages
+from knowrithm_bots.core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
+from knowrithm_bots.core.knowrithm.session import HttpSession
 
 _HISTORY_PAGE = 100
 _HISTORY_ACTION = "read the conversation history"

@@ -8,11 +8,20 @@ from typing import Any
 
 import httpx
 
-from core.errors import ConfigError, KnowrithmError
-from core.knowrithm.error_mapping import decode_json, error_from_response, error_from_transport
-from core.knowrithm.retry import RetryPolicy, Safety, status_retryable, transport_retryable
-from core.log_redaction import Redactor
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.errors import ConfigError, KnowrithmError
+from knowrithm_bots.core.knowrithm.error_mapping import (
+    decode_json,
+    error_from_response,
+    error_from_transport,
+)
+from knowrithm_bots.core.knowrithm.retry import (
+    RetryPolicy,
+    Safety,
+    status_retryable,
+    transport_retryable,
+)
+from knowrithm_bots.core.log_redaction import Redactor
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 Sleep = Callable[[float], Awaitable[None]]
 _USER_AGENT = "knowrithm-bots/0.1"

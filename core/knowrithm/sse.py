@@ -6,7 +6,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from core.errors import ProtocolError
+from knowrithm_bots.core.errors import ProtocolError
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"[0-9]+")

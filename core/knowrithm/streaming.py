@@ -14,11 +14,16 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import AuthError, ConversationEndedError, ProtocolError, UnavailableError
-from core.knowrithm.error_mapping import error_from_response
-from core.knowrithm.models import Message, ReplyDelta, ReplyDone, ReplyEvent
-from core.knowrithm.parsing import as_int, as_str, parse_message
-from core.knowrithm.reply_history import (
+from knowrithm_bots.core.errors import (
+    AuthError,
+    ConversationEndedError,
+    ProtocolError,
+    UnavailableError,
+)
+from knowrithm_bots.core.knowrithm.error_mapping import error_from_response
+from knowrithm_bots.core.knowrithm.models import Message, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.core.knowrithm.parsing import as_int, as_str, parse_message
+from knowrithm_bots.core.knowrithm.reply_history import (
     ChatShape,
     HistoryMark,
     ReplyHistory,
@@ -26,10 +31,16 @@ from core.knowrithm.reply_history import (
     reply_after_mark,
     reply_to_user_message,
 )
-from core.knowrithm.retry import Safety
-from core.knowrithm.session import HttpSession
-from core.knowrithm.sse import SSEEvent, SSEParser
-from core.knowrithm.tasks import TaskPoller, task_failure, task_handle, task_payload, task_state
+from knowrithm_bots.core.knowrithm.retry import Safety
+from knowrithm_bots.core.knowrithm.session import HttpSession
+from knowrithm_bots.core.knowrithm.sse import SSEEvent, SSEParser
+from knowrithm_bots.core.knowrithm.tasks import (
+    TaskPoller,
+    task_failure,
+    task_handle,
+    task_payload,
+    task_state,
+)
 
 logger = logging.getLogger(__name__)
 

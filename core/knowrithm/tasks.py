@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from core.errors import KnowrithmError, ProtocolError, UnavailableError
-from core.knowrithm.error_mapping import clean_detail, error_details
-from core.knowrithm.parsing import as_str
-from core.knowrithm.retry import Safety
-from core.knowrithm.session import HttpSession
+from knowrithm_bots.core.errors import KnowrithmError, ProtocolError, UnavailableError
+from knowrithm_bots.core.knowrithm.error_mapping import clean_detail, error_details
+from knowrithm_bots.core.knowrithm.parsing import as_str
+from knowrithm_bots.core.knowrithm.retry import Safety
+from knowrithm_bots.core.knowrithm.session import HttpSession
 
 T = TypeVar("T")
 TaskState = Literal["running", "done", "failed"]

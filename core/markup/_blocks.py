@@ -8,7 +8,7 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from core.markup._parser import clean_text, parse, parser
+from knowrithm_bots.core.markup._parser import clean_text, parse, parser
 
 _SPANS = frozenset({"strong", "em", "s", "spoiler"})
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")

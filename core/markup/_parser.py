@@ -13,7 +13,7 @@ from markdown_it.rules_inline.state_inline import StateInline
 from markdown_it.token import Token
 
 # Re-exported: the converters take it from here.
-from core.text import clean_text as clean_text
+from knowrithm_bots.core.text import clean_text as clean_text
 
 # Deeper nesting makes markdown-it silently drop the rest of the document, so the
 # converters detect it (see `parse`) and fall back to plain text instead.

@@ -6,8 +6,8 @@ import re
 
 from markdown_it.token import Token
 
-from core.markup._blocks import inline_plain, layout_table
-from core.markup._parser import clean_text, parse
+from knowrithm_bots.core.markup._blocks import inline_plain, layout_table
+from knowrithm_bots.core.markup._parser import clean_text, parse
 
 _CONTAINER_PREFIX = re.compile(r"[ \t>*+\-\d.)]*")
 _DISCORD_MAX_HEADING = 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.markup._blocks import MarkupRenderer, has_scheme, layout_table
+from knowrithm_bots.core.markup._blocks import MarkupRenderer, has_scheme, layout_table
 
 _MARKERS = {"strong": "*", "em": "_", "s": "~", "spoiler": "||"}
 

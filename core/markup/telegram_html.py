@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape as html_escape
 
-from core.markup._blocks import MarkupRenderer, layout_table
+from knowrithm_bots.core.markup._blocks import MarkupRenderer, layout_table
 
 _TAGS = {"strong": "b", "em": "i", "s": "s", "spoiler": "tg-spoiler"}
 # Telegram rejects links it cannot open; others are shown as "text (url)" instead.

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Literal
 
-from core.store.base import JSON
+from knowrithm_bots.core.store.base import JSON
 
-log = logging.getLogger("core.store")
+log = logging.getLogger("knowrithm_bots.core.store")
 
 QUARANTINE_PREFIX = "quarantine:"
 

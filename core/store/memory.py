@@ -7,8 +7,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
-from core.store.base import JSON
-from core.store.expiry import (
+from knowrithm_bots.core.store.base import JSON
+from knowrithm_bots.core.store.expiry import (
     State,
     parse,
     quarantine_keys,
@@ -17,7 +17,7 @@ from core.store.expiry import (
     warn_unreadable,
     wrap,
 )
-from core.store.locks import KeyedLocks
+from knowrithm_bots.core.store.locks import KeyedLocks
 
 
 class MemoryStore:

@@ -15,9 +15,9 @@ from typing import TypeVar
 
 from sqlitedict import SqliteDict
 
-from core.errors import StoreError
-from core.store.base import JSON
-from core.store.expiry import (
+from knowrithm_bots.core.errors import StoreError
+from knowrithm_bots.core.store.base import JSON
+from knowrithm_bots.core.store.expiry import (
     Stored,
     Unreadable,
     parse,
@@ -27,7 +27,7 @@ from core.store.expiry import (
     warn_unreadable,
     wrap,
 )
-from core.store.locks import KeyedLocks
+from knowrithm_bots.core.store.locks import KeyedLocks
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.retry_after import MAX_RETRY_AFTER
+from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
 
 MAX_UNAVAILABLE_RETRIES = 5
 # A 429 saying "retry after 0" must not turn into a retry loop at network speed.

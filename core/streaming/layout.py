@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from core.markup.split import split_for_rollover
+from knowrithm_bots.core.markup.split import split_for_rollover
 
 
 def _common_prefix(first: str, second: str) -> int:

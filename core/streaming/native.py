@@ -7,13 +7,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.adapter import NativeStream, Posted
-from core.clock import Clock
-from core.errors import NativeStreamUnavailable, PlatformRateLimited, PlatformUnavailable
-from core.streaming.backoff import Outages
-from core.streaming.pacer import Pacer
-from core.streaming.progress import Progress
-from core.streaming.scheduler import Lane
+from knowrithm_bots.core.adapter import NativeStream, Posted
+from knowrithm_bots.core.clock import Clock
+from knowrithm_bots.core.errors import (
+    NativeStreamUnavailable,
+    PlatformRateLimited,
+    PlatformUnavailable,
+)
+from knowrithm_bots.core.streaming.backoff import Outages
+from knowrithm_bots.core.streaming.pacer import Pacer
+from knowrithm_bots.core.streaming.progress import Progress
+from knowrithm_bots.core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
 

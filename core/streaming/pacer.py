@@ -8,11 +8,11 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core.adapter import Adapter, Budget
-from core.clock import Clock, SystemClock
-from core.streaming.backoff import rate_limit_wait
-from core.streaming.budgets import Jitter, TokenBucket
-from core.streaming.scheduler import Lane, Scheduler, Waiter
+from knowrithm_bots.core.adapter import Adapter, Budget
+from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.streaming.backoff import rate_limit_wait
+from knowrithm_bots.core.streaming.budgets import Jitter, TokenBucket
+from knowrithm_bots.core.streaming.scheduler import Lane, Scheduler, Waiter
 
 _PRUNE_START = 1024
 # Final texts (and posts of messages an answer rolled into) are ranked as if their text were

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 
-from core.clock import Clock
+from knowrithm_bots.core.clock import Clock
 
 
 class Progress:

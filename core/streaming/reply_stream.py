@@ -7,21 +7,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
 
-from core.adapter import Adapter, Posted, SupportsNativeStream
-from core.clock import Clock, SystemClock
-from core.errors import (
+from knowrithm_bots.core.adapter import Adapter, Posted, SupportsNativeStream
+from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     PlatformError,
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.streaming.backoff import Outages
-from core.streaming.layout import Layout
-from core.streaming.messages import Shown, Step, next_step
-from core.streaming.native import NativeOutcome, NativePhase
-from core.streaming.pacer import Pacer
-from core.streaming.progress import Progress
-from core.streaming.scheduler import Lane
+from knowrithm_bots.core.streaming.backoff import Outages
+from knowrithm_bots.core.streaming.layout import Layout
+from knowrithm_bots.core.streaming.messages import Shown, Step, next_step
+from knowrithm_bots.core.streaming.native import NativeOutcome, NativePhase
+from knowrithm_bots.core.streaming.pacer import Pacer
+from knowrithm_bots.core.streaming.progress import Progress
+from knowrithm_bots.core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import asyncio
 import heapq
 import itertools
 
-from core.streaming.budgets import EPSILON, TokenBucket
+from knowrithm_bots.core.streaming.budgets import EPSILON, TokenBucket
 
 
 class Waiter:

@@ -1,14 +1,14 @@
 """Test helpers shipped with the package so adapter authors can use them too."""
 
-from core.testing.fake_platform import (
+from knowrithm_bots.core.testing.fake_platform import (
     FakeMessage,
     FakeNativeStream,
     FakePlatformAdapter,
     NativeBehaviour,
     PlatformCall,
 )
-from core.testing.plain_bucket import PlainBucket
-from core.testing.recording_adapter import RecordedCall, RecordingAdapter
+from knowrithm_bots.core.testing.plain_bucket import PlainBucket
+from knowrithm_bots.core.testing.recording_adapter import RecordedCall, RecordingAdapter
 
 __all__ = [
     "FakeMessage",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from core.adapter import (
+from knowrithm_bots.core.adapter import (
     Adapter,
     Budget,
     Capabilities,
@@ -23,15 +23,15 @@ from core.adapter import (
     NativeStream,
     Posted,
 )
-from core.clock import Clock
-from core.errors import (
+from knowrithm_bots.core.clock import Clock
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
     NativeStreamUnavailable,
     PlatformError,
     PlatformRateLimited,
 )
-from core.testing.plain_bucket import PlainBucket
+from knowrithm_bots.core.testing.plain_bucket import PlainBucket
 
 
 @dataclass(frozen=True, kw_only=True)

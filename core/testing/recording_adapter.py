@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
-from core.errors import MessageNotFound, PlatformError
-from core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 
 @dataclass(frozen=True, kw_only=True)

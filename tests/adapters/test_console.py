@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import ConsoleAdapter
-from bots.local_knowrithm import LocalKnowrithm
-from bots.runner import BotRunner
-from core.config import parse_settings
-from core.knowrithm import KnowrithmClient
-from core.store import SqliteStore, Store
+from knowrithm_bots.adapters.console import ConsoleAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.core.config import parse_settings
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.store import SqliteStore, Store
 from tests.support import env_without_proxies
 
 BIN = Path(sys.executable).parent
@@ -66,7 +66,7 @@ async def test_restart_continues_the_same_conversation(
 async def test_react_before_any_answer_explains(
     knowrithm: LocalKnowrithm, client: KnowrithmClient
 ) -> None:
-    from core.store import MemoryStore
+    from knowrithm_bots.core.store import MemoryStore
 
     output = await chat("/react 👍\n", knowrithm, client, MemoryStore())
     assert "nothing to react to yet" in output

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 
-from adapters.console import ConsoleAdapter
-from bots.local_knowrithm import LocalKnowrithm
-from bots.runner import BotRunner
-from core.config import parse_settings
-from core.knowrithm import KnowrithmClient
-from core.store import MemoryStore
+from knowrithm_bots.adapters.console import ConsoleAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.core.config import parse_settings
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.store import MemoryStore
 
 
 async def test_undecodable_bytes_are_replaced_and_the_chat_goes_on(

@@ -7,9 +7,9 @@ import pwd
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.knowrithm import KnowrithmClient
-from core.store import MemoryStore
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.store import MemoryStore
 from tests.adapters.test_console import chat
 
 

@@ -8,7 +8,7 @@ import termios
 import threading
 from typing import TextIO
 
-from adapters.console import ConsoleAdapter
+from knowrithm_bots.adapters.console import ConsoleAdapter
 from tests.support import NullSink
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.streaming.agent import Answer
 from benchmarks.streaming.metrics import _Buckets
-from core.adapter import Budget
+from knowrithm_bots.core.adapter import Budget
 
 
 def test_answer_offsets_count_the_characters_generated_after_each_token() -> None:

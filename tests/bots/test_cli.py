@@ -76,7 +76,7 @@ def test_run_with_unreachable_knowrithm_is_one_sentence(tmp_path: Path) -> None:
 
 
 async def test_run_with_refused_credentials_is_one_sentence(tmp_path: Path) -> None:
-    from bots.local_knowrithm import LocalKnowrithm
+    from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 
     async with LocalKnowrithm() as server:
         config = tmp_path / "c.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bots.runner import remote_endpoint
-from core.config import parse_settings
+from knowrithm_bots.bots.runner import remote_endpoint
+from knowrithm_bots.core.config import parse_settings
 from tests.adapters.test_console import run_cli
 
 

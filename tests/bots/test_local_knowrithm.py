@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bots.local_knowrithm import (
+from knowrithm_bots.bots.local_knowrithm import (
     EchoAgent,
     EndRecord,
     LocalKnowrithm,
@@ -743,7 +743,7 @@ async def test_task_start_mode_for_conversation_patch_and_lead(
 ) -> None:
     # A pending window far longer than one local request keeps the first poll pending even
     # on a loaded machine (the default ~50 ms, or 0.2 s, is a race there).
-    monkeypatch.setattr("bots.local_knowrithm.context.TASK_DELAY", 1.0)
+    monkeypatch.setattr("knowrithm_bots.bots.local_knowrithm.context.TASK_DELAY", 1.0)
     server.faults.start_mode = "task"
 
     async def resolve(response: httpx.Response) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from knowrithm_py.dataclass.error import KnowrithmAPIError
 from knowrithm_py.knowrithm.client import KnowrithmClient
 from knowrithm_py.services.conversation import ChatEvent, ConversationService, MessageService
 
-from bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 
 
 @contextmanager

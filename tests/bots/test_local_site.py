@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 
 def hello_app() -> web.Application:

@@ -9,12 +9,12 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from bots.local_knowrithm import LocalKnowrithm
-from bots.runner import BotRunner
-from core.config import parse_settings
-from core.knowrithm import KnowrithmClient
-from core.store import MemoryStore, Store
-from core.testing import RecordingAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.core.config import parse_settings
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.store import MemoryStore, Store
+from knowrithm_bots.core.testing import RecordingAdapter
 from tests.adapters.test_console import BIN, run_cli
 from tests.harness import client_for, running_bot
 from tests.support import env_without_proxies

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.store import SqliteStore
-from core.testing import RecordingAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.store import SqliteStore
+from knowrithm_bots.core.testing import RecordingAdapter
 from tests.harness import running_bot
 
 TABLE = "knowrithm_bots"  # SqliteStore's default table

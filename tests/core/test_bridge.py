@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.bridge import Bridge
-from core.clock import ManualClock
-from core.config.models import ConversationSettings, EntityRule
-from core.errors import StoreError
-from core.knowrithm import KnowrithmClient
-from core.sessions import Sessions
-from core.store import MemoryStore
-from core.testing import RecordingAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.bridge import Bridge
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.config.models import ConversationSettings, EntityRule
+from knowrithm_bots.core.errors import StoreError
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.sessions import Sessions
+from knowrithm_bots.core.store import MemoryStore
+from knowrithm_bots.core.testing import RecordingAdapter
 from tests.harness import client_for
 from tests.support import stored_replies
 

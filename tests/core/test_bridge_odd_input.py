@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.knowrithm import KnowrithmClient
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.knowrithm import KnowrithmClient
 from tests.core.test_bridge import Bot, make_bot
 
 RATING_SENTENCE = "A rating must be a whole number from 1 to 5"

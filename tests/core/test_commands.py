@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.commands import Command, CommandError, EndArgs, parse_command, parse_end_args
+from knowrithm_bots.core.commands import (
+    Command,
+    CommandError,
+    EndArgs,
+    parse_command,
+    parse_end_args,
+)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.config.models import EntityRule
-from core.entity_rules import entity_type_for
-from core.events import Author, Inbound, Origin
+from knowrithm_bots.core.config.models import EntityRule
+from knowrithm_bots.core.entity_rules import entity_type_for
+from knowrithm_bots.core.events import Author, Inbound, Origin
 
 
 def event(
@@ -52,7 +52,7 @@ def test_external_people() -> None:
 
 
 def test_numeric_ids_in_yaml_are_compared_as_strings() -> None:
-    from core.config import parse_settings
+    from knowrithm_bots.core.config import parse_settings
 
     settings = parse_settings(
         {"conversations": {"entity_rules": [{"users_not_in": [1001, 1002], "direct": True}]}},

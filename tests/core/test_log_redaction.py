@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from core.log_redaction import RedactionScope, Redactor
+from knowrithm_bots.core.log_redaction import RedactionScope, Redactor
 from tests.support import CollectLogs
 
 SECRET = "sk-live-0123456789abcdef"

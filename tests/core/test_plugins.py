@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import PluginError
-from core.plugins import GROUP, discover, load_adapter
+from knowrithm_bots.core.errors import PluginError
+from knowrithm_bots.core.plugins import GROUP, discover, load_adapter
 from tests.adapters.test_console import BIN
 from tests.support import env_without_proxies
 
 GOOD_ADAPTER = """
 from typing import ClassVar
-from core.adapter import Adapter, Capabilities, Limits, Posted
+from knowrithm_bots.core.adapter import Adapter, Capabilities, Limits, Posted
 
 class {cls}(Adapter):
     name: ClassVar[str] = "{name}"
@@ -166,7 +166,7 @@ def test_the_same_name_from_two_distributions_is_refused(site: Site) -> None:
             "class Chat:\n    name = 'acme'\n    async def start(self, *, sink): ...\n",
             "Chat",
             [
-                "core.adapter.Adapter as a base class",
+                "knowrithm_bots.core.adapter.Adapter as a base class",
                 "a class attribute 'limits'",
                 "method from_config()",
                 "method post()",
@@ -178,7 +178,8 @@ def test_the_same_name_from_two_distributions_is_refused(site: Site) -> None:
             ["method edit()"],
         ),
         (
-            "from core.adapter import Adapter\nclass Abstract(Adapter):\n    name = 'acme'\n",
+            "from knowrithm_bots.core.adapter import Adapter\n"
+            "class Abstract(Adapter):\n    name = 'acme'\n",
             "Abstract",
             ["a class attribute 'limits'", "an implementation of post()", "edit()"],
         ),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.config.models import DEFAULT_RATING_EMOJI
-from core.ratings import normalize_emoji, rating_for
+from knowrithm_bots.core.config.models import DEFAULT_RATING_EMOJI
+from knowrithm_bots.core.ratings import normalize_emoji, rating_for
 
 
 @pytest.mark.parametrize(

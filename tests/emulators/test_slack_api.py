@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.local_site import LocalSite
+from knowrithm_bots.bots.local_site import LocalSite
 from tests.emulators.slack_api import ManualClock, SlackEmulator, events, ids
 
 

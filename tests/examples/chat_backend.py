@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 TOKEN = "backend-bot-token-1"
 SIGNING_SECRET = "backend-signing-secret-1"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.testing.conformance import AdapterConformance
+from knowrithm_bots.core.testing.conformance import AdapterConformance
 from tests.examples.chat_backend import ChatBackend
 from tests.examples.conftest import Site
 from tests.examples.webhook_harness import WebhookHarness

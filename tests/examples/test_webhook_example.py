@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.errors import ConfigError, PlatformRateLimited, PluginError
-from core.plugins import AdapterInfo, discover, load_adapter
-from core.retry_after import MAX_RETRY_AFTER
-from core.testing.conformance import EventRecorder
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.errors import ConfigError, PlatformRateLimited, PluginError
+from knowrithm_bots.core.plugins import AdapterInfo, discover, load_adapter
+from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
+from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.adapters.test_console import BIN
 from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend, Fault
 from tests.examples.conftest import Site, _forget_package

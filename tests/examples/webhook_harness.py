@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.adapter import Adapter
-from core.plugins import load_adapter
-from core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.plugins import load_adapter
+from knowrithm_bots.core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
 from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend
 
 _FAULTS: dict[Failure, dict[str, Any]] = {

@@ -5,7 +5,7 @@ then subclass ``AdapterConformance`` with a ``harness`` fixture; see docs/writin
 Importing this package needs pytest (and pytest-asyncio to run the checks).
 """
 
-from core.testing.conformance.harness import (
+from knowrithm_bots.core.testing.conformance.harness import (
     EXPECTED_ERRORS,
     RETRY_AFTER,
     AdapterHarness,
@@ -13,9 +13,14 @@ from core.testing.conformance.harness import (
     Features,
     Operation,
 )
-from core.testing.conformance.recorder import EventRecorder
-from core.testing.conformance.suite import AdapterConformance
-from core.testing.conformance.texts import long_answer, marker, normalized, text_at_limit
+from knowrithm_bots.core.testing.conformance.recorder import EventRecorder
+from knowrithm_bots.core.testing.conformance.suite import AdapterConformance
+from knowrithm_bots.core.testing.conformance.texts import (
+    long_answer,
+    marker,
+    normalized,
+    text_at_limit,
+)
 
 __all__ = [
     "EXPECTED_ERRORS",

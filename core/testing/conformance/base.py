@@ -9,12 +9,12 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import pytest
 
-from core.adapter import Adapter, Posted
-from core.errors import PlatformError
-from core.events import Inbound
-from core.testing.conformance.harness import AdapterHarness
-from core.testing.conformance.recorder import EventRecorder
-from core.testing.conformance.texts import normalized
+from knowrithm_bots.core.adapter import Adapter, Posted
+from knowrithm_bots.core.errors import PlatformError
+from knowrithm_bots.core.events import Inbound
+from knowrithm_bots.core.testing.conformance.harness import AdapterHarness
+from knowrithm_bots.core.testing.conformance.recorder import EventRecorder
+from knowrithm_bots.core.testing.conformance.texts import normalized
 
 T = TypeVar("T")
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from core.adapter import Adapter
-from core.errors import PlatformError, PlatformRateLimited
-from core.testing.conformance.base import A, ConformanceBase, check, fail, shows
-from core.testing.conformance.harness import (
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.errors import PlatformError, PlatformRateLimited
+from knowrithm_bots.core.testing.conformance.base import A, ConformanceBase, check, fail, shows
+from knowrithm_bots.core.testing.conformance.harness import (
     EXPECTED_ERRORS,
     RETRY_AFTER,
     AdapterHarness,
     Failure,
     Operation,
 )
-from core.testing.conformance.texts import marker
+from knowrithm_bots.core.testing.conformance.texts import marker
 
 _FAILURE_WORDS = {
     Failure.RATE_LIMITED: f"answered 429 (retry after {RETRY_AFTER:g} s)",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from core.adapter import Adapter
-from core.errors import (
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     PlatformAuthError,
     PlatformError,

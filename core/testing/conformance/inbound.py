@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from core.config.models import DEFAULT_RATING_EMOJI
-from core.events import adapter_of
-from core.ratings import rating_for
-from core.testing.conformance.base import A, B, ConformanceBase, check, fail
-from core.testing.conformance.harness import AdapterHarness
-from core.testing.conformance.texts import marker
+from knowrithm_bots.core.config.models import DEFAULT_RATING_EMOJI
+from knowrithm_bots.core.events import adapter_of
+from knowrithm_bots.core.ratings import rating_for
+from knowrithm_bots.core.testing.conformance.base import A, B, ConformanceBase, check, fail
+from knowrithm_bots.core.testing.conformance.harness import AdapterHarness
+from knowrithm_bots.core.testing.conformance.texts import marker
 
 
 class InboundChecks(ConformanceBase):

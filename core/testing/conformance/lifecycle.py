@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.adapter import SupportsNativeStream
-from core.plugins import missing_parts
-from core.testing.conformance.base import A, ConformanceBase, check, fail
-from core.testing.conformance.harness import AdapterHarness
-from core.testing.conformance.recorder import EventRecorder
-from core.testing.conformance.texts import marker
+from knowrithm_bots.core.adapter import SupportsNativeStream
+from knowrithm_bots.core.plugins import missing_parts
+from knowrithm_bots.core.testing.conformance.base import A, ConformanceBase, check, fail
+from knowrithm_bots.core.testing.conformance.harness import AdapterHarness
+from knowrithm_bots.core.testing.conformance.recorder import EventRecorder
+from knowrithm_bots.core.testing.conformance.texts import marker
 
 
 def _is_plain(word: str) -> bool:

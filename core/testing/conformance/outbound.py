@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from core.errors import PlatformError
-from core.streaming import ReplyStream
-from core.testing.conformance.base import (
+from knowrithm_bots.core.errors import PlatformError
+from knowrithm_bots.core.streaming import ReplyStream
+from knowrithm_bots.core.testing.conformance.base import (
     A,
     B,
     ConformanceBase,
@@ -17,8 +17,13 @@ from core.testing.conformance.base import (
     shows_at,
     shows_whole,
 )
-from core.testing.conformance.harness import AdapterHarness
-from core.testing.conformance.texts import long_answer, marker, normalized, text_at_limit
+from knowrithm_bots.core.testing.conformance.harness import AdapterHarness
+from knowrithm_bots.core.testing.conformance.texts import (
+    long_answer,
+    marker,
+    normalized,
+    text_at_limit,
+)
 
 
 class OutboundChecks(ConformanceBase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from core.events import Inbound, Reaction
+from knowrithm_bots.core.events import Inbound, Reaction
 
 
 class EventRecorder:

@@ -10,10 +10,10 @@ interval, so it stays quick. Checks that need something the adapter does not dec
 
 from __future__ import annotations
 
-from core.testing.conformance.failures import FailureChecks
-from core.testing.conformance.inbound import InboundChecks
-from core.testing.conformance.lifecycle import LifecycleChecks
-from core.testing.conformance.outbound import OutboundChecks
+from knowrithm_bots.core.testing.conformance.failures import FailureChecks
+from knowrithm_bots.core.testing.conformance.inbound import InboundChecks
+from knowrithm_bots.core.testing.conformance.lifecycle import LifecycleChecks
+from knowrithm_bots.core.testing.conformance.outbound import OutboundChecks
 
 
 class AdapterConformance(LifecycleChecks, InboundChecks, OutboundChecks, FailureChecks):

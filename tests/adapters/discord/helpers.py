@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from adapters.discord import DiscordAdapter, DiscordConfig
-from bots.local_knowrithm import LocalKnowrithm
-from core.adapter import Limits
+from knowrithm_bots.adapters.discord import DiscordAdapter, DiscordConfig
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.adapter import Limits
 from tests.emulators.discord_api import (
     ChannelInfo,
     DiscordEmulator,

@@ -7,10 +7,10 @@ import socket
 
 import pytest
 
-from adapters.discord import DiscordAdapter, DiscordConfig
-from adapters.discord.threads import ThreadKey
-from core.errors import MessageNotFound, PlatformError, PlatformUnavailable
-from core.testing.conformance import EventRecorder
+from knowrithm_bots.adapters.discord import DiscordAdapter, DiscordConfig
+from knowrithm_bots.adapters.discord.threads import ThreadKey
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError, PlatformUnavailable
+from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import DiscordEmulator
 
 from .helpers import adapter_config, discord_world, make_adapter

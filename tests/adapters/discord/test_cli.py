@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from core.commands import HELP_TEXT
+from knowrithm_bots.core.commands import HELP_TEXT
 from tests.support import env_without_proxies, eventually
 
 from .helpers import discord_world

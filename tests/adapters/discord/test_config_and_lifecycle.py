@@ -10,11 +10,11 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordAdapter
-from adapters.discord.endpoint import Endpoint, claim, release
-from core.errors import ConfigError, PlatformAuthError, PlatformUnavailable
-from core.plugins import load_adapter
-from core.testing.conformance import EventRecorder
+from knowrithm_bots.adapters.discord import DiscordAdapter
+from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
+from knowrithm_bots.core.errors import ConfigError, PlatformAuthError, PlatformUnavailable
+from knowrithm_bots.core.plugins import load_adapter
+from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import DiscordEmulator
 
 from .helpers import adapter_config, discord_world, make_adapter

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from adapters.discord import DiscordAdapter
-from core.testing.conformance import RETRY_AFTER, AdapterConformance, Failure, Features, Operation
+from knowrithm_bots.adapters.discord import DiscordAdapter
+from knowrithm_bots.core.testing.conformance import (
+    RETRY_AFTER,
+    AdapterConformance,
+    Failure,
+    Features,
+    Operation,
+)
 from tests.emulators.discord_api import ChannelInfo
 
 from .helpers import World, discord_world, make_adapter

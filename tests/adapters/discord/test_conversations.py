@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
-from core.commands import HELP_TEXT
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
+from knowrithm_bots.core.commands import HELP_TEXT
 from tests.support import eventually
 
 from .helpers import answers, discord_bot, discord_world, settle

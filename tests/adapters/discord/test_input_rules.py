@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from adapters.discord.members import Membership
-from bots.local_knowrithm import LocalKnowrithm
-from core.commands import HELP_TEXT
-from core.testing.conformance import EventRecorder
-from core.user_messages import EMPTY_MESSAGE
+from knowrithm_bots.adapters.discord.members import Membership
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.commands import HELP_TEXT
+from knowrithm_bots.core.testing.conformance import EventRecorder
+from knowrithm_bots.core.user_messages import EMPTY_MESSAGE
 from tests.emulators.discord_api import AttachmentSpec, UserInfo
 from tests.support import eventually
 

@@ -7,12 +7,12 @@ import math
 import discord
 import pytest
 
-from adapters.discord import DiscordAdapter
-from adapters.discord.errors import DEFAULT_RETRY_AFTER, translate
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.errors import MessageNotFound, PlatformAuthError, PlatformRateLimited
-from core.retry_after import MAX_RETRY_AFTER
-from core.testing.conformance import EventRecorder
+from knowrithm_bots.adapters.discord import DiscordAdapter
+from knowrithm_bots.adapters.discord.errors import DEFAULT_RETRY_AFTER, translate
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.errors import MessageNotFound, PlatformAuthError, PlatformRateLimited
+from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
+from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import RateLimitRule
 from tests.support import eventually
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from adapters.discord.messages import thread_name
-from adapters.discord.ordering import KeyedLocks
-from adapters.discord.outbound import BLANK_PLACEHOLDER, measure, render
-from adapters.discord.threads import ThreadKey
+from knowrithm_bots.adapters.discord.messages import thread_name
+from knowrithm_bots.adapters.discord.ordering import KeyedLocks
+from knowrithm_bots.adapters.discord.outbound import BLANK_PLACEHOLDER, measure, render
+from knowrithm_bots.adapters.discord.threads import ThreadKey
 
 
 @pytest.mark.parametrize("kind", ["thread", "dm", "channel"])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
 from tests.emulators.slack_api import SlackEmulator
 
 

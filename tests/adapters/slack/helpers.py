@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from adapters.slack import SlackAdapter
-from bots.local_knowrithm import LocalKnowrithm
-from core.adapter import Limits
+from knowrithm_bots.adapters.slack import SlackAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.adapter import Limits
 from tests.emulators.slack_api import SlackEmulator
 from tests.harness import RunningBot, running_bot
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.slack import SlackAdapter
-from adapters.slack.threads import ThreadRef
-from core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.adapters.slack import SlackAdapter
+from knowrithm_bots.adapters.slack.threads import ThreadRef
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
 from tests.support import NullSink

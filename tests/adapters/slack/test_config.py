@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from adapters.slack import SlackAdapter
-from adapters.slack.config import load_config
-from core.errors import ConfigError
+from knowrithm_bots.adapters.slack import SlackAdapter
+from knowrithm_bots.adapters.slack.config import load_config
+from knowrithm_bots.core.errors import ConfigError
 
 BOT = "xoxb-1-secret-bot-token"
 APP = "xapp-1-secret-app-token"

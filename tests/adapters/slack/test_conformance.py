@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
-from adapters.slack import SlackAdapter
-from core.adapter import Adapter
-from core.testing.conformance import RETRY_AFTER, AdapterConformance, Failure, Features, Operation
+from knowrithm_bots.adapters.slack import SlackAdapter
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.testing.conformance import (
+    RETRY_AFTER,
+    AdapterConformance,
+    Failure,
+    Features,
+    Operation,
+)
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
 

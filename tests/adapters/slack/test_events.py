@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.user_messages import EMPTY_MESSAGE, too_long
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.user_messages import EMPTY_MESSAGE, too_long
 from tests.adapters.slack.conftest import numbered_answer
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids

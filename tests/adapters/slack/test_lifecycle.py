@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapters.slack import SlackAdapter
-from core.errors import PlatformAuthError
+from knowrithm_bots.adapters.slack import SlackAdapter
+from knowrithm_bots.core.errors import PlatformAuthError
 from tests.adapters.slack.helpers import slack_bot, slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
 from tests.support import NullSink, env_without_proxies
@@ -29,7 +29,7 @@ def secrets_of(emu: SlackEmulator) -> tuple[str, ...]:
 async def test_secrets_never_reach_the_logs(
     emu: SlackEmulator, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bots.local_knowrithm import LocalKnowrithm
+    from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 
     caplog.set_level(logging.DEBUG)
     async with LocalKnowrithm() as server, slack_bot(emu, server, mode=mode) as bot:
@@ -37,7 +37,9 @@ async def test_secrets_never_reach_the_logs(
         await bot.send(events.app_mention(text=f"{MENTION} hello"))
         await bot.settle()
         # Even a token a library might print is masked on the way through the SDK logger.
-        logging.getLogger("adapters.slack.sdk").debug("token=%s", emu.identity.bot_token)
+        logging.getLogger("knowrithm_bots.adapters.slack.sdk").debug(
+            "token=%s", emu.identity.bot_token
+        )
     assert "Sending a request" in caplog.text  # slack-sdk's debug lines were captured
     assert "token=[redacted]" in caplog.text
     for secret in secrets_of(emu):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.user_messages import EMPTY_MESSAGE
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.user_messages import EMPTY_MESSAGE
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
 

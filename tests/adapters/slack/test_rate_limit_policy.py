@@ -8,11 +8,11 @@ import time
 import aiohttp
 import pytest
 
-from adapters.slack.config import load_config
-from adapters.slack.errors import DEFAULT_RETRY_AFTER, guarded
-from adapters.slack.sdk import sdk_logger, web_client
-from core.errors import PlatformRateLimited
-from core.retry_after import MAX_RETRY_AFTER
+from knowrithm_bots.adapters.slack.config import load_config
+from knowrithm_bots.adapters.slack.errors import DEFAULT_RETRY_AFTER, guarded
+from knowrithm_bots.adapters.slack.sdk import sdk_logger, web_client
+from knowrithm_bots.core.errors import PlatformRateLimited
+from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from adapters.slack import SlackAdapter
+from knowrithm_bots.adapters.slack import SlackAdapter
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator
 from tests.support import CollectLogs, NullSink

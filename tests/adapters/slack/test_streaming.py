@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
-from core.markup import to_slack_mrkdwn
-from core.streaming.layout import Layout
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
+from knowrithm_bots.core.markup import to_slack_mrkdwn
+from knowrithm_bots.core.streaming.layout import Layout
 from tests.adapters.slack.helpers import QuickSlackAdapter, slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.slack.text import mentions, to_plain
-from adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.text import mentions, to_plain
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
 
 
 def test_slack_markup_reads_as_plain_text() -> None:

@@ -6,8 +6,8 @@ import asyncio
 import dataclasses
 from typing import Any, ClassVar
 
-from adapters.telegram import TelegramAdapter
-from core.adapter import Budget, Limits
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.core.adapter import Budget, Limits
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.harness import RunningBot
 

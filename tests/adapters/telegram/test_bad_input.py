@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.user_messages import EMPTY_MESSAGE, too_long
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.user_messages import EMPTY_MESSAGE, too_long
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bots.runner import build_adapters, run_configured
-from core.config import load_settings
+from knowrithm_bots.bots.runner import build_adapters, run_configured
+from knowrithm_bots.core.config import load_settings
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
 from tests.support import eventually
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
-from bots.cli import main
-from core.errors import ConfigError
-from core.plugins import load_adapter
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.bots.cli import main
+from knowrithm_bots.core.errors import ConfigError
+from knowrithm_bots.core.plugins import load_adapter
 
 TOKEN = "123456:AAH-secret_Token-Value-1234567890"
 

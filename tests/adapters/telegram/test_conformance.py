@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
-from core.testing.conformance import (
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.core.testing.conformance import (
     RETRY_AFTER,
     AdapterConformance,
     Failure,

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.errors import MessageNotFound, PlatformError
-from core.markup import to_plain_text
-from core.testing.conformance import EventRecorder
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.core.markup import to_plain_text
+from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.telegram_api import ALICE, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 

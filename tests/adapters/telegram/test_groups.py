@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import BOB, FORUM_ID, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 from tests.support import stored_replies

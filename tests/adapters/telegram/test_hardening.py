@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 
-from adapters.telegram.redact import REDACTED, redact
-from adapters.telegram.threads import MessageRef, ThreadKey
-from core.errors import MessageNotFound, PlatformError
-from core.events import Inbound
+from knowrithm_bots.adapters.telegram.redact import REDACTED, redact
+from knowrithm_bots.adapters.telegram.threads import MessageRef, ThreadKey
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.core.events import Inbound
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
 from tests.support import CollectLogs, NullSink, eventually
 
@@ -20,7 +20,7 @@ from .support import adapter_for
 async def test_a_refused_command_menu_is_logged_without_the_token(
     emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="adapters.telegram")
+    caplog.set_level(logging.WARNING, logger="knowrithm_bots.adapters.telegram")
     emu.fail_next(
         method="setMyCommands", error_code=400, description=f"Bad Request: no {emu.token} here"
     )
@@ -54,7 +54,7 @@ class _BrokenSink(NullSink):
 async def test_the_adapters_own_log_lines_hide_the_token(
     emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="adapters.telegram")
+    caplog.set_level(logging.ERROR, logger="knowrithm_bots.adapters.telegram")
     adapter = adapter_for(emu)
     await adapter.start(sink=_BrokenSink(emu.token))
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.markup import utf16_len
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.markup import utf16_len
 from tests.emulators.telegram_api import ALICE, GROUP_ID, FloodLimits, TelegramEmulator
 from tests.harness import running_bot
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from adapters.telegram.redact import REDACTED_SECRET
-from bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.adapters.telegram.redact import REDACTED_SECRET
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.emulators.telegram_api import ALICE, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import ALICE, BOB, TelegramEmulator
 from tests.harness import running_bot
 

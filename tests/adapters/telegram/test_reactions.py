@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, OTHER_BOT, TelegramEmulator
 from tests.harness import running_bot
 from tests.support import eventually, stored_replies

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
-from adapters.telegram.redact import REDACTED
-from bots.local_knowrithm import LocalKnowrithm
-from core.errors import PlatformAuthError
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.adapters.telegram.redact import REDACTED
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.errors import PlatformAuthError
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.harness import running_bot
 from tests.support import NullSink

@@ -9,15 +9,15 @@ import pytest
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from adapters.telegram import TelegramAdapter
-from adapters.telegram.commands import read_command
-from adapters.telegram.config import load_config
-from adapters.telegram.errors import is_not_modified, translate
-from adapters.telegram.inbound import Deliver, Translator
-from adapters.telegram.redact import REDACTED, redact
-from adapters.telegram.render import measure
-from adapters.telegram.threads import MessageRef, ThreadKey
-from core.errors import (
+from knowrithm_bots.adapters.telegram import TelegramAdapter
+from knowrithm_bots.adapters.telegram.commands import read_command
+from knowrithm_bots.adapters.telegram.config import load_config
+from knowrithm_bots.adapters.telegram.errors import is_not_modified, translate
+from knowrithm_bots.adapters.telegram.inbound import Deliver, Translator
+from knowrithm_bots.adapters.telegram.redact import REDACTED, redact
+from knowrithm_bots.adapters.telegram.render import measure
+from knowrithm_bots.adapters.telegram.threads import MessageRef, ThreadKey
+from knowrithm_bots.core.errors import (
     MarkupRejected,
     MessageNotFound,
     MessageTooLong,

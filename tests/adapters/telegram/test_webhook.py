@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
 from tests.harness import running_bot
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import adapter_config, load_settings, parse_settings
-from core.errors import ConfigError
-from core.plugins import load_adapter
+from knowrithm_bots.core.config import adapter_config, load_settings, parse_settings
+from knowrithm_bots.core.errors import ConfigError
+from knowrithm_bots.core.plugins import load_adapter
 
 EXAMPLE = Path(__file__).parents[3] / "config.example.yaml"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import adapter_config, load_settings, parse_settings
-from core.errors import ConfigError
+from knowrithm_bots.core.config import adapter_config, load_settings, parse_settings
+from knowrithm_bots.core.errors import ConfigError
 
 TOKEN = "12345:SECRET-TELEGRAM-TOKEN"
 SLACK = "xoxb-SECRET-SLACK"

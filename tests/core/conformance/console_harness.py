@@ -12,8 +12,8 @@ import re
 import shutil
 from dataclasses import dataclass, field
 
-from adapters.console import ConsoleAdapter, ConsoleConfig
-from core.testing.conformance import Failure, Features, Operation
+from knowrithm_bots.adapters.console import ConsoleAdapter, ConsoleConfig
+from knowrithm_bots.core.testing.conformance import Failure, Features, Operation
 
 _ESCAPE = re.compile(r"\x1b\[(\d*)([ACJ])")
 

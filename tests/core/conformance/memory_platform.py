@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
-from core.errors import (
+from knowrithm_bots.core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
     PlatformAuthError,
@@ -21,8 +21,8 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.events import Author, Inbound, Origin, Reaction
-from core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
 
 TOKEN = "memory-secret-token"
 BOT_ID = "B-self"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from core.plugins import BUILTIN_DISTRIBUTION, discover
+from knowrithm_bots.core.plugins import BUILTIN_DISTRIBUTION, discover
 
 TESTS = Path(__file__).resolve().parents[2]
 
@@ -30,5 +30,6 @@ def test_every_builtin_adapter_runs_the_conformance_kit() -> None:
     missing = [name for name in builtin if not _runs_the_kit(name)]
     assert not missing, (
         f"built-in adapters {missing} do not run the conformance kit: subclass "
-        "core.testing.conformance.AdapterConformance in tests/adapters/<name>/test_conformance.py"
+        "knowrithm_bots.core.testing.conformance.AdapterConformance in "
+        "tests/adapters/<name>/test_conformance.py"
     )

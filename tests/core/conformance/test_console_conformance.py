@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.testing.conformance import AdapterConformance
+from knowrithm_bots.core.testing.conformance import AdapterConformance
 from tests.core.conformance.console_harness import ConsoleHarness, Terminal
 
 

@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from core.adapter import Budget, EventSink, Limits, Posted
-from core.errors import PlatformRateLimited, PlatformUnavailable
-from core.events import Author
-from core.testing.conformance import AdapterConformance, Failure, Features
+from knowrithm_bots.core.adapter import Budget, EventSink, Limits, Posted
+from knowrithm_bots.core.errors import PlatformRateLimited, PlatformUnavailable
+from knowrithm_bots.core.events import Author
+from knowrithm_bots.core.testing.conformance import AdapterConformance, Failure, Features
 from tests.core.conformance.memory_platform import (
     BOT_ID,
     MAX_LENGTH,
@@ -255,7 +255,7 @@ def test_an_author_runs_the_kit_by_subclassing_it(tmp_path: Path) -> None:
     """A project of its own (pytest-asyncio in strict mode, no config) reports per check."""
     (tmp_path / "test_my_adapter.py").write_text(
         "import pytest\n"
-        "from core.testing.conformance import AdapterConformance\n"
+        "from knowrithm_bots.core.testing.conformance import AdapterConformance\n"
         "from tests.core.conformance.memory_platform import MemoryHarness, MemoryService\n"
         "from tests.core.conformance.test_kit import EchoesItself\n\n"
         "class TestMyAdapter(AdapterConformance):\n"

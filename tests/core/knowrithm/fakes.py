@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from core.knowrithm import KnowrithmClient, ReplyDone, ReplyEvent, RetryPolicy
+from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDone, ReplyEvent, RetryPolicy
 from tests.core.knowrithm.recorders import SleepRecorder, raw_path
 from tests.core.knowrithm.steps import reply_events
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from bots.local_knowrithm import LocalKnowrithm, StoredMessage
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, StoredMessage
+from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
 from tests.support import stored_replies
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.errors import (
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.errors import (
     AuthError,
     BadRequestError,
     ConversationEndedError,
@@ -24,7 +24,7 @@ from core.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from core.knowrithm import KnowrithmClient, RetryPolicy
+from knowrithm_bots.core.knowrithm import KnowrithmClient, RetryPolicy
 from tests.core.knowrithm.fakes import (
     CID,
     THREE_TRIES,

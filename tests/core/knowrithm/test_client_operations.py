@@ -12,15 +12,15 @@ import json
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm
-from core.errors import (
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.core.errors import (
     ConfigError,
     KnowrithmError,
     NotFoundError,
     ProtocolError,
     UnavailableError,
 )
-from core.knowrithm import Conversation, KnowrithmClient
+from knowrithm_bots.core.knowrithm import Conversation, KnowrithmClient
 from tests.core.knowrithm.fakes import (
     CID,
     KEY,

@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
-from core.errors import (
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage
+from knowrithm_bots.core.errors import (
     AuthError,
     BadRequestError,
     KnowrithmError,
     ProtocolError,
     RateLimitedError,
 )
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
-from core.user_messages import explain
+from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.core.user_messages import explain
 from tests.core.knowrithm import steps
 from tests.core.knowrithm.fakes import THREE_TRIES
 from tests.harness import client_for

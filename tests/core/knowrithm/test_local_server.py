@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, split_words
-from core.errors import (
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, split_words
+from knowrithm_bots.core.errors import (
     AuthError,
     BadRequestError,
     ConversationEndedError,
@@ -17,7 +17,7 @@ from core.errors import (
     ProtocolError,
     UnavailableError,
 )
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyEvent, RetryPolicy
+from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyEvent, RetryPolicy
 from tests.core.knowrithm.fakes import THREE_TRIES
 from tests.core.knowrithm.recorders import WireLog
 from tests.core.knowrithm.steps import (

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import ConversationEndedError, UnavailableError
+from knowrithm_bots.core.errors import ConversationEndedError, UnavailableError
 from tests.core.knowrithm.fakes import (
     CHAT_PATH,
     FINAL,

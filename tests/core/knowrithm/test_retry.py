@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.knowrithm import RetryPolicy
-from core.knowrithm.retry import Safety, status_retryable, transport_retryable
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.knowrithm import RetryPolicy
+from knowrithm_bots.core.knowrithm.retry import Safety, status_retryable, transport_retryable
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter_inside_bounds() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.knowrithm import SSEEvent, SSEParser
+from knowrithm_bots.core.knowrithm import SSEEvent, SSEParser
 
 
 def parse_all(*chunks: str) -> list[SSEEvent]:

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 import httpx
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from core.errors import ProtocolError
-from core.knowrithm import ReplyDelta, ReplyDone
-from core.knowrithm import sse as sse_module
-from core.knowrithm.sse import SSEEvent, SSEParser
+from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
+from knowrithm_bots.core.errors import ProtocolError
+from knowrithm_bots.core.knowrithm import ReplyDelta, ReplyDone
+from knowrithm_bots.core.knowrithm import sse as sse_module
+from knowrithm_bots.core.knowrithm.sse import SSEEvent, SSEParser
 from tests.core.knowrithm.fakes import (
     CHAT_202,
     CHAT_PATH,

@@ -18,9 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bots.local_knowrithm import LocalKnowrithm, ScriptedAgent, StoredMessage, split_words
-from core.errors import AuthError, KnowrithmError, UnavailableError
-from core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.bots.local_knowrithm import (
+    LocalKnowrithm,
+    ScriptedAgent,
+    StoredMessage,
+    split_words,
+)
+from knowrithm_bots.core.errors import AuthError, KnowrithmError, UnavailableError
+from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
 from tests.core.knowrithm.fakes import (
     CHAT_202,
     CHAT_PATH,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.markup import to_discord_markdown
+from knowrithm_bots.core.markup import to_discord_markdown
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,12 @@ from collections.abc import Callable
 import pytest
 from hypothesis import example, given, settings
 
-from core.markup import to_discord_markdown, to_plain_text, to_slack_mrkdwn, to_telegram_html
+from knowrithm_bots.core.markup import (
+    to_discord_markdown,
+    to_plain_text,
+    to_slack_mrkdwn,
+    to_telegram_html,
+)
 from tests.core.markup.oracles import (
     TelegramHtml,
     expected_words,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.markup import split_for_rollover, to_telegram_html, utf16_len
+from knowrithm_bots.core.markup import split_for_rollover, to_telegram_html, utf16_len
 
 
 def test_text_that_fits_is_not_split() -> None:

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.markup import split_for_rollover, to_slack_mrkdwn, to_telegram_html, utf16_len
+from knowrithm_bots.core.markup import (
+    split_for_rollover,
+    to_slack_mrkdwn,
+    to_telegram_html,
+    utf16_len,
+)
 from tests.core.markup.strategies import any_text
 
 FAST = settings(max_examples=200, deadline=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.markup import to_plain_text, to_telegram_html
+from knowrithm_bots.core.markup import to_plain_text, to_telegram_html
 from tests.core.markup.oracles import TelegramHtml
 
 

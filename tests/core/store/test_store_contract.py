@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoreError
-from core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.core.errors import StoreError
+from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 
 
 class FakeTime:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 
 TABLE = "knowrithm_bots"
 

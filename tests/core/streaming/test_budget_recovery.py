@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core.adapter import Budget, Limits
-from core.clock import ManualClock
-from core.streaming import Pacer
-from core.streaming.budgets import RECOVERY_HALF_LIFE, TokenBucket
-from core.testing import FakePlatformAdapter
+from knowrithm_bots.core.adapter import Budget, Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.streaming import Pacer
+from knowrithm_bots.core.streaming.budgets import RECOVERY_HALF_LIFE, TokenBucket
+from knowrithm_bots.core.testing import FakePlatformAdapter
 
 
 def test_rate_comes_back_with_quiet_time_not_only_with_calls() -> None:

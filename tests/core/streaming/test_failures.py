@@ -9,18 +9,18 @@ from typing import Any
 
 import pytest
 
-from core.adapter import Budget, Limits, NativeStream
-from core.bridge import Bridge
-from core.clock import ManualClock
-from core.errors import PlatformAuthError, PlatformError, PlatformRateLimited
-from core.store import MemoryStore
-from core.streaming import Pacer, ReplyStream
-from core.streaming.backoff import (
+from knowrithm_bots.core.adapter import Budget, Limits, NativeStream
+from knowrithm_bots.core.bridge import Bridge
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.errors import PlatformAuthError, PlatformError, PlatformRateLimited
+from knowrithm_bots.core.store import MemoryStore
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.backoff import (
     LONGEST_RATE_LIMIT_WAIT,
     MIN_RATE_LIMIT_WAIT,
     UNKNOWN_RATE_LIMIT_WAIT,
 )
-from core.testing import FakePlatformAdapter, NativeBehaviour
+from knowrithm_bots.core.testing import FakePlatformAdapter, NativeBehaviour
 from tests.core.streaming.drive import agent, drive, settle, words
 
 LIMITS = Limits(max_message_length=4000, edit_interval=1.0)

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from core.adapter import Budget, Limits
-from core.clock import ManualClock
-from core.errors import PlatformRateLimited
-from core.streaming import Pacer, ReplyStream
-from core.streaming.budgets import TokenBucket
-from core.testing import FakePlatformAdapter, PlainBucket
+from knowrithm_bots.core.adapter import Budget, Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.errors import PlatformRateLimited
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.budgets import TokenBucket
+from knowrithm_bots.core.testing import FakePlatformAdapter, PlainBucket
 from tests.core.streaming.drive import drive
 
 CHAT = Limits(max_message_length=4000, edit_interval=0.0, budgets=(Budget(scope="chat", rate=1),))

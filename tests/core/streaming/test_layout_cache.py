@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.adapter import Limits
-from core.clock import ManualClock
-from core.streaming import Layout, ReplyStream
-from core.testing import FakePlatformAdapter
+from knowrithm_bots.core.adapter import Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.streaming import Layout, ReplyStream
+from knowrithm_bots.core.testing import FakePlatformAdapter
 from tests.core.streaming.drive import agent, drive, words
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from core.adapter import Limits
-from core.clock import ManualClock
-from core.errors import MessageNotFound, PlatformUnavailable
-from core.streaming import Pacer, ReplyStream
-from core.testing import FakePlatformAdapter
+from knowrithm_bots.core.adapter import Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.errors import MessageNotFound, PlatformUnavailable
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.testing import FakePlatformAdapter
 from tests.core.streaming.drive import agent, drive, settle, words
 
 
@@ -130,7 +130,7 @@ async def test_message_not_found_from_edit_reposts() -> None:
 
 async def test_aclose_while_waiting_for_a_turn_leaves_no_task_behind() -> None:
     clock = ManualClock()
-    from core.adapter import Budget
+    from knowrithm_bots.core.adapter import Budget
 
     fake = make(clock, budgets=(Budget(scope="chat", rate=1, per=10),))
     pacer = Pacer(clock=clock)

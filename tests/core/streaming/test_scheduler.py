@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from core.streaming.budgets import TokenBucket
-from core.streaming.scheduler import Lane, Scheduler, Waiter
+from knowrithm_bots.core.streaming.budgets import TokenBucket
+from knowrithm_bots.core.streaming.scheduler import Lane, Scheduler, Waiter
 
 
 def waiter(since: float, seq: int) -> Waiter:

@@ -6,10 +6,10 @@ import asyncio
 import itertools
 from collections import defaultdict
 
-from core.adapter import Budget, Limits
-from core.clock import ManualClock
-from core.streaming import Pacer, ReplyStream
-from core.testing import FakePlatformAdapter, PlatformCall
+from knowrithm_bots.core.adapter import Budget, Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.testing import FakePlatformAdapter, PlatformCall
 from tests.core.streaming.drive import agent, drive, settle, words
 
 TELEGRAM_GROUP = (

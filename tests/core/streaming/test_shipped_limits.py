@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.discord.adapter import DiscordAdapter
-from adapters.slack.adapter import SlackAdapter
-from adapters.telegram.adapter import TelegramAdapter
-from core.adapter import Limits
-from core.clock import ManualClock
-from core.streaming import Pacer, ReplyStream
-from core.testing import FakePlatformAdapter
+from knowrithm_bots.adapters.discord.adapter import DiscordAdapter
+from knowrithm_bots.adapters.slack.adapter import SlackAdapter
+from knowrithm_bots.adapters.telegram.adapter import TelegramAdapter
+from knowrithm_bots.core.adapter import Limits
+from knowrithm_bots.core.clock import ManualClock
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.testing import FakePlatformAdapter
 from tests.core.streaming.drive import drive
 
 ONE_WAY = 0.05

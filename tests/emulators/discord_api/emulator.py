@@ -9,7 +9,7 @@ from typing import Any
 import yarl
 from aiohttp import web
 
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 from .calls import CallLog, CallPredicate
 from .effects import Effects

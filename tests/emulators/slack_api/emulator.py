@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 from .clock import Clock, wall_clock
 from .delivery import ACK_TIMEOUT, EventPoster, build_envelope

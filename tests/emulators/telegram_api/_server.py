@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bots.local_site import LocalService, LocalSite
+from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 from ._builders import UpdateBuilder
 from ._flood import FloodGate, FloodLimits

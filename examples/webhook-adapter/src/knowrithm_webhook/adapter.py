@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
-from core.config.validation import validate_section
-from core.errors import ConfigError, PlatformError
-from core.events import Inbound, Reaction
+from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.errors import ConfigError, PlatformError
+from knowrithm_bots.core.events import Inbound, Reaction
 from knowrithm_webhook.api import BackendApi
 from knowrithm_webhook.config import WebhookConfig
 from knowrithm_webhook.receiver import Receiver

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import (
+from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
     PlatformAuthError,
@@ -13,7 +13,7 @@ from core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from core.retry_after import parse_retry_after
+from knowrithm_bots.core.retry_after import parse_retry_after
 
 DEFAULT_RETRY_AFTER = 1.0
 

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 NAME = "webhook"
 SIGNATURE_HEADER = "X-Knowrithm-Signature"
