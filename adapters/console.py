@@ -247,7 +247,7 @@ class ConsoleAdapter(Adapter):
 
     # --- outbound ------------------------------------------------------------------------
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         self._serial += 1
         message_id = f"{self._run}-m{self._serial}"
         self._end_active()

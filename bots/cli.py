@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -143,9 +144,7 @@ def _capabilities(name: str) -> str:
     except KnowrithmBotsError as exc:
         return f"(unavailable: {exc})"
     caps = cls.capabilities
-    flags = [
-        f for f in ("edit", "threads", "reactions", "typing", "native_stream") if getattr(caps, f)
-    ]
+    flags = [f.name for f in dataclasses.fields(caps) if getattr(caps, f.name)]
     return ", ".join(flags) + f"; max {cls.limits.max_message_length:,} chars"
 
 

@@ -205,22 +205,28 @@ class Bridge:
 
     async def _tell(self, event: Inbound, text: str) -> None:
         adapter = self._adapters[event.adapter]
-        shown = await self._say(adapter, event.thread, text)
+        shown = await self._say(adapter, event.thread, text, reply_to=event.message_id)
         await adapter.reply_done(thread=event.thread, message_ids=shown)
 
     async def _respond(self, adapter: Adapter, event: Inbound) -> list[str]:
         """Answer one message; the ids of the platform messages showing the response."""
         command = parse_command(event.text)
         if command is not None:
-            return await self._say(adapter, event.thread, await self._run_command(event, command))
+            result = await self._run_command(event, command)
+            return await self._say(adapter, event.thread, result, reply_to=event.message_id)
         text = event.text.strip()
         if not text:
-            return await self._say(adapter, event.thread, EMPTY_MESSAGE)
+            return await self._say(adapter, event.thread, EMPTY_MESSAGE, reply_to=event.message_id)
         if len(text) > self._settings.max_input_chars:
             limit = self._settings.max_input_chars
-            return await self._say(adapter, event.thread, too_long(length=len(text), limit=limit))
+            notice = too_long(length=len(text), limit=limit)
+            return await self._say(adapter, event.thread, notice, reply_to=event.message_id)
         reply = ReplyStream(
-            adapter=adapter, thread=event.thread, clock=self._clock, pacer=self._pacer
+            adapter=adapter,
+            thread=event.thread,
+            clock=self._clock,
+            pacer=self._pacer,
+            reply_to=event.message_id,
         )
         reply.start()
         try:
@@ -278,9 +284,13 @@ class Bridge:
             await reply.aclose()
             return reply.message_ids
 
-    async def _say(self, adapter: Adapter, thread: str, text: str) -> list[str]:
+    async def _say(
+        self, adapter: Adapter, thread: str, text: str, *, reply_to: str | None = None
+    ) -> list[str]:
         """Post a notice through the shared pacer, so it waits out 429s like answers do."""
-        notice = ReplyStream(adapter=adapter, thread=thread, clock=self._clock, pacer=self._pacer)
+        notice = ReplyStream(
+            adapter=adapter, thread=thread, clock=self._clock, pacer=self._pacer, reply_to=reply_to
+        )
         try:
             return await notice.finish(text=text)
         except Exception as exc:

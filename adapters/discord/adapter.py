@@ -79,7 +79,7 @@ class DiscordAdapter(Adapter):
         ),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
-        edit=True, threads=True, reactions=True, typing=True, delete=True
+        edit=True, reactions=True, typing=True, delete=True
     )
 
     def __init__(self, *, config: DiscordConfig, identify_delay: float = 5.0) -> None:
@@ -219,7 +219,7 @@ class DiscordAdapter(Adapter):
             raise PlatformError(f"thread {thread} belongs to another Discord application")
         return outbound, key
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         outbound, key = self._target(thread)
         return await outbound.post(channel_id=key.channel_id, text=text)
 

@@ -79,7 +79,7 @@ class SlackAdapter(Adapter):
         ),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
-        edit=True, threads=True, reactions=True, typing=True, native_stream=True, delete=True
+        edit=True, reactions=True, typing=True, native_stream=True, delete=True
     )
 
     def __init__(self, *, config: SlackConfig) -> None:
@@ -392,7 +392,7 @@ class SlackAdapter(Adapter):
         except ValueError:
             raise MessageNotFound(f"{message_id!r} is not a Slack message id") from None
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         ref = self._thread(thread)
         message = await self._out().post(thread=ref, text=text)
         self._remember_post(message, ref)

@@ -92,7 +92,7 @@ class TelegramAdapter(Adapter):
         ),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
-        edit=True, threads=True, reactions=True, typing=True, native_stream=True, delete=True
+        edit=True, reactions=True, typing=True, native_stream=True, delete=True
     )
 
     def __init__(self, *, config: TelegramConfig) -> None:
@@ -288,7 +288,7 @@ class TelegramAdapter(Adapter):
             raise PlatformError("the Telegram adapter is not started")
         return self._sender
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         key = self._key(thread)
         sender = self._sending()
         quote = None if key.is_private else self._targets.quote_for_post(thread=thread)

@@ -82,9 +82,12 @@ class ReplyStream:
         clock: Clock | None = None,
         edit_interval: float | None = None,
         pacer: Pacer | None = None,
+        reply_to: str | None = None,
     ) -> None:
         self._adapter = adapter
         self._thread = thread
+        # The user message this reply answers; only the reply's first post carries it.
+        self._reply_to = reply_to
         self._clock = clock or SystemClock()
         self._interval = adapter.limits.edit_interval if edit_interval is None else edit_interval
         # Without a shared pacer the reply still keeps inside the budgets, but only alone.
@@ -411,7 +414,14 @@ class ReplyStream:
         # The per-message interval counts from when a call was sent, as the platform does.
         sent_at = self._clock.monotonic()
         if step.kind == "post":
-            posted = await self._adapter.post(thread=self._thread, text=step.text)
+            reply_to, self._reply_to = self._reply_to, None
+            try:
+                posted = await self._adapter.post(
+                    thread=self._thread, text=step.text, reply_to=reply_to
+                )
+            except BaseException:
+                self._reply_to = reply_to  # the retry is still the first post
+                raise
             self._shown.append(Shown(id=posted.id, text=step.text, changed_at=sent_at))
             await self._stop_typing()
         elif step.kind == "edit":

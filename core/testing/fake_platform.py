@@ -230,7 +230,7 @@ class FakePlatformAdapter(Adapter):
 
     # --- outbound --------------------------------------------------------------------------
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         self._check_text(text)
         await self.arrive(kind="post", thread=thread, message_id=None, text=text)
         message_id = self.next_id()

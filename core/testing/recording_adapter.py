@@ -22,6 +22,7 @@ class RecordedCall:
     message_id: str | None
     text: str | None
     at: float
+    reply_to: str | None = None
 
 
 @dataclass
@@ -41,7 +42,7 @@ class RecordingAdapter(Adapter):
     name: ClassVar[str] = "recording"
     limits: ClassVar[Limits] = Limits(max_message_length=4000, edit_interval=0.0)
     capabilities: ClassVar[Capabilities] = Capabilities(
-        edit=True, threads=True, reactions=True, typing=True, delete=True
+        edit=True, reactions=True, typing=True, delete=True
     )
 
     def __init__(self, *, limits: Limits | None = None, name: str | None = None) -> None:
@@ -82,9 +83,16 @@ class RecordingAdapter(Adapter):
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         self.calls.append(
-            RecordedCall(kind="post", thread=thread, message_id=None, text=text, at=self._now())
+            RecordedCall(
+                kind="post",
+                thread=thread,
+                message_id=None,
+                text=text,
+                at=self._now(),
+                reply_to=reply_to,
+            )
         )
         self._maybe_fail()
         if self.measure(text) > self.limits.max_message_length:
@@ -171,9 +179,11 @@ class RecordingAdapter(Adapter):
         channel_name: str | None = None,
     ) -> Inbound:
         assert self.sink is not None, "start() the adapter first"
+        event_id = event_id or f"e{next(self._events)}"
         event = Inbound(
             thread=self.thread_key(chat),
-            event_id=event_id or f"e{next(self._events)}",
+            event_id=event_id,
+            message_id=f"user-{event_id}",
             text=text,
             author=Author(id=user, display_name=display_name, is_bot=is_bot, external=external),
             origin=Origin(

@@ -318,6 +318,14 @@ async def test_long_answer_rolls_over() -> None:
         assert "".join(messages).split() == LONG_ANSWER.split()
 
 
+async def test_the_first_post_of_an_answer_or_notice_says_which_message_it_answers() -> None:
+    async with own_bot(agent=ScriptedAgent(lambda question, history: LONG_ANSWER)) as bot:
+        await bot.ask("long please", event_id="q1")
+        await bot.ask("/nonsense", event_id="q2")
+        posts = [call for call in bot.adapter.calls if call.kind == "post"]
+        assert [call.reply_to for call in posts] == ["user-q1", None, None, "user-q2"]
+
+
 async def test_typing_shown_before_the_first_words() -> None:
     async with own_bot(first_token_delay=0.2) as bot:
         await bot.ask("hi")

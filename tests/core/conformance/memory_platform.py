@@ -208,7 +208,7 @@ class MemoryAdapter(Adapter):
     def chat_of(self, thread: str) -> str:
         return thread.removeprefix(f"memory:{BOT_ID}:")
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         try:
             return Posted(
                 id=await self.service.send(token=self.token, chat=self.chat_of(thread), text=text)

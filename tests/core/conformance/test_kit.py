@@ -59,7 +59,7 @@ class MeasuresWrongly(MemoryAdapter):
 
 
 class TruncatesSilently(MemoryAdapter):
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         return await super().post(thread=thread, text=text[: MAX_LENGTH // 2])
 
 
@@ -121,7 +121,7 @@ class RejectsUnchangedEdits(MemoryAdapter):
 
 
 class RetriesRateLimitsForever(MemoryAdapter):
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         while True:
             try:
                 return await super().post(thread=thread, text=text)

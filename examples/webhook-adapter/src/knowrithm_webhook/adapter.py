@@ -90,7 +90,7 @@ class WebhookAdapter(Adapter):
             raise PlatformError(f"thread {thread!r} does not belong to this webhook bot")
         return conversation
 
-    async def post(self, *, thread: str, text: str) -> Posted:
+    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         message_id = await self._api.post_message(
             conversation=self._conversation(thread), text=text
         )
