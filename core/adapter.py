@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from knowrithm_bots.core.config.adapter_config import AdapterConfig
 from knowrithm_bots.core.events import Inbound, Reaction
 from knowrithm_bots.core.limits import Budget, Capabilities, Limits
+from knowrithm_bots.core.thread_key import ThreadKeyCodec
 
 __all__ = [
     "Adapter",
@@ -103,6 +105,12 @@ class Adapter(ABC):
     name: ClassVar[str]
     limits: ClassVar[Limits]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    config_model: ClassVar[type[AdapterConfig] | None] = None
+    """The model of the adapter's ``adapters.<name>`` section (``from_config`` loads it with
+    ``config_model.load``); ``check-config`` validates the section with it."""
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = None
+    """The codec of the adapter's thread keys; the conformance kit round-trips every
+    ``Inbound.thread`` and ``Reaction.thread`` through it."""
 
     @classmethod
     @abstractmethod

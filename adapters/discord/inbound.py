@@ -216,7 +216,6 @@ class InboundHandler:
         origin: Origin,
         author: Author | None = None,
     ) -> None:
-        extra = {"attachments": [a.filename for a in message.attachments]}
         await self._sink.on_message(
             Inbound(
                 thread=key,
@@ -225,7 +224,6 @@ class InboundHandler:
                 author=author or author_of(message.author),
                 origin=origin,
                 message_id=str(message.id),
-                extra=extra,
             )
         )
 

@@ -322,7 +322,6 @@ class SlackAdapter(Adapter):
             return
         user_team = (person.team if person else None) or incoming.user_team or who.team
         self._recipients.put(thread.key, value=Recipient(user=incoming.user, team=user_team))
-        extra: dict[str, Any] = {"files": list(incoming.file_names)} if incoming.file_names else {}
         await self._sink.on_message(
             Inbound(
                 thread=thread.key,
@@ -338,7 +337,6 @@ class SlackAdapter(Adapter):
                     is_direct=incoming.is_direct,
                 ),
                 message_id=incoming.message.id,
-                extra=extra,
             )
         )
 

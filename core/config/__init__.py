@@ -1,5 +1,6 @@
 """Typed settings loaded from YAML with ``${ENV}`` expansion."""
 
+from knowrithm_bots.core.config.adapter_config import AdapterConfig, ConfigKeyDeprecated
 from knowrithm_bots.core.config.loader import adapter_config, load_settings, parse_settings
 from knowrithm_bots.core.config.models import (
     ConversationSettings,
@@ -9,11 +10,14 @@ from knowrithm_bots.core.config.models import (
     Settings,
     StoreSettings,
 )
-from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.config.validation import InvalidKey, validate_section
 
 __all__ = [
+    "AdapterConfig",
+    "ConfigKeyDeprecated",
     "ConversationSettings",
     "EntityRule",
+    "InvalidKey",
     "KnowrithmSettings",
     "RatingSettings",
     "Settings",
