@@ -35,14 +35,29 @@ class Posted:
 class EventSink(Protocol):
     """Where an adapter delivers events; implemented by the Bridge.
 
-    Both methods return quickly (the work is queued), so an adapter may await them from a
-    platform callback that must be acknowledged within seconds. They never raise for bad
-    user input; they may raise ``asyncio.CancelledError`` when the bot is shutting down.
+    Every method returns quickly (the work is queued), so an adapter may await it from a
+    platform callback that must be acknowledged within seconds. None raises for bad user
+    input; each may raise ``asyncio.CancelledError`` when the bot is shutting down.
+
+    Order: the events of one thread must reach the sink in the order the platform sent
+    them, and the bridge answers them in that order. An adapter whose translation of a
+    platform event awaits anything (a lookup, creating a thread) runs that translation
+    through ``knowrithm_bots.core.thread_queue.ThreadQueue``, keyed by the thread or the
+    channel it belongs to, so that a quick second message cannot overtake the first.
     """
 
     async def on_message(self, event: Inbound) -> None: ...
 
     async def on_reaction(self, event: Reaction) -> None: ...
+
+    async def on_notice(self, *, thread: str, text: str, reply_to: str | None = None) -> None:
+        """Post ``text`` (Markdown) in ``thread`` on the adapter's behalf: a refusal, a hint.
+
+        The notice is paced with the answers (the same budgets, the same backoff after a
+        429) and queued behind the thread's earlier events, so it never overtakes an answer.
+        ``reply_to`` is the ``Inbound.message_id`` it answers, as for ``Adapter.post``.
+        """
+        ...
 
 
 class NativeStream(ABC):

@@ -26,7 +26,7 @@ from knowrithm_bots.core.errors import (
     PlatformError,
     StoreError,
 )
-from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction, adapter_of
 from knowrithm_bots.core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
 from knowrithm_bots.core.message_links import Link, find_link, link_messages
 from knowrithm_bots.core.ratings import rating_for
@@ -141,6 +141,22 @@ class Bridge:
             return
         if first:
             self._queue.submit(thread=event.thread, job=lambda: self._handle_reaction(event))
+
+    async def on_notice(self, *, thread: str, text: str, reply_to: str | None = None) -> None:
+        try:
+            adapter = self._adapters[adapter_of(thread)]
+        except (KeyError, ValueError):
+            log.error("a notice for thread %r names no adapter of this bot", thread)
+            return
+        if self._queue.closed:
+            return
+
+        async def post() -> None:
+            shown = await self._say(adapter, thread, text, reply_to=reply_to)
+            if not shown:
+                log.warning("could not post a notice in thread %s", thread)
+
+        self._queue.submit(thread=thread, job=post)
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -71,6 +71,9 @@ class NullSink:
     async def on_reaction(self, event: Reaction) -> None:
         return None
 
+    async def on_notice(self, *, thread: str, text: str, reply_to: str | None = None) -> None:
+        return None
+
 
 class CollectLogs(logging.Handler):
     """Keeps each record as formatted text, traceback included, as a log file would show it."""

@@ -511,3 +511,16 @@ async def test_the_sweeper_purges_expired_keys_hourly_not_every_sweep(
         assert store.purged == [1, 0]  # an hour after the first purge
     finally:
         await bridge.stop()
+
+
+async def test_an_adapter_notice_is_posted_in_order_behind_the_thread_answers(bot: Bot) -> None:
+    await bot.adapter.say("hello", event_id="q1")
+    await bot.bridge.on_notice(
+        thread=bot.adapter.thread_key("general"), text="a notice", reply_to="user-q1"
+    )
+    await bot.bridge.on_notice(thread="nobody:x", text="lost")
+    await bot.bridge.drain()
+    posts = [call for call in bot.adapter.calls if call.kind == "post"]
+    assert [call.reply_to for call in posts] == ["user-q1", "user-q1"]
+    assert bot.adapter.messages_in("recording:general")[-1] == "a notice"
+    assert all(call.thread == "recording:general" for call in posts)

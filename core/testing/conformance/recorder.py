@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from knowrithm_bots.core.events import Inbound, Reaction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """A notice an adapter asked the sink to post."""
+
+    thread: str
+    text: str
+    reply_to: str | None
 
 
 class EventRecorder:
@@ -17,6 +27,7 @@ class EventRecorder:
     def __init__(self) -> None:
         self.messages: list[Inbound] = []
         self.reactions: list[Reaction] = []
+        self.notices: list[Notice] = []
         self._changed = asyncio.Condition()
 
     async def on_message(self, event: Inbound) -> None:
@@ -25,6 +36,10 @@ class EventRecorder:
 
     async def on_reaction(self, event: Reaction) -> None:
         self.reactions.append(event)
+        await self._notify()
+
+    async def on_notice(self, *, thread: str, text: str, reply_to: str | None = None) -> None:
+        self.notices.append(Notice(thread=thread, text=text, reply_to=reply_to))
         await self._notify()
 
     async def _notify(self) -> None:
