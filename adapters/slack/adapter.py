@@ -12,8 +12,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowrithm_bots.adapters.slack.config import SlackConfig, load_config
-from knowrithm_bots.adapters.slack.errors import guarded
+from knowrithm_bots.adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.errors import translated
 from knowrithm_bots.adapters.slack.inbound import (
     Identity,
     Incoming,
@@ -29,7 +29,7 @@ from knowrithm_bots.adapters.slack.redaction import redaction_scope
 from knowrithm_bots.adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
 from knowrithm_bots.adapters.slack.status import ThinkingStatus
 from knowrithm_bots.adapters.slack.text import to_plain
-from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.adapters.slack.transport import HttpTransport, SocketTransport, Transport
 from knowrithm_bots.core.adapter import (
     Adapter,
@@ -56,10 +56,11 @@ MEMORY_SIZE = 10_000  # threads, recipients and posted messages remembered in-pr
 STREAM_REFUSAL_BACKOFF = 600.0  # after feature_not_enabled, post + edit for this long
 # Events being looked up and handed to the sink at once (each costs a users.info at most).
 EVENT_CONCURRENCY = 64
+NOT_RUNNING = "the Slack adapter is not running (it was not started, or it was stopped)"
 
 
 class SlackAdapter(Adapter):
-    """One Slack app (bot token) in Socket Mode or HTTP Events mode; see the package docs."""
+    """One Slack app (bot token) in Socket Mode or HTTP Events mode; see docs/adapters/slack.md."""
 
     name: ClassVar[str] = "slack"
     # Slack's published limits as budgets the reply engine shares among all replies:
@@ -81,6 +82,8 @@ class SlackAdapter(Adapter):
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, native_stream=True, delete=True
     )
+    config_model: ClassVar[type[SlackConfig]] = SlackConfig
+    thread_codec: ClassVar[type[ThreadKey]] = ThreadKey
 
     def __init__(self, *, config: SlackConfig) -> None:
         self._config = config
@@ -101,7 +104,7 @@ class SlackAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> SlackAdapter:
-        return cls(config=load_config(config))
+        return cls(config=cls.config_model.load(config, prefix=f"adapters.{cls.name}"))
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -171,7 +174,8 @@ class SlackAdapter(Adapter):
 
     async def _whoami(self, client: AsyncWebClient) -> Identity:
         try:
-            answer = await guarded(client.auth_test(), method="auth.test")
+            with translated(action="auth.test"):
+                answer = await client.auth_test()
         except PlatformAuthError:
             raise PlatformAuthError(
                 "Slack refused the bot token: check adapters.slack.bot_token"
@@ -249,9 +253,10 @@ class SlackAdapter(Adapter):
         incoming = read_message(event, who=who, config=self._config, engaged=self._is_engaged)
         if incoming is None:
             return
+        thread = incoming.thread.encode()
         if incoming.mentioned and not incoming.is_direct:
-            self._engaged.put(incoming.thread.key, value=True)
-        self._submit(incoming.thread.key, lambda: self._deliver_message(incoming, who))
+            self._engaged.put(thread, value=True)
+        self._submit(thread, lambda: self._deliver_message(incoming, who))
 
     def _take_reaction(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
         event = body.get("event")
@@ -263,13 +268,13 @@ class SlackAdapter(Adapter):
             return
         message = reaction.message
         thread = (
-            self._posted.get(message.id)
-            or ThreadRef(
+            self._posted.get(message.encode())
+            or ThreadKey(
                 team=who.team, bot=who.bot_user_id, channel=message.channel, thread_ts=message.ts
-            ).key
+            ).encode()
         )
         event_id = str(
-            body.get("event_id") or f"{message.id}:{reaction.user}:{event.get('event_ts')}"
+            body.get("event_id") or f"{message.encode()}:{reaction.user}:{event.get('event_ts')}"
         )
         self._submit(thread, lambda: self._deliver_reaction(reaction, who, thread, event_id))
 
@@ -277,7 +282,12 @@ class SlackAdapter(Adapter):
         return self._engaged.get(thread) is not None
 
     def _submit(self, thread: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` after the thread's earlier events, so a thread keeps its order."""
+        """Run ``work`` after the thread's earlier events, so a thread keeps its order.
+
+        The adapter's one ordering mechanism: translating an event awaits look-ups
+        (users.info, conversations.info), during which a quick second message of the same
+        thread must not overtake the first.
+        """
         if self._events is None:
             return
 
@@ -310,22 +320,24 @@ class SlackAdapter(Adapter):
     async def _deliver_message(self, incoming: Incoming, who: Identity) -> None:
         assert self._directory is not None and self._sink is not None
         thread = incoming.thread
+        key = thread.encode()
         name: str | None = None
         if not incoming.is_direct:
             name = await self._directory.channel_name(thread.channel)
             if not channel_allowed(self._config, channel_id=thread.channel, name=name):
+                # Silent by design: outside allowed_channels the bot says nothing at all.
                 log.info("ignored a message in %s: not in allowed_channels", thread.channel)
-                self._engaged.pop(thread.key)
+                self._engaged.pop(key)
                 return
         person, author = await self._author(incoming.user, team=incoming.user_team, who=who)
         if author.is_bot:
             return
         user_team = (person.team if person else None) or incoming.user_team or who.team
-        self._recipients.put(thread.key, value=Recipient(user=incoming.user, team=user_team))
+        self._recipients.put(key, value=Recipient(user=incoming.user, team=user_team))
         await self._sink.on_message(
             Inbound(
-                thread=thread.key,
-                event_id=incoming.message.id,
+                thread=key,
+                event_id=incoming.message.encode(),
                 text=to_plain(incoming.raw_text, bot_user_id=who.bot_user_id),
                 author=author,
                 origin=Origin(
@@ -336,7 +348,7 @@ class SlackAdapter(Adapter):
                     channel_name=name,
                     is_direct=incoming.is_direct,
                 ),
-                message_id=incoming.message.id,
+                message_id=incoming.message.encode(),
             )
         )
 
@@ -350,7 +362,7 @@ class SlackAdapter(Adapter):
             Reaction(
                 thread=thread,
                 event_id=event_id,
-                message_id=reaction.message.id,
+                message_id=reaction.message.encode(),
                 emoji=reaction.emoji,
                 added=reaction.added,
                 author=author,
@@ -365,19 +377,25 @@ class SlackAdapter(Adapter):
 
     # --- outbound ------------------------------------------------------------------------
 
+    def _web(self) -> AsyncWebClient:
+        if self._client is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        return self._client
+
     def _out(self) -> Outbound:
         if self._outbound is None:
-            raise PlatformUnavailable("the Slack adapter is not running")
+            raise PlatformUnavailable(NOT_RUNNING)
         return self._outbound
 
-    def _remember_post(self, message: MessageRef, thread: ThreadRef) -> None:
-        self._posted.put(message.id, value=thread.key)
-        self._engaged.put(thread.key, value=True)
+    def _remember_post(self, message: MessageRef, thread: ThreadKey) -> None:
+        key = thread.encode()
+        self._posted.put(message.encode(), value=key)
+        self._engaged.put(key, value=True)
 
     @staticmethod
-    def _thread(thread: str) -> ThreadRef:
+    def _thread(thread: str) -> ThreadKey:
         try:
-            return ThreadRef.parse(thread)
+            return ThreadKey.decode(thread)
         except ValueError:
             raise PlatformError(
                 f"{thread!r} is not a Slack thread key (slack:<team>:<bot>:<channel>:<ts>)"
@@ -386,15 +404,17 @@ class SlackAdapter(Adapter):
     @staticmethod
     def _message(message_id: str) -> MessageRef:
         try:
-            return MessageRef.parse(message_id)
+            return MessageRef.decode(message_id)
         except ValueError:
             raise MessageNotFound(f"{message_id!r} is not a Slack message id") from None
 
     async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
-        ref = self._thread(thread)
-        message = await self._out().post(thread=ref, text=text)
-        self._remember_post(message, ref)
-        return Posted(id=message.id)
+        # reply_to is not used: every answer already goes into the thread of the message it
+        # answers (or, in a whole-DM conversation, right below it); Slack's API has no quoting.
+        key = self._thread(thread)
+        message = await self._out().post(thread=key, text=text)
+        self._remember_post(message, key)
+        return Posted(id=message.encode())
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
         self._thread(thread)
@@ -405,35 +425,38 @@ class SlackAdapter(Adapter):
         await self._out().delete(message=self._message(message_id))
 
     async def typing(self, *, thread: str) -> None:
-        if self._status is not None:
-            await self._status.show(self._thread(thread))
+        key = self._thread(thread)
+        if self._status is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        await self._status.show(key)
 
     async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
         status = self._status
         if status is None:
             return
-        ref = self._thread(thread)
+        key = self._thread(thread)
         if message_ids:
-            status.forget(ref)  # Slack clears the status when the bot replies
+            status.forget(key)  # Slack clears the status when the bot replies
             return
         try:
-            await status.clear(ref)
+            await status.clear(key)
         except PlatformError as exc:
             log.info("could not clear the thinking status in %s: %s", thread, exc)
 
     async def open_native_stream(self, *, thread: str) -> NativeStream | None:
-        ref = self._thread(thread)
-        client = self._client
-        if client is None or not self._config.native_streaming or ref.thread_ts is None:
+        key = self._thread(thread)
+        if self._client is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        if not self._config.native_streaming or key.thread_ts is None:
             return None
-        if self._refused_until.get(ref.team, 0.0) > time.monotonic():
+        if self._refused_until.get(key.team, 0.0) > time.monotonic():
             return None
         recipient = self._recipients.get(thread)
-        if recipient is None and not ref.channel.startswith("D"):
+        if recipient is None and not key.channel.startswith("D"):
             return None  # channels need a recipient; without one, post + edit
         return SlackNativeStream(
-            client=client,
-            thread=ref,
+            client=self._web,
+            thread=key,
             recipient=recipient,
             limit=self.limits.max_message_length,
             on_refused=self._streaming_refused,
@@ -449,12 +472,12 @@ class SlackAdapter(Adapter):
 
     def budget_keys(self, *, thread: str) -> Mapping[str, str]:
         try:
-            ref = ThreadRef.parse(thread)
+            key = ThreadKey.decode(thread)
         except ValueError:
             return super().budget_keys(thread=thread)  # post() then names the garbled key
         return {
             "thread": thread,
-            "chat": f"{ref.team}:{ref.channel}",
-            "workspace": ref.team,
-            "bot": f"{ref.team}:{ref.bot}",
+            "chat": f"{key.team}:{key.channel}",
+            "workspace": key.team,
+            "bot": f"{key.team}:{key.bot}",
         }

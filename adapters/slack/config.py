@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from knowrithm_bots.core.config.validation import validate_section
-from knowrithm_bots.core.errors import ConfigError
+from knowrithm_bots.core.config import AdapterConfig, InvalidKey
 
-PREFIX = "adapters.slack"
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 APP_TOKEN_PREFIX = "xapp-"
 
 
-class SlackConfig(BaseModel):
+class SlackConfig(AdapterConfig):
     """``adapters.slack`` in the config file.
 
     ``mode: socket`` needs ``app_token`` (no public URL); ``mode: http`` needs
     ``signing_secret`` and serves the Events API on ``host``:``port`` at ``path``.
+    ``api_base_url`` is the Web API base (``api_url`` before; still read, with a warning).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    renamed: ClassVar[Mapping[str, str]] = {"api_url": "api_base_url"}
 
     bot_token: SecretStr
     app_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     mode: Literal["socket", "http"] = "socket"
-    api_url: str = "https://slack.com/api/"
+    api_base_url: str = "https://slack.com/api/"
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)
     path: str = "/slack/events"
@@ -61,9 +60,9 @@ class SlackConfig(BaseModel):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("api_url")
+    @field_validator("api_base_url")
     @classmethod
-    def _api_url(cls, value: str) -> str:
+    def _api_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         # slack-sdk joins method names straight onto the base URL.
@@ -86,20 +85,17 @@ class SlackConfig(BaseModel):
             raise ValueError("must list channel ids (C0123ABCD) or names (#support)")
         return cleaned
 
-
-def load_config(data: Mapping[str, Any] | None) -> SlackConfig:
-    """Validate ``data``; a ConfigError names the failing key (never a secret's value)."""
-    config = validate_section(SlackConfig, data=data, prefix=PREFIX)
-    if config.mode == "socket" and config.app_token is None:
-        raise ConfigError(
-            f"config key {PREFIX}.app_token is required when {PREFIX}.mode is 'socket' "
-            "(an app-level token starting with xapp-)",
-            key_path=f"{PREFIX}.app_token",
-        )
-    if config.mode == "http" and config.signing_secret is None:
-        raise ConfigError(
-            f"config key {PREFIX}.signing_secret is required when {PREFIX}.mode is 'http' "
-            "(Basic Information → Signing Secret in the app's settings)",
-            key_path=f"{PREFIX}.signing_secret",
-        )
-    return config
+    @model_validator(mode="after")
+    def _mode_needs_its_secret(self) -> Self:
+        if self.mode == "socket" and self.app_token is None:
+            raise InvalidKey(
+                "app_token",
+                "is required when mode is 'socket' (an app-level token starting with xapp-)",
+            )
+        if self.mode == "http" and self.signing_secret is None:
+            raise InvalidKey(
+                "signing_secret",
+                "is required when mode is 'http' "
+                "(Basic Information → Signing Secret in the app's settings)",
+            )
+        return self

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
+import functools
+from contextlib import AbstractContextManager
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from knowrithm_bots.core.error_translation import translating
 from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
@@ -18,8 +19,6 @@ from knowrithm_bots.core.errors import (
     PlatformUnavailable,
 )
 from knowrithm_bots.core.retry_after import parse_retry_after
-
-T = TypeVar("T")
 
 
 class SlackRefused(PlatformError):
@@ -88,51 +87,50 @@ def _retry_after(exc: SlackApiError) -> float:
     return DEFAULT_RETRY_AFTER
 
 
-def translate(exc: SlackApiError, *, method: str) -> PlatformError:
-    """The core error for Slack's answer to ``method``."""
+def _answer(exc: SlackApiError, *, action: str) -> PlatformError:
+    """The core error for Slack's refusal of ``action``, read from its error name and status."""
     code = error_code(exc)
     status = int(getattr(exc.response, "status_code", 200) or 200)
     if status == 429 or code == "ratelimited":
         after = _retry_after(exc)
         return PlatformRateLimited(
-            f"Slack rate-limited {method}; retry after {after:g}s", retry_after=after
+            f"Slack rate-limited {action}; retry after {after:g}s", retry_after=after
         )
     if code in AUTH_ERRORS:
-        return PlatformAuthError(f"Slack refused {method}: {code} (check the bot token's scopes)")
+        return PlatformAuthError(f"Slack refused {action}: {code} (check the bot token's scopes)")
     if code in GONE_ERRORS:
-        return MessageNotFound(f"Slack cannot find the message for {method}: {code}")
+        return MessageNotFound(f"Slack cannot find the message for {action}: {code}")
     if code in TOO_LONG_ERRORS:
-        return MessageTooLong(f"Slack refused {method}: {code}")
+        return MessageTooLong(f"Slack refused {action}: {code}")
     if status >= 500 or code in SERVER_ERRORS:
-        return PlatformUnavailable(f"Slack failed {method}: {code} (HTTP {status})")
-    return SlackRefused(f"Slack refused {method}: {code}", code=code)
+        return PlatformUnavailable(f"Slack failed {action}: {code} (HTTP {status})")
+    return SlackRefused(f"Slack refused {action}: {code}", code=code)
 
 
-async def guarded(call: Awaitable[T], *, method: str) -> T:
-    """Await one Web API call, raising only PlatformError subclasses."""
-    try:
-        return await call
-    except SlackApiError as exc:
-        raise translate(exc, method=method) from None
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        raise PlatformUnavailable(
-            f"Slack could not be reached for {method} ({type(exc).__name__})"
-        ) from None
+def translate(exc: Exception, *, action: str, stream: bool = False) -> PlatformError | None:
+    """The core error for a failure of ``action`` (a Web API method such as
+    ``chat.postMessage``), or None when ``exc`` is not a Slack failure.
 
-
-async def guarded_stream(call: Awaitable[T], *, method: str) -> T:
-    """Like ``guarded``, but any refusal means "fall back": NativeStreamUnavailable.
-
-    Rate limits and outages stay as they are, so the engine waits and tries again.
+    With ``stream``, every refusal becomes ``StreamRefused`` (a NativeStreamUnavailable: fall
+    back to post + edit); rate limits and outages stay as they are, so the engine waits and
+    tries the stream again.
     """
-    try:
-        return await call
-    except SlackApiError as exc:
-        translated = translate(exc, method=method)
-        if isinstance(translated, PlatformRateLimited | PlatformUnavailable):
-            raise translated from None
-        raise StreamRefused(str(translated), code=error_code(exc)) from None
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        raise PlatformUnavailable(
-            f"Slack could not be reached for {method} ({type(exc).__name__})"
-        ) from None
+    if isinstance(exc, SlackApiError):
+        error = _answer(exc, action=action)
+        if stream and not isinstance(error, PlatformRateLimited | PlatformUnavailable):
+            return StreamRefused(str(error), code=error_code(exc))
+        return error
+    # TimeoutError is an OSError; slack-sdk's own client errors are about the connection.
+    if isinstance(exc, SlackClientError | aiohttp.ClientError | OSError):
+        kind = type(exc).__name__
+        return PlatformUnavailable(f"Slack could not be reached for {action} ({kind})")
+    return None
+
+
+def translated(*, action: str, stream: bool = False) -> AbstractContextManager[None]:
+    """Re-raise Slack failures inside the block as ``translate`` makes them::
+
+    with translated(action="chat.update"):
+        await client.chat_update(...)
+    """
+    return translating(functools.partial(translate, action=action, stream=stream))

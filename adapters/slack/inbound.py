@@ -8,7 +8,7 @@ from typing import Any
 
 from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.text import mentions
-from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 
 # Subtypes that are a person writing; edits, deletions, joins and bot posts are not.
 ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
@@ -28,7 +28,7 @@ class Identity:
 class Incoming:
     """A person's message the agent should answer."""
 
-    thread: ThreadRef
+    thread: ThreadKey
     message: MessageRef
     raw_text: str
     user: str
@@ -114,17 +114,19 @@ def read_message(
     if direct:
         if config.direct_messages == "off":
             return None
-        thread = ThreadRef(
+        thread = ThreadKey(
             team=who.team,
             bot=who.bot_user_id,
             channel=channel,
             thread_ts=None if config.direct_messages == "channel" else root,
         )
     else:
-        thread = ThreadRef(team=who.team, bot=who.bot_user_id, channel=channel, thread_ts=root)
+        thread = ThreadKey(team=who.team, bot=who.bot_user_id, channel=channel, thread_ts=root)
         in_thread = root != ts
         wanted = (
-            mentioned or config.channel_messages == "all" or (in_thread and engaged(thread.key))
+            mentioned
+            or config.channel_messages == "all"
+            or (in_thread and engaged(thread.encode()))
         )
         if not wanted:
             return None

@@ -18,8 +18,8 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from knowrithm_bots.adapters.slack.errors import StreamRefused, guarded_stream
-from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.errors import StreamRefused, translated
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import NativeStream, Posted
 from knowrithm_bots.core.errors import NativeStreamUnavailable, PlatformError
 
@@ -48,15 +48,16 @@ class SlackNativeStream(NativeStream):
     def __init__(
         self,
         *,
-        client: AsyncWebClient,
-        thread: ThreadRef,
+        client: Callable[[], AsyncWebClient],
+        thread: ThreadKey,
         recipient: Recipient | None,
         limit: int,
         on_refused: Callable[[str], None],
-        on_posted: Callable[[MessageRef, ThreadRef], None],
+        on_posted: Callable[[MessageRef, ThreadKey], None],
     ) -> None:
         if thread.thread_ts is None:
             raise ValueError("Slack streams are replies in a thread")
+        # Asked for on every call: it raises PlatformUnavailable once the adapter stopped.
         self._client = client
         self._thread = thread
         self._thread_ts: str = thread.thread_ts
@@ -83,9 +84,9 @@ class SlackNativeStream(NativeStream):
         if self._ts is None:
             await self._start(text)
         else:
-            await self._guard(
+            await self._call(
                 "chat.appendStream",
-                self._client.chat_appendStream(
+                self._client().chat_appendStream(
                     channel=self._thread.channel, ts=self._ts, markdown_text=text
                 ),
             )
@@ -102,22 +103,22 @@ class SlackNativeStream(NativeStream):
             await self._start(rest)
             self._shown, rest = text, ""
         assert self._ts is not None
-        await self._guard(
+        await self._call(
             "chat.stopStream",
-            self._client.chat_stopStream(
+            self._client().chat_stopStream(
                 channel=self._thread.channel, ts=self._ts, markdown_text=rest or None
             ),
         )
         self._shown = text
         message = self._message
         assert message is not None
-        return [Posted(id=message.id)]
+        return [Posted(id=message.encode())]
 
     def leftover(self) -> Posted | None:
         message = self._message
         if message is None or not self._shown:
             return None
-        return Posted(id=message.id)
+        return Posted(id=message.encode())
 
     # --- internals -------------------------------------------------------------------
 
@@ -127,9 +128,9 @@ class SlackNativeStream(NativeStream):
 
     async def _start(self, text: str) -> None:
         recipient = self._recipient
-        answer = await self._guard(
+        answer = await self._call(
             "chat.startStream",
-            self._client.chat_startStream(
+            self._client().chat_startStream(
                 channel=self._thread.channel,
                 thread_ts=self._thread_ts,
                 markdown_text=text or None,
@@ -146,9 +147,12 @@ class SlackNativeStream(NativeStream):
         assert message is not None
         self._on_posted(message, self._thread)
 
-    async def _guard(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
+        """One stream method; a refusal marks the stream failed (and, where it says the
+        workspace has no streams, tells the adapter) before it reaches the engine."""
         try:
-            answer = await guarded_stream(call, method=method)
+            with translated(action=method, stream=True):
+                answer = await call
         except StreamRefused as exc:
             self._failed = True
             if exc.code in REFUSALS:
@@ -161,10 +165,8 @@ class SlackNativeStream(NativeStream):
         self._failed = True
         if self._ts is not None:
             try:
-                await guarded_stream(
-                    self._client.chat_stopStream(channel=self._thread.channel, ts=self._ts),
-                    method="chat.stopStream",
-                )
+                with translated(action="chat.stopStream", stream=True):
+                    await self._client().chat_stopStream(channel=self._thread.channel, ts=self._ts)
             except PlatformError as exc:
-                log.info("could not stop the stream in %s: %s", self._thread.key, exc)
+                log.info("could not stop the stream in %s: %s", self._thread.encode(), exc)
         raise NativeStreamUnavailable(reason)

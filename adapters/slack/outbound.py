@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowrithm_bots.adapters.slack.errors import guarded
-from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadRef
+from knowrithm_bots.adapters.slack.errors import translated
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.markup import to_slack_mrkdwn
 
@@ -21,13 +21,11 @@ class Outbound:
     def __init__(self, *, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def post(self, *, thread: ThreadRef, text: str) -> MessageRef:
-        answer = await guarded(
-            self._client.chat_postMessage(
+    async def post(self, *, thread: ThreadKey, text: str) -> MessageRef:
+        with translated(action="chat.postMessage"):
+            answer = await self._client.chat_postMessage(
                 channel=thread.channel, text=render(text), thread_ts=thread.thread_ts
-            ),
-            method="chat.postMessage",
-        )
+            )
         ts = answer.get("ts")
         if not ts:
             raise PlatformError("Slack accepted chat.postMessage but returned no message ts")
@@ -36,12 +34,11 @@ class Outbound:
         )
 
     async def edit(self, *, message: MessageRef, text: str) -> None:
-        await guarded(
-            self._client.chat_update(channel=message.channel, ts=message.ts, text=render(text)),
-            method="chat.update",
-        )
+        with translated(action="chat.update"):
+            await self._client.chat_update(
+                channel=message.channel, ts=message.ts, text=render(text)
+            )
 
     async def delete(self, *, message: MessageRef) -> None:
-        await guarded(
-            self._client.chat_delete(channel=message.channel, ts=message.ts), method="chat.delete"
-        )
+        with translated(action="chat.delete"):
+            await self._client.chat_delete(channel=message.channel, ts=message.ts)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowrithm_bots.adapters.slack.errors import guarded
+from knowrithm_bots.adapters.slack.errors import translated
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Author
@@ -113,7 +113,8 @@ class Directory:
 
     async def person(self, user_id: str) -> Person | None:
         async def look_up() -> Person | None:
-            answer = await guarded(self._client.users_info(user=user_id), method="users.info")
+            with translated(action="users.info"):
+                answer = await self._client.users_info(user=user_id)
             user = answer.get("user")
             return Person.from_api(user) if isinstance(user, dict) else None
 
@@ -123,9 +124,8 @@ class Directory:
         """The channel's name without '#', or None for DMs and when it cannot be read."""
 
         async def look_up() -> str | None:
-            answer = await guarded(
-                self._client.conversations_info(channel=channel_id), method="conversations.info"
-            )
+            with translated(action="conversations.info"):
+                answer = await self._client.conversations_info(channel=channel_id)
             channel = answer.get("channel")
             name = channel.get("name") if isinstance(channel, dict) else None
             return str(name) if name else None

@@ -78,7 +78,7 @@ def web_client(
     ]
     return AsyncWebClient(
         token=config.bot_token.get_secret_value(),
-        base_url=config.api_url,
+        base_url=config.api_base_url,
         timeout=int(config.timeout),
         session=session,
         logger=logger,

@@ -6,8 +6,8 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowrithm_bots.adapters.slack.errors import SlackRefused, guarded
-from knowrithm_bots.adapters.slack.threads import ThreadRef
+from knowrithm_bots.adapters.slack.errors import SlackRefused, translated
+from knowrithm_bots.adapters.slack.threads import ThreadKey
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.errors import (
     PlatformAuthError,
@@ -38,7 +38,7 @@ class ThinkingStatus:
         self._off_channels: Lru[tuple[str, str], bool] = Lru(size=2000)
         self._shown: Lru[str, bool] = Lru(size=2000)
 
-    def _available(self, thread: ThreadRef) -> bool:
+    def _available(self, thread: ThreadKey) -> bool:
         return (
             bool(self._text)
             and thread.thread_ts is not None
@@ -46,29 +46,27 @@ class ThinkingStatus:
             and (thread.team, thread.channel) not in self._off_channels
         )
 
-    async def show(self, thread: ThreadRef) -> None:
+    async def show(self, thread: ThreadKey) -> None:
         if not self._available(thread):
             return
         if await self._set(thread, self._text):
-            self._shown.put(thread.key, value=True)
+            self._shown.put(thread.encode(), value=True)
 
-    async def clear(self, thread: ThreadRef) -> None:
+    async def clear(self, thread: ThreadKey) -> None:
         """Remove a status nothing replaced (the answer could not be posted)."""
-        if self._shown.pop(thread.key) and self._available(thread):
+        if self._shown.pop(thread.encode()) and self._available(thread):
             await self._set(thread, "")
 
-    def forget(self, thread: ThreadRef) -> None:
-        self._shown.pop(thread.key)
+    def forget(self, thread: ThreadKey) -> None:
+        self._shown.pop(thread.encode())
 
-    async def _set(self, thread: ThreadRef, status: str) -> bool:
+    async def _set(self, thread: ThreadKey, status: str) -> bool:
         assert thread.thread_ts is not None
         try:
-            await guarded(
-                self._client.assistant_threads_setStatus(
+            with translated(action="assistant.threads.setStatus"):
+                await self._client.assistant_threads_setStatus(
                     channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
-                ),
-                method="assistant.threads.setStatus",
-            )
+                )
         except (PlatformRateLimited, PlatformUnavailable):
             raise
         except PlatformError as exc:
@@ -79,6 +77,6 @@ class ThinkingStatus:
                 self._off_teams.add(thread.team)
             else:
                 self._off_channels.put((thread.team, thread.channel), value=True)
-            log.info("thinking status switched off for %s: %s", thread.key, exc)
+            log.info("thinking status switched off for %s: %s", thread.encode(), exc)
             return False
         return True

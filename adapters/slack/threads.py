@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
+
+from knowrithm_bots.core.thread_key import key_fields
 
 PREFIX = "slack"
 
 
 @dataclass(frozen=True)
-class ThreadRef:
+class ThreadKey:
     """One conversation's place: a thread (``thread_ts`` = its root) or a whole DM channel.
 
-    The key holds the workspace and the bot user, so several workspaces (or two Slack apps
-    sharing one store) never share a conversation.
+    ``slack:<team>:<bot user>:<channel>:<thread root ts>`` (an empty ts for a whole DM
+    channel). The key holds the workspace and the bot user, so several workspaces (or two
+    Slack apps sharing one store) never share a conversation.
     """
 
     team: str
@@ -20,33 +24,35 @@ class ThreadRef:
     channel: str
     thread_ts: str | None
 
-    @property
-    def key(self) -> str:
+    def encode(self) -> str:
         return f"{PREFIX}:{self.team}:{self.bot}:{self.channel}:{self.thread_ts or ''}"
 
     @classmethod
-    def parse(cls, key: str) -> ThreadRef:
-        parts = key.split(":")
-        if len(parts) != 5 or parts[0] != PREFIX or not all(parts[1:4]):
-            raise ValueError(f"{key!r} is not a Slack thread key")
-        return cls(team=parts[1], bot=parts[2], channel=parts[3], thread_ts=parts[4] or None)
+    def decode(cls, thread: str) -> Self:
+        """The key ``thread`` names; ``ValueError`` when ``encode`` could not have made it."""
+        team, bot, channel, thread_ts = key_fields(thread, prefix=PREFIX, counts=(4,))
+        if not (team and bot and channel):
+            raise ValueError(f"{thread!r} is not a Slack thread key")
+        return cls(team=team, bot=bot, channel=channel, thread_ts=thread_ts or None)
 
 
 @dataclass(frozen=True)
 class MessageRef:
-    """A message the bot posted; its ``id`` is what ``Posted.id`` and reactions carry."""
+    """A Slack message, as ``<team>:<channel>:<ts>``: what ``Posted.id``, ``Inbound.message_id``
+    and reactions carry."""
 
     team: str
     channel: str
     ts: str
 
-    @property
-    def id(self) -> str:
+    def encode(self) -> str:
         return f"{self.team}:{self.channel}:{self.ts}"
 
     @classmethod
-    def parse(cls, message_id: str) -> MessageRef:
+    def decode(cls, message_id: str) -> Self:
+        """The message ``message_id`` names; ``ValueError`` when ``encode`` could not make it."""
         parts = message_id.split(":")
         if len(parts) != 3 or not all(parts):
             raise ValueError(f"{message_id!r} is not a Slack message id")
-        return cls(team=parts[0], channel=parts[1], ts=parts[2])
+        team, channel, ts = parts
+        return cls(team=team, channel=channel, ts=ts)

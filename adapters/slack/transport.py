@@ -7,14 +7,12 @@ import contextlib
 import logging
 from typing import Protocol
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from knowrithm_bots.adapters.slack.errors import translate
-from knowrithm_bots.core.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+from knowrithm_bots.adapters.slack.errors import translated
+from knowrithm_bots.core.errors import PlatformAuthError, PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +45,22 @@ class SocketTransport:
         try:
             # Asked here first: the SDK's connect() retries every failure forever, which
             # would turn a wrong app token into a silent hang instead of an error.
-            client.wss_uri = await client.issue_new_wss_url()
-            await asyncio.wait_for(
-                self._handler.connect_async(),  # type: ignore[no-untyped-call]
-                timeout=self._timeout,
-            )
-        except SlackApiError as exc:
-            error = translate(exc, method="apps.connections.open")
+            with translated(action="apps.connections.open"):
+                client.wss_uri = await client.issue_new_wss_url()
+            with translated(action="the Socket Mode connection"):
+                await asyncio.wait_for(
+                    self._handler.connect_async(),  # type: ignore[no-untyped-call]
+                    timeout=self._timeout,
+                )
+        except PlatformAuthError:
             await self.stop()
-            if isinstance(error, PlatformAuthError):
-                raise PlatformAuthError(
-                    "Slack refused the app-level token: check adapters.slack.app_token "
-                    "(it needs the connections:write scope)"
-                ) from None
-            raise error from None
-        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            await self.stop()
-            raise PlatformUnavailable(
-                f"could not open the Slack Socket Mode connection ({type(exc).__name__})"
+            raise PlatformAuthError(
+                "Slack refused the app-level token: check adapters.slack.app_token "
+                "(it needs the connections:write scope)"
             ) from None
+        except PlatformError:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         client = self._handler.client

@@ -31,7 +31,7 @@ class QuickSlackAdapter(SlackAdapter):
 def slack_config(emu: SlackEmulator, *, mode: str, **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bot_token": emu.identity.bot_token,
-        "api_url": emu.api_url,
+        "api_base_url": emu.api_url,
         "mode": mode,
     }
     if mode == "socket":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowrithm_bots.adapters.slack import SlackAdapter
-from knowrithm_bots.adapters.slack.threads import ThreadRef
+from knowrithm_bots.adapters.slack.threads import ThreadKey
 from knowrithm_bots.core.errors import MessageNotFound, PlatformError
 from tests.adapters.slack.helpers import slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
@@ -17,9 +17,9 @@ GARBLED_THREADS = ("slack:T1", "discord:1:dm:2", "", "slack:T1:U1::1.2")
 async def test_garbled_keys_and_ids_become_core_errors(emu: SlackEmulator) -> None:
     adapter = SlackAdapter.from_config(config=slack_config(emu, mode="http"))
     await adapter.start(sink=NullSink())
-    good = ThreadRef(
+    good = ThreadKey(
         team=ids.TEAM_ID, bot=ids.BOT_USER_ID, channel=ids.CHANNEL_ID, thread_ts=None
-    ).key
+    ).encode()
     try:
         for garbled in GARBLED_THREADS:
             calls = (

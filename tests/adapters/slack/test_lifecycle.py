@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from knowrithm_bots.adapters.slack import SlackAdapter
-from knowrithm_bots.core.errors import PlatformAuthError
+from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
+from knowrithm_bots.core.errors import PlatformAuthError, PlatformUnavailable
+from knowrithm_bots.core.testing.conformance.recorder import EventRecorder
 from tests.adapters.slack.helpers import slack_bot, slack_config
 from tests.emulators.slack_api import SlackEmulator, events, ids
 from tests.support import NullSink, env_without_proxies
@@ -118,3 +120,63 @@ async def test_the_command_line_runs_the_slack_adapter(emu: SlackEmulator, tmp_p
     assert "hello from the CLI" in answer.text
     for secret in secrets_of(emu):
         assert secret not in stderr.decode()
+
+
+async def test_calls_before_start_and_after_stop_are_platform_unavailable(
+    emu: SlackEmulator,
+) -> None:
+    adapter = SlackAdapter.from_config(config=slack_config(emu, mode="http"))
+    thread = ThreadKey(
+        team=ids.TEAM_ID, bot=ids.BOT_USER_ID, channel=ids.CHANNEL_ID, thread_ts="1700000000.1"
+    ).encode()
+    message = MessageRef(team=ids.TEAM_ID, channel=ids.CHANNEL_ID, ts="1700000000.2").encode()
+
+    async def refused_everything() -> None:
+        calls = (
+            adapter.post(thread=thread, text="hi"),
+            adapter.edit(thread=thread, message_id=message, text="hi"),
+            adapter.delete(thread=thread, message_id=message),
+            adapter.typing(thread=thread),
+            adapter.open_native_stream(thread=thread),
+        )
+        for call in calls:
+            # PlatformUnavailable is what the engine retries; a plain PlatformError it gives up.
+            with pytest.raises(PlatformUnavailable, match="the Slack adapter is not running"):
+                await call
+
+    await refused_everything()
+    await adapter.start(sink=NullSink())
+    await adapter.post(thread=thread, text="while running")
+    await adapter.stop()
+    await refused_everything()
+    chat_calls = [c.method for c in emu.calls if c.method.startswith(("chat.", "assistant."))]
+    assert chat_calls == ["chat.postMessage"]
+
+
+async def test_stop_leaves_no_task_running_while_an_event_is_being_looked_up(
+    emu: SlackEmulator, mode: str
+) -> None:
+    before = asyncio.all_tasks()
+    # slack-sdk sleeps through this 429 of users.info, so the event is still being
+    # translated (queued in the adapter, not yet at the sink) when stop() comes.
+    emu.fail_next("users.info", "ratelimited", status=429, retry_after=30)
+    adapter = SlackAdapter.from_config(config=slack_config(emu, mode=mode))
+    sink = EventRecorder()
+    await adapter.start(sink=sink)
+    try:
+        if mode == "socket":
+            await emu.wait_for_socket()
+            await emu.wait_for_ack(await emu.push_socket_event(events.im_message(text="hi")))
+        else:
+            url = adapter.events_url
+            assert url is not None
+            assert await emu.deliver_event(url=url, event=events.im_message(text="hi")) == 200
+        await emu.wait_for_call("users.info")
+    finally:
+        await adapter.stop()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 2.0
+    while left := [t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()]:
+        assert loop.time() < deadline, f"left running: {sorted(t.get_name() for t in left)}"
+        await asyncio.sleep(0.01)
+    assert not sink.messages

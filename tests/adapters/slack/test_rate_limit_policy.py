@@ -8,8 +8,8 @@ import time
 import aiohttp
 import pytest
 
-from knowrithm_bots.adapters.slack.config import load_config
-from knowrithm_bots.adapters.slack.errors import DEFAULT_RETRY_AFTER, guarded
+from knowrithm_bots.adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.errors import DEFAULT_RETRY_AFTER, translated
 from knowrithm_bots.adapters.slack.sdk import sdk_logger, web_client
 from knowrithm_bots.core.errors import PlatformRateLimited
 from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
@@ -18,7 +18,7 @@ from tests.emulators.slack_api import SlackEmulator, ids
 
 
 async def test_engine_calls_raise_429s_and_other_calls_are_retried(emu: SlackEmulator) -> None:
-    config = load_config(slack_config(emu, mode="socket"))
+    config = SlackConfig.load(slack_config(emu, mode="socket"), prefix="adapters.slack")
     async with aiohttp.ClientSession() as session:
         client = web_client(config=config, session=session, logger=sdk_logger())
         emu.fail_next("users.info", "ratelimited", status=429, retry_after=0)
@@ -28,30 +28,21 @@ async def test_engine_calls_raise_429s_and_other_calls_are_retried(emu: SlackEmu
         assert [c.status for c in emu.calls_to("users.info")] == [429, 200]
 
         emu.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=2)
-        with pytest.raises(PlatformRateLimited) as limited:
-            await guarded(
-                client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello"),
-                method="chat.postMessage",
-            )
+        with pytest.raises(PlatformRateLimited) as limited, translated(action="chat.postMessage"):
+            await client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello")
         assert limited.value.retry_after == 2
         assert [c.status for c in emu.calls_to("chat.postMessage")] == [429]
 
         posted = await client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello")
         emu.fail_next("chat.update", "ratelimited", status=429, retry_after=3)
-        with pytest.raises(PlatformRateLimited) as limited:
-            await guarded(
-                client.chat_update(channel=ids.CHANNEL_ID, ts=posted["ts"], text="edited"),
-                method="chat.update",
-            )
+        with pytest.raises(PlatformRateLimited) as limited, translated(action="chat.update"):
+            await client.chat_update(channel=ids.CHANNEL_ID, ts=posted["ts"], text="edited")
         assert limited.value.retry_after == 3
         assert [c.status for c in emu.calls_to("chat.update")] == [429]
 
         emu.fail_next("chat.appendStream", "ratelimited", status=429, retry_after=1)
-        with pytest.raises(PlatformRateLimited):
-            await guarded(
-                client.chat_appendStream(channel=ids.CHANNEL_ID, ts="1.1", markdown_text="x"),
-                method="chat.appendStream",
-            )
+        with pytest.raises(PlatformRateLimited), translated(action="chat.appendStream"):
+            await client.chat_appendStream(channel=ids.CHANNEL_ID, ts="1.1", markdown_text="x")
         assert len(emu.calls_to("chat.appendStream")) == 1
 
 
@@ -62,28 +53,22 @@ async def test_engine_calls_raise_429s_and_other_calls_are_retried(emu: SlackEmu
 async def test_an_absurd_retry_after_never_pauses_for_ever(
     emu: SlackEmulator, header: str, wait: float
 ) -> None:
-    config = load_config(slack_config(emu, mode="socket"))
+    config = SlackConfig.load(slack_config(emu, mode="socket"), prefix="adapters.slack")
     async with aiohttp.ClientSession() as session:
         client = web_client(config=config, session=session, logger=sdk_logger())
         emu.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=header)
-        with pytest.raises(PlatformRateLimited) as limited:
-            await guarded(
-                client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello"),
-                method="chat.postMessage",
-            )
+        with pytest.raises(PlatformRateLimited) as limited, translated(action="chat.postMessage"):
+            await client.chat_postMessage(channel=ids.CHANNEL_ID, text="hello")
     assert limited.value.retry_after == wait
     assert [c.response.get("error") for c in emu.calls_to("chat.postMessage")] == ["ratelimited"]
 
 
 async def test_an_http_date_retry_after_is_read_as_the_time_until_then(emu: SlackEmulator) -> None:
-    config = load_config(slack_config(emu, mode="socket"))
+    config = SlackConfig.load(slack_config(emu, mode="socket"), prefix="adapters.slack")
     when = email.utils.formatdate(time.time() + 120, usegmt=True)
     async with aiohttp.ClientSession() as session:
         client = web_client(config=config, session=session, logger=sdk_logger())
         emu.fail_next("chat.update", "ratelimited", status=429, retry_after=when)
-        with pytest.raises(PlatformRateLimited) as limited:
-            await guarded(
-                client.chat_update(channel=ids.CHANNEL_ID, ts="1.1", text="edited"),
-                method="chat.update",
-            )
+        with pytest.raises(PlatformRateLimited) as limited, translated(action="chat.update"):
+            await client.chat_update(channel=ids.CHANNEL_ID, ts="1.1", text="edited")
     assert limited.value.retry_after == pytest.approx(120, abs=3)
