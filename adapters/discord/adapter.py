@@ -17,53 +17,40 @@ from knowrithm_bots.adapters.discord.errors import translated
 from knowrithm_bots.adapters.discord.inbound import Identity, InboundHandler
 from knowrithm_bots.adapters.discord.members import Membership
 from knowrithm_bots.adapters.discord.outbound import MAX_CONTENT, Outbound, measure
-from knowrithm_bots.adapters.discord.threads import ThreadKey
+from knowrithm_bots.adapters.discord.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
-from knowrithm_bots.core.config.validation import validate_section
-from knowrithm_bots.core.errors import (
-    KnowrithmBotsError,
-    MessageNotFound,
-    PlatformAuthError,
-    PlatformError,
-    PlatformUnavailable,
-)
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError, PlatformUnavailable
 
 log = logging.getLogger(__name__)
-
-AUTHENTICATION_FAILED = 4004
-_SNOWFLAKE_LIMIT = 2**64
 
 
 def _message_id(message_id: str) -> int:
     """The snowflake in a ``Posted.id`` this adapter returned; MessageNotFound otherwise."""
-    if message_id.isascii() and message_id.isdigit() and int(message_id) < _SNOWFLAKE_LIMIT:
-        return int(message_id)
-    raise MessageNotFound(f"{message_id!r} is not a Discord message id")
+    try:
+        return MessageRef.decode(message_id).message_id
+    except ValueError as exc:
+        raise MessageNotFound(str(exc)) from None
 
 
-def _gateway_failure(exc: BaseException, *, gateway_url: str) -> KnowrithmBotsError:
-    """One sentence for why the gateway connection failed."""
-    if isinstance(exc, discord.PrivilegedIntentsRequired):
-        return PlatformAuthError(
-            "Discord refused the message content intent: turn on 'Message Content Intent' "
-            "for the bot in the Discord Developer Portal, or set "
-            "adapters.discord.message_content_intent to false"
-        )
-    if isinstance(exc, discord.ConnectionClosed):
-        if exc.code == AUTHENTICATION_FAILED:
-            return PlatformAuthError("Discord refused the bot token: check adapters.discord.token")
-        return PlatformUnavailable(f"Discord's gateway closed the connection (code {exc.code})")
-    if isinstance(exc, KnowrithmBotsError):
-        return exc
-    # Anything else, including discord.py's AttributeError when the very first connection
-    # attempt fails (it then reads the sequence of a socket it never had).
-    return PlatformUnavailable(
-        f"Discord's gateway at {gateway_url} could not be reached ({type(exc).__name__})"
-    )
+def _reply_target(key: ThreadKey, reply_to: str | None) -> int | None:
+    """The message a post in ``key`` replies to natively, if any.
+
+    Only in a text channel itself: many people talk there, and the reply shows whose
+    mention the answer or notice is for. A thread or a DM is one conversation whose
+    answers come in order, so a reply there would only repeat the question above it (and
+    the first answer in a new thread could not reply: its question is in the parent).
+    """
+    if reply_to is None or key.kind != "channel":
+        return None
+    try:
+        return MessageRef.decode(reply_to).message_id
+    except ValueError:
+        log.debug("not replying to %r: not a Discord message id", reply_to)
+        return None
 
 
 class DiscordAdapter(Adapter):
-    """Discord through discord.py 2.x; see the package docstring for the behaviour."""
+    """Discord through discord.py 2.x; docs/adapters/discord.md describes the behaviour."""
 
     name: ClassVar[str] = "discord"
     limits: ClassVar[Limits] = Limits(
@@ -81,12 +68,15 @@ class DiscordAdapter(Adapter):
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, delete=True
     )
+    config_model: ClassVar[type[DiscordConfig]] = DiscordConfig
+    thread_codec: ClassVar[type[ThreadKey]] = ThreadKey
 
     def __init__(self, *, config: DiscordConfig, identify_delay: float = 5.0) -> None:
         self._config = config
         self._identify_delay = identify_delay
         self._endpoint = Endpoint(api_base_url=config.api_base_url, gateway_url=config.gateway_url)
         self._client: GatewayClient | None = None
+        self._handler: InboundHandler | None = None
         self._outbound: Outbound | None = None
         self._identity: Identity | None = None
         self._gateway: asyncio.Task[None] | None = None
@@ -94,7 +84,7 @@ class DiscordAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> DiscordAdapter:
-        return cls(config=validate_section(DiscordConfig, data=config, prefix="adapters.discord"))
+        return cls(config=cls.config_model.load(config, prefix=f"adapters.{cls.name}"))
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(api_base_url={self._config.api_base_url!r})"
@@ -132,20 +122,20 @@ class DiscordAdapter(Adapter):
             bot_id=client.user.id, application_id=client.application_id or client.user.id
         )
         outbound = Outbound(client=client)
-        client.handler = InboundHandler(
+        handler = InboundHandler(
             config=self._config,
             identity=identity,
             sink=sink,
             client=client,
-            outbound=outbound,
             membership=Membership(
                 client=client,
                 allowed_guilds=self._config.allowed_guilds,
                 ttl=self._config.membership_cache_seconds,
             ),
         )
-        self._identity, self._outbound = identity, outbound
-        gateway = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
+        self._identity, self._outbound, self._handler = identity, outbound, handler
+        client.handler = handler
+        gateway = asyncio.create_task(self._run_gateway(client), name="discord gateway")
         self._gateway = gateway
         ready = asyncio.create_task(client.ready_once.wait(), name="discord ready")
         try:
@@ -163,7 +153,7 @@ class DiscordAdapter(Adapter):
         if ready not in done:
             error = gateway.exception() if gateway in done else None
             if error is not None:
-                raise _gateway_failure(error, gateway_url=self._config.gateway_url) from None
+                raise error
             raise PlatformUnavailable(
                 f"Discord's gateway at {self._config.gateway_url} was not ready within "
                 f"{self._config.connect_timeout:g}s"
@@ -171,11 +161,15 @@ class DiscordAdapter(Adapter):
         gateway.add_done_callback(self._gateway_ended)
         log.info("connected to Discord as bot %s", identity.bot_id)
 
+    async def _run_gateway(self, client: GatewayClient) -> None:
+        gateway_url = self._config.gateway_url
+        with translated(action="connecting to Discord's gateway", gateway_url=gateway_url):
+            await client.connect(reconnect=True)
+
     def _gateway_ended(self, task: asyncio.Task[None]) -> None:
         error = None if task.cancelled() else task.exception()
         if error is not None:
-            failure = _gateway_failure(error, gateway_url=self._config.gateway_url)
-            log.error("Discord gateway stopped: %s", failure)
+            log.error("Discord gateway stopped: %s", error)
         self._closed.set()
 
     async def stop(self) -> None:
@@ -184,10 +178,15 @@ class DiscordAdapter(Adapter):
     async def _shutdown(self) -> None:
         client, self._client = self._client, None
         gateway, self._gateway = self._gateway, None
+        handler, self._handler = self._handler, None
         if client is None:
             return
         client.handler = None
         try:
+            if handler is not None:
+                # Events not yet handed to the sink are dropped: by now the bridge ignores
+                # them anyway, and a job halfway through a REST call must not outlive stop().
+                await handler.close()
             await client.close()
             if gateway is not None:
                 with contextlib.suppress(Exception):
@@ -210,7 +209,9 @@ class DiscordAdapter(Adapter):
     def _target(self, thread: str) -> tuple[Outbound, ThreadKey]:
         outbound, identity = self._outbound, self._identity
         if outbound is None or identity is None:
-            raise PlatformUnavailable("the Discord adapter is not connected")
+            raise PlatformUnavailable(
+                "the Discord adapter is not connected: it was not started or is already stopped"
+            )
         try:
             key = ThreadKey.decode(thread)
         except ValueError as exc:
@@ -221,7 +222,9 @@ class DiscordAdapter(Adapter):
 
     async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         outbound, key = self._target(thread)
-        return await outbound.post(channel_id=key.channel_id, text=text)
+        return await outbound.post(
+            channel_id=key.channel_id, text=text, reply_to=_reply_target(key, reply_to)
+        )
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
         outbound, key = self._target(thread)

@@ -1,10 +1,12 @@
-"""The ``adapters.discord`` config section, validated by pydantic."""
+"""The ``adapters.discord`` config section."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from knowrithm_bots.core.config import AdapterConfig, InvalidKey
 
 DISCORD_API = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"
@@ -12,15 +14,14 @@ DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 Snowflake = int
 
 
-class DiscordConfig(BaseModel):
+class DiscordConfig(AdapterConfig):
     """Everything the Discord adapter reads from its config section.
 
     ``api_base_url`` is the REST base including the API version (what discord.py calls
     ``Route.BASE``); ``gateway_url`` the WebSocket URL to IDENTIFY on. discord.py holds
-    both process-wide, so one process serves one Discord endpoint.
+    both process-wide, so one process serves one Discord endpoint. ``allowed_channels``
+    names text channels (their threads follow). No key was ever renamed.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     token: SecretStr
     api_base_url: str = DISCORD_API
@@ -65,3 +66,15 @@ class DiscordConfig(BaseModel):
         if value is not None and any(v <= 0 for v in value):
             raise ValueError("must list Discord ids (positive numbers)")
         return value
+
+    @model_validator(mode="after")
+    def _ready_in_time(self) -> Self:
+        # discord.py reports ready only once no guild arrived for guild_ready_timeout, so a
+        # start bounded by less than that could never succeed.
+        if self.connect_timeout <= self.guild_ready_timeout:
+            raise InvalidKey(
+                "connect_timeout",
+                f"must be longer than guild_ready_timeout ({self.guild_ready_timeout:g}s): "
+                "discord.py waits that long for guilds before the bot is ready",
+            )
+        return self

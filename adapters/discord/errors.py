@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
+from contextlib import AbstractContextManager
 
 import aiohttp
 import discord
 
+from knowrithm_bots.core.error_translation import translating
 from knowrithm_bots.core.errors import (
+    KnowrithmBotsError,
     MessageNotFound,
     MessageTooLong,
     PlatformAuthError,
@@ -18,9 +20,8 @@ from knowrithm_bots.core.errors import (
 )
 from knowrithm_bots.core.retry_after import parse_retry_after
 
-UNKNOWN_MESSAGE = 10008
-UNKNOWN_CHANNEL = 10003
 INVALID_FORM_BODY = 50035
+AUTHENTICATION_FAILED = 4004
 DEFAULT_RETRY_AFTER = 1.0
 
 
@@ -34,12 +35,22 @@ def _retry_after(exc: discord.HTTPException) -> float:
     return DEFAULT_RETRY_AFTER
 
 
-def translate(exc: BaseException, *, action: str, editing: bool = False) -> PlatformError | None:
-    """The PlatformError for ``exc`` (None when it is not a platform failure).
+def _gateway_error(exc: Exception) -> PlatformError | None:
+    """What ending the gateway connection with ``exc`` means; None when it says nothing."""
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return PlatformAuthError(
+            "Discord refused the message content intent: turn on 'Message Content Intent' "
+            "for the bot in the Discord Developer Portal, or set "
+            "adapters.discord.message_content_intent to false"
+        )
+    if isinstance(exc, discord.ConnectionClosed):
+        if exc.code == AUTHENTICATION_FAILED:
+            return PlatformAuthError("Discord refused the bot token: check adapters.discord.token")
+        return PlatformUnavailable(f"Discord's gateway closed the connection (code {exc.code})")
+    return None
 
-    ``action`` names what was attempted, for the one-sentence message; Discord's own error
-    text is included because it never carries the token.
-    """
+
+def _request_error(exc: Exception, *, action: str, editing: bool) -> PlatformError | None:
     if isinstance(exc, discord.RateLimited):
         # The body's retry_after, which discord.py found too long to sleep through.
         wait = parse_retry_after(value=exc.retry_after)
@@ -72,15 +83,36 @@ def translate(exc: BaseException, *, action: str, editing: bool = False) -> Plat
     return None
 
 
-@contextmanager
-def translated(*, action: str, editing: bool = False) -> Iterator[None]:
-    """Re-raise platform failures inside the block as PlatformError subclasses."""
-    try:
-        yield
-    except PlatformError:
-        raise
-    except Exception as exc:
-        error = translate(exc, action=action, editing=editing)
-        if error is None:
-            raise
-        raise error from None
+def translate(
+    exc: Exception, *, action: str, editing: bool = False, gateway_url: str | None = None
+) -> PlatformError | None:
+    """The PlatformError for ``exc`` (None when it is not a platform failure).
+
+    ``action`` names what was attempted, for the one-sentence message; Discord's own error
+    text is included because it never carries the token. ``editing``: a 404 means the
+    message is gone (``MessageNotFound``). ``gateway_url``: the block runs the gateway
+    connection there, so its close codes count, and any other failure means the gateway
+    could not be reached (discord.py even fails with an AttributeError when the very first
+    connection attempt does: it reads the sequence of a socket it never had).
+    """
+    if gateway_url is None:
+        return _request_error(exc, action=action, editing=editing)
+    error = _gateway_error(exc) or _request_error(exc, action=action, editing=editing)
+    if error is None and not isinstance(exc, KnowrithmBotsError):
+        error = PlatformUnavailable(
+            f"Discord's gateway at {gateway_url} could not be reached ({type(exc).__name__})"
+        )
+    return error
+
+
+def translated(
+    *, action: str, editing: bool = False, gateway_url: str | None = None
+) -> AbstractContextManager[None]:
+    """Re-raise platform failures inside the block as PlatformError subclasses::
+
+    with translated(action="posting a message"):
+        await channel.send(...)
+    """
+    return translating(
+        functools.partial(translate, action=action, editing=editing, gateway_url=gateway_url)
+    )

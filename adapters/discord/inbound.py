@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import discord
 
 from knowrithm_bots.adapters.discord.config import DiscordConfig
-from knowrithm_bots.adapters.discord.errors import translate
+from knowrithm_bots.adapters.discord.errors import translated
 from knowrithm_bots.adapters.discord.members import Membership
 from knowrithm_bots.adapters.discord.messages import (
     author_of,
@@ -20,19 +20,20 @@ from knowrithm_bots.adapters.discord.messages import (
     text_for_agent,
     thread_name,
 )
-from knowrithm_bots.adapters.discord.ordering import KeyedLocks
-from knowrithm_bots.adapters.discord.outbound import Outbound
-from knowrithm_bots.adapters.discord.threads import Kind, ThreadKey
+from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.commands import parse_command
 from knowrithm_bots.core.errors import PlatformAuthError, PlatformError
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.thread_queue import Job, ThreadQueue
 
 log = logging.getLogger(__name__)
 
 THREAD_ALREADY_CREATED = 160004
 MAX_HINTED = 10_000
+# Gateway events translated at once across channels (each may await a REST call).
+TRANSLATING_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,12 @@ class InboundHandler:
     channel; in guilds only allowed guilds/channels count, a mention in a text channel
     starts a Discord thread from that message, and messages in the bot's threads (or that
     mention it in any thread) continue the thread's conversation.
+
+    Order: discord.py runs each event handler as its own task, and translating a message
+    may await Discord (starting a thread, checking membership), so a quick second event
+    could overtake the first. Each event is therefore queued on its channel in a
+    ``ThreadQueue`` before anything is awaited, and reaches the sink in gateway order.
+    Notices (no thread could be started, content hidden) go through ``sink.on_notice``.
     """
 
     def __init__(
@@ -75,16 +82,14 @@ class InboundHandler:
         identity: Identity,
         sink: EventSink,
         client: discord.Client,
-        outbound: Outbound,
         membership: Membership,
     ) -> None:
         self._config = config
         self._me = identity
         self._sink = sink
         self._client = client
-        self._outbound = outbound
         self._membership = membership
-        self._locks = KeyedLocks()
+        self._queue = ThreadQueue(concurrency=TRANSLATING_AT_ONCE)
         self._hinted: Lru[int, bool] = Lru(size=MAX_HINTED)
         self._run = uuid.uuid4().hex[:8]
         self._serial = itertools.count(1)
@@ -96,19 +101,31 @@ class InboundHandler:
         )
 
     def _key(self, kind: Kind, channel_id: int) -> str:
-        return ThreadKey(self._me.application_id, kind, channel_id).encode()
+        return ThreadKey(
+            application_id=self._me.application_id, kind=kind, channel_id=channel_id
+        ).encode()
+
+    def _in_order(self, channel_id: int, job: Job) -> None:
+        """Run ``job`` after the channel's earlier events; called before any await."""
+        if not self._queue.closed:
+            self._queue.submit(thread=str(channel_id), job=job)
+
+    async def close(self) -> None:
+        """Drop the events not yet translated and stop every task translating one."""
+        await self._queue.cancel()
 
     # --- messages ------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.id == self._me.bot_id:
             return  # Discord echoes every message the bot posts
-        # Taken before any other await, so a channel's messages keep their gateway order.
-        async with self._locks.hold(message.channel.id):
-            try:
-                await self._route(message)
-            except PlatformError as exc:
-                log.warning("could not handle Discord message %s: %s", message.id, exc)
+        self._in_order(message.channel.id, lambda: self._handle(message))
+
+    async def _handle(self, message: discord.Message) -> None:
+        try:
+            await self._route(message)
+        except PlatformError as exc:
+            log.warning("could not handle Discord message %s: %s", message.id, exc)
 
     async def _route(self, message: discord.Message) -> None:
         if message.author.bot:
@@ -143,7 +160,7 @@ class InboundHandler:
 
     async def _in_thread(self, message: discord.Message, thread: discord.Thread) -> None:
         if content_hidden(message, intent_on=self._config.message_content_intent):
-            await self._hint(thread.id)
+            await self._hint(message, thread)
             return
         parent = thread.parent
         origin = Origin(
@@ -182,31 +199,37 @@ class InboundHandler:
     async def _start_thread(self, message: discord.Message, *, text: str) -> int | None:
         """The id of the thread started from ``message``; None (user told) if impossible."""
         name = thread_name(text, author=message.author.display_name)
-        error: PlatformError | None = None
         try:
-            thread = await message.create_thread(
-                name=name, auto_archive_duration=self._config.thread_auto_archive_minutes
+            with translated(action="starting a thread"):
+                try:
+                    thread = await message.create_thread(
+                        name=name, auto_archive_duration=self._config.thread_auto_archive_minutes
+                    )
+                except discord.HTTPException as exc:
+                    if exc.code != THREAD_ALREADY_CREATED:
+                        raise
+                    # A mention seen again (a replay): its thread exists, with its id.
+                    return message.id
+                return thread.id
+        except PlatformError as error:
+            log.warning("could not start a thread in channel %s: %s", message.channel.id, error)
+            await self._sink.on_notice(
+                thread=self._key("channel", message.channel.id),
+                text=no_thread_text(error),
+                reply_to=MessageRef(message_id=message.id).encode(),
             )
-            return thread.id
-        except discord.HTTPException as exc:
-            if exc.code == THREAD_ALREADY_CREATED:
-                return message.id  # a thread started from a message takes the message's id
-            error = translate(exc, action="starting a thread")
-        except Exception as exc:
-            error = translate(exc, action="starting a thread")
-            if error is None:
-                raise
-        assert error is not None
-        log.warning("could not start a thread in channel %s: %s", message.channel.id, error)
-        await self._outbound.post(channel_id=message.channel.id, text=no_thread_text(error))
-        return None
+            return None
 
-    async def _hint(self, thread_id: int) -> None:
+    async def _hint(self, message: discord.Message, thread: discord.Thread) -> None:
         """Tell a thread once that the bot only reads mentions there."""
-        if thread_id in self._hinted:
+        if thread.id in self._hinted:
             return
-        self._hinted.put(thread_id, value=True)
-        await self._outbound.post(channel_id=thread_id, text=hint_text(bot_id=self._me.bot_id))
+        self._hinted.put(thread.id, value=True)
+        await self._sink.on_notice(
+            thread=self._key("thread", thread.id),
+            text=hint_text(bot_id=self._me.bot_id),
+            reply_to=MessageRef(message_id=message.id).encode(),
+        )
 
     async def _deliver(
         self,
@@ -216,14 +239,15 @@ class InboundHandler:
         origin: Origin,
         author: Author | None = None,
     ) -> None:
+        ref = MessageRef(message_id=message.id).encode()
         await self._sink.on_message(
             Inbound(
                 thread=key,
-                event_id=str(message.id),
+                event_id=ref,
                 text=text_for_agent(message, bot_id=self._me.bot_id),
                 author=author or author_of(message.author),
                 origin=origin,
-                message_id=str(message.id),
+                message_id=ref,
             )
         )
 
@@ -237,6 +261,9 @@ class InboundHandler:
     async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         if payload.user_id == self._me.bot_id:
             return
+        self._in_order(payload.channel_id, lambda: self._react(payload, added=added))
+
+    async def _react(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         emoji = payload.emoji
         if emoji.id is not None or not emoji.name:
             return  # custom emoji carry no rating
@@ -257,7 +284,7 @@ class InboundHandler:
                 # library sequences; each delivery is therefore its own event.
                 event_id=f"{payload.message_id}:{payload.user_id}:{emoji.name}:{action}:"
                 f"{self._run}-{next(self._serial)}",
-                message_id=str(payload.message_id),
+                message_id=MessageRef(message_id=payload.message_id).encode(),
                 emoji=emoji.name,
                 added=added,
                 author=Author(

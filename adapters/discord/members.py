@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-import aiohttp
 import discord
 
+from knowrithm_bots.adapters.discord.errors import translated
 from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,13 @@ class Membership:
             if guild.get_member(user_id) is not None:
                 return True
             try:
-                await guild.fetch_member(user_id)
+                with translated(action="checking a guild membership"):
+                    try:
+                        await guild.fetch_member(user_id)
+                    except discord.NotFound:
+                        continue  # Discord's answer "not a member", not a failure
                 return True
-            except discord.NotFound:
-                continue
-            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            except PlatformError as exc:
                 log.warning("could not check membership in guild %s: %s", guild_id, exc)
                 unsure = True
         return None if unsure else False

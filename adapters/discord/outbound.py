@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from knowrithm_bots.adapters.discord.errors import translated
+from knowrithm_bots.adapters.discord.threads import MessageRef
 from knowrithm_bots.core.adapter import Posted
 from knowrithm_bots.core.errors import MessageNotFound, MessageTooLong
 from knowrithm_bots.core.markup import to_discord_markdown, utf16_len
@@ -48,11 +49,23 @@ class Outbound:
     def _channel(self, channel_id: int) -> discord.PartialMessageable:
         return self._client.get_partial_messageable(channel_id)
 
-    async def post(self, *, channel_id: int, text: str) -> Posted:
+    async def post(self, *, channel_id: int, text: str, reply_to: int | None = None) -> Posted:
+        """Post ``text``; as a reply to message ``reply_to`` of the same channel when given.
+
+        A reply to a message deleted meanwhile is posted as a plain message rather than
+        refused, and it never pings the person replied to.
+        """
         content = _checked(text)
+        channel = self._channel(channel_id)
         with translated(action="posting a message"):
-            message = await self._channel(channel_id).send(content=content)
-        return Posted(id=str(message.id))
+            if reply_to is None:
+                message = await channel.send(content=content)
+            else:
+                reference = discord.MessageReference(
+                    message_id=reply_to, channel_id=channel_id, fail_if_not_exists=False
+                )
+                message = await channel.send(content=content, reference=reference)
+        return Posted(id=MessageRef(message_id=message.id).encode())
 
     async def edit(self, *, channel_id: int, message_id: int, text: str) -> None:
         content = _checked(text)

@@ -1,24 +1,39 @@
-"""Thread keys: ``discord:<application id>:<kind>:<channel id>``, and back."""
+"""Thread keys ``discord:<application id>:<kind>:<channel id>`` and message refs, and back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Self
+
+from knowrithm_bots.core.thread_key import key_fields
 
 PREFIX = "discord"
 
 Kind = Literal["thread", "dm", "channel"]
 _KINDS: tuple[Kind, ...] = ("thread", "dm", "channel")
+_SNOWFLAKE_LIMIT = 2**64
 
 
-@dataclass(frozen=True)
+def _snowflake(text: str) -> int:
+    """The Discord id ``text`` spells in plain decimal, as ``str(int)`` writes it."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{text!r} is not a Discord id")
+    number = int(text)
+    # "007" or a 21-digit number: nothing this adapter wrote, so nothing it may read.
+    if str(number) != text or number >= _SNOWFLAKE_LIMIT:
+        raise ValueError(f"{text!r} is not a Discord id")
+    return number
+
+
+@dataclass(frozen=True, kw_only=True)
 class ThreadKey:
-    """Where one conversation lives on Discord.
+    """Where one conversation lives on Discord (implements ``core.thread_key.ThreadKeyCodec``).
 
     ``thread``: a Discord thread (the bot's own, started from a mention, or one it was
     mentioned in); ``dm``: a direct-message channel; ``channel``: a text channel itself,
-    used only for answers that start no conversation (commands, empty mentions).
-    ``channel_id`` is the channel to post in: the thread, the DM channel or the channel.
+    used for answers that start no conversation (commands, empty mentions) and for notices
+    where no thread could be started. ``channel_id`` is the channel to post in: the thread,
+    the DM channel or the channel. The application id keeps two bots' conversations apart.
     """
 
     application_id: int
@@ -29,15 +44,36 @@ class ThreadKey:
         return f"{PREFIX}:{self.application_id}:{self.kind}:{self.channel_id}"
 
     @classmethod
-    def decode(cls, thread: str) -> ThreadKey:
-        """Read a key made by ``encode``; ValueError for anything else."""
-        parts = thread.split(":")
-        if len(parts) != 4 or parts[0] != PREFIX:
-            raise ValueError(f"not a Discord thread key: {thread!r}")
-        _, app, kind, channel = parts
-        if not (app.isdigit() and channel.isdigit()):
-            raise ValueError(f"not a Discord thread key: {thread!r}")
+    def decode(cls, thread: str) -> Self:
+        """The key ``thread`` names; ValueError for anything ``encode`` could not produce."""
+        try:
+            app, kind, channel = key_fields(thread, prefix=PREFIX, counts=(3,))
+            application_id, channel_id = _snowflake(app), _snowflake(channel)
+        except ValueError:
+            raise ValueError(f"{thread!r} is not a Discord thread key") from None
         for known in _KINDS:
             if kind == known:
-                return cls(application_id=int(app), kind=known, channel_id=int(channel))
+                return cls(application_id=application_id, kind=known, channel_id=channel_id)
         raise ValueError(f"unknown kind {kind!r} in Discord thread key {thread!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRef:
+    """One Discord message as the core names it (``Posted.id``, ``Inbound.message_id``).
+
+    The string form is the bare snowflake, as stored links between Discord and Knowrithm
+    messages already hold it; the channel comes from the thread key beside it.
+    """
+
+    message_id: int
+
+    def encode(self) -> str:
+        return str(self.message_id)
+
+    @classmethod
+    def decode(cls, message: str) -> Self:
+        """The message ``message`` names; ValueError for anything ``encode`` could not produce."""
+        try:
+            return cls(message_id=_snowflake(message))
+        except ValueError:
+            raise ValueError(f"{message!r} is not a Discord message id") from None

@@ -10,12 +10,13 @@ from typing import Any
 import discord
 import pytest
 
-from knowrithm_bots.adapters.discord import DiscordAdapter
+from knowrithm_bots.adapters.discord import DiscordAdapter, DiscordConfig
 from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
 from knowrithm_bots.core.errors import ConfigError, PlatformAuthError, PlatformUnavailable
 from knowrithm_bots.core.plugins import load_adapter
 from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.discord_api import DiscordEmulator
+from tests.support import NullSink
 
 from .helpers import adapter_config, discord_world, make_adapter
 
@@ -35,6 +36,12 @@ SECRET = "sekrit-token-value-123"
         ({"token": SECRET, "thread_auto_archive_minutes": 5}, "adapters.discord.thread_auto_"),
         ({"token": SECRET, "max_rate_limit_wait": 5}, "adapters.discord.max_rate_limit_wait"),
         ({"token": SECRET, "message_content_intent": "maybe"}, "adapters.discord.message_con"),
+        # discord.py is ready only guild_ready_timeout after connecting: never within this.
+        (
+            {"token": SECRET, "connect_timeout": 2, "guild_ready_timeout": 2},
+            "adapters.discord.connect_timeout",
+        ),
+        ({"token": SECRET, "connect_timeout": 1}, "adapters.discord.connect_timeout"),
     ],
 )
 def test_bad_config_names_the_key_and_never_the_token(section: dict[str, Any], key: str) -> None:
@@ -53,6 +60,7 @@ def test_good_config_is_read_without_connecting_and_hides_the_token() -> None:
     assert adapter.client is None and adapter.identity is None
     assert SECRET not in repr(adapter)
     assert load_adapter("discord") is DiscordAdapter
+    assert DiscordAdapter.config_model is DiscordConfig
     assert DiscordAdapter.limits.max_message_length == 2000
     assert {b.scope for b in DiscordAdapter.limits.budgets} == {"chat", "bot"}
     keys = adapter.budget_keys(thread="discord:7:thread:99")
@@ -126,6 +134,31 @@ async def test_start_and_stop_are_idempotent_and_wait_closed_returns() -> None:
         await adapter.wait_closed()
         await adapter.stop()
         assert adapter.client is None
+
+
+async def test_calls_before_start_or_after_stop_are_platform_unavailable() -> None:
+    async with discord_world() as world:
+        adapter = make_adapter(world.emu)
+        thread = f"discord:{world.emu.application_id}:channel:{world.general.id}"
+
+        async def every_call() -> None:
+            calls = (
+                adapter.post(thread=thread, text="hello"),
+                adapter.edit(thread=thread, message_id="123456789012345678", text="hello"),
+                adapter.delete(thread=thread, message_id="123456789012345678"),
+                adapter.typing(thread=thread),
+            )
+            for call in calls:
+                with pytest.raises(PlatformUnavailable, match="not started or is already stopped"):
+                    await call
+
+        await every_call()
+        await adapter.start(sink=NullSink())
+        await adapter.post(thread=thread, text="while running")
+        await adapter.stop()
+        await every_call()
+        # Only the post made while running reached Discord.
+        assert world.texts(world.general.id) == ["while running"]
 
 
 async def test_one_process_serves_one_discord_endpoint() -> None:
