@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from telegram import Update
@@ -13,15 +13,15 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBDeprecationWarning
 
 from knowrithm_bots.adapters.telegram.commands import MENU
-from knowrithm_bots.adapters.telegram.config import TelegramConfig, load_config
+from knowrithm_bots.adapters.telegram.config import TelegramConfig
 from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
-from knowrithm_bots.adapters.telegram.errors import translate
-from knowrithm_bots.adapters.telegram.inbound import Deliver, Ignore, Notice, Translator
+from knowrithm_bots.adapters.telegram.dispatch import Dispatcher
+from knowrithm_bots.adapters.telegram.errors import translate, translated
+from knowrithm_bots.adapters.telegram.inbound import Translator
 from knowrithm_bots.adapters.telegram.native_stream import DraftStream
 from knowrithm_bots.adapters.telegram.outbound import Sender
 from knowrithm_bots.adapters.telegram.redact import redaction_scope
 from knowrithm_bots.adapters.telegram.render import measure
-from knowrithm_bots.adapters.telegram.reply_targets import ReplyTargets
 from knowrithm_bots.adapters.telegram.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import (
     Adapter,
@@ -33,7 +33,7 @@ from knowrithm_bots.core.adapter import (
     Posted,
 )
 from knowrithm_bots.core.bounded import Lru
-from knowrithm_bots.core.errors import MessageNotFound, PlatformError
+from knowrithm_bots.core.errors import MessageNotFound, PlatformError, PlatformUnavailable
 from knowrithm_bots.core.streaming import Layout
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,13 @@ ALLOWED_UPDATES = ("message", "edited_message", "message_reaction")
 _SEEN_UPDATES = 4096
 # Which thread each bot message was posted in, for reactions to it.
 _REMEMBERED_MESSAGES = 10_000
+# Updates PTB runs at once; each only queues its events, so this bounds a burst, not work.
+_CONCURRENT_UPDATES = 64
+# Threads whose events are handed to the sink at once.
+_CONCURRENT_THREADS = 64
+# How long stop() keeps handing over updates already received before dropping them.
+_HANDOVER_ON_STOP = 5.0
+NOT_RUNNING = "the Telegram adapter is not running (not started yet, or stopped)"
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -73,8 +80,8 @@ class TelegramAdapter(Adapter):
     """A Telegram bot (polling or webhook) that answers in private chats, groups and topics.
 
     Private chats stream the answer as a message draft and then send it as one message;
-    groups get a reply that grows by edits. See the package docstring for the behaviour
-    users see.
+    groups get a reply that grows by edits. docs/adapters/telegram.md describes what users
+    see.
     """
 
     name: ClassVar[str] = "telegram"
@@ -94,6 +101,8 @@ class TelegramAdapter(Adapter):
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, native_stream=True, delete=True
     )
+    config_model: ClassVar[type[TelegramConfig]] = TelegramConfig
+    thread_codec: ClassVar[type[ThreadKey]] = ThreadKey
 
     def __init__(self, *, config: TelegramConfig) -> None:
         self._config = config
@@ -104,18 +113,15 @@ class TelegramAdapter(Adapter):
             others=() if webhook_secret is None else (webhook_secret.get_secret_value(),),
         )
         self._app: TelegramApp | None = None
-        self._sink: EventSink | None = None
-        self._translator: Translator | None = None
+        self._dispatcher: Dispatcher | None = None
         self._sender: Sender | None = None
-        self._custom_emoji: CustomEmojiNames | None = None
         self._bot_id: int | None = None
-        self._targets = ReplyTargets()
         self._posted: Lru[str, str] = Lru(size=_REMEMBERED_MESSAGES)
         self._seen: Lru[int, bool] = Lru(size=_SEEN_UPDATES)
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> TelegramAdapter:
-        return cls(config=load_config(config))
+        return cls(config=cls.config_model.load(config, prefix=f"adapters.{cls.name}"))
 
     @property
     def config(self) -> TelegramConfig:
@@ -125,18 +131,20 @@ class TelegramAdapter(Adapter):
     def bot_id(self) -> int:
         """The bot's Telegram user id (known once started)."""
         if self._bot_id is None:
-            raise PlatformError("the Telegram adapter is not started")
+            raise PlatformUnavailable(NOT_RUNNING)
         return self._bot_id
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def _build(self) -> TelegramApp:
+        # Polling and webhook deliveries both enter PTB's update queue, whose fetcher starts
+        # one task per update in arrival order; the dispatcher keeps each chat in order.
         app: TelegramApp = (
             ApplicationBuilder()
             .token(self._secret)
             .base_url(self._config.bot_api_url)
             .base_file_url(self._config.bot_file_url)
-            .concurrent_updates(False)
+            .concurrent_updates(_CONCURRENT_UPDATES)
             .job_queue(None)
             .build()
         )
@@ -151,47 +159,54 @@ class TelegramAdapter(Adapter):
         _silence_retry_after_warning()
         app = self._build()
         try:
-            await app.initialize()
-        except TelegramError as exc:
+            with translated(action="signing in", secret=self._secret):
+                await app.initialize()
+        except BaseException:
             await app.bot.shutdown()
             self._redaction.remove()
-            raise translate(exc, secret=self._secret) from None
-        self._app, self._sink = app, sink
+            raise
+        self._app = app
         try:
-            await self._connect(app)
+            await self._connect(app, sink)
         except BaseException:
             await self.stop()
             raise
 
-    async def _connect(self, app: TelegramApp) -> None:
+    async def _connect(self, app: TelegramApp, sink: EventSink) -> None:
         bot = app.bot
         self._bot_id = bot.id
         self._sender = Sender(bot=bot, formatting=self._config.formatting, secret=self._secret)
-        self._custom_emoji = CustomEmojiNames(bot=bot)
-        self._translator = Translator(
+        translator = Translator(
             bot_id=bot.id,
             username=bot.username,
             config=self._config,
             thread_of=lambda ref: self._posted.get(ref.encode()),
         )
+        self._dispatcher = Dispatcher(
+            sink=sink,
+            translator=translator,
+            custom_emoji=CustomEmojiNames(bot=bot, secret=self._secret),
+            concurrency=_CONCURRENT_THREADS,
+        )
         try:
-            await bot.set_my_commands(MENU)
-        except TelegramError as exc:
-            log.warning(
-                "could not register the command menu: %s", translate(exc, secret=self._secret)
-            )
+            with translated(action="registering the command menu", secret=self._secret):
+                await bot.set_my_commands(MENU)
+        except PlatformError as exc:
+            log.warning("%s", exc)  # the bot works without its menu
         updater = app.updater
         assert updater is not None
-        try:
-            if self._config.mode == "polling":
+        if self._config.mode == "polling":
+            with translated(action="starting to poll for updates", secret=self._secret):
                 await updater.start_polling(
                     timeout=self._config.poll_timeout,
                     allowed_updates=list(ALLOWED_UPDATES),
                     error_callback=self._on_poll_error,
                 )
-            else:
-                secret = self._config.webhook_secret
-                assert secret is not None
+        else:
+            secret = self._config.webhook_secret
+            assert secret is not None
+            listen = f"{self._config.webhook_listen}:{self._config.webhook_port}"
+            with translated(action="setting the webhook", secret=self._secret, listen=listen):
                 await updater.start_webhook(
                     listen=self._config.webhook_listen,
                     port=self._config.webhook_port,
@@ -200,13 +215,6 @@ class TelegramAdapter(Adapter):
                     secret_token=secret.get_secret_value(),
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
-        except TelegramError as exc:
-            raise translate(exc, secret=self._secret) from None
-        except OSError as exc:
-            raise PlatformError(
-                f"cannot listen for webhooks on {self._config.webhook_listen}:"
-                f"{self._config.webhook_port}: {exc.strerror or exc}"
-            ) from None
         await app.start()
         log.info("Telegram bot @%s is running (%s)", bot.username, self._config.mode)
 
@@ -214,55 +222,48 @@ class TelegramAdapter(Adapter):
         app, self._app = self._app, None
         if app is None:
             return
-        self._sender = None  # later calls fail as "not started", not inside the library
+        self._sender = None  # later calls fail as "not running", not inside the library
         try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
-        except TelegramError as exc:
-            log.warning(
-                "Telegram did not shut down cleanly: %s", translate(exc, secret=self._secret)
-            )
+            await self._stop_receiving(app)
+        finally:
+            await self._release(app)
+
+    async def _stop_receiving(self, app: TelegramApp) -> None:
+        try:
+            with translated(action="stopping", secret=self._secret):
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    # Runs the updates already fetched (Telegram counts them as delivered)
+                    # through _on_update, so the dispatcher must still take them.
+                    await app.stop()
+        except PlatformError as exc:
+            log.warning("Telegram did not stop cleanly: %s", exc)
+
+    async def _release(self, app: TelegramApp) -> None:
+        dispatcher, self._dispatcher = self._dispatcher, None
+        try:
+            if dispatcher is not None:
+                await dispatcher.close(within=_HANDOVER_ON_STOP)
+            with translated(action="shutting down", secret=self._secret):
+                await app.shutdown()
+        except PlatformError as exc:
+            log.warning("Telegram did not shut down cleanly: %s", exc)
         finally:
             self._redaction.remove()
 
     # --- inbound -------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        sink, translator = self._sink, self._translator
-        if sink is None or translator is None or update.update_id in self._seen:
+        # PTB runs several of these at once. They start in arrival order, and nothing before
+        # this point waits unless PTB's concurrency limit is reached, whose waiters resume
+        # first in, first out; dispatch() does not await either, so each chat's updates are
+        # queued in the order they arrived.
+        dispatcher = self._dispatcher
+        if dispatcher is None or update.update_id in self._seen:
             return
         self._seen.put(update.update_id, value=True)
-        if update.message_reaction is not None:
-            reactions = translator.reactions(update)
-            if self._custom_emoji is not None:
-                reactions = await self._custom_emoji.resolve(reactions)
-            for reaction in reactions:
-                await sink.on_reaction(reaction)
-            return
-        decision = translator.message(update)
-        if isinstance(decision, Deliver):
-            if decision.reply_to is not None:
-                self._targets.delivered(thread=decision.event.thread, message_id=decision.reply_to)
-            await sink.on_message(decision.event)
-        elif isinstance(decision, Notice):
-            await self._notice(decision)
-        elif isinstance(decision, Ignore):
-            log.debug("update %s ignored: %s", update.update_id, decision.reason)
-
-    async def _notice(self, notice: Notice) -> None:
-        assert self._sender is not None
-        try:
-            await self._sender.send(
-                chat_id=notice.chat_id,
-                topic_id=notice.topic_id,
-                reply_to=notice.reply_to,
-                markdown=notice.text,
-            )
-        except PlatformError as exc:
-            log.warning("could not post a notice in chat %s: %s", notice.chat_id, exc)
+        dispatcher.dispatch(update)
 
     async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The redaction scope covers this logger: a token in the error is hidden.
@@ -270,9 +271,16 @@ class TelegramAdapter(Adapter):
         log.error("handling a Telegram update failed: %s: %s", type(error).__name__, error)
 
     def _on_poll_error(self, error: TelegramError) -> None:
-        log.warning("polling Telegram failed: %s", translate(error, secret=self._secret))
+        # PTB retries on its own; this only reports the failure it is handed.
+        reported = translate(error, action="polling for updates", secret=self._secret)
+        log.warning("%s", reported)
 
     # --- outbound ------------------------------------------------------------------------
+
+    def _sending(self) -> Sender:
+        if self._sender is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        return self._sender
 
     def _key(self, thread: str) -> ThreadKey:
         try:
@@ -283,19 +291,31 @@ class TelegramAdapter(Adapter):
             raise PlatformError(f"thread {thread} belongs to another Telegram bot")
         return key
 
-    def _sending(self) -> Sender:
-        if self._sender is None:
-            raise PlatformError("the Telegram adapter is not started")
-        return self._sender
+    @staticmethod
+    def _quote(key: ThreadKey, reply_to: str | None) -> int | None:
+        """The message a post quotes: the one it answers, and only in groups, where several
+        people talk at once (in a private chat a quote would show nothing new)."""
+        if reply_to is None or key.is_private:
+            return None
+        try:
+            ref = MessageRef.decode(reply_to)
+        except ValueError:
+            log.debug("not quoting %r: not a Telegram message reference", reply_to)
+            return None
+        if (ref.bot_id, ref.chat_id) != (key.bot_id, key.chat_id):
+            return None
+        return ref.message_id
 
     async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
-        key = self._key(thread)
         sender = self._sending()
-        quote = None if key.is_private else self._targets.quote_for_post(thread=thread)
+        key = self._key(thread)
         message_id = await sender.send(
-            chat_id=key.chat_id, topic_id=key.topic_id, reply_to=quote, markdown=text
+            chat_id=key.chat_id,
+            topic_id=key.topic_id,
+            reply_to=self._quote(key, reply_to),
+            markdown=text,
         )
-        ref = MessageRef(key.bot_id, key.chat_id, message_id).encode()
+        ref = MessageRef(bot_id=key.bot_id, chat_id=key.chat_id, message_id=message_id).encode()
         self._posted.put(ref, value=thread)
         return Posted(id=ref)
 
@@ -309,34 +329,27 @@ class TelegramAdapter(Adapter):
         return ref
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
-        key = self._key(thread)
-        ref = self._ref(key, message_id)
-        await self._sending().edit(chat_id=ref.chat_id, message_id=ref.message_id, markdown=text)
+        sender = self._sending()
+        ref = self._ref(self._key(thread), message_id)
+        await sender.edit(chat_id=ref.chat_id, message_id=ref.message_id, markdown=text)
 
     async def delete(self, *, thread: str, message_id: str) -> None:
-        key = self._key(thread)
-        ref = self._ref(key, message_id)
-        assert self._app is not None
-        try:
-            await self._app.bot.delete_message(chat_id=ref.chat_id, message_id=ref.message_id)
-        except TelegramError as exc:
-            if "not found" in exc.message.lower():
-                return  # already gone: the goal is reached
-            raise translate(exc, secret=self._secret) from None
+        sender = self._sending()
+        ref = self._ref(self._key(thread), message_id)
+        await sender.delete(chat_id=ref.chat_id, message_id=ref.message_id)
 
     async def typing(self, *, thread: str) -> None:
+        sender = self._sending()
         key = self._key(thread)
-        await self._sending().typing(chat_id=key.chat_id, topic_id=key.topic_id)
-
-    async def reply_done(self, *, thread: str, message_ids: Sequence[str]) -> None:
-        self._targets.done(thread=thread)
+        await sender.typing(chat_id=key.chat_id, topic_id=key.topic_id)
 
     async def open_native_stream(self, *, thread: str) -> NativeStream | None:
+        sender = self._sending()
         key = self._key(thread)
         if not (self._config.stream_drafts and key.is_private):
             return None  # drafts exist only in private chats
         return DraftStream(
-            sender=self._sending(),
+            sender=sender,
             chat_id=key.chat_id,
             topic_id=key.topic_id,
             layout=Layout(limit=self.limits.max_message_length, measure=self.measure),

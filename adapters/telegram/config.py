@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from knowrithm_bots.core.config.validation import validate_section
-from knowrithm_bots.core.errors import ConfigError
+from knowrithm_bots.core.config import AdapterConfig, InvalidKey
 
-PREFIX = "adapters.telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
-class TelegramConfig(BaseModel):
+class TelegramConfig(AdapterConfig):
     """Everything the Telegram adapter can be told; only ``token`` is required.
 
-    ``allowed_chats`` / ``allowed_users`` are numeric Telegram ids (a private chat's id is
-    the user's id); unset means everyone. ``staff_users`` marks the people who are not
+    ``allowed_channels`` / ``allowed_users`` are numeric Telegram ids (a private chat's id
+    is the user's id); unset means everyone. ``staff_users`` marks the people who are not
     external (``Author.external`` is True for everyone else once the list is set).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    renamed: ClassVar[Mapping[str, str]] = {"allowed_chats": "allowed_channels"}
 
     token: SecretStr
     api_base_url: str = DEFAULT_API_BASE_URL
@@ -38,7 +36,7 @@ class TelegramConfig(BaseModel):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
     webhook_secret: SecretStr | None = None
-    allowed_chats: list[int] | None = None
+    allowed_channels: list[int] | None = None
     allowed_users: list[int] | None = None
     staff_users: list[int] | None = None
     group_mode: Literal["mentions", "all"] = "mentions"
@@ -78,6 +76,17 @@ class TelegramConfig(BaseModel):
     def _path(cls, value: str) -> str:
         return value.strip("/")
 
+    @model_validator(mode="after")
+    def _webhook_needs(self) -> Self:
+        if self.mode == "webhook":
+            # Without a URL Telegram has nowhere to send updates; without a secret anyone
+            # who finds the URL could post fake ones.
+            if self.webhook_url is None:
+                raise InvalidKey("webhook_url", "is required when mode is webhook")
+            if self.webhook_secret is None:
+                raise InvalidKey("webhook_secret", "is required when mode is webhook")
+        return self
+
     @property
     def bot_api_url(self) -> str:
         """The base URL python-telegram-bot appends ``<token>/<method>`` to."""
@@ -89,19 +98,3 @@ class TelegramConfig(BaseModel):
         if self.api_file_url is not None:
             return self.api_file_url
         return self.bot_api_url.removesuffix("/bot") + "/file/bot"
-
-
-def load_config(data: Mapping[str, Any] | None) -> TelegramConfig:
-    """Validate the section; raise ``ConfigError`` naming the failing key (never its value)."""
-    config = validate_section(TelegramConfig, data=data, prefix=PREFIX)
-    if config.mode == "webhook":
-        for key, value in (
-            ("webhook_url", config.webhook_url),
-            ("webhook_secret", config.webhook_secret),
-        ):
-            if value is None:
-                raise ConfigError(
-                    f"config key {PREFIX}.{key} is required when {PREFIX}.mode is webhook",
-                    key_path=f"{PREFIX}.{key}",
-                )
-    return config

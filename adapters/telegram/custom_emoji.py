@@ -12,9 +12,10 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Bot
-from telegram.error import TelegramError
 
+from knowrithm_bots.adapters.telegram.errors import translated
 from knowrithm_bots.core.bounded import Lru
+from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Reaction
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,9 @@ _CACHE_LIMIT = 5000
 class CustomEmojiNames:
     """Resolves ``custom_emoji:<id>`` reactions, remembering answers (ids never change)."""
 
-    def __init__(self, *, bot: Bot) -> None:
+    def __init__(self, *, bot: Bot, secret: str) -> None:
         self._bot = bot
+        self._secret = secret
         self._known: Lru[str, str | None] = Lru(size=_CACHE_LIMIT)
 
     async def resolve(self, reactions: Sequence[Reaction]) -> list[Reaction]:
@@ -50,10 +52,11 @@ class CustomEmojiNames:
 
     async def _look_up(self, ids: list[str]) -> None:
         try:
-            stickers = await self._bot.get_custom_emoji_stickers(custom_emoji_ids=ids)
-        except TelegramError as exc:
+            with translated(action="looking up custom emoji", secret=self._secret):
+                stickers = await self._bot.get_custom_emoji_stickers(custom_emoji_ids=ids)
+        except PlatformError as exc:
             # Not fatal: the reaction simply stays unrated, and is asked about again later.
-            log.info("could not look up custom emoji: %s", type(exc).__name__)
+            log.info("%s", exc)
             return
         for emoji_id in ids:
             self._known.put(emoji_id, value=None)

@@ -16,22 +16,23 @@ from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 LEAD_EMAIL_DOMAIN = "telegram.invalid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Deliver:
-    """Hand ``event`` to the bridge; answers reply to ``reply_to`` (groups only)."""
+    """Hand ``event`` to the bridge."""
 
     event: Inbound
-    reply_to: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Notice:
-    """Answer with ``text`` directly, without involving the agent."""
+    """Answer with ``text`` in ``thread`` without involving the agent (``sink.on_notice``).
 
-    chat_id: int
-    topic_id: int | None
-    reply_to: int | None
+    ``reply_to`` is the message it answers, as ``Inbound.message_id`` names it.
+    """
+
+    thread: str
     text: str
+    reply_to: str | None
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Translator:
     # --- who and where ---------------------------------------------------------------------
 
     def allowed(self, *, chat_id: int, user_id: int) -> bool:
-        chats, users = self._config.allowed_chats, self._config.allowed_users
+        chats, users = self._config.allowed_channels, self._config.allowed_users
         return (chats is None or chat_id in chats) and (users is None or user_id in users)
 
     def _author(self, message: Message) -> Author | None:
@@ -227,30 +228,31 @@ class Translator:
         if not addressed:
             return Ignore("a group message not addressed to the bot")
         key = self._thread(message)
-        reply_to = None if private else message.message_id
+        thread = key.encode()
+        ref = MessageRef(bot_id=self._bot_id, chat_id=chat.id, message_id=message.message_id)
         if not self.allowed(chat_id=chat.id, user_id=int(author.id)):
             notice = self._config.not_allowed_notice
             if notice is None:
                 return Ignore("a chat or user not on the allow list")
-            return Notice(chat_id=chat.id, topic_id=key.topic_id, reply_to=reply_to, text=notice)
+            return Notice(thread=thread, text=notice, reply_to=ref.encode())
         if edited:
             notice = self._config.edited_notice
             if not private or notice is None:
                 return Ignore("an edited message")
-            return Notice(chat_id=chat.id, topic_id=key.topic_id, reply_to=None, text=notice)
+            return Notice(thread=thread, text=notice, reply_to=ref.encode())
         if command is not None:
             text = command.text
         elif mentions:
             text = _utf16_cut(text, [(m.offset, m.length) for m in mentions])
         event = Inbound(
-            thread=key.encode(),
+            thread=thread,
             event_id=f"{self._bot_id}:{update.update_id}",
             text=text.strip(),
             author=author,
             origin=self._origin(chat, key),
-            message_id=MessageRef(self._bot_id, chat.id, message.message_id).encode(),
+            message_id=ref.encode(),
         )
-        return Deliver(event=event, reply_to=reply_to)
+        return Deliver(event=event)
 
     def reactions(self, update: Update) -> list[Reaction]:
         """The removals then additions a ``message_reaction`` update holds (👍→👎 is both)."""
@@ -260,7 +262,7 @@ class Translator:
         chat, user = changed.chat, changed.user
         if not self.allowed(chat_id=chat.id, user_id=user.id):
             return []
-        ref = MessageRef(self._bot_id, chat.id, changed.message_id)
+        ref = MessageRef(bot_id=self._bot_id, chat_id=chat.id, message_id=changed.message_id)
         key = ThreadKey(bot_id=self._bot_id, chat_id=chat.id)
         thread = self._thread_of(ref) or key.encode()
         old = [k for k in map(reaction_key, changed.old_reaction) if k is not None]

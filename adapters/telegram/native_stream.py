@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from knowrithm_bots.adapters.telegram.outbound import Sender
 from knowrithm_bots.core.adapter import NativeStream, Posted
-from knowrithm_bots.core.errors import NativeStreamUnavailable, PlatformError, PlatformRateLimited
 from knowrithm_bots.core.streaming import Layout
 
 
@@ -37,17 +36,14 @@ class DraftStream(NativeStream):
     async def append(self, *, text: str) -> None:
         candidate = self._text + text
         segment = self._layout.segments(candidate)[-1]
-        try:
-            await self._sender.draft(
-                chat_id=self._chat_id,
-                topic_id=self._topic_id,
-                draft_id=self._draft_id,
-                markdown=segment,
-            )
-        except PlatformRateLimited:
-            raise  # the engine waits and calls again with the same piece
-        except PlatformError as exc:
-            raise NativeStreamUnavailable(f"Telegram refused the draft: {exc}") from exc
+        # A refusal raises NativeStreamUnavailable; a 429 or an outage is waited out by the
+        # engine, which then calls again with the same piece.
+        await self._sender.draft(
+            chat_id=self._chat_id,
+            topic_id=self._topic_id,
+            draft_id=self._draft_id,
+            markdown=segment,
+        )
         # Only a shown piece counts: a retried append must not add its text twice.
         self._text = candidate
 

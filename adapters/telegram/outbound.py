@@ -9,8 +9,9 @@ from typing import TypeVar
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import TelegramError
 
-from knowrithm_bots.adapters.telegram.errors import is_markup_error, is_not_modified, translate
+from knowrithm_bots.adapters.telegram.errors import is_not_modified, translated
 from knowrithm_bots.adapters.telegram.render import Formatting, Rendered, plain, render
+from knowrithm_bots.core.errors import MarkupRejected, MessageNotFound
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +26,31 @@ class Sender:
         self._formatting = formatting
         self._secret = secret
 
-    async def _formatted(self, markdown: str, call: Callable[[Rendered], Awaitable[T]]) -> T:
+    async def _formatted(
+        self,
+        markdown: str,
+        call: Callable[[Rendered], Awaitable[T]],
+        *,
+        action: str,
+        native_stream: bool = False,
+    ) -> T:
         """Run ``call`` with the formatted text, and once more as plain text if Telegram
         cannot parse the formatting (the words matter more than the styling)."""
         rendered = render(markdown, formatting=self._formatting)
         try:
-            return await call(rendered)
-        except TelegramError as exc:
-            if not (is_markup_error(exc) and rendered.parse_mode is not None):
-                raise translate(exc, secret=self._secret) from None
-            log.info("Telegram refused the formatting (%s); sending plain text", exc.message)
-        try:
+            with translated(action=action, secret=self._secret, native_stream=native_stream):
+                return await call(rendered)
+        except MarkupRejected as exc:
+            if rendered.parse_mode is None:
+                raise
+            log.info("%s; sending plain text", exc)
+        with translated(action=action, secret=self._secret, native_stream=native_stream):
             return await call(plain(markdown))
-        except TelegramError as exc:
-            raise translate(exc, secret=self._secret) from None
 
     async def send(
         self, *, chat_id: int, topic_id: int | None, reply_to: int | None, markdown: str
     ) -> int:
-        """Post a new message; its Telegram message id."""
+        """Post a new message, quoting message ``reply_to`` if it still exists; its id."""
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to is not None
@@ -59,7 +66,7 @@ class Sender:
                 reply_parameters=reply,
             )
 
-        message = await self._formatted(markdown, call)
+        message = await self._formatted(markdown, call, action="posting a message")
         return message.message_id
 
     async def edit(self, *, chat_id: int, message_id: int, markdown: str) -> None:
@@ -74,15 +81,19 @@ class Sender:
                     parse_mode=rendered.parse_mode,
                 )
             except TelegramError as exc:
+                # Not a failure: the message already shows this text.
                 if not is_not_modified(exc):
                     raise
 
-        await self._formatted(markdown, call)
+        await self._formatted(markdown, call, action="editing a message")
 
     async def draft(
         self, *, chat_id: int, topic_id: int | None, draft_id: int, markdown: str
     ) -> None:
-        """Show ``markdown`` as the chat's animated draft (private chats only)."""
+        """Show ``markdown`` as the chat's animated draft (private chats only).
+
+        A refusal raises ``NativeStreamUnavailable``, so the engine posts instead.
+        """
 
         async def call(rendered: Rendered) -> None:
             await self._bot.send_message_draft(
@@ -93,12 +104,18 @@ class Sender:
                 parse_mode=rendered.parse_mode,
             )
 
-        await self._formatted(markdown, call)
+        await self._formatted(markdown, call, action="showing the draft", native_stream=True)
+
+    async def delete(self, *, chat_id: int, message_id: int) -> None:
+        """Delete a message; one that is already gone is success."""
+        try:
+            with translated(action="deleting a message", secret=self._secret):
+                await self._bot.delete_message(chat_id=chat_id, message_id=message_id)
+        except MessageNotFound:
+            return  # the goal is reached
 
     async def typing(self, *, chat_id: int, topic_id: int | None) -> None:
-        try:
+        with translated(action="showing that the bot is typing", secret=self._secret):
             await self._bot.send_chat_action(
                 chat_id=chat_id, action="typing", message_thread_id=topic_id
             )
-        except TelegramError as exc:
-            raise translate(exc, secret=self._secret) from None

@@ -2,18 +2,33 @@
 
 A thread key is ``telegram:<bot id>:<chat id>`` for a private chat or a plain group (one
 conversation per group), and ``telegram:<bot id>:<chat id>:<topic id>`` for a forum topic.
-A message reference (``Posted.id``) is ``<bot id>:<chat id>:<message id>``: Telegram message
-ids are only unique within one chat, and two bots see different ids in the same private chat.
+A message reference (``Posted.id``, ``Inbound.message_id``) is
+``<bot id>:<chat id>:<message id>``: Telegram message ids are only unique within one chat,
+and two bots see different ids in the same private chat.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Self
+
+from knowrithm_bots.core.thread_key import key_fields
 
 PREFIX = "telegram"
 
+# The only spelling str(int) produces: no sign but "-", no leading zeros, no "_" or spaces.
+_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
 
-@dataclass(frozen=True)
+
+def _integers(fields: list[str]) -> list[int]:
+    """``fields`` as integers; ValueError unless each is spelt as ``str(int)`` spells it."""
+    if not all(_INTEGER.fullmatch(field) for field in fields):
+        raise ValueError("not an integer")
+    return [int(field) for field in fields]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ThreadKey:
     """Where one conversation lives: a chat, and a forum topic within it."""
 
@@ -31,20 +46,17 @@ class ThreadKey:
         return key if self.topic_id is None else f"{key}:{self.topic_id}"
 
     @classmethod
-    def decode(cls, thread: str) -> ThreadKey:
-        """Parse a key made by ``encode``; ValueError for anything else."""
-        parts = thread.split(":")
-        if parts[0] != PREFIX or len(parts) not in (3, 4):
-            raise ValueError(f"{thread!r} is not a Telegram thread key")
+    def decode(cls, thread: str) -> Self:
+        """The key ``encode`` made ``thread`` from; ValueError for anything else."""
         try:
-            numbers = [int(part) for part in parts[1:]]
+            numbers = _integers(key_fields(thread, prefix=PREFIX, counts=(2, 3)))
         except ValueError:
             raise ValueError(f"{thread!r} is not a Telegram thread key") from None
         topic = numbers[2] if len(numbers) == 3 else None
         return cls(bot_id=numbers[0], chat_id=numbers[1], topic_id=topic)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MessageRef:
     """One Telegram message as the core names it (``Posted.id`` / ``Reaction.message_id``)."""
 
@@ -56,10 +68,13 @@ class MessageRef:
         return f"{self.bot_id}:{self.chat_id}:{self.message_id}"
 
     @classmethod
-    def decode(cls, value: str) -> MessageRef:
-        parts = value.split(":")
+    def decode(cls, value: str) -> Self:
+        """The reference ``encode`` made ``value`` from; ValueError for anything else."""
+        fields = value.split(":")
         try:
-            bot_id, chat_id, message_id = (int(part) for part in parts)
+            if len(fields) != 3:
+                raise ValueError("wrong number of fields")
+            bot_id, chat_id, message_id = _integers(fields)
         except ValueError:
             raise ValueError(f"{value!r} is not a Telegram message reference") from None
         return cls(bot_id=bot_id, chat_id=chat_id, message_id=message_id)

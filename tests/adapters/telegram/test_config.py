@@ -9,8 +9,14 @@ import pytest
 
 from knowrithm_bots.adapters.telegram import TelegramAdapter
 from knowrithm_bots.bots.cli import main
+from knowrithm_bots.core.config import ConfigKeyDeprecated
 from knowrithm_bots.core.errors import ConfigError
 from knowrithm_bots.core.plugins import load_adapter
+from knowrithm_bots.core.testing.conformance import EventRecorder
+from tests.emulators.telegram_api import ALICE, GROUP_ID, TelegramEmulator
+from tests.support import eventually
+
+from .support import adapter_for
 
 TOKEN = "123456:AAH-secret_Token-Value-1234567890"
 
@@ -40,7 +46,10 @@ def _error(config: dict[str, Any]) -> ConfigError:
         ),
         ({"token": TOKEN, "webhook_secret": "short_SECRET"}, "adapters.telegram.webhook_secret"),
         ({"token": TOKEN, "webhook_port": 0}, "adapters.telegram.webhook_port"),
-        ({"token": TOKEN, "allowed_chats": ["general"]}, "adapters.telegram.allowed_chats.0"),
+        (
+            {"token": TOKEN, "allowed_channels": ["general"]},
+            "adapters.telegram.allowed_channels.0",
+        ),
         ({"token": TOKEN, "group_mode": "sometimes"}, "adapters.telegram.group_mode"),
     ],
 )
@@ -76,9 +85,40 @@ def test_check_config_reports_the_failing_key(
 ) -> None:
     path = tmp_path / "bot.yaml"
     path.write_text(
-        f"adapters:\n  telegram:\n    token: '{TOKEN}'\n    mode: webhook\n", encoding="utf-8"
+        "knowrithm: {base_url: local}\n"
+        f"adapters:\n  telegram:\n    token: '{TOKEN}'\n    mode: webhook\n",
+        encoding="utf-8",
     )
     assert main(["check-config", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "adapters.telegram.webhook_url" in err
     assert TOKEN not in err
+
+
+async def test_the_old_allowed_chats_key_still_works_with_a_warning(
+    emu: TelegramEmulator,
+) -> None:
+    with pytest.warns(ConfigKeyDeprecated) as warned:
+        adapter = adapter_for(emu, allowed_chats=[GROUP_ID])
+    (warning,) = warned
+    assert "adapters.telegram.allowed_chats" in str(warning.message)
+    assert "adapters.telegram.allowed_channels" in str(warning.message)
+    assert adapter.config.allowed_channels == [GROUP_ID]
+    sink = EventRecorder()
+    await adapter.start(sink=sink)
+    try:
+        emu.push_update(emu.build.private_text(text="outside the list"))
+        emu.push_update(emu.build.group_text(text=f"@{emu.bot.username} inside the list"))
+        await sink.message_with("inside the list", within=5)
+        await eventually(lambda: bool(sink.notices), within=5, what="the refusal")
+    finally:
+        await adapter.stop()
+    assert [m.text for m in sink.messages] == ["inside the list"]
+    (refusal,) = sink.notices
+    assert refusal.thread == f"telegram:{emu.bot.id}:{ALICE['id']}"
+
+
+def test_old_and_new_names_together_are_refused() -> None:
+    error = _error({"token": TOKEN, "allowed_chats": [1], "allowed_channels": [2]})
+    assert error.key_path == "adapters.telegram.allowed_chats"
+    assert "adapters.telegram.allowed_channels" in str(error)

@@ -16,12 +16,21 @@ from knowrithm_bots.core.testing.conformance import (
     Features,
     Operation,
 )
-from tests.emulators.telegram_api import ALICE, BOB, OTHER_BOT, FloodLimits, TelegramEmulator
+from tests.emulators.telegram_api import (
+    ALICE,
+    BOB,
+    GROUP_ID,
+    OTHER_BOT,
+    FloodLimits,
+    TelegramEmulator,
+)
 
 from .support import adapter_for
 
-# Each place is one person's private chat with the bot (a private chat's id is the person's).
+# Place "a" is Alice's private chat with the bot (a private chat's id is the person's);
+# place "b" is a group where Bob addresses the bot by name, so group budgets apply too.
 _PEOPLE: dict[str, Mapping[str, Any]] = {"a": ALICE, "b": BOB}
+_CHATS: dict[str, int] = {"a": int(ALICE["id"]), "b": GROUP_ID}
 _METHODS: dict[Operation, str] = {"post": "sendMessage", "edit": "editMessageText"}
 # What the Bot API answers for each failure; python-telegram-bot turns these into RetryAfter,
 # BadRequest, InvalidToken and NetworkError without retrying any of them.
@@ -34,7 +43,7 @@ _FAILURES: dict[Failure, tuple[int, str]] = {
 
 
 class TelegramHarness:
-    """Alice ("a") and Bob ("b") each talk to the bot in their private chat, via long polling.
+    """Alice talks to the bot in her private chat ("a"), Bob in a group ("b"), via polling.
 
     Reactions carry the person's whole reaction list before and after, as Telegram's
     ``message_reaction`` updates do, so the harness remembers what each person has set.
@@ -56,10 +65,15 @@ class TelegramHarness:
 
     @staticmethod
     def _chat_id(place: str) -> int:
-        return int(_PEOPLE[place]["id"])
+        return _CHATS[place]
 
     async def user_message(self, *, place: str, text: str) -> None:
-        self._emu.push_update(self._emu.build.private_text(text=text, user=_PEOPLE[place]))
+        build = self._emu.build
+        if place == "a":
+            self._emu.push_update(build.private_text(text=text, user=_PEOPLE[place]))
+        else:  # the adapter takes the mention out before the text reaches the sink
+            mention = f"@{self._emu.bot.username} {text}"
+            self._emu.push_update(build.group_text(text=mention, user=_PEOPLE[place]))
 
     async def bot_message(self, *, place: str, text: str) -> None:
         self._say_as(place, sender=OTHER_BOT, text=text)
@@ -68,7 +82,11 @@ class TelegramHarness:
         self._say_as(place, sender=self._emu.bot.as_user(), text=text)
 
     def _say_as(self, place: str, *, sender: Mapping[str, Any], text: str) -> None:
-        self._emu.build.private_chat(_PEOPLE[place])
+        if place == "a":
+            self._emu.build.private_chat(_PEOPLE[place])
+        else:
+            self._emu.build.group_chat()
+            text = f"@{self._emu.bot.username} {text}"  # addressed, so only the sender excludes it
         update = self._emu.build.bot_text(text=text, chat_id=self._chat_id(place), sender=sender)
         self._emu.push_update(update)
 

@@ -29,9 +29,7 @@ async def test_a_refused_command_menu_is_logged_without_the_token(
     await adapter.stop()
     warned = [r.getMessage() for r in caplog.records if "command menu" in r.getMessage()]
     # python-telegram-bot capitalizes the description, lower-casing the token in it.
-    assert warned == [
-        f"could not register the command menu: Telegram refused the request: No {REDACTED} here"
-    ]
+    assert warned == [f"Telegram refused registering the command menu: No {REDACTED} here"]
     assert emu.token.lower() not in caplog.text.lower()
 
 
@@ -140,7 +138,7 @@ async def test_garbled_thread_keys_and_message_ids_become_core_errors(
                     await call
                 assert not isinstance(caught.value, ValueError)
             assert adapter.budget_keys(thread=garbled)["thread"] == garbled
-        other_chat = MessageRef(adapter.bot_id, chat + 1, 5).encode()
+        other_chat = MessageRef(bot_id=adapter.bot_id, chat_id=chat + 1, message_id=5).encode()
         for garbled in ("nonsense", "1:2", "1:2:3:4", "", "a:b:c", other_chat):
             with pytest.raises(MessageNotFound):
                 await adapter.edit(thread=good, message_id=garbled, text="hi")

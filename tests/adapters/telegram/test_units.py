@@ -11,8 +11,8 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 
 from knowrithm_bots.adapters.telegram import TelegramAdapter
 from knowrithm_bots.adapters.telegram.commands import read_command
-from knowrithm_bots.adapters.telegram.config import load_config
-from knowrithm_bots.adapters.telegram.errors import is_not_modified, translate
+from knowrithm_bots.adapters.telegram.config import TelegramConfig
+from knowrithm_bots.adapters.telegram.errors import is_not_modified, translate, translated
 from knowrithm_bots.adapters.telegram.inbound import Deliver, Translator
 from knowrithm_bots.adapters.telegram.redact import REDACTED, redact
 from knowrithm_bots.adapters.telegram.render import measure
@@ -21,11 +21,13 @@ from knowrithm_bots.core.errors import (
     MarkupRejected,
     MessageNotFound,
     MessageTooLong,
+    NativeStreamUnavailable,
     PlatformAuthError,
     PlatformError,
     PlatformRateLimited,
     PlatformUnavailable,
 )
+from knowrithm_bots.core.thread_key import ThreadKeyCodec
 from tests.emulators.telegram_api import ALICE, BOB, BotIdentity
 from tests.emulators.telegram_api._builders import UpdateBuilder
 from tests.emulators.telegram_api._world import World
@@ -51,17 +53,41 @@ def test_thread_keys_round_trip(key: ThreadKey, text: str, private: bool) -> Non
     assert key.is_private is private
 
 
-@pytest.mark.parametrize("bad", ["slack:7:1", "telegram:7", "telegram:a:1", "telegram:1:2:3:4"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "slack:7:1",
+        "telegram:7",
+        "telegram:a:1",
+        "telegram:1:2:3:4",
+        # int() reads these, but encode() never writes them.
+        "telegram:+7:1",
+        "telegram:07:1",
+        "telegram: 7:1",
+        "telegram:7:1_000",
+        "telegram:7:-0",
+        "telegram:7:1:",
+        "",
+    ],
+)
 def test_foreign_thread_keys_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="not a Telegram thread key"):
         ThreadKey.decode(bad)
 
 
-def test_message_refs_round_trip_and_name_the_bot_and_chat() -> None:
+def test_the_adapter_names_its_codec_and_config_model() -> None:
+    assert TelegramAdapter.thread_codec is ThreadKey
+    assert TelegramAdapter.config_model is TelegramConfig
+    assert isinstance(ThreadKey(bot_id=7, chat_id=1), ThreadKeyCodec)
+
+
+@pytest.mark.parametrize("bad", ["12", "1:2", "1:2:3:4", "a:b:c", "1:2:+3", "1:2: 3", ""])
+def test_message_refs_round_trip_and_name_the_bot_and_chat(bad: str) -> None:
     ref = MessageRef(bot_id=7, chat_id=-100, message_id=12)
     assert MessageRef.decode(ref.encode()) == ref
+    assert ref.encode() == "7:-100:12"
     with pytest.raises(ValueError, match="not a Telegram message reference"):
-        MessageRef.decode("12")
+        MessageRef.decode(bad)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +136,7 @@ def test_retry_after_becomes_rate_limited_either_way(
         error = RetryAfter(dtm.timedelta(seconds=3) if opt_in else 3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        translated = translate(error, secret=TOKEN)
+        translated = translate(error, action="posting a message", secret=TOKEN)
     assert isinstance(translated, PlatformRateLimited)
     assert translated.retry_after == 3.0
 
@@ -129,10 +155,46 @@ def test_retry_after_becomes_rate_limited_either_way(
     ],
 )
 def test_errors_translate_without_the_token(error: Exception, kind: type[PlatformError]) -> None:
-    translated = translate(error, secret=TOKEN)  # type: ignore[arg-type]
+    translated = translate(error, action="posting a message", secret=TOKEN)
     assert type(translated) is kind
     assert TOKEN not in str(translated)
     assert TOKEN.partition(":")[2] not in str(translated)
+
+
+def test_only_telegram_failures_are_translated() -> None:
+    assert translate(KeyError("a bug of ours"), action="posting a message", secret=TOKEN) is None
+    with pytest.raises(KeyError), translated(action="posting a message", secret=TOKEN):
+        raise KeyError("a bug of ours")
+    editing = translated(action="editing a message", secret=TOKEN)
+    with pytest.raises(MessageNotFound, match="for editing a message"), editing:
+        raise BadRequest("Message to edit not found")
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (BadRequest("Chat not found"), NativeStreamUnavailable),
+        (Forbidden("Forbidden: bot was blocked by the user"), NativeStreamUnavailable),
+        (NetworkError("Bad Gateway"), PlatformUnavailable),  # waited out, then posted
+        (BadRequest("Can't parse entities: bad tag"), MarkupRejected),  # retried as plain
+    ],
+)
+def test_a_refused_draft_becomes_native_stream_unavailable(
+    error: Exception, kind: type[PlatformError]
+) -> None:
+    drafting = translated(action="showing the draft", secret=TOKEN, native_stream=True)
+    with pytest.raises(kind) as caught, drafting:
+        raise error
+    assert type(caught.value) is kind
+
+
+def test_a_webhook_port_in_use_names_the_address() -> None:
+    listening = translated(action="setting the webhook", secret=TOKEN, listen="127.0.0.1:8443")
+    where = r"cannot listen for webhooks on 127\.0\.0\.1:8443"
+    with pytest.raises(PlatformError, match=where), listening:
+        raise OSError(98, "Address already in use")
+    # Without a listener an OSError is no platform failure of ours to name.
+    assert translate(OSError(98, "x"), action="posting a message", secret=TOKEN) is None
 
 
 def test_not_modified_is_recognised() -> None:
@@ -160,7 +222,9 @@ def test_staff_list_marks_everyone_else_external() -> None:
     translator = Translator(
         bot_id=7,
         username="knowrithm_test_bot",
-        config=load_config({"token": TOKEN, "staff_users": [ALICE["id"]]}),
+        config=TelegramConfig.load(
+            {"token": TOKEN, "staff_users": [ALICE["id"]]}, prefix="adapters.telegram"
+        ),
         thread_of=lambda ref: None,
     )
     authors = {}

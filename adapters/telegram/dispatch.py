@@ -1,0 +1,98 @@
+"""Hands each Telegram update to the sink: in order within a chat or topic, chats side by side."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Sequence
+
+from telegram import Update
+
+from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
+from knowrithm_bots.adapters.telegram.inbound import Deliver, Notice, Translator
+from knowrithm_bots.core.adapter import EventSink
+from knowrithm_bots.core.events import Reaction
+from knowrithm_bots.core.thread_queue import Job, ThreadQueue
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Turns updates into the sink's events through a ``ThreadQueue`` keyed by thread key.
+
+    Handing an event over awaits (the bridge asks its store; a custom emoji reaction asks
+    Telegram what it stands for), so a second update of a chat must not start before the
+    first is handed over; an update of another chat need not wait. ``dispatch`` itself never
+    awaits: called in the order updates arrive, it queues them in that order.
+    """
+
+    def __init__(
+        self,
+        *,
+        sink: EventSink,
+        translator: Translator,
+        custom_emoji: CustomEmojiNames,
+        concurrency: int,
+    ) -> None:
+        self._sink = sink
+        self._translator = translator
+        self._custom_emoji = custom_emoji
+        self._queue = ThreadQueue(concurrency=concurrency)
+
+    def dispatch(self, update: Update) -> None:
+        """Queue what ``update`` means behind the earlier updates of its thread."""
+        if self._queue.closed:
+            return  # stopping: left unacknowledged to the bridge, as if never received
+        handover = self._handover(update)
+        if handover is not None:
+            thread, job = handover
+            self._queue.submit(thread=thread, job=functools.partial(self._logged, job))
+
+    def _handover(self, update: Update) -> tuple[str, Job] | None:
+        sink = self._sink
+        if update.message_reaction is not None:
+            reactions = self._translator.reactions(update)
+            if not reactions:
+                return None
+            # One update is one person's change on one message: a single thread.
+            return reactions[0].thread, functools.partial(self._hand_reactions, reactions)
+        decision = self._translator.message(update)
+        if isinstance(decision, Deliver):
+            return decision.event.thread, functools.partial(sink.on_message, decision.event)
+        if isinstance(decision, Notice):
+            notice = functools.partial(
+                sink.on_notice,
+                thread=decision.thread,
+                text=decision.text,
+                reply_to=decision.reply_to,
+            )
+            return decision.thread, notice
+        log.debug("update %s ignored: %s", update.update_id, decision.reason)
+        return None
+
+    async def _hand_reactions(self, reactions: Sequence[Reaction]) -> None:
+        for reaction in await self._custom_emoji.resolve(reactions):
+            await self._sink.on_reaction(reaction)
+
+    @staticmethod
+    async def _logged(job: Job) -> None:
+        # Logged here rather than by the queue: this module's logger is inside the adapter's
+        # redaction scope, so a token quoted in the failure is hidden.
+        try:
+            await job()
+        except Exception as exc:
+            log.error("handling a Telegram update failed: %s: %s", type(exc).__name__, exc)
+
+    async def close(self, *, within: float) -> None:
+        """Hand over what was queued, for at most ``within`` seconds, then drop the rest.
+
+        Returns once no task of the queue is left running.
+        """
+        self._queue.close()
+        try:
+            await asyncio.wait_for(self._queue.drain(), within)
+        except TimeoutError:
+            log.warning("stopped with Telegram updates not yet handed over")
+        finally:
+            await self._queue.cancel()  # nothing left after a drain; else what the sink holds
