@@ -2,34 +2,77 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+CallKind = Literal["post", "edit", "delete", "append"]
+"""A platform call a budget can charge; ``"append"`` is a native stream's append or finish."""
+
+Scope = Literal["thread", "chat", "group", "workspace", "bot"]
+"""What a budget is shared by; ``Adapter.budget_keys`` names the one a thread belongs to."""
+
+CALL_KINDS: tuple[CallKind, ...] = get_args(CallKind)
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(value) for value in values)
+
+
+def _is_positive(value: object, *, whole: bool) -> bool:
+    if isinstance(value, bool):
+        return False
+    if whole:
+        return isinstance(value, int) and value > 0
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class Budget:
     """A platform rate budget: at most ``rate`` calls per ``per`` seconds in one ``scope``.
 
-    ``scope`` names what the budget is shared by, e.g. ``"thread"``, ``"chat"``,
-    ``"group"``, ``"workspace"`` or ``"bot"``; the adapter's ``budget_keys`` says which chat,
-    workspace, ... a thread belongs to, and a budget whose scope has no key for a thread
-    does not apply to it (Telegram's group budget in a private chat). ``burst`` calls may go
-    back to back after a quiet spell.
+    ``scope`` names what the budget is shared by (a ``Scope``); the adapter's
+    ``budget_keys`` says which chat, workspace, ... a thread belongs to, and a budget whose
+    scope has no key for a thread does not apply to it (Telegram's group budget in a private
+    chat). ``burst`` calls may go back to back after a quiet spell.
 
-    ``kinds`` limits the budget to some calls: ``"post"``, ``"edit"``, ``"delete"``,
-    ``"append"`` (native stream appends and finishes); empty means every call (Slack's
-    ``chat.update`` Tier 3 is ``kinds=("edit",)``). ``shared_backoff`` says whether a 429 on
-    a call charged here pauses the whole scope for ``retry_after``: set it to False for
-    wide budgets (the whole bot) whose 429s usually belong to a narrower scope.
+    ``kinds`` limits the budget to some calls (``CallKind``s); empty means every call
+    (Slack's ``chat.update`` Tier 3 is ``kinds=("edit",)``). ``shared_backoff`` says whether
+    a 429 on a call charged here pauses the whole scope for ``retry_after``: set it to False
+    for wide budgets (the whole bot) whose 429s usually belong to a narrower scope.
+
+    Construction raises ``ValueError`` for a scope or kind that is not a known one, and for
+    a ``rate``, ``per`` or ``burst`` (a whole number) that is not positive.
     """
 
-    scope: str
+    scope: Scope
     rate: float
     per: float = 1.0
     burst: int = 1
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[CallKind, ...] = ()
     shared_backoff: bool = True
 
-    def charges(self, kind: str) -> bool:
+    def __post_init__(self) -> None:
+        # Adapters from third parties are not type-checked by us, and a misspelt scope or
+        # kind would make the budget silently never apply: refuse it where it is declared.
+        if self.scope not in SCOPES:
+            raise ValueError(f"Budget scope {self.scope!r} is not one of {_one_of(SCOPES)}")
+        kinds: object = self.kinds
+        if not isinstance(kinds, tuple | list):
+            raise ValueError(f"Budget kinds must be a tuple such as ('edit',), not {kinds!r}")
+        for kind in kinds:
+            if kind not in CALL_KINDS:
+                raise ValueError(f"Budget kind {kind!r} is not one of {_one_of(CALL_KINDS)}")
+        # A list would leave the budget unhashable, and the pacer keys its buckets by budget.
+        object.__setattr__(self, "kinds", tuple(kinds))
+        for name, whole in (("rate", False), ("per", False), ("burst", True)):
+            value = getattr(self, name)
+            if not _is_positive(value, whole=whole):
+                number = "a positive whole number" if whole else "a positive number"
+                raise ValueError(f"Budget {name} must be {number}, not {value!r}")
+
+    def charges(self, kind: CallKind) -> bool:
         """Whether a call of ``kind`` counts against this budget."""
         return not self.kinds or kind in self.kinds
 

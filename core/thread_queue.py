@@ -38,10 +38,6 @@ class ThreadQueue:
         if thread not in self._workers:
             self._workers[thread] = asyncio.create_task(self._work(thread), name=f"thread {thread}")
 
-    @property
-    def busy_threads(self) -> int:
-        return len(self._workers)
-
     async def _work(self, thread: str) -> None:
         try:
             while True:

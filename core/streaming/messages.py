@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+from knowrithm_bots.core.limits import CallKind
 
 
 @dataclass(kw_only=True)
@@ -19,12 +22,12 @@ class Shown:
 class Step:
     """One platform call: ``post`` segment ``index``, ``edit`` it, or ``retire`` it."""
 
-    kind: str
+    kind: Literal["post", "edit", "delete", "retire"]
     index: int
     text: str = ""
 
     @property
-    def call_kind(self) -> str:
+    def call_kind(self) -> CallKind:
         """The budget kind the call is charged to."""
         return "edit" if self.kind == "retire" else self.kind
 

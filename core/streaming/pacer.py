@@ -8,8 +8,9 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from knowrithm_bots.core.adapter import Adapter, Budget
+from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.clock import Clock, SystemClock
+from knowrithm_bots.core.limits import CALL_KINDS, Budget, CallKind
 from knowrithm_bots.core.streaming.backoff import rate_limit_wait
 from knowrithm_bots.core.streaming.budgets import Jitter, TokenBucket
 from knowrithm_bots.core.streaming.scheduler import Lane, Scheduler, Waiter
@@ -21,7 +22,6 @@ _PRUNE_START = 1024
 # the next refresh anyway; and the first words come before the end of an answer already seen.
 FIRST_TEXT_PRIORITY = 1e9
 
-CALL_KINDS = ("post", "edit", "delete", "append")
 # Calls no declared budget covers may go this many at once, then one per edit_interval.
 FALLBACK_BURST = 3
 
@@ -43,11 +43,11 @@ class Route:
     alone in its scopes is measured against.
     """
 
-    lanes: Mapping[str, Lane] = field(default_factory=dict)
+    lanes: Mapping[CallKind, Lane] = field(default_factory=dict)
     budget_interval: float = 0.0
     jitter: Jitter = field(default_factory=Jitter)
 
-    def lane(self, kind: str) -> Lane:
+    def lane(self, kind: CallKind) -> Lane:
         return self.lanes[kind]
 
 
@@ -91,7 +91,7 @@ class Pacer:
         keys = adapter.budget_keys(thread=thread)
         budgets = adapter.limits.budgets
         applicable = [(budget, keys[budget.scope]) for budget in budgets if budget.scope in keys]
-        lanes: dict[str, Lane] = {}
+        lanes: dict[CallKind, Lane] = {}
         by_buckets: dict[tuple[int, ...], Lane] = {}
         fallback = _fallback_budget(adapter)
         jitter = self._jitter.setdefault(adapter.name, Jitter())

@@ -115,10 +115,6 @@ class ReplyStream:
         return [m.id for m in self._shown]
 
     @property
-    def visible_text(self) -> str:
-        return "".join(m.text for m in self._shown)
-
-    @property
     def text(self) -> str:
         """Everything fed so far."""
         return self._text

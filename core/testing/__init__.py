@@ -1,5 +1,6 @@
 """Test helpers shipped with the package so adapter authors can use them too."""
 
+from knowrithm_bots.core.testing.clock import ManualClock
 from knowrithm_bots.core.testing.fake_platform import (
     FakeMessage,
     FakeNativeStream,
@@ -14,6 +15,7 @@ __all__ = [
     "FakeMessage",
     "FakeNativeStream",
     "FakePlatformAdapter",
+    "ManualClock",
     "NativeBehaviour",
     "PlainBucket",
     "PlatformCall",

@@ -31,6 +31,7 @@ from knowrithm_bots.core.errors import (
     PlatformError,
     PlatformRateLimited,
 )
+from knowrithm_bots.core.limits import CallKind
 from knowrithm_bots.core.testing.plain_bucket import PlainBucket
 
 
@@ -42,7 +43,7 @@ class PlatformCall:
     when the platform was asked not to keep texts (benchmarks).
     """
 
-    kind: str
+    kind: CallKind
     thread: str
     message_id: str | None
     text: str | None
@@ -161,7 +162,7 @@ class FakePlatformAdapter(Adapter):
     # --- the platform side -----------------------------------------------------------------
 
     async def arrive(
-        self, *, kind: str, thread: str, message_id: str | None, text: str | None
+        self, *, kind: CallKind, thread: str, message_id: str | None, text: str | None
     ) -> None:
         """Carry a call to the platform; record it; raise what the platform answers."""
         await self.network()

@@ -1,4 +1,8 @@
-"""Plumbing shared by the conformance checks: timeouts, the recorder, waiting for text."""
+"""Plumbing shared by the conformance checks: timeouts, the recorder, waiting for text.
+
+Every check that runs the adapter also passes each thread key it delivered through the
+adapter's ``thread_codec``, when it declares one.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import pytest
 
 from knowrithm_bots.core.adapter import Adapter, Posted
 from knowrithm_bots.core.errors import PlatformError
-from knowrithm_bots.core.events import Inbound
+from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.core.testing.conformance.codec import codec_problem, own_key_problem
 from knowrithm_bots.core.testing.conformance.harness import AdapterHarness
 from knowrithm_bots.core.testing.conformance.recorder import EventRecorder
 from knowrithm_bots.core.testing.conformance.texts import normalized
@@ -79,8 +84,24 @@ class ConformanceBase:
         await self._within(adapter.start(sink=recorder), "start()")
         try:
             yield recorder
+            self._check_thread_keys(adapter, recorder)
         finally:
             await self._within(adapter.stop(), "stop()")
+
+    def _check_thread_keys(self, adapter: Adapter, recorder: EventRecorder) -> None:
+        """Every thread key the adapter delivered survives its declared ``thread_codec``."""
+        cls = type(adapter)
+        codec = cls.thread_codec
+        if codec is None:
+            return
+        problem = codec_problem(codec)
+        if problem is not None:
+            fail(problem)
+        events: list[Inbound | Reaction] = [*recorder.messages, *recorder.reactions]
+        for thread in dict.fromkeys(event.thread for event in events):
+            problem = own_key_problem(codec=codec, name=cls.name, thread=thread)
+            if problem is not None:
+                fail(problem)
 
     async def _receive(
         self, harness: AdapterHarness, recorder: EventRecorder, *, place: str, text: str

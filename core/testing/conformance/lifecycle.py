@@ -14,7 +14,7 @@ from knowrithm_bots.core.testing.conformance.texts import marker
 
 
 def _is_plain(word: str) -> bool:
-    """No ':' and no whitespace anywhere: names and scopes are parts of keys."""
+    """No ':' and no whitespace anywhere: the name starts every thread key."""
     return ":" not in word and not any(c.isspace() for c in word)
 
 
@@ -34,16 +34,7 @@ class LifecycleChecks(ConformanceBase):
         limits = cls.limits
         check(limits.max_message_length > 0, message="limits.max_message_length must be positive")
         check(limits.edit_interval >= 0, message="limits.edit_interval must not be negative")
-        for budget in limits.budgets:
-            scope = budget.scope
-            check(
-                bool(scope) and _is_plain(scope),
-                message=f"budget {budget} needs a scope name without spaces or ':'",
-            )
-            check(
-                budget.rate > 0 and budget.per > 0 and budget.burst >= 1,
-                message=f"budget {budget} needs a positive rate, period and burst",
-            )
+        # Budgets check their own scope, kinds and numbers when constructed (core.limits).
         if cls.capabilities.native_stream:
             check(
                 isinstance(adapter, SupportsNativeStream),
@@ -70,6 +61,7 @@ class LifecycleChecks(ConformanceBase):
                 message=f"after start() was called twice, one user message reached the sink "
                 f"{len(copies)} times; a second start() must not connect again",
             )
+            self._check_thread_keys(adapter, recorder)
         finally:
             await self._within(adapter.stop(), "stop()")
             await self._within(adapter.stop(), "a second stop()")

@@ -10,9 +10,9 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from knowrithm_bots.core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
+from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
 from knowrithm_bots.core.errors import (
     MessageNotFound,
     MessageTooLong,
@@ -23,6 +23,7 @@ from knowrithm_bots.core.errors import (
 )
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 from knowrithm_bots.core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
+from knowrithm_bots.core.thread_key import ThreadKeyCodec, key_fields
 
 TOKEN = "memory-secret-token"
 BOT_ID = "B-self"
@@ -114,6 +115,24 @@ class MemoryService:
         message.text = text
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemoryKey:
+    """A thread key: the bot's account and the chat, as ``memory:<bot>:<chat>``."""
+
+    bot: str
+    chat: str
+
+    def encode(self) -> str:
+        return f"memory:{self.bot}:{self.chat}"
+
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        bot, chat = key_fields(thread, prefix="memory", counts=(2,))
+        if not bot or not chat:
+            raise ValueError(f"{thread!r} is not a memory thread key")
+        return cls(bot=bot, chat=chat)
+
+
 def translate(exc: ServiceError) -> PlatformError:
     """The service's errors in the core tree, without the library's token-bearing message."""
     reason = f"the memory service answered {exc.status} {exc.reason}"
@@ -134,8 +153,16 @@ class MemoryAdapter(Adapter):
     """A correct adapter for ``MemoryService``."""
 
     name: ClassVar[str] = "memory"
-    limits: ClassVar[Limits] = Limits(max_message_length=MAX_LENGTH, edit_interval=0.0)
+    limits: ClassVar[Limits] = Limits(
+        max_message_length=MAX_LENGTH,
+        edit_interval=0.0,
+        budgets=(
+            Budget(scope="chat", rate=20.0, burst=20, kinds=("post", "edit")),
+            Budget(scope="bot", rate=100.0, burst=100, shared_backoff=False),
+        ),
+    )
     capabilities: ClassVar[Capabilities] = Capabilities(reactions=True, typing=True)
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = MemoryKey
 
     def __init__(self, *, service: MemoryService, token: str = TOKEN) -> None:
         self.service = service
@@ -200,13 +227,13 @@ class MemoryAdapter(Adapter):
         return Author(id=event["user"], is_bot=event["bot"])
 
     def thread_key(self, event: Mapping[str, Any]) -> str:
-        return f"memory:{BOT_ID}:{event['chat']}"
+        return MemoryKey(bot=BOT_ID, chat=event["chat"]).encode()
 
     def reacted_id(self, event: Mapping[str, Any]) -> str:
         return str(event["message_id"])
 
     def chat_of(self, thread: str) -> str:
-        return thread.removeprefix(f"memory:{BOT_ID}:")
+        return MemoryKey.decode(thread).chat
 
     async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
         try:

@@ -7,20 +7,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import pytest
 
-from knowrithm_bots.core.adapter import Budget, EventSink, Limits, Posted
+from knowrithm_bots.core.adapter import Budget, Capabilities, EventSink, Limits, Posted
 from knowrithm_bots.core.errors import PlatformRateLimited, PlatformUnavailable
 from knowrithm_bots.core.events import Author
 from knowrithm_bots.core.testing.conformance import AdapterConformance, Failure, Features
+from knowrithm_bots.core.thread_key import ThreadKeyCodec, key_fields
 from tests.core.conformance.memory_platform import (
     BOT_ID,
     MAX_LENGTH,
     MemoryAdapter,
     MemoryHarness,
+    MemoryKey,
     MemoryService,
     ServiceError,
 )
@@ -153,13 +156,144 @@ class NamedWithASpace(MemoryAdapter):
     name: ClassVar[str] = "mem ory"
 
 
-class ScopedWithASpace(MemoryAdapter):
-    limits: ClassVar[Limits] = Limits(
-        max_message_length=MAX_LENGTH,
-        edit_interval=0.0,
-        budgets=(Budget(scope="per chat", rate=1.0),),
+# --- budgets that can never charge a call ------------------------------------------------
+
+
+def _budgeted(*budgets: Budget) -> Limits:
+    return Limits(max_message_length=MAX_LENGTH, edit_interval=0.0, budgets=budgets)
+
+
+class BudgetsStreamAppends(MemoryAdapter):
+    limits: ClassVar[Limits] = _budgeted(
+        Budget(scope="chat", rate=1.0), Budget(scope="chat", rate=2.0, kinds=("post", "append"))
     )
 
+
+class BudgetsDeletes(MemoryAdapter):
+    limits: ClassVar[Limits] = _budgeted(Budget(scope="bot", rate=1.0, kinds=("delete",)))
+
+
+class CannotEditButBudgetsEdits(MemoryAdapter):
+    capabilities: ClassVar[Capabilities] = Capabilities(edit=False, reactions=True)
+    limits: ClassVar[Limits] = _budgeted(Budget(scope="chat", rate=1.0, kinds=("edit",)))
+
+
+class BudgetsAGroupItNeverNames(MemoryAdapter):
+    limits: ClassVar[Limits] = _budgeted(
+        Budget(scope="chat", rate=5.0), Budget(scope="group", rate=20.0, per=60.0)
+    )
+
+
+class GroupChatB(BudgetsAGroupItNeverNames):
+    """Place "b" is a group: the group budget applies there and only there (as on Telegram)."""
+
+    def budget_keys(self, *, thread: str) -> Mapping[str, str]:
+        chat = MemoryKey.decode(thread).chat
+        keys = {"thread": thread, "chat": chat, "bot": BOT_ID}
+        if chat == "b":
+            keys["group"] = chat
+        return keys
+
+
+# --- thread-key codecs that lose keys or take foreign ones --------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatOnlyKey(MemoryKey):
+    def encode(self) -> str:
+        return f"memory:{self.chat}"  # forgets the bot
+
+
+class LosesTheBotFromItsKeys(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = ChatOnlyKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustingKey(MemoryKey):
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        _, bot, chat = thread.split(":")  # never looks at whose key it is
+        return cls(bot=bot, chat=chat)
+
+
+class TakesForeignKeys(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = TrustingKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexingKey(MemoryKey):
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        fields = thread.split(":")
+        key = cls(bot=fields[1], chat=fields[2])  # IndexError before the prefix is checked
+        if fields[0] != "memory" or len(fields) != 3:
+            raise ValueError(f"{thread!r} is not a memory thread key")
+        return key
+
+
+class CrashesOnForeignKeys(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = IndexingKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreePartKey(MemoryKey):
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        bot, chat, _ = key_fields(thread, prefix="memory", counts=(3,))
+        return cls(bot=bot, chat=chat)
+
+
+class RefusesItsOwnKeys(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = ThreePartKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortKey(MemoryKey):
+    def encode(self) -> str:
+        return f"mem:{self.bot}:{self.chat}"
+
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        bot, chat = key_fields(thread, prefix="mem", counts=(2,))
+        return cls(bot=bot, chat=chat)
+
+
+class KeysUnderAnotherName(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = ShortKey
+
+    def thread_key(self, event: Mapping[str, Any]) -> str:
+        return ShortKey(bot=BOT_ID, chat=event["chat"]).encode()
+
+    def chat_of(self, thread: str) -> str:
+        return ShortKey.decode(thread).chat
+
+
+class IdentityKey:
+    """Decodes and encodes faithfully, but two decodes of one key are not equal."""
+
+    def __init__(self, thread: str) -> None:
+        self.thread = thread
+
+    def encode(self) -> str:
+        return self.thread
+
+    @classmethod
+    def decode(cls, thread: str) -> IdentityKey:
+        key_fields(thread, prefix="memory", counts=(2,))
+        return cls(thread)
+
+
+class KeysAreNoValues(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = IdentityKey
+
+
+class DeclaresAnInstanceAsCodec(MemoryAdapter):
+    thread_codec = MemoryKey(bot=BOT_ID, chat="a")  # type: ignore[assignment]
+
+
+BUDGET_KINDS = "test_budgets_charge_calls_the_adapter_makes"
+BUDGET_SCOPES = "test_budget_scopes_are_keys_the_adapter_gives"
+CODEC = "test_thread_keys_round_trip_through_the_codec"
 
 BROKEN = [
     (EchoesItself, "test_own_messages_are_ignored", "delivered its own message"),
@@ -183,7 +317,26 @@ BROKEN = [
     (RateLimitAsOutage, "test_rate_limits_become_platform_rate_limited", "PlatformUnavailable"),
     (NamedWithAColon, "test_declares_name_limits_and_capabilities", "must not contain ':'"),
     (NamedWithASpace, "test_declares_name_limits_and_capabilities", "must not contain ':'"),
-    (ScopedWithASpace, "test_declares_name_limits_and_capabilities", "without spaces"),
+    (BudgetsStreamAppends, BUDGET_KINDS, "limits.budgets[1] (Budget(scope='chat', rate=2.0"),
+    (BudgetsStreamAppends, BUDGET_KINDS, "'append' calls, but the adapter never makes one"),
+    (BudgetsStreamAppends, BUDGET_KINDS, "capabilities.native_stream is not set"),
+    (BudgetsDeletes, BUDGET_KINDS, "limits.budgets[0] (Budget(scope='bot', rate=1.0"),
+    (BudgetsDeletes, BUDGET_KINDS, "capabilities.delete is not set"),
+    (CannotEditButBudgetsEdits, BUDGET_KINDS, "'edit' calls, but the adapter never makes one"),
+    (CannotEditButBudgetsEdits, BUDGET_KINDS, "capabilities.edit is not set"),
+    (BudgetsAGroupItNeverNames, BUDGET_SCOPES, "limits.budgets[1] (Budget(scope='group'"),
+    (BudgetsAGroupItNeverNames, BUDGET_SCOPES, "no 'group' key for any thread the kit saw"),
+    (LosesTheBotFromItsKeys, CODEC, "which encodes to 'memory:a'"),
+    (LosesTheBotFromItsKeys, "test_post_lands_where_the_thread_key_points", "encodes to"),
+    (LosesTheBotFromItsKeys, "test_reactions_name_the_posted_message", "encodes to"),
+    (LosesTheBotFromItsKeys, "test_start_and_stop_are_idempotent", "encodes to"),
+    (TakesForeignKeys, CODEC, "TrustingKey.decode('telegram:B-self:a') (another adapter's key"),
+    (TakesForeignKeys, CODEC, "returned TrustingKey(bot='B-self', chat='a'); it must raise"),
+    (CrashesOnForeignKeys, CODEC, "IndexingKey.decode('') (an empty key) raised IndexError"),
+    (RefusesItsOwnKeys, CODEC, "refused the adapter's own thread key 'memory:B-self:a'"),
+    (KeysUnderAnotherName, CODEC, "thread key 'mem:B-self:a' must start with 'memory:'"),
+    (KeysAreNoValues, CODEC, "two decodes of 'memory:B-self:a' are not equal"),
+    (DeclaresAnInstanceAsCodec, CODEC, "not a class with encode() and decode()"),
 ]
 
 
@@ -249,6 +402,39 @@ async def test_a_single_place_harness_still_checks_keys_and_posting() -> None:
     await QuickKit().test_post_lands_where_the_thread_key_points(harness)
     await QuickKit().test_thread_keys_are_stable_and_distinct(harness)
     assert len(service.chats) == 1
+
+
+async def test_a_scope_one_place_has_is_enough_and_none_is_not() -> None:
+    service = MemoryService()
+    both = MemoryHarness(adapter=GroupChatB(service=service), service=service)
+    await QuickKit().test_budget_scopes_are_keys_the_adapter_gives(both)
+    service = MemoryService()
+    only_a = MemoryHarness(
+        adapter=GroupChatB(service=service), service=service, features=Features(places=1)
+    )
+    with pytest.raises(pytest.fail.Exception, match="no 'group' key for any thread the kit saw"):
+        await QuickKit().test_budget_scopes_are_keys_the_adapter_gives(only_a)
+
+
+class DeclaresNoCodec(MemoryAdapter):
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = None
+
+
+class DeclaresNoBudgets(MemoryAdapter):
+    limits: ClassVar[Limits] = _budgeted()
+
+
+@pytest.mark.parametrize(
+    ("adapter_class", "check"),
+    [(DeclaresNoCodec, CODEC), (DeclaresNoBudgets, BUDGET_SCOPES)],
+)
+async def test_checks_of_what_an_adapter_does_not_declare_are_skipped(
+    adapter_class: type[MemoryAdapter], check: str
+) -> None:
+    service = MemoryService()
+    harness = MemoryHarness(adapter=adapter_class(service=service), service=service)
+    with pytest.raises(pytest.skip.Exception):
+        await getattr(QuickKit(), check)(harness)
 
 
 def test_an_author_runs_the_kit_by_subclassing_it(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import ReplyStream
+from knowrithm_bots.core.testing import ManualClock
 
 T = TypeVar("T")
 

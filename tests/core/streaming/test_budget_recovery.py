@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Pacer
 from knowrithm_bots.core.streaming.budgets import RECOVERY_HALF_LIFE, TokenBucket
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 
 
 def test_rate_comes_back_with_quiet_time_not_only_with_calls() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from knowrithm_bots.core.adapter import Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import agent, drive, settle, words
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from knowrithm_bots.core.adapter import Budget, Limits, NativeStream
 from knowrithm_bots.core.bridge import Bridge
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.errors import PlatformAuthError, PlatformError, PlatformRateLimited
 from knowrithm_bots.core.store import MemoryStore
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
@@ -20,7 +19,7 @@ from knowrithm_bots.core.streaming.backoff import (
     MIN_RATE_LIMIT_WAIT,
     UNKNOWN_RATE_LIMIT_WAIT,
 )
-from knowrithm_bots.core.testing import FakePlatformAdapter, NativeBehaviour
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock, NativeBehaviour
 from tests.core.streaming.drive import agent, drive, settle, words
 
 LIMITS = Limits(max_message_length=4000, edit_interval=1.0)

@@ -7,11 +7,10 @@ import asyncio
 import pytest
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.errors import PlatformRateLimited
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
 from knowrithm_bots.core.streaming.budgets import TokenBucket
-from knowrithm_bots.core.testing import FakePlatformAdapter, PlainBucket
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock, PlainBucket
 from tests.core.streaming.drive import drive
 
 CHAT = Limits(max_message_length=4000, edit_interval=0.0, budgets=(Budget(scope="chat", rate=1),))

@@ -7,10 +7,9 @@ import asyncio
 import random
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
 from knowrithm_bots.core.streaming.reply_stream import STALENESS_TARGET
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import agent, drive
 
 # Slack-like: posts charged to the channel, edits to a workspace budget (one per 5 s, burst 3).

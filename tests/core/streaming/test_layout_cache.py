@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from knowrithm_bots.core.adapter import Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Layout, ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import agent, drive, words
 
 

@@ -6,9 +6,13 @@ import asyncio
 import itertools
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
-from knowrithm_bots.core.testing import FakeNativeStream, FakePlatformAdapter, NativeBehaviour
+from knowrithm_bots.core.testing import (
+    FakeNativeStream,
+    FakePlatformAdapter,
+    ManualClock,
+    NativeBehaviour,
+)
 from tests.core.streaming.drive import agent, drive, words
 from tests.core.streaming.test_shared_budget import most_in_any_window
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from knowrithm_bots.core.adapter import Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.errors import MessageNotFound, PlatformUnavailable
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import agent, drive, settle, words
 
 

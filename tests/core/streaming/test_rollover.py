@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from knowrithm_bots.core.adapter import Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.markup.split import utf16_len
 from knowrithm_bots.core.streaming import Layout, ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import agent, drive
 
 

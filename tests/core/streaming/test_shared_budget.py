@@ -7,9 +7,8 @@ import itertools
 from collections import defaultdict
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter, PlatformCall
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock, PlatformCall
 from tests.core.streaming.drive import agent, drive, settle, words
 
 TELEGRAM_GROUP = (

@@ -8,9 +8,8 @@ from knowrithm_bots.adapters.discord.adapter import DiscordAdapter
 from knowrithm_bots.adapters.slack.adapter import SlackAdapter
 from knowrithm_bots.adapters.telegram.adapter import TelegramAdapter
 from knowrithm_bots.core.adapter import Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import drive
 
 ONE_WAY = 0.05

@@ -8,11 +8,10 @@ import itertools
 import pytest
 
 from knowrithm_bots.core.adapter import Budget, Limits
-from knowrithm_bots.core.clock import ManualClock
 from knowrithm_bots.core.streaming import Layout, Pacer, ReplyStream
 from knowrithm_bots.core.streaming.progress import Progress
 from knowrithm_bots.core.streaming.reply_stream import STALENESS_TARGET
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 from tests.core.streaming.drive import drive, words
 
 ONE_WAY = 0.05
