@@ -14,10 +14,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TextIO
 
-from pydantic import BaseModel, ConfigDict
-
 from knowrithm_bots.core.adapter import Adapter, Capabilities, EventSink, Limits, Posted
-from knowrithm_bots.core.config.validation import validate_section
+from knowrithm_bots.core.config import AdapterConfig
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 _CLEAR_TO_END = "\x1b[J"
@@ -51,10 +49,8 @@ def _terminal_mode(stream: TextIO) -> list[Any] | None:
         return None
 
 
-class ConsoleConfig(BaseModel):
+class ConsoleConfig(AdapterConfig):
     """The console adapter's config section (all optional)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     user_name: str | None = None
     prompt: str = "you › "
@@ -67,11 +63,14 @@ class ConsoleAdapter(Adapter):
     On a terminal the answer is redrawn in place as it grows. When stdout is not a terminal
     only appended text is written, so piped output is the plain conversation. End of input
     (or ``/quit``) closes the adapter; the runner then waits for pending answers and exits.
+    ``stop`` is the last thing written: it ends the line in progress and, when an answer was
+    still coming, says on a line of its own that it was interrupted; nothing follows it.
     """
 
     name: ClassVar[str] = "console"
     limits: ClassVar[Limits] = Limits(max_message_length=100_000, edit_interval=0.05)
     capabilities: ClassVar[Capabilities] = Capabilities(edit=True, reactions=True)
+    config_model: ClassVar[type[AdapterConfig] | None] = ConsoleConfig
 
     def __init__(
         self,
@@ -95,13 +94,15 @@ class ConsoleAdapter(Adapter):
         self._last_answer: list[str] = []
         self._active: str | None = None
         self._turn_done = asyncio.Event()
+        self._waiting = False  # a message was sent and its answer is not finished
+        self._stopped = False
         self._echoing = True
         self._at_line_start = True
         self._saved_tty: list[Any] | None = None
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> ConsoleAdapter:
-        return cls(config=validate_section(ConsoleConfig, data=config, prefix="adapters.console"))
+        return cls(config=ConsoleConfig.load(config, prefix="adapters.console"))
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -136,8 +137,9 @@ class ConsoleAdapter(Adapter):
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
         self._restore_terminal()
-        if self._tty and not self._at_line_start:
-            self._write("\n")  # leave the shell prompt on a line of its own
+        if not self._stopped:
+            self._leave_screen()
+            self._stopped = True  # an answer still arriving is not drawn any more
         self._closed.set()
 
     async def wait_closed(self) -> None:
@@ -179,9 +181,11 @@ class ConsoleAdapter(Adapter):
                 )
                 # One turn at a time: a piped transcript reacts to the answer it just got.
                 self._turn_done.clear()
+                self._waiting = True
                 try:
                     await self._sink.on_message(event)
                 except Exception:
+                    self._waiting = False
                     self._turn_done.set()
                     raise
                 await self._turn_done.wait()
@@ -272,6 +276,7 @@ class ConsoleAdapter(Adapter):
             self._last_answer = list(message_ids)
         self._end_active()
         self._set_echo(on=True)
+        self._waiting = False
         self._prompt()
         self._turn_done.set()
 
@@ -301,12 +306,20 @@ class ConsoleAdapter(Adapter):
         if self._active is not None:
             self._write("\n")
             self._active = None
-            self._at_line_start = True
+
+    def _leave_screen(self) -> None:
+        """End the line in progress, so the shell prompt starts on its own; on a terminal,
+        say when the answer being waited for will not be shown (Ctrl-C quit meanwhile)."""
+        end = "" if self._at_line_start else "\n"
+        if self._waiting and self._tty:
+            what = "before the end of the answer" if self._active else "before the answer"
+            self._write(f"{end}(interrupted {what})\n")
+        else:
+            self._write(end)
 
     def _prompt(self) -> None:
         if self._tty:
             self._write(self._config.prompt)
-            self._at_line_start = False
 
     def _restore_terminal(self) -> None:
         """Give the terminal back exactly as ``start`` found it, echo included."""
@@ -327,5 +340,8 @@ class ConsoleAdapter(Adapter):
             termios.tcsetattr(self._in.fileno(), termios.TCSANOW, attrs)
 
     def _write(self, text: str) -> None:
+        if self._stopped or not text:
+            return
         self._out.write(text)
         self._out.flush()
+        self._at_line_start = text.endswith("\n")

@@ -4,97 +4,184 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import logging
+import socket
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
 
-from knowrithm_bots.core.config import Settings, adapter_config, load_settings, parse_settings
+from knowrithm_bots.bots.arguments import build_parser
+from knowrithm_bots.bots.runner import (
+    INTERRUPTED,
+    StopSignals,
+    build_adapters,
+    remote_endpoint,
+    run_configured,
+)
+from knowrithm_bots.core.config import (
+    ConfigKeyDeprecated,
+    Settings,
+    adapter_config,
+    load_settings,
+    parse_settings,
+)
 from knowrithm_bots.core.errors import ConfigError, KnowrithmBotsError
 from knowrithm_bots.core.plugins import discover, load_adapter
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="knowrithm-bots",
-        description="Put a Knowrithm AI agent into Slack, Discord, Telegram and the terminal.",
-    )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
-    # Also accepted after the subcommand; SUPPRESS keeps an earlier value from being reset.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--log-level", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=summary, parents=[common])
-
-    demo = command("demo", "chat in the terminal with a local agent (no account needed)")
-    demo.add_argument("--word-delay", type=float, default=0.04, help="seconds between words")
-
-    run = command("run", "run one or more adapters from a config file")
-    run.add_argument("adapters", nargs="+", metavar="ADAPTER")
-    run.add_argument("--config", required=True, metavar="FILE")
-
-    command("adapters", "list the adapters that are installed")
-
-    check = command("check-config", "validate a config file")
-    check.add_argument("--config", required=True, metavar="FILE")
-
-    local = command("local-knowrithm", "serve the local Knowrithm-compatible API")
-    local.add_argument("--port", type=int, default=8765)
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--word-delay", type=float, default=0.04)
-    return parser
+CHAT_ADAPTER = "console"
 
 
-def _setup_logging(level: str) -> None:
-    if logging.getLogger().handlers:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status (see ``arguments.EXIT_STATUSES``)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before or after the signal handlers were in place
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument already reported
+        return exc.code if isinstance(exc.code, int) else 2
+    signals: StopSignals | None = None
+    with _deprecations_as_warnings():
+        try:
+            settings = load_settings(args.config) if args.command == "run" else None
+            _setup_logging(level=_log_level(args, settings), file=args.log_file)
+            if args.command == "demo":
+                signals = StopSignals(interrupt_quits=True)
+                asyncio.run(_demo(word_delay=args.word_delay, signals=signals))
+            elif args.command == "run":
+                assert settings is not None
+                names = list(dict.fromkeys(args.adapters))
+                signals = StopSignals(interrupt_quits=CHAT_ADAPTER in names)
+                asyncio.run(_run(settings, names=names, signals=signals))
+            elif args.command == "adapters":
+                print(_list_adapters())
+            elif args.command == "check-config":
+                print(_check_config(args.config))
+            elif args.command == "local-knowrithm":
+                signals = StopSignals(interrupt_quits=True)
+                asyncio.run(
+                    _local_knowrithm(
+                        host=args.host,
+                        port=args.port,
+                        delay=args.word_delay,
+                        documented=args.documented,
+                        signals=signals,
+                    )
+                )
+        except KnowrithmBotsError as exc:
+            print(f"knowrithm-bots: {exc}", file=sys.stderr)
+            return 2
+        except asyncio.CancelledError:  # a signal asked to quit at once
+            return signals.exit_status if signals is not None else INTERRUPTED
+    return signals.exit_status if signals is not None else 0
+
+
+def _log_level(args: argparse.Namespace, settings: Settings | None) -> str:
+    """Asked for on the command line, else in the config file, else quiet while someone
+    chats in this terminal (log lines would land inside the chat)."""
+    if args.log_level:
+        return str(args.log_level)
+    if settings is not None and settings.log_level:
+        return settings.log_level
+    chatting = args.command == "demo" or (args.command == "run" and CHAT_ADAPTER in args.adapters)
+    return "WARNING" if chatting and args.log_file is None else "INFO"
+
+
+def _setup_logging(*, level: str, file: str | None) -> None:
+    root = logging.getLogger()
+    if root.handlers:
         return  # something (an embedding program, a test runner) already set logging up
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if level.upper() != "DEBUG":
+    handler: logging.Handler
+    if file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        try:
+            handler = logging.FileHandler(file, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the log file {file} ({exc.strerror})") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    if level != "DEBUG":
         # httpx logs every request at INFO: noise at best, a token in the URL at worst.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-async def _demo(word_delay: float) -> None:
-    from knowrithm_bots.adapters.console import ConsoleAdapter
-    from knowrithm_bots.bots.runner import install_signal_handlers, run_configured
+@contextlib.contextmanager
+def _deprecations_as_warnings() -> Iterator[None]:
+    """Show each renamed config key as one line, ``warning: ...``; other warnings as usual."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
 
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, ConfigKeyDeprecated):
+                print(f"warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.simplefilter("always", ConfigKeyDeprecated)
+        yield
+
+
+def _on_terminal(adapters: Mapping[str, object]) -> Callable[[str], None] | None:
+    """Where the runner says it is waiting for answers: stderr, when a person watches it and
+    no terminal chat would be cut by the line."""
+    if CHAT_ADAPTER in adapters or not sys.stderr.isatty():
+        return None
+    return lambda text: print(f"\n{text}", file=sys.stderr, flush=True)
+
+
+async def _demo(*, word_delay: float, signals: StopSignals) -> None:
+    from knowrithm_bots.adapters.console import ConsoleAdapter
+
+    signals.install()
     settings = parse_settings({"store": {"backend": "memory"}}, env={})
-    stop = asyncio.Event()
-    install_signal_handlers(stop)
     await run_configured(
         settings=settings,
-        adapters={"console": ConsoleAdapter()},
+        adapters={CHAT_ADAPTER: ConsoleAdapter()},
         word_delay=word_delay,
         first_token_delay=min(0.4, word_delay * 10),
-        stop=stop,
+        stop=signals.stop,
     )
 
 
-async def _run(settings: Settings, names: Sequence[str]) -> None:
-    from knowrithm_bots.bots.runner import build_adapters, install_signal_handlers, run_configured
-
+async def _run(settings: Settings, *, names: Sequence[str], signals: StopSignals) -> None:
+    signals.install()
     adapters = build_adapters(settings, names=names)
-    stop = asyncio.Event()
-    install_signal_handlers(stop)
-    await run_configured(settings=settings, adapters=adapters, stop=stop)
+    await run_configured(
+        settings=settings, adapters=adapters, stop=signals.stop, announce=_on_terminal(adapters)
+    )
 
 
-async def _local_knowrithm(*, host: str, port: int, delay: float) -> None:
+async def _local_knowrithm(
+    *, host: str, port: int, delay: float, documented: bool, signals: StopSignals
+) -> None:
     from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 
-    server = LocalKnowrithm(host=host, port=port, word_delay=delay)
+    signals.install()
+    server = LocalKnowrithm(
+        host=host, port=port, word_delay=delay, mode="documented" if documented else "streaming"
+    )
     try:
         await server.start()
     except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror}): try another --port"
-        ) from None
+        raise _cannot_listen(exc, host=host, port=port) from None
     try:
         # These are the local server's fixed development credentials, not secrets.
         print(
@@ -103,21 +190,45 @@ async def _local_knowrithm(*, host: str, port: int, delay: float) -> None:
             f"api_secret: {server.api_secret}, agent_id: {server.agent_id}}}",
             flush=True,
         )
-        await asyncio.Event().wait()
+        await signals.stop.wait()
     finally:
         await server.stop()
 
 
-def _check_config(path: str) -> str:
-    from knowrithm_bots.bots.runner import remote_endpoint
+def _cannot_listen(exc: OSError, *, host: str, port: int) -> ConfigError:
+    """One sentence saying why ``host:port`` cannot be bound and which option to change."""
+    where = f"cannot listen on {host} port {port}"
+    if isinstance(exc, socket.gaierror):
+        reason = "the name does not resolve to an address; try --host 127.0.0.1"
+    elif exc.errno == errno.EADDRINUSE:
+        reason = "the port is in use; try another --port (0 picks a free one)"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        reason = "that is not an address of this machine; try --host 127.0.0.1"
+    elif exc.errno == errno.EACCES:
+        reason = "ports below 1024 need administrator rights; try a --port above 1023"
+    else:
+        reason = f"{exc.strerror or exc}; try another --host or --port"
+    return ConfigError(f"{where}: {reason}")
 
+
+def _check_config(path: str) -> str:
     settings = load_settings(path)
     if not settings.knowrithm.is_local:
         remote_endpoint(settings)
     for name in settings.adapters:
-        load_adapter(name).from_config(config=adapter_config(settings, name=name))
+        _validate_section(name, section=adapter_config(settings, name=name))
     names = ", ".join(settings.adapters) or "none"
     return f"{path} is valid (knowrithm: {settings.knowrithm.base_url}; adapters: {names})"
+
+
+def _validate_section(name: str, *, section: Mapping[str, Any]) -> None:
+    """Validate an adapter's section with its config model, without building the adapter;
+    an adapter without one is built (``from_config`` does no I/O)."""
+    cls = load_adapter(name)
+    if cls.config_model is not None:
+        cls.config_model.load(section, prefix=f"adapters.{name}")
+    else:
+        cls.from_config(config=section)
 
 
 def _list_adapters() -> str:
@@ -146,39 +257,6 @@ def _capabilities(name: str) -> str:
     caps = cls.capabilities
     flags = [f.name for f in dataclasses.fields(caps) if getattr(caps, f.name)]
     return ", ".join(flags) + f"; max {cls.limits.max_message_length:,} chars"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = load_settings(args.config) if args.command == "run" else None
-    except KnowrithmBotsError as exc:
-        print(f"knowrithm-bots: {exc}", file=sys.stderr)
-        return 2
-    configured = settings.log_level if settings is not None else None
-    level = args.log_level or configured or ("WARNING" if args.command == "demo" else "INFO")
-    try:
-        _setup_logging(level)
-    except ValueError:
-        print(f"knowrithm-bots: unknown log level {args.log_level!r}", file=sys.stderr)
-        return 2
-    try:
-        if args.command == "demo":
-            asyncio.run(_demo(args.word_delay))
-        elif settings is not None:
-            asyncio.run(_run(settings, args.adapters))
-        elif args.command == "adapters":
-            print(_list_adapters())
-        elif args.command == "check-config":
-            print(_check_config(args.config))
-        elif args.command == "local-knowrithm":
-            asyncio.run(_local_knowrithm(host=args.host, port=args.port, delay=args.word_delay))
-    except KnowrithmBotsError as exc:
-        print(f"knowrithm-bots: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.clock import Clock, SystemClock
@@ -31,6 +30,11 @@ from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0
+# Stopping that takes longer than this is waiting for answers, and says so.
+BUSY_AFTER = 0.1
+STOPPING_NOTICE = "stopping after the answers in progress (press Ctrl-C again to quit now)"
+# The exit status after Ctrl-C, whatever it interrupted: 128 + SIGINT, as shells report it.
+INTERRUPTED = 128 + signal.SIGINT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +105,9 @@ async def knowrithm_endpoint(
     if not settings.knowrithm.is_local:
         yield remote_endpoint(settings)
         return
+    # Imported here: a bot talking to a real Knowrithm never loads the fake one.
+    from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+
     server = LocalKnowrithm(word_delay=word_delay, first_token_delay=first_token_delay)
     async with server:
         yield Endpoint(
@@ -177,11 +184,18 @@ class BotRunner:
             clock=self._clock,
         )
 
-    async def run(self, *, stop: asyncio.Event | None = None) -> None:
+    async def run(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         """Start everything, wait for ``stop`` or for every adapter to close, then shut down.
 
         Shutdown answers what was received, then stops taking events (those are left unseen
-        for a redelivery), then stops the adapters, then the bridge.
+        for a redelivery), then stops the adapters, then the bridge. When ``stop`` ended the
+        run while answers are still being written, ``announce`` (if given) is told so once.
+        Cancelling ``run`` skips the waiting: the adapters and the bridge stop at once.
         """
         stop = stop or asyncio.Event()
         async with AsyncExitStack() as stack:
@@ -200,41 +214,66 @@ class BotRunner:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            # Cancelling run() (a second Ctrl-C) interrupts these drains: quit means now.
-            await self._drain()
+            await self._drain(announce=announce if stop.is_set() else None)
             self.bridge.close_intake()
             await self._drain()
 
-    async def _drain(self) -> None:
+    async def _drain(self, *, announce: Callable[[str], None] | None = None) -> None:
+        drain = asyncio.ensure_future(self.bridge.drain())
         try:
-            await asyncio.wait_for(self.bridge.drain(), timeout=DRAIN_TIMEOUT)
+            done, _ = await asyncio.wait({drain}, timeout=BUSY_AFTER)
+            if not done:
+                log.info("stopping: waiting for the answers in progress")
+                if announce is not None:
+                    announce(STOPPING_NOTICE)
+            await asyncio.wait_for(drain, timeout=DRAIN_TIMEOUT)
         except TimeoutError:
             log.warning("stopped with answers still in progress")
+        finally:
+            drain.cancel()  # after a cancellation of run(): quit means now
 
     async def _all_closed(self) -> None:
         await asyncio.gather(*(a.wait_closed() for a in self._adapters.values()))
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    """The first SIGINT or SIGTERM asks for a clean stop (answers in progress finish); a
-    second one cancels the calling task at once."""
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
+class StopSignals:
+    """What SIGINT (Ctrl-C) and SIGTERM do to a running bot, and the exit status they leave.
 
-    def on_signal() -> None:
-        if not stop.is_set():
-            stop.set()
-            if sys.stderr.isatty():
-                print(
-                    "\nstopping after the answers in progress (press Ctrl-C again to quit now)",
-                    file=sys.stderr,
-                )
-        elif main is not None:
-            main.cancel()
+    The first signal sets ``stop``: the runner takes no new messages, lets the answers being
+    written finish (for up to ``DRAIN_TIMEOUT``) and returns. A second one cancels the task
+    that called ``install``: the bot quits at once. With ``interrupt_quits`` (someone chats
+    in this terminal, where waiting for an answer to finish is not what Ctrl-C asks) the
+    first Ctrl-C already quits at once; SIGTERM still stops cleanly.
+    """
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
+    def __init__(self, *, interrupt_quits: bool = False) -> None:
+        self.stop = asyncio.Event()
+        self.received: list[signal.Signals] = []
+        self._interrupt_quits = interrupt_quits
+        self._task: asyncio.Task[Any] | None = None
+        self._quitting = False
+
+    @property
+    def exit_status(self) -> int:
+        """``INTERRUPTED`` (130) once Ctrl-C was pressed; 0 after a SIGTERM stop or none."""
+        return INTERRUPTED if signal.SIGINT in self.received else 0
+
+    def install(self) -> None:
+        """Handle both signals in the running loop, on behalf of the calling task."""
+        loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self.received.append(sig)
+        quit_now = self.stop.is_set() or (sig == signal.SIGINT and self._interrupt_quits)
+        self.stop.set()
+        # Once: a further signal must not also interrupt the clean-up of the quit.
+        if quit_now and not self._quitting and self._task is not None:
+            self._quitting = True
+            self._task.cancel()
 
 
 async def run_configured(
@@ -244,8 +283,9 @@ async def run_configured(
     word_delay: float = 0.0,
     first_token_delay: float = 0.0,
     stop: asyncio.Event | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Run ``adapters`` with everything else built from ``settings``."""
+    """Run ``adapters`` with everything else built from ``settings`` (see ``BotRunner.run``)."""
     store = build_store(settings)
     try:
         await check_store(store, settings=settings)
@@ -268,6 +308,6 @@ async def run_configured(
                 agent_id=endpoint.agent_id,
                 store=store,
             )
-            await runner.run(stop=stop)
+            await runner.run(stop=stop, announce=announce)
     finally:
         await store.close()

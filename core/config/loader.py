@@ -45,15 +45,32 @@ def adapter_config(
     return expanded
 
 
+# Without a knowrithm section a config file would quietly run against the embedded fake agent.
+_NO_AGENT = (
+    "set knowrithm.base_url, api_key, api_secret and agent_id to your agent "
+    "(to chat with the local agent without an account, run knowrithm-bots demo)"
+)
+
+
 def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> Settings:
-    """Load and validate the YAML file at ``path``."""
+    """Load and validate the YAML file at ``path``.
+
+    The file must say which Knowrithm to use (``knowrithm.base_url``). A relative
+    ``store.path`` is taken relative to the file's folder.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {file} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {file} cannot be read: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {file} is a directory; name a YAML file") from None
+    except PermissionError:
+        raise ConfigError(f"config file {file} cannot be read: permission denied") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} cannot be read: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {file} cannot be read ({exc.strerror})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -63,4 +80,20 @@ def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
     except RecursionError:
         # The YAML parser itself recurses once per level of brackets or indentation.
         raise ConfigError(f"config file {file} is nested too deeply to read") from None
-    return parse_settings(data, env=env)
+    if data is None:
+        raise ConfigError(f"config file {file} is empty: {_NO_AGENT}", key_path="knowrithm")
+    settings = parse_settings(data, env=env)
+    if "knowrithm" not in settings.model_fields_set:
+        raise ConfigError(
+            f"config file {file} has no knowrithm section: {_NO_AGENT}", key_path="knowrithm"
+        )
+    if "base_url" not in settings.knowrithm.model_fields_set:
+        raise ConfigError(
+            f"config key knowrithm.base_url is required: {_NO_AGENT}",
+            key_path="knowrithm.base_url",
+        )
+    store = settings.store
+    folder = file.absolute().parent
+    return settings.model_copy(
+        update={"store": store.model_copy(update={"path": str(folder / store.path)})}
+    )

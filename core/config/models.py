@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -67,10 +68,19 @@ class KnowrithmSettings(_Strict):
 
 
 class StoreSettings(_Strict):
-    """Where thread → conversation links and other state are kept."""
+    """Where thread → conversation links and other state are kept.
+
+    ``path`` starts with ``~`` expanded; ``load_settings`` makes a relative path relative to
+    the config file's folder, so the store does not depend on where the bot was started.
+    """
 
     backend: Literal["sqlite", "memory"] = "sqlite"
-    path: str = "knowrithm-bots.sqlite"
+    path: str = Field(default="knowrithm-bots.sqlite", min_length=1)
+
+    @field_validator("path")
+    @classmethod
+    def _home(cls, value: str) -> str:
+        return os.path.expanduser(value)
 
 
 class EntityRule(_Strict):
@@ -122,7 +132,14 @@ class Settings(_Strict):
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # None: the command line chooses (WARNING while the terminal chat runs, INFO otherwise).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
+    @field_validator("knowrithm", "store", "conversations", "ratings", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        # A section written with no keys (`store:`) arrives as None: it means all defaults.
+        return {} if value is None else value
 
     @field_validator("adapters", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 from tests.adapters.test_console import BIN, run_cli
@@ -40,7 +41,9 @@ def test_check_config_requires_credentials_for_a_remote_agent(tmp_path: Path) ->
 
 def test_check_config_accepts_a_valid_file(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("adapters:\n  console:\n    prompt: '> '\n", encoding="utf-8")
+    config.write_text(
+        "knowrithm: {base_url: local}\nadapters:\n  console:\n    prompt: '> '\n", encoding="utf-8"
+    )
     result = run_cli("check-config", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "is valid" in result.stdout
@@ -48,7 +51,9 @@ def test_check_config_accepts_a_valid_file(tmp_path: Path) -> None:
 
 def test_check_config_validates_adapter_sections(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("adapters:\n  console:\n    colour: red\n", encoding="utf-8")
+    config.write_text(
+        "knowrithm: {base_url: local}\nadapters:\n  console:\n    colour: red\n", encoding="utf-8"
+    )
     result = run_cli("check-config", "--config", str(config))
     assert result.returncode == 2
     assert "adapters.console.colour" in result.stderr
@@ -56,7 +61,7 @@ def test_check_config_validates_adapter_sections(tmp_path: Path) -> None:
 
 def test_run_unknown_adapter_lists_the_known_ones(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("{}\n", encoding="utf-8")
+    config.write_text("knowrithm: {base_url: local}\n", encoding="utf-8")
     result = run_cli("run", "matrix", "--config", str(config))
     assert result.returncode == 2
     assert "no adapter named 'matrix'" in result.stderr and "console" in result.stderr
@@ -162,3 +167,25 @@ async def test_local_knowrithm_command_serves_the_api() -> None:
         process.terminate()
         _, err = await asyncio.wait_for(process.communicate(), 20)
     assert "local-secret" not in err.decode()
+    assert process.returncode == 0  # SIGTERM asks for a stop: a clean one is success
+
+
+async def test_ctrl_c_stops_the_local_knowrithm_command_with_status_130() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "knowrithm-bots"),
+        "local-knowrithm",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env_without_proxies(),
+    )
+    assert process.stdout is not None
+    try:
+        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert banner.startswith("Local Knowrithm API on "), banner
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 130
+    assert err.decode() == ""

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pty
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
-from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.bots.runner import INTERRUPTED, STOPPING_NOTICE, BotRunner, StopSignals
 from knowrithm_bots.core.config import parse_settings
 from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.store import MemoryStore, Store
 from knowrithm_bots.core.testing import RecordingAdapter
-from tests.adapters.test_console import BIN, run_cli
+from tests.adapters.test_console import run_cli
 from tests.harness import client_for, running_bot
-from tests.support import env_without_proxies
+from tests.support import eventually, stored_replies
 
 
 async def test_shutdown_finishes_answers_already_received() -> None:
@@ -40,7 +41,12 @@ class LateAdapter(RecordingAdapter):
 
 
 async def run_in_background(
-    adapter: RecordingAdapter, *, server: LocalKnowrithm, client: KnowrithmClient, store: Store
+    adapter: RecordingAdapter,
+    *,
+    server: LocalKnowrithm,
+    client: KnowrithmClient,
+    store: Store,
+    announce: Callable[[str], None] | None = None,
 ) -> tuple[BotRunner, asyncio.Event, asyncio.Task[None]]:
     """A runner on ``store`` started as the CLI starts it, with the event that stops it."""
     runner = BotRunner(
@@ -51,7 +57,7 @@ async def run_in_background(
         store=store,
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop=stop))
+    task = asyncio.create_task(runner.run(stop=stop, announce=announce))
     await asyncio.wait_for(runner.started.wait(), 30)
     return runner, stop, task
 
@@ -87,7 +93,7 @@ def test_a_store_path_that_is_not_a_database_stops_start_up(tmp_path: Path) -> N
     bad = tmp_path / "notes.txt"
     bad.write_text("not a database\n" * 50, encoding="utf-8")
     config = tmp_path / "c.yaml"
-    config.write_text(f"store:\n  path: {bad}\n", encoding="utf-8")
+    config.write_text(f"knowrithm: {{base_url: local}}\nstore:\n  path: {bad}\n", encoding="utf-8")
     result = run_cli("run", "console", "--config", str(config), stdin="hello\n")
     assert result.returncode == 2
     assert "store.path" in result.stderr
@@ -97,9 +103,10 @@ def test_a_store_path_that_is_not_a_database_stops_start_up(tmp_path: Path) -> N
 
 def test_log_level_from_the_config_file_is_applied(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("log_level: DEBUG\nstore:\n  backend: memory\n", encoding="utf-8")
+    local = "knowrithm: {base_url: local}\nstore:\n  backend: memory\n"
+    config.write_text(f"log_level: DEBUG\n{local}", encoding="utf-8")
     quiet = tmp_path / "quiet.yaml"
-    quiet.write_text("log_level: ERROR\nstore:\n  backend: memory\n", encoding="utf-8")
+    quiet.write_text(f"log_level: ERROR\n{local}", encoding="utf-8")
     loud = run_cli("run", "console", "--config", str(config), stdin="")
     silent = run_cli("run", "console", "--config", str(quiet), stdin="")
     assert loud.returncode == 0 and silent.returncode == 0
@@ -107,67 +114,62 @@ def test_log_level_from_the_config_file_is_applied(tmp_path: Path) -> None:
     assert silent.stderr == ""
 
 
-class _TerminalOutput:
-    """Collects what a child writes to its terminal (the master side of a pty)."""
-
-    def __init__(self, master: int) -> None:
-        self._master = master
-        self.data = b""
-        self._grew = asyncio.Event()
-        os.set_blocking(master, False)
-        asyncio.get_running_loop().add_reader(master, self._read)
-
-    def _read(self) -> None:
-        try:
-            chunk = os.read(self._master, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""  # EIO: the child closed its side
-        if not chunk:
-            asyncio.get_running_loop().remove_reader(self._master)
-        self.data += chunk
-        self._grew.set()
-
-    async def wait_for(self, check: Callable[[bytes], bool], *, within: float = 30) -> None:
-        async with asyncio.timeout(within):
-            while not check(self.data):
-                self._grew.clear()
-                await self._grew.wait()
-
-    def close(self) -> None:
-        asyncio.get_running_loop().remove_reader(self._master)
-
-
-async def test_ctrl_c_ends_the_demo_while_it_waits_for_input() -> None:
-    # On a terminal the demo shows its prompt once it is ready for the next line, so Ctrl-C
-    # is sent at a moment the test has seen, not after a guessed pause.
-    master, slave = pty.openpty()
-    try:
-        process = await asyncio.create_subprocess_exec(
-            str(BIN / "knowrithm-bots"),
-            "demo",
-            "--word-delay",
-            "0",
-            stdin=slave,
-            stdout=slave,
-            stderr=asyncio.subprocess.PIPE,
-            env=env_without_proxies(),
+async def test_a_stop_while_answering_is_announced_once_and_the_answer_finishes() -> None:
+    adapter = RecordingAdapter()
+    thread = adapter.thread_key("general")
+    said: list[str] = []
+    async with LocalKnowrithm(word_delay=0.05) as server, client_for(server) as client:
+        _, stop, task = await run_in_background(
+            adapter, server=server, client=client, store=MemoryStore(), announce=said.append
         )
-    finally:
-        os.close(slave)
-    screen = _TerminalOutput(master)
-    try:
-        prompt = "you › ".encode()
-        await screen.wait_for(lambda out: out.count(prompt) >= 1)
-        os.write(master, b"hello\n")
-        answer = "agent › You asked".encode()
-        # The answer, then the prompt after it: the demo is waiting for the next line.
-        await screen.wait_for(lambda out: answer in out and prompt in out.split(answer, 1)[1])
-        process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), 10)
-    finally:
-        screen.close()
-        os.close(master)
-    assert code in (0, 130)
-    assert b"Traceback" not in await process.stderr.read()  # type: ignore[union-attr]
+        await adapter.say("answer me slowly")
+        await eventually(lambda: bool(adapter.visible(thread)), what="the answer to start")
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        (reply,) = stored_replies(server)
+    assert said == [STOPPING_NOTICE]
+    assert adapter.visible(thread) == reply.content
+
+
+async def test_a_stop_with_nothing_in_progress_announces_nothing() -> None:
+    adapter = RecordingAdapter()
+    said: list[str] = []
+    async with LocalKnowrithm() as server, client_for(server) as client:
+        runner, stop, task = await run_in_background(
+            adapter, server=server, client=client, store=MemoryStore(), announce=said.append
+        )
+        await adapter.say("a quick one")
+        await runner.bridge.drain()
+        assert adapter.visible(adapter.thread_key("general"))
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert said == []
+
+
+async def _until_cancelled(signals: StopSignals) -> None:
+    signals.install()
+    await asyncio.Event().wait()
+
+
+async def test_sigterm_stops_cleanly_and_a_second_one_quits_at_once() -> None:
+    signals = StopSignals()
+    task = asyncio.create_task(_until_cancelled(signals))
+    await asyncio.sleep(0)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(signals.stop.wait(), 5)
+    await asyncio.sleep(0.05)
+    assert not task.done()  # the first signal only asks for a clean stop
+    os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert signals.exit_status == 0  # a stop that was asked for is not a failure
+
+
+async def test_interrupt_quits_at_once_where_someone_chats() -> None:
+    signals = StopSignals(interrupt_quits=True)
+    task = asyncio.create_task(_until_cancelled(signals))
+    await asyncio.sleep(0)
+    os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert signals.exit_status == INTERRUPTED == 130

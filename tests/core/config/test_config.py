@@ -52,7 +52,8 @@ def test_missing_env_var_names_the_key(tmp_path: Path) -> None:
 def test_adapter_sections_expand_only_when_used(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "adapters:\n  telegram:\n    token: ${TG_TOKEN}\n  console:\n    prompt: ${PROMPT:-> }\n",
+        "knowrithm: {base_url: local}\nadapters:\n  telegram:\n    token: ${TG_TOKEN}\n"
+        "  console:\n    prompt: ${PROMPT:-> }\n",
     )
     settings = load_settings(path, env={})  # the unused telegram section stops nothing
     assert adapter_config(settings, name="console", env={}) == {"prompt": "> "}
@@ -101,7 +102,10 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_adapter_sections_kept_raw_for_the_adapter_to_validate(tmp_path: Path) -> None:
-    path = write(tmp_path, "adapters:\n  console:\n  telegram:\n    token: abc\n")
+    path = write(
+        tmp_path,
+        "knowrithm: {base_url: local}\nadapters:\n  console:\n  telegram:\n    token: abc\n",
+    )
     settings = load_settings(path, env={})
     assert settings.adapters == {"console": {}, "telegram": {"token": "abc"}}
 
