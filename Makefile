@@ -33,8 +33,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy examples/webhook-adapter/src/knowrithm_webhook
 
+# In parallel on every core (pytest-xdist). The packaging tests, which build a fresh
+# virtualenv, run too; skip them with: make unit PYTEST_ARGS='-m "not packaging"'
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.streaming

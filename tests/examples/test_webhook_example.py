@@ -12,16 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from webhook_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend, Fault
+from webhook_harness import webhook_config
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from knowrithm_bots.core.errors import ConfigError, PlatformRateLimited, PluginError
 from knowrithm_bots.core.plugins import AdapterInfo, discover, load_adapter
 from knowrithm_bots.core.retry_after import MAX_RETRY_AFTER
-from knowrithm_bots.core.testing.conformance import EventRecorder
+from knowrithm_bots.testing import EventRecorder
 from tests.adapters.test_console import BIN
-from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend, Fault
 from tests.examples.conftest import Site, _forget_package
-from tests.examples.webhook_harness import webhook_config
 from tests.support import stored_replies
 
 CLI = str(BIN / "knowrithm-bots")
@@ -79,6 +79,8 @@ def test_the_example_is_discovered_only_once_installed(
 def test_check_config_names_the_examples_missing_key(installed: Site, tmp_path: Path) -> None:
     config = tmp_path / "bot.yaml"
     config.write_text(
+        "knowrithm: {base_url: local}\n"
+        "knowrithm:\n  base_url: local\n"
         "adapters:\n  webhook:\n    api_url: http://127.0.0.1:9/api\n    token: t0k3n-value\n"
         "    bot_id: b\n",
         encoding="utf-8",

@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
-from knowrithm_bots.core.config.validation import validate_section
-from knowrithm_bots.core.errors import ConfigError, PlatformError
-from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.adapter import (
+    Adapter,
+    AdapterConfig,
+    Budget,
+    Capabilities,
+    ConfigError,
+    EventSink,
+    Inbound,
+    Limits,
+    PlatformError,
+    Posted,
+    Reaction,
+    ThreadKeyCodec,
+)
 from knowrithm_webhook.api import BackendApi
 from knowrithm_webhook.config import WebhookConfig
 from knowrithm_webhook.receiver import Receiver
-from knowrithm_webhook.wire import NAME, conversation_of
+from knowrithm_webhook.wire import NAME, WebhookThread, conversation_of
 
 
 class WebhookAdapter(Adapter):
@@ -25,6 +35,8 @@ class WebhookAdapter(Adapter):
         budgets=(Budget(scope="chat", rate=2.0, per=1.0, burst=2),),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(edit=True, reactions=True, typing=True)
+    config_model: ClassVar[type[AdapterConfig] | None] = WebhookConfig
+    thread_codec: ClassVar[type[ThreadKeyCodec] | None] = WebhookThread
 
     def __init__(self, *, config: WebhookConfig) -> None:
         self._config = config
@@ -36,7 +48,7 @@ class WebhookAdapter(Adapter):
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> WebhookAdapter:
-        return cls(config=validate_section(WebhookConfig, data=config, prefix=f"adapters.{NAME}"))
+        return cls(config=WebhookConfig.load(config, prefix=f"adapters.{NAME}"))
 
     # --- lifecycle -----------------------------------------------------------------------
 

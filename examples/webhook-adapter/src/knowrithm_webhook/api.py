@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from knowrithm_bots.core.errors import PlatformError
+from knowrithm_bots.adapter import PlatformError
 from knowrithm_webhook.errors import error_for, unreachable
 
 

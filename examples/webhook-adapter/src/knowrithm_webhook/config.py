@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from knowrithm_bots.adapter import AdapterConfig
 
 
-class WebhookConfig(BaseModel):
+class WebhookConfig(AdapterConfig):
     """Where the chat backend's API is, how both sides authenticate, where to listen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_url: str
     token: SecretStr

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from knowrithm_bots.core.errors import (
+from knowrithm_bots.adapter import (
     MessageNotFound,
     MessageTooLong,
     PlatformAuthError,
     PlatformError,
     PlatformRateLimited,
     PlatformUnavailable,
+    parse_retry_after,
 )
-from knowrithm_bots.core.retry_after import parse_retry_after
 
 DEFAULT_RETRY_AFTER = 1.0
 

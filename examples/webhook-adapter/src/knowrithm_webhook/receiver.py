@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.adapter import Inbound, Reaction
 from knowrithm_webhook.wire import SIGNATURE_HEADER, parse_event, signed
 
 log = logging.getLogger(__name__)

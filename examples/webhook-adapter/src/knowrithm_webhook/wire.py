@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
-from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.adapter import Author, Inbound, Origin, Reaction
 
 NAME = "webhook"
 SIGNATURE_HEADER = "X-Knowrithm-Signature"
@@ -26,14 +27,40 @@ def signed(*, secret: str, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(signature(secret=secret, body=body), header)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebhookThread:
+    """One backend conversation as a thread key: ``webhook:<bot_id>:<conversation>``.
+
+    ``bot_id`` cannot contain ``:`` (the config refuses it), so whatever follows the second
+    ``:`` is the conversation, even when the backend's ids contain ``:`` themselves.
+    """
+
+    bot_id: str
+    conversation: str
+
+    def encode(self) -> str:
+        return f"{NAME}:{self.bot_id}:{self.conversation}"
+
+    @classmethod
+    def decode(cls, thread: str) -> Self:
+        name, _, rest = thread.partition(":")
+        bot_id, separator, conversation = rest.partition(":")
+        if name != NAME or not separator or not bot_id or not conversation:
+            raise ValueError(f"{thread!r} is not a {NAME} thread key")
+        return cls(bot_id=bot_id, conversation=conversation)
+
+
 def thread_key(*, bot_id: str, conversation: str) -> str:
-    return f"{NAME}:{bot_id}:{conversation}"
+    return WebhookThread(bot_id=bot_id, conversation=conversation).encode()
 
 
 def conversation_of(*, bot_id: str, thread: str) -> str | None:
     """The conversation a thread key names, or None when it is not this bot's key."""
-    prefix = thread_key(bot_id=bot_id, conversation="")
-    return thread.removeprefix(prefix) if thread.startswith(prefix) else None
+    try:
+        key = WebhookThread.decode(thread)
+    except ValueError:
+        return None
+    return key.conversation if key.bot_id == bot_id else None
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

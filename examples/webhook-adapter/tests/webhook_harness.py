@@ -1,13 +1,13 @@
-"""Conformance harness for the example webhook adapter: the chat backend fake drives it."""
+"""The conformance kit's harness for the webhook adapter: the fake chat backend drives it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from knowrithm_bots.core.adapter import Adapter
-from knowrithm_bots.core.plugins import load_adapter
-from knowrithm_bots.core.testing.conformance import RETRY_AFTER, Failure, Features, Operation
-from tests.examples.chat_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend
+from webhook_backend import BOT_ID, SIGNING_SECRET, TOKEN, ChatBackend
+
+from knowrithm_bots.adapter import Adapter
+from knowrithm_bots.testing import RETRY_AFTER, Failure, Features, Operation
 
 _FAULTS: dict[Failure, dict[str, Any]] = {
     Failure.RATE_LIMITED: {"status": 429, "error": "rate_limited", "retry_after": RETRY_AFTER},
@@ -18,6 +18,7 @@ _FAULTS: dict[Failure, dict[str, Any]] = {
 
 
 def webhook_config(backend: ChatBackend) -> dict[str, Any]:
+    """An ``adapters.webhook`` section pointing at ``backend``, listening on any free port."""
     return {
         "api_url": backend.api_url,
         "token": TOKEN,
@@ -28,11 +29,11 @@ def webhook_config(backend: ChatBackend) -> dict[str, Any]:
 
 
 class WebhookHarness:
-    """Places are backend conversation ids; the adapter comes through plugin discovery."""
+    """Places are backend conversation ids; ``adapter`` is configured with ``webhook_config``."""
 
-    def __init__(self, backend: ChatBackend) -> None:
+    def __init__(self, *, backend: ChatBackend, adapter: Adapter) -> None:
         self.backend = backend
-        self._adapter = load_adapter("webhook").from_config(config=webhook_config(backend))
+        self._adapter = adapter
 
     @property
     def adapter(self) -> Adapter:

@@ -14,12 +14,10 @@ import itertools
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
-
-from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 TOKEN = "backend-bot-token-1"
 SIGNING_SECRET = "backend-signing-secret-1"
@@ -44,7 +42,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ChatBackend(LocalService):
+class ChatBackend:
     """Start with ``async with``; ``api_url`` is what the adapter's config points at."""
 
     def __init__(self) -> None:
@@ -54,12 +52,9 @@ class ChatBackend(LocalService):
         self.registered = asyncio.Event()
         self.faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
         self._ids = itertools.count(100)
-        self._site = LocalSite()
+        self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
-
-    @property
-    def port(self) -> int:
-        return self._site.port
+        self.port = 0
 
     @property
     def api_url(self) -> str:
@@ -71,14 +66,26 @@ class ChatBackend(LocalService):
         app.router.add_post("/api/conversations/{conversation}/messages", self._post)
         app.router.add_patch("/api/conversations/{conversation}/messages/{id}", self._edit)
         app.router.add_post("/api/conversations/{conversation}/typing", self._typing)
-        await self._site.start(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()  # 0: any free port
+        self.port = int(self._runner.addresses[0][1])
         self._client = aiohttp.ClientSession()
 
     async def stop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
-        await self._site.stop()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     # --- what a person sees ----------------------------------------------------------------
 
