@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+from knowrithm_bots.bots.local_knowrithm import SERVER_MODES, LocalKnowrithm, ServerMode
 from knowrithm_bots.bots.runner import BotRunner
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.config import Settings, parse_settings
@@ -36,6 +36,23 @@ class RunningBot:
     def assistant_replies(self) -> list[str]:
         """Every answer the agent gave, in order of conversations then messages."""
         return [m.content for m in stored_replies(self.server)]
+
+
+def knowrithm_modes(
+    *, asked: str | None, marked: tuple[str, ...] | None
+) -> tuple[ServerMode, ...] | None:
+    """The local Knowrithm server modes one test runs in (tests/conftest.py applies them).
+
+    ``asked`` is ``--knowrithm-mode`` (a mode, "both", or None); ``marked`` the modes of the
+    test's ``knowrithm_modes`` marker (empty: every mode), None when it has none. None means
+    "do not parametrize: the streaming default"; an empty tuple means "skip this test".
+    """
+    allowed = tuple(m for m in SERVER_MODES if not marked or m in marked)
+    if asked is None:
+        return None if marked is None or allowed == ("streaming",) else allowed
+    if asked == "both":
+        return allowed if marked is not None else SERVER_MODES
+    return tuple(m for m in allowed if m == asked)
 
 
 def client_for(server: LocalKnowrithm, **options: Any) -> KnowrithmClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from aiohttp import web
 
@@ -18,6 +18,13 @@ from knowrithm_bots.bots.local_knowrithm.state import LocalState
 API_PREFIX = "/api/v1"
 TASK_DELAY = 0.05  # how long start-mode "task" handles stay pending
 
+# "streaming": token deltas, replay to late subscribers, flat answers with ids, a stream_url.
+# "documented": only what the public record shows of the hosted service: Redis pub/sub
+# (docs platform/architecture.mdx), so no replay and no event ids; chat_status and nested
+# chat_response events (docs tmp-widget.js), no deltas; heartbeats; no stream_url.
+ServerMode = Literal["streaming", "documented"]
+SERVER_MODES: tuple[ServerMode, ...] = get_args(ServerMode)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +34,12 @@ class Settings:
     api_secret: str
     agent_id: str
     heartbeat_interval: float
+    mode: ServerMode = "streaming"
+
+    @property
+    def documented(self) -> bool:
+        """Whether the server behaves only as the public record shows the hosted service."""
+        return self.mode == "documented"
 
 
 @dataclass(frozen=True)

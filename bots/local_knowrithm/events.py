@@ -35,7 +35,8 @@ class Subscription:
 class ConversationChannel:
     """Numbers a conversation's events, remembers them and hands them to subscribers."""
 
-    def __init__(self, *, history_size: int = HISTORY_SIZE) -> None:
+    def __init__(self, *, history_size: int = HISTORY_SIZE, replay: bool = True) -> None:
+        self._replay = replay
         self._next_id = 1
         self._log: deque[StreamEvent] = deque(maxlen=history_size)
         self._subscribers: set[Subscription] = set()
@@ -71,8 +72,14 @@ class ConversationChannel:
         return event
 
     def subscribe(self, *, last_event_id: int | None) -> tuple[list[StreamEvent], Subscription]:
-        """Events to replay first, and the inbox for what follows; no event is lost between."""
-        if last_event_id is None:
+        """Events to replay first, and the inbox for what follows; no event is lost between.
+
+        Without replay (pub/sub, as the documented service) nothing is replayed: an event
+        published while nobody listened is gone.
+        """
+        if not self._replay:
+            replay: list[StreamEvent] = []
+        elif last_event_id is None:
             replay = [event for event in self._log if event.task_id in self._in_flight]
         else:
             replay = [event for event in self._log if event.id > last_event_id]
@@ -98,15 +105,17 @@ class ConversationChannel:
 class EventHub:
     """The channels of all conversations, created on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, replay: bool = True) -> None:
         self._channels: dict[str, ConversationChannel] = {}
+        self._replay = replay
         self.closed = False
 
     def channel(self, *, conversation_id: str) -> ConversationChannel:
         """The channel of a conversation."""
         channel = self._channels.get(conversation_id)
         if channel is None:
-            channel = self._channels[conversation_id] = ConversationChannel()
+            channel = ConversationChannel(replay=self._replay)
+            self._channels[conversation_id] = channel
         return channel
 
     def close_all(self) -> None:

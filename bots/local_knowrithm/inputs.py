@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -80,11 +81,11 @@ def optional_int(body: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
-def optional_rating(body: Mapping[str, Any]) -> int | None:
-    """A rating of 1 to 5, or None if absent."""
-    rating = optional_int(body, "rating")
+def optional_rating(body: Mapping[str, Any], key: str = "rating") -> int | None:
+    """A rating of 1 to 5 under ``key``, or None if absent."""
+    rating = optional_int(body, key)
     if rating is not None and not 1 <= rating <= 5:
-        raise bad_request("'rating' must be between 1 and 5")
+        raise bad_request(f"'{key}' must be between 1 and 5")
     return rating
 
 
@@ -102,17 +103,37 @@ def query_int(request: web.Request, key: str, *, default: int, minimum: int = 1)
     return value
 
 
-def page_window(request: web.Request, *, default_per_page: int) -> tuple[int, int]:
-    """(page, per_page) from the query; per_page is capped at MAX_PER_PAGE."""
+@dataclass(frozen=True)
+class Window:
+    """Which items of a listing to answer: ``size`` of them from index ``start``."""
+
+    start: int
+    size: int
+
+
+def page_window(request: web.Request, *, default_per_page: int) -> Window:
+    """The window a listing query asks for; its size is capped at MAX_PER_PAGE.
+
+    ``page``/``per_page`` (knowrithm-py 0.1.22, the docs), or ``limit``/``offset``
+    (knowrithm-py 0.1.4 `list`, `list_messages`) when no page is given.
+    """
+    query = request.query
+    if "page" not in query and "per_page" not in query and ("limit" in query or "offset" in query):
+        size = min(query_int(request, "limit", default=default_per_page), MAX_PER_PAGE)
+        return Window(start=query_int(request, "offset", default=0, minimum=0), size=size)
     page = query_int(request, "page", default=1)
     per_page = min(query_int(request, "per_page", default=default_per_page), MAX_PER_PAGE)
-    return page, per_page
+    return Window(start=(page - 1) * per_page, size=per_page)
 
 
-def paginate(items: list[Any], *, page: int, per_page: int) -> tuple[list[Any], dict[str, int]]:
-    """One page of `items` and the pagination block describing it."""
+def paginate(items: list[Any], *, window: Window) -> tuple[list[Any], dict[str, int]]:
+    """The items in ``window`` and the pagination block describing them."""
     total = len(items)
-    start = (page - 1) * per_page
-    pages = (total + per_page - 1) // per_page
-    window = items[start : start + per_page]
-    return window, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+    size = window.size
+    block = {
+        "page": window.start // size + 1,
+        "per_page": size,
+        "total": total,
+        "pages": (total + size - 1) // size,
+    }
+    return items[window.start : window.start + size], block

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import json
 import logging
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -11,6 +14,7 @@ from aiohttp.typedefs import Handler
 from knowrithm_bots.bots.local_knowrithm.context import API_PREFIX, ServerContext, context_of
 from knowrithm_bots.bots.local_knowrithm.faults import InjectedFailure
 from knowrithm_bots.bots.local_knowrithm.inputs import ApiError
+from knowrithm_bots.bots.local_knowrithm.records import ReceivedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +26,13 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Record the request, apply an armed fault, check credentials, then run the handler."""
     context = context_of(request)
     context.state.requests.append((request.method, request.path))
+    try:
+        received = await _received(request)
+    except web.HTTPException as exc:
+        # A body aiohttp refuses to read (too large, say) is recorded without it.
+        context.state.received.append(_without_body(request))
+        return _http_error(exc)
+    context.state.received.append(received)
     context.faults.note_request(path=request.path)
     failure = context.faults.take_failure(method=request.method, path=request.path)
     if failure is not None:
@@ -33,19 +44,43 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.status)
     except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        body = {"detail": exc.reason}
-        if exc.status == 404:
-            body["error_code"] = "NOT_FOUND"
-        return web.json_response(
-            body,
-            status=exc.status,
-            headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
-        )
+        return _http_error(exc)
     except Exception:
         logger.exception("local Knowrithm server failed on %s %s", request.method, request.path)
         return web.json_response({"detail": "Internal server error"}, status=500)
+
+
+def _http_error(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own error answers (no route, wrong method ...) as JSON error bodies."""
+    if exc.status < 400:
+        raise exc
+    body = {"detail": exc.reason}
+    if exc.status == 404:
+        body["error_code"] = "NOT_FOUND"
+    return web.json_response(
+        body,
+        status=exc.status,
+        headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
+    )
+
+
+def _without_body(request: web.Request) -> ReceivedRequest:
+    return ReceivedRequest(
+        method=request.method, path=request.path, query=dict(request.query), body=None
+    )
+
+
+async def _received(request: web.Request) -> ReceivedRequest:
+    # aiohttp keeps the body once read, so the handler reads the same bytes again.
+    raw = await request.read()
+    body: Any = None
+    if raw.strip():
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body = json.loads(text)
+        except (ValueError, RecursionError):
+            body = text
+    return dataclasses.replace(_without_body(request), body=body)
 
 
 def _authenticate(*, request: web.Request, context: ServerContext) -> None:

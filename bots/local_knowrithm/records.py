@@ -22,7 +22,11 @@ def iso(moment: datetime | None) -> str | None:
 
 @dataclass
 class StoredConversation:
-    """One conversation, mutated in place as it is updated and ended."""
+    """One conversation, mutated in place as it is updated and ended.
+
+    ``entity_type`` is lowercase, ``user`` or ``lead``, as every public SDK release sends and
+    reads it; ``entity_id`` is the entity the client named (for a lead, its ``lead_id``).
+    """
 
     id: str
     agent_id: str
@@ -39,6 +43,7 @@ class StoredConversation:
     rating: int | None = None
     feedback: str | None = None
     updated_at: datetime | None = None
+    entity_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The conversation record as the API returns it."""
@@ -46,6 +51,7 @@ class StoredConversation:
             "id": self.id,
             "agent_id": self.agent_id,
             "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
             "status": self.status,
             "lead_id": self.lead_id,
             "title": self.title,
@@ -150,3 +156,14 @@ class EndRecord:
     conversation_id: str
     rating: int | None
     feedback: str | None
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request as the server received it; ``body`` is the decoded JSON, or the raw text
+    when it is not JSON, or None when there was none."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any

@@ -9,12 +9,12 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from knowrithm_bots.bots.local_knowrithm.agent import Agent
+from knowrithm_bots.bots.local_knowrithm.event_shapes import DocumentedShapes, StreamingShapes
 from knowrithm_bots.bots.local_knowrithm.events import EventHub
 from knowrithm_bots.bots.local_knowrithm.faults import Faults
-from knowrithm_bots.bots.local_knowrithm.records import StoredMessage, StoredTask, iso, utc_now
+from knowrithm_bots.bots.local_knowrithm.records import StoredMessage, StoredTask, utc_now
 from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
 logger = logging.getLogger(__name__)
@@ -53,13 +53,21 @@ class ReplyRunner:
     """Stores user messages, runs reply generation tasks and cancels them on stop."""
 
     def __init__(
-        self, *, state: LocalState, hub: EventHub, faults: Faults, agent: Agent, pacing: Pacing
+        self,
+        *,
+        state: LocalState,
+        hub: EventHub,
+        faults: Faults,
+        agent: Agent,
+        pacing: Pacing,
+        documented: bool = False,
     ) -> None:
         self._state = state
         self._hub = hub
         self._faults = faults
         self._agent = agent
         self._pacing = pacing
+        self._shapes = DocumentedShapes() if documented else StreamingShapes()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def accept(self, *, conversation_id: str, text: str) -> AcceptedChat:
@@ -72,7 +80,7 @@ class ReplyRunner:
         channel.begin_reply(task_id=task.id, cut=cut is not None)
         queued = channel.publish(
             name="chat_status",
-            data={**_ids(task=task, user_message=user_message), "status": "queued"},
+            data=self._shapes.ids(task=task, user_message=user_message, status="queued"),
             task_id=task.id,
         )
         job = asyncio.create_task(
@@ -138,24 +146,28 @@ class ReplyRunner:
         cut: int | None,
     ) -> None:
         channel = self._hub.channel(conversation_id=user_message.conversation_id)
-        ids = _ids(task=task, user_message=user_message)
+        shapes = self._shapes
         try:
             await asyncio.sleep(0)
             channel.publish(
                 name="chat_status",
-                data={**ids, "status": "in_progress"},
+                data=shapes.ids(task=task, user_message=user_message, status="in_progress"),
                 task_id=task.id,
                 cut=cut is not None and cut <= 0,
             )
             await asyncio.sleep(self._pacing.first_token_delay)
             answer = self._agent.reply(question=user_message.content, history=history)
-            emit_chunks = self._faults.emit_chunks
+            emit_chunks = self._faults.emit_chunks and shapes.chunks
             for index, piece in enumerate(split_words(answer)):
                 await self._faults.wait_while_held(words_written=index)
                 if emit_chunks:
                     channel.publish(
                         name="chat_chunk",
-                        data={**ids, "content": piece, "index": index},
+                        data={
+                            **shapes.ids(task=task, user_message=user_message),
+                            "content": piece,
+                            "index": index,
+                        },
                         task_id=task.id,
                         cut=cut is not None and index == cut - 1,
                     )
@@ -165,9 +177,17 @@ class ReplyRunner:
             logger.warning("local agent failed to reply: %s", exc)
             task.status, task.error = "failed", f"The agent failed to reply: {exc}"
             channel.end_reply(task_id=task.id)
+            failure = shapes.failed_response(
+                conversation_id=user_message.conversation_id, task=task
+            )
+            if failure is not None:
+                channel.publish(name="chat_response", data=failure, task_id=task.id)
             channel.publish(
                 name="chat_status",
-                data={**ids, "status": "failed", "error": task.error},
+                data={
+                    **shapes.ids(task=task, user_message=user_message, status="failed"),
+                    "error": task.error,
+                },
                 task_id=task.id,
             )
             return
@@ -179,29 +199,12 @@ class ReplyRunner:
         task.status, task.result = "completed", reply.to_json()
         channel.publish(
             name="chat_response",
-            data=_response_event(task=task, reply=reply, reply_to=user_message.id),
+            data=shapes.response(task=task, reply=reply, reply_to=user_message.id),
             task_id=task.id,
         )
         channel.end_reply(task_id=task.id)
-        channel.publish(name="chat_status", data={**ids, "status": "completed"}, task_id=task.id)
-
-
-def _ids(*, task: StoredTask, user_message: StoredMessage) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "message_id": user_message.id,
-        "conversation_id": user_message.conversation_id,
-    }
-
-
-def _response_event(*, task: StoredTask, reply: StoredMessage, reply_to: str) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "conversation_id": reply.conversation_id,
-        "message_id": reply.id,
-        "reply_to": reply_to,
-        "role": "assistant",
-        "content": reply.content,
-        "created_at": iso(reply.created_at),
-        "metadata": dict(reply.metadata),
-    }
+        channel.publish(
+            name="chat_status",
+            data=shapes.ids(task=task, user_message=user_message, status="completed"),
+            task_id=task.id,
+        )

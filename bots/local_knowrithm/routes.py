@@ -18,6 +18,9 @@ def api_routes() -> list[web.RouteDef]:
         web.get(f"{p}/health", misc.health),
         web.post(f"{p}/conversation", conversations.start_conversation),
         web.get(f"{p}/conversation", conversations.list_conversations),
+        web.get(conversation, conversations.get_conversation),
+        # knowrithm-py 0.1.4 `update` sends PUT; PATCH is this project's older reading.
+        web.put(conversation, conversations.update_conversation),
         web.patch(conversation, conversations.update_conversation),
         web.post(f"{conversation}/end", conversations.end_conversation),
         web.get(f"{conversation}/messages", conversations.list_messages),
@@ -27,7 +30,13 @@ def api_routes() -> list[web.RouteDef]:
             f"{p}/analytic/conversation/{{conversation_id}}", conversations.conversation_analytics
         ),
         web.get(f"{p}/tasks/{{task_id}}/status", chat.task_status),
+        # knowrithm-py 0.1.4 `rate_message` uses the plural; the singular is the older reading.
+        web.post(f"{p}/messages/{{message_id}}/rate", misc.rate_message),
         web.post(f"{p}/message/{{message_id}}/rate", misc.rate_message),
+        # docs: /sdk/lead is the SDK's create, /lead the company-admin one (knowrithm-py 0.1.4).
         web.post(f"{p}/sdk/lead", misc.create_lead),
+        web.post(f"{p}/lead", misc.create_lead),
+        # Before /lead/{lead_id}, which would otherwise take "company" for a lead id.
+        web.get(f"{p}/lead/company", misc.company_leads),
         web.get(f"{p}/lead/{{lead_id}}", misc.get_lead),
     ]

@@ -23,27 +23,29 @@ async def send_chat(request: web.Request) -> web.Response:
         reply = await context.replies.answer_now(conversation_id=conversation.id, text=text)
         return web.json_response(reply.to_json(), status=200)
     accepted = context.replies.accept(conversation_id=conversation.id, text=text)
-    # stream_url lets a client that subscribes after sending (the public SDK does) replay
-    # this reply from its first event even when it has already finished.
-    stream_url = (
-        request.url.origin()
-        .with_path(f"{API_PREFIX}/conversation/{conversation.id}/messages/stream")
-        .with_query(last_event_id=str(accepted.queued_event_id - 1))
-    )
-    return web.json_response(
-        {
-            "status": "queued",
-            "task_id": accepted.task.id,
-            "conversation_id": conversation.id,
-            "message_id": accepted.user_message.id,
-            "poll_url": task_status_path(task_id=accepted.task.id),
-            "stream_url": str(stream_url),
-        },
-        status=202,
-    )
+    answer = {
+        "status": "queued",
+        "task_id": accepted.task.id,
+        "conversation_id": conversation.id,
+        "message_id": accepted.user_message.id,
+        "poll_url": task_status_path(task_id=accepted.task.id),
+    }
+    if not context.settings.documented:
+        # stream_url lets a client that subscribes after sending (the public SDK does)
+        # replay this reply from its first event even when it has already finished. The
+        # documented service offers nothing of the kind.
+        stream_url = (
+            request.url.origin()
+            .with_path(f"{API_PREFIX}/conversation/{conversation.id}/messages/stream")
+            .with_query(last_event_id=str(accepted.queued_event_id - 1))
+        )
+        answer["stream_url"] = str(stream_url)
+    return web.json_response(answer, status=202)
 
 
 def _chat_text(body: dict[str, object]) -> str:
+    # {"message"}: knowrithm-py 0.1.22 and the docs; {"content", "role"}: knowrithm-py 0.1.4
+    # `MessageService.send_message`.
     message = body.get("message")
     if isinstance(message, str):
         return message
@@ -61,7 +63,9 @@ async def stream_messages(request: web.Request) -> web.StreamResponse:
     if not context.faults.streaming_enabled or context.hub.closed:
         raise ApiError(status=503, detail="Streaming is not configured")
     conversation = conversation_or_404(context.state, request.match_info["conversation_id"])
-    last_event_id = _last_event_id(request)
+    documented = context.settings.documented
+    # Pub/sub has nothing to resume from: the documented service ignores Last-Event-ID.
+    last_event_id = None if documented else _last_event_id(request)
     if last_event_id is not None:
         last_event_id = max(0, last_event_id - context.faults.replay_overlap)
     return await pump_stream(
@@ -70,6 +74,7 @@ async def stream_messages(request: web.Request) -> web.StreamResponse:
         last_event_id=last_event_id,
         heartbeat_interval=context.settings.heartbeat_interval,
         faults=context.faults,
+        documented=documented,
     )
 
 

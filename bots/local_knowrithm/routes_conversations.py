@@ -22,7 +22,7 @@ from knowrithm_bots.bots.local_knowrithm.inputs import (
 from knowrithm_bots.bots.local_knowrithm.records import EndRecord, StoredConversation, utc_now
 from knowrithm_bots.bots.local_knowrithm.state import LocalState
 
-ENTITY_TYPES = frozenset({"USER", "LEAD"})
+ENTITY_TYPES = frozenset({"user", "lead"})
 SORT_KEYS = frozenset({"started_at", "created_at", "updated_at", "message_count"})
 
 
@@ -41,18 +41,31 @@ async def start_conversation(request: web.Request) -> web.Response:
     agent_id = optional_str(body, "agent_id")
     if not agent_id:
         raise bad_request("'agent_id' is required")
-    # The public SDK omits entity_type; a missing one means a USER conversation.
-    entity_type = (optional_str(body, "entity_type") or "USER").upper()
+    # Lowercase is what every SDK sends (knowrithm-py 0.1.4-0.1.22 `EntityType`, the
+    # TypeScript SDK's 'user' | 'lead'); uppercase is this project's older reading. A missing
+    # one is a user conversation: knowrithm-py 0.1.22 `create_conversation` sends none.
+    entity_type = (optional_str(body, "entity_type") or "user").strip().lower()
     if entity_type not in ENTITY_TYPES:
-        raise bad_request("'entity_type' must be USER or LEAD")
+        raise bad_request("'entity_type' must be user or lead")
+    # A lead is named as entity_id (knowrithm-py 0.1.4 `ConversationService.create`, the
+    # CLI's `conversation create`) or as lead_id (this project's older reading).
+    entity_id = optional_str(body, "entity_id")
     lead_id = optional_str(body, "lead_id")
-    if entity_type == "LEAD" and (lead_id is None or lead_id not in context.state.leads):
-        raise bad_request("A LEAD conversation needs the 'lead_id' of an existing lead")
+    if entity_type == "lead":
+        if entity_id is not None and lead_id is not None and entity_id != lead_id:
+            raise bad_request("'entity_id' and 'lead_id' name different leads")
+        lead_id = entity_id if entity_id is not None else lead_id
+        if lead_id is None or lead_id not in context.state.leads:
+            raise bad_request("A lead conversation needs the 'entity_id' of an existing lead")
+        entity_id = lead_id
+    else:
+        lead_id = None
     conversation = StoredConversation(
         id=str(uuid.uuid4()),
         agent_id=agent_id,
         entity_type=entity_type,
         lead_id=lead_id,
+        entity_id=entity_id,
         title=optional_str(body, "title"),
         metadata=dict(optional_dict(body, "metadata") or {}),
         max_context_length=optional_int(body, "max_context_length"),
@@ -62,6 +75,13 @@ async def start_conversation(request: web.Request) -> web.Response:
     context.state.conversations[conversation.id] = conversation
     context.state.messages[conversation.id] = []
     return context.object_response(kind="conversation", record=conversation.to_json(), status=201)
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    """GET /conversation/{id} (knowrithm-py 0.1.4 `ConversationService.get`)."""
+    state = context_of(request).state
+    conversation = conversation_or_404(state, request.match_info["conversation_id"])
+    return web.json_response({"conversation": conversation.to_json()})
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -74,7 +94,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     sort_order = (query.get("sort_order") or "desc").lower()
     if sort_order not in ("asc", "desc"):
         raise bad_request("'sort_order' must be asc or desc")
-    page, per_page = page_window(request, default_per_page=20)
+    window = page_window(request, default_per_page=20)
     found = [
         conversation
         for conversation in state.conversations.values()
@@ -84,9 +104,9 @@ async def list_conversations(request: web.Request) -> web.Response:
     found.sort(key=lambda conversation: _sort_key(conversation, sort_by))
     if sort_order == "desc":
         found.reverse()
-    window, pagination = paginate(found, page=page, per_page=per_page)
+    shown, pagination = paginate(found, window=window)
     return web.json_response(
-        {"conversations": [c.to_json() for c in window], "pagination": pagination}
+        {"conversations": [c.to_json() for c in shown], "pagination": pagination}
     )
 
 
@@ -101,7 +121,12 @@ def _sort_key(conversation: StoredConversation, sort_by: str) -> tuple[Any, int]
 
 
 async def update_conversation(request: web.Request) -> web.Response:
-    """PATCH /conversation/{id}: merge metadata."""
+    """PUT or PATCH /conversation/{id}: merge metadata.
+
+    PUT is what knowrithm-py 0.1.4 `ConversationService.update` sends; PATCH is this
+    project's older reading. Both merge: no source says PUT replaces the metadata, and
+    merging never loses a key a client did not mention.
+    """
     context = context_of(request)
     conversation = conversation_or_404(context.state, request.match_info["conversation_id"])
     body = await json_object(request)
@@ -118,8 +143,10 @@ async def end_conversation(request: web.Request) -> web.Response:
     """POST /conversation/{id}/end with an optional rating and feedback."""
     context = context_of(request)
     conversation = conversation_or_404(context.state, request.match_info["conversation_id"])
+    # knowrithm-py 0.1.4 `end_conversation` sends an empty body when it has no rating.
     body = await json_object(request, allow_empty=True)
-    rating = optional_rating(body)
+    rating = _end_rating(body)
+    # No public source shows feedback on end; this project's client sends it.
     feedback = optional_str(body, "feedback")
     context.state.ends.append(
         EndRecord(conversation_id=conversation.id, rating=rating, feedback=feedback)
@@ -134,18 +161,27 @@ async def end_conversation(request: web.Request) -> web.Response:
     return web.json_response({"conversation": conversation.to_json()})
 
 
+def _end_rating(body: dict[str, Any]) -> int | None:
+    """``satisfaction_rating`` (knowrithm-py 0.1.4 `end_conversation`) or ``rating`` (older)."""
+    satisfaction = optional_rating(body, "satisfaction_rating")
+    rating = optional_rating(body, "rating")
+    if satisfaction is not None and rating is not None and satisfaction != rating:
+        raise bad_request("'satisfaction_rating' and 'rating' disagree")
+    return satisfaction if satisfaction is not None else rating
+
+
 async def list_messages(request: web.Request) -> web.Response:
     """GET /conversation/{id}/messages, oldest first."""
     state = context_of(request).state
     conversation = conversation_or_404(state, request.match_info["conversation_id"])
-    page, per_page = page_window(request, default_per_page=50)
+    window = page_window(request, default_per_page=50)
     messages = state.messages.get(conversation.id, [])
-    window, pagination = paginate(messages, page=page, per_page=per_page)
-    return web.json_response({"messages": [m.to_json() for m in window], "pagination": pagination})
+    shown, pagination = paginate(messages, window=window)
+    return web.json_response({"messages": [m.to_json() for m in shown], "pagination": pagination})
 
 
 async def conversation_analytics(request: web.Request) -> web.Response:
-    """GET /analytic/conversation/{id}."""
+    """GET /analytic/conversation/{id} (docs; knowrithm-py 0.1.4 `AnalyticsService`)."""
     state = context_of(request).state
     conversation = conversation_or_404(state, request.match_info["conversation_id"])
     messages = state.messages.get(conversation.id, [])

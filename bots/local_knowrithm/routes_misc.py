@@ -14,6 +14,8 @@ from knowrithm_bots.bots.local_knowrithm.inputs import (
     optional_dict,
     optional_rating,
     optional_str,
+    page_window,
+    paginate,
 )
 from knowrithm_bots.bots.local_knowrithm.records import RatingRecord, StoredLead, utc_now
 
@@ -24,7 +26,12 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def rate_message(request: web.Request) -> web.Response:
-    """POST /message/{id}/rate: every call is recorded; a new rating replaces the old."""
+    """POST /messages/{id}/rate or /message/{id}/rate; a new rating replaces the old.
+
+    The plural path is what knowrithm-py 0.1.4 `rate_message` posts to; the singular one is
+    this project's older reading (the prefix of the documented delete and restore calls).
+    Every call is recorded.
+    """
     context = context_of(request)
     body = await json_object(request)
     rating = optional_rating(body)
@@ -42,7 +49,8 @@ async def rate_message(request: web.Request) -> web.Response:
 
 
 async def create_lead(request: web.Request) -> web.Response:
-    """POST /sdk/lead."""
+    """POST /sdk/lead (docs: the SDK's create) or POST /lead (docs: the company-admin
+    create; knowrithm-py 0.1.4 `LeadService.create`); both create the same lead."""
     context = context_of(request)
     body = await json_object(request)
     email = optional_str(body, "email")
@@ -61,6 +69,28 @@ async def create_lead(request: web.Request) -> web.Response:
     )
     context.state.leads[lead.id] = lead
     return context.object_response(kind="lead", record=lead.to_json(), status=201)
+
+
+async def company_leads(request: web.Request) -> web.Response:
+    """GET /lead/company?search= (docs): the leads whose e-mail or name contains the text.
+
+    knowrithm-py 0.1.4 `LeadService.list` sends company_id and status instead; one local
+    company has every lead, and leads here have no status, so both are ignored.
+    """
+    context = context_of(request)
+    search = (request.query.get("search") or "").strip().casefold()
+    found = [
+        lead
+        for lead in context.state.leads.values()
+        if not search
+        or search in lead.email.casefold()
+        or search in f"{lead.first_name} {lead.last_name}".casefold()
+    ]
+    window = page_window(request, default_per_page=20)
+    shown, pagination = paginate(found, window=window)
+    return web.json_response(
+        {"leads": [lead.to_json() for lead in shown], "pagination": pagination}
+    )
 
 
 async def get_lead(request: web.Request) -> web.Response:

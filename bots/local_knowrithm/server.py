@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from aiohttp import web
 
 from knowrithm_bots.bots.local_knowrithm.agent import Agent, EchoAgent
-from knowrithm_bots.bots.local_knowrithm.context import CONTEXT, ServerContext, Settings
+from knowrithm_bots.bots.local_knowrithm.context import (
+    CONTEXT,
+    SERVER_MODES,
+    ServerContext,
+    ServerMode,
+    Settings,
+)
 from knowrithm_bots.bots.local_knowrithm.events import EventHub
 from knowrithm_bots.bots.local_knowrithm.faults import Faults
 from knowrithm_bots.bots.local_knowrithm.middleware import api_middleware
@@ -18,7 +26,16 @@ SHUTDOWN_TIMEOUT = 2.0  # streams are told to end first, so this only bounds stu
 
 
 class LocalKnowrithm(LocalService):
-    """A Knowrithm-compatible API on one local port; nothing binds until `start()`."""
+    """A Knowrithm-compatible API on one local port; nothing binds until `start()`.
+
+    ``mode="streaming"`` (the default) adds what a streaming deployment offers: token
+    deltas, replay to a late subscriber and a ``stream_url``. ``mode="documented"`` offers
+    only what the public record shows of the hosted service (see ``context.ServerMode``).
+    """
+
+    # The mode of servers built without one. The test harness sets it for a whole run or
+    # per test (tests/conftest.py), so suites run in either mode without naming it.
+    default_mode: ClassVar[ServerMode] = "streaming"
 
     def __init__(
         self,
@@ -32,9 +49,14 @@ class LocalKnowrithm(LocalService):
         first_token_delay: float = 0.0,
         heartbeat_interval: float = 15.0,
         agent_id: str = "local-agent",
+        mode: ServerMode | None = None,
     ) -> None:
         if word_delay < 0 or first_token_delay < 0 or heartbeat_interval <= 0:
             raise ValueError("delays must be >= 0 and heartbeat_interval > 0")
+        chosen = mode if mode is not None else type(self).default_mode
+        if chosen not in SERVER_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SERVER_MODES)}, not {chosen!r}")
+        self.mode: ServerMode = chosen
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -63,9 +85,15 @@ class LocalKnowrithm(LocalService):
         """Bind the port (port 0 picks a free one, stored in `.port`) and start serving."""
         if self._site.running:
             raise RuntimeError("LocalKnowrithm is already started")
-        hub = EventHub()
+        documented = self.mode == "documented"
+        hub = EventHub(replay=not documented)
         replies = ReplyRunner(
-            state=self.state, hub=hub, faults=self.faults, agent=self._agent, pacing=self._pacing
+            state=self.state,
+            hub=hub,
+            faults=self.faults,
+            agent=self._agent,
+            pacing=self._pacing,
+            documented=documented,
         )
         app = web.Application(middlewares=[api_middleware])
         app[CONTEXT] = ServerContext(
@@ -74,6 +102,7 @@ class LocalKnowrithm(LocalService):
                 api_secret=self.api_secret,
                 agent_id=self.agent_id,
                 heartbeat_interval=self._heartbeat_interval,
+                mode=self.mode,
             ),
             state=self.state,
             faults=self.faults,

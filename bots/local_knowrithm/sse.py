@@ -31,7 +31,7 @@ def format_event(*, name: str, data: dict[str, Any], event_id: int | None = None
     return ("\n".join(lines) + "\n\n").encode()
 
 
-def _on_the_wire(*, event: StreamEvent, faults: Faults) -> bytes:
+def _on_the_wire(*, event: StreamEvent, faults: Faults, with_id: bool) -> bytes:
     """The event as written, spoilt as the fault knobs ask (the event log keeps it whole)."""
     if event.name in faults.omitted_events:
         return b""
@@ -41,10 +41,11 @@ def _on_the_wire(*, event: StreamEvent, faults: Faults) -> bytes:
     content = data.get("content")
     if event.name == "chat_chunk" and faults.rewrite_chunks and isinstance(content, str):
         data = {**data, "content": faults.rewrite_chunks(content)}
+    event_id = event.id if with_id else None
     if event.name in faults.unreadable_events:
-        head = "" if event.id is None else f"id: {event.id}\n"
+        head = "" if event_id is None else f"id: {event_id}\n"
         return f"{head}event: {event.name}\ndata: {{not json\n\n".encode()
-    return format_event(name=event.name, data=data, event_id=event.id)
+    return format_event(name=event.name, data=data, event_id=event_id)
 
 
 def format_comment(text: str) -> bytes:
@@ -63,25 +64,29 @@ async def pump_stream(
     last_event_id: int | None,
     heartbeat_interval: float,
     faults: Faults,
+    documented: bool = False,
 ) -> web.StreamResponse:
     """Answer a stream request: connected comment, replay, then live events and heartbeats.
 
+    ``documented`` writes only events and heartbeats: no comment and no event ids, as a
+    relay of Redis pub/sub messages has none (docs platform/architecture.mdx).
     Ends when the server closes the subscription, the client goes away, or a stream cut
     fires (then the connection is dropped without finishing the chunked body).
     """
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
     replay, subscription = channel.subscribe(last_event_id=last_event_id)
+    writer = _Writer(response=response, channel=channel, faults=faults, with_ids=not documented)
     try:
         await response.prepare(request)
-        await response.write(format_comment("connected"))
+        if not documented:
+            await response.write(format_comment("connected"))
         for event in replay:
-            await _write(response=response, channel=channel, event=event, faults=faults)
+            await writer.write(event)
         await _live(
             response=response,
-            channel=channel,
+            writer=writer,
             subscription=subscription,
             heartbeat_interval=heartbeat_interval,
-            faults=faults,
         )
     except _StreamCut:
         _drop_connection(request)
@@ -95,10 +100,9 @@ async def pump_stream(
 async def _live(
     *,
     response: web.StreamResponse,
-    channel: ConversationChannel,
+    writer: _Writer,
     subscription: Subscription,
     heartbeat_interval: float,
-    faults: Faults,
 ) -> None:
     loop = asyncio.get_running_loop()
     next_beat = loop.time() + heartbeat_interval
@@ -113,21 +117,32 @@ async def _live(
             continue
         if event is None:
             return
-        await _write(response=response, channel=channel, event=event, faults=faults)
+        await writer.write(event)
 
 
-async def _write(
-    *,
-    response: web.StreamResponse,
-    channel: ConversationChannel,
-    event: StreamEvent,
-    faults: Faults,
-) -> None:
-    wire = _on_the_wire(event=event, faults=faults)
-    if wire:
-        await response.write(wire)
-    if event.cut and channel.claim_cut(task_id=event.task_id):
-        raise _StreamCut
+class _Writer:
+    """Writes one stream's events as the fault knobs and the server's mode ask."""
+
+    def __init__(
+        self,
+        *,
+        response: web.StreamResponse,
+        channel: ConversationChannel,
+        faults: Faults,
+        with_ids: bool,
+    ) -> None:
+        self._response = response
+        self._channel = channel
+        self._faults = faults
+        self._with_ids = with_ids
+
+    async def write(self, event: StreamEvent) -> None:
+        """Write ``event``; raise ``_StreamCut`` when the one-shot cut fires on it."""
+        wire = _on_the_wire(event=event, faults=self._faults, with_id=self._with_ids)
+        if wire:
+            await self._response.write(wire)
+        if event.cut and self._channel.claim_cut(task_id=event.task_id):
+            raise _StreamCut
 
 
 def _drop_connection(request: web.Request) -> None:

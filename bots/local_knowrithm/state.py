@@ -8,6 +8,7 @@ from typing import Any
 from knowrithm_bots.bots.local_knowrithm.records import (
     EndRecord,
     RatingRecord,
+    ReceivedRequest,
     StoredConversation,
     StoredLead,
     StoredMessage,
@@ -28,6 +29,8 @@ class LocalState:
     metadata_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     chat_requests: list[tuple[str, str]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # The same requests with their query and body, for tests of what a client sends.
+    received: list[ReceivedRequest] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
 
     def find_message(self, *, message_id: str) -> StoredMessage | None:

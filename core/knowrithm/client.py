@@ -34,6 +34,7 @@ from knowrithm_bots.core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
 from knowrithm_bots.core.knowrithm.session import HttpSession
 from knowrithm_bots.core.knowrithm.streaming import ReplyRun
 from knowrithm_bots.core.knowrithm.tasks import TaskPoller
+from knowrithm_bots.core.knowrithm.wire_forms import WireForms
 
 DEFAULT_RETRY = RetryPolicy()
 _UNHEALTHY = frozenset({"error", "down", "unhealthy", "fail", "failed", "degraded"})
@@ -110,6 +111,7 @@ class KnowrithmClient:
         self._task_timeout = task_timeout
         self._stream_idle_timeout = stream_idle_timeout
         self._chat_shape = ChatShape()
+        self._forms = WireForms()
 
     def __repr__(self) -> str:
         return f"KnowrithmClient(base_url={str(self._http.base_url)!r})"
@@ -155,12 +157,16 @@ class KnowrithmClient:
         metadata: Mapping[str, Any] | None = None,
         max_context_length: int | None = None,
     ) -> Conversation:
-        """Start a conversation with an agent; a LEAD conversation needs ``lead_id``."""
+        """Start a conversation with an agent; a LEAD conversation needs ``lead_id``.
+
+        On the wire the entity type is lowercase and a lead is named as ``entity_id``
+        (knowrithm-py 0.1.4 `ConversationService.create`, the CLI's `conversation create`).
+        """
         action = "start a conversation"
         body = _compact(
             agent_id=agent_id,
-            entity_type=entity_type,
-            lead_id=lead_id,
+            entity_type=entity_type.lower(),
+            entity_id=lead_id,
             title=title,
             metadata=dict(metadata) if metadata is not None else None,
             max_context_length=max_context_length,
@@ -204,11 +210,15 @@ class KnowrithmClient:
     async def update_metadata(
         self, *, conversation_id: str, metadata: Mapping[str, Any]
     ) -> Conversation:
-        """Merge ``metadata`` into the conversation's metadata."""
+        """Update the conversation's metadata with ``metadata``.
+
+        The local server merges it into what is there; the public sources do not say whether
+        a deployment merges or replaces, so send every key that must stay.
+        """
         action = "update the conversation metadata"
-        answer = await self._http.call(
-            method="PATCH",
-            path=f"/v1/conversation/{_id(conversation_id)}",
+        answer = await self._forms.update_conversation.call(
+            http=self._http,
+            ident=conversation_id,
             action=action,
             safety=Safety.IDEMPOTENT,
             json={"metadata": dict(metadata)},
@@ -221,14 +231,18 @@ class KnowrithmClient:
     async def end_conversation(
         self, *, conversation_id: str, rating: int | None = None, feedback: str | None = None
     ) -> Conversation:
-        """End the conversation, optionally rating it 1-5 with feedback."""
+        """End the conversation, optionally rating it 1-5 with feedback.
+
+        The rating goes as ``satisfaction_rating`` (knowrithm-py 0.1.4 `end_conversation`);
+        no public source shows ``feedback``, so a deployment may ignore it.
+        """
         action = "end the conversation"
         answer = await self._http.call(
             method="POST",
             path=f"/v1/conversation/{_id(conversation_id)}/end",
             action=action,
             safety=Safety.IDEMPOTENT,
-            json=_compact(rating=rating, feedback=feedback),
+            json=_compact(satisfaction_rating=rating, feedback=feedback),
         )
         record = await self._poller.resolve(
             body=answer.body, record_key="conversation", action=action
@@ -301,9 +315,9 @@ class KnowrithmClient:
     ) -> None:
         """Rate an assistant message 1-5; rating again replaces the earlier rating."""
         action = "rate the message"
-        answer = await self._http.call(
-            method="POST",
-            path=f"/v1/message/{_id(message_id)}/rate",
+        answer = await self._forms.rate_message.call(
+            http=self._http,
+            ident=message_id,
             action=action,
             safety=Safety.IDEMPOTENT,
             json=_compact(rating=rating, feedback=feedback),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# This project's spelling; on the wire it is lowercase ("user"/"lead"), mapped by the client.
 EntityType = Literal["USER", "LEAD"]
 
 

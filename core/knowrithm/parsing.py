@@ -116,17 +116,26 @@ def _require_id(data: Mapping[str, Any], *, what: str, keys: tuple[str, ...] = (
 def parse_conversation(body: Any) -> Conversation:
     """Read a conversation record, bare or wrapped in ``conversation``/``data``."""
     data = _require_object(unwrap(body=body, key="conversation"), what="conversation")
-    entity = as_str(data.get("entity_type")) or "USER"
+    # The SDKs send and read lowercase ("user"/"lead"); this project's own answers and older
+    # readings used uppercase. Internally it is always uppercase.
+    entity = (as_str(data.get("entity_type")) or "USER").strip().upper()
+    lead_id = as_str(data.get("lead_id"))
+    if lead_id is None and entity == "LEAD":
+        # knowrithm-py 0.1.4 and the CLI name a conversation's lead as its entity_id.
+        lead_id = as_str(data.get("entity_id"))
+    rating = as_int(data.get("rating"))
+    if rating is None:
+        rating = as_int(data.get("satisfaction_rating"))
     return Conversation(
         id=_require_id(data, what="conversation", keys=("id", "conversation_id")),
         agent_id=as_str(data.get("agent_id")),
-        entity_type=entity.upper(),
+        entity_type=entity,
         status=(as_str(data.get("status")) or "active").lower(),
-        lead_id=as_str(data.get("lead_id")),
+        lead_id=lead_id,
         message_count=as_int(data.get("message_count")) or 0,
         started_at=as_str(data.get("started_at") or data.get("created_at")),
         ended_at=as_str(data.get("ended_at")),
-        rating=as_int(data.get("rating")),
+        rating=rating,
         metadata=as_mapping(data.get("metadata")),
     )
 

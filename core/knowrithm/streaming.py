@@ -316,15 +316,29 @@ class ReplyRun:
         await self._close_reader()
         return None
 
-    def _matches(self, payload: dict[str, Any], sent: SendResult) -> bool:
+    def _matches(self, name: str, payload: dict[str, Any], sent: SendResult) -> bool:
+        conversation_id = as_str(payload.get("conversation_id"))
+        if conversation_id is not None and conversation_id != self._conversation_id:
+            return False
         task_id = as_str(payload.get("task_id"))
         if sent.task_id is not None and task_id is not None:
             return task_id == sent.task_id
-        if sent.message_id is not None:
-            ids = (as_str(payload.get("message_id")), as_str(payload.get("reply_to")))
-            return sent.message_id in ids
+        nested = payload.get("message")
+        refs = {
+            as_str(payload.get("message_id")),
+            as_str(payload.get("reply_to")),
+            as_str(nested.get("reply_to")) if isinstance(nested, dict) else None,
+        } - {None}
+        if sent.message_id is not None and refs:
+            return sent.message_id in refs
+        if task_id is None and not refs and name == "chat_response":
+            # The documented service's answer names neither the task nor the user message
+            # (knowrithm-docs tmp-widget.js `handleChatResponse`). The stream is this
+            # conversation's, opened before the send, and sends there are serialised: the
+            # first finished answer on it is this one.
+            return True
         # Nothing to match on: the stream is per conversation and sends there are serialised.
-        return sent.task_id is None
+        return sent.task_id is None and sent.message_id is None
 
     def _on_event(self, event: SSEEvent, sent: SendResult) -> ReplyEvent | None:
         parsed = _event_payload(event)
@@ -339,7 +353,7 @@ class ReplyRun:
             else:
                 logger.debug("Skipped a %s event whose data is not a JSON object.", name)
             return None
-        if not self._matches(payload, sent):
+        if not self._matches(name, payload, sent):
             return None
         if name == "chat_chunk":
             index = as_int(payload.get("index"))
@@ -350,11 +364,16 @@ class ReplyRun:
             content = payload.get("content")
             return ReplyDelta(content) if isinstance(content, str) and content else None
         if name == "chat_response":
+            if task_state(payload) == "failed":
+                raise task_failure(body=payload, action=_REPLY_ACTION, redact=self._http.redact)
             try:
-                return ReplyDone(parse_message(body=payload, conversation_id=self._conversation_id))
+                reply = parse_message(body=payload, conversation_id=self._conversation_id)
             except ProtocolError:
                 self._lose_stream(f"a {name} event without a message id or text")
                 return None
+            # The documented widget is ready for a chat_response carrying the user's own
+            # message (tmp-widget.js); that is never the answer.
+            return None if reply.role == "user" else ReplyDone(reply)
         state = task_state(payload)
         if state == "failed":
             raise task_failure(body=payload, action=_REPLY_ACTION, redact=self._http.redact)

@@ -24,6 +24,10 @@ from knowrithm_bots.bots.local_knowrithm import (
     split_words,
 )
 
+# What a streaming deployment adds (deltas, replay, event ids) is tested here; the
+# documented-service mode has test_local_knowrithm_documented.py.
+pytestmark = pytest.mark.knowrithm_modes("streaming")
+
 AUTH = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
 WAIT = 3.0
 # One shared TLS context: building one per client costs ~40 ms, and every URL here is http.
@@ -254,7 +258,7 @@ async def test_start_conversation_returns_the_record(
         client, entity_type="USER", title="t", metadata={"platform": "slack"}
     )
     assert conversation["agent_id"] == "local-agent"
-    assert conversation["entity_type"] == "USER"
+    assert conversation["entity_type"] == "user"
     assert conversation["status"] == "active"
     assert conversation["message_count"] == 0
     assert conversation["ended_at"] is None
@@ -266,7 +270,7 @@ async def test_start_conversation_returns_the_record(
 
 
 async def test_entity_type_defaults_to_user(client: httpx.AsyncClient) -> None:
-    assert (await start(client))["entity_type"] == "USER"
+    assert (await start(client))["entity_type"] == "user"
 
 
 async def test_lead_conversation_needs_an_existing_lead(client: httpx.AsyncClient) -> None:
@@ -277,7 +281,7 @@ async def test_lead_conversation_needs_an_existing_lead(client: httpx.AsyncClien
     assert (no_lead.status_code, unknown.status_code) == (400, 400)
     lead = await new_lead(client)
     conversation = await start(client, entity_type="LEAD", lead_id=lead["id"])
-    assert (conversation["entity_type"], conversation["lead_id"]) == ("LEAD", lead["id"])
+    assert (conversation["entity_type"], conversation["lead_id"]) == ("lead", lead["id"])
 
 
 @pytest.mark.parametrize(

@@ -117,8 +117,8 @@ async def test_a_slack_connect_guest_starts_a_lead_conversation(
 
     by_thread = {c.metadata["thread"]: c for c in server.state.conversations.values()}
     lead_conversation, user_conversation = by_thread[guest["ts"]], by_thread[colleague["ts"]]
-    assert lead_conversation.entity_type == "LEAD"
-    assert user_conversation.entity_type == "USER"
+    assert lead_conversation.entity_type == "lead"
+    assert user_conversation.entity_type == "user"
     (lead,) = server.state.leads.values()
     assert lead_conversation.lead_id == lead.id
     assert (lead.first_name, lead.last_name, lead.email) == ("Ext", "Guest", "ext@partner.example")

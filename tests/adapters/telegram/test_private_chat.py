@@ -41,7 +41,7 @@ async def test_answer_streams_as_drafts_then_arrives_as_one_message(
     assert [c["command"] for c in emu.commands] == ["new", "end", "help"]
     assert emu.allowed_updates is not None and "message_reaction" in emu.allowed_updates
     (conversation,) = server.state.conversations.values()
-    assert conversation.entity_type == "USER"
+    assert conversation.entity_type == "user"
     assert conversation.metadata["thread_key"] == f"telegram:{emu.bot.id}:{ALICE_ID}"
 
 
@@ -119,10 +119,10 @@ async def test_users_outside_the_staff_list_become_leads(emu: TelegramEmulator) 
         emu.push_update(emu.build.private_text(text="I might buy", user=stranger))
         await answered(bot, 2)
     by_user = {c.metadata["user_id"]: c for c in server.state.conversations.values()}
-    assert by_user[str(ALICE["id"])].entity_type == "USER"
+    assert by_user[str(ALICE["id"])].entity_type == "user"
     assert by_user[str(ALICE["id"])].lead_id is None
     lead_conversation = by_user[str(BOB["id"])]
-    assert lead_conversation.entity_type == "LEAD"
+    assert lead_conversation.entity_type == "lead"
     lead = server.state.leads[str(lead_conversation.lead_id)]
     assert (lead.first_name, lead.last_name, lead.email) == (
         "Bob",

@@ -104,7 +104,7 @@ async def test_conversation_ended_error_code_wins_over_the_status(
     async with client_for(knowrithm) as client:
         cid = await new_conversation(client, knowrithm)
         knowrithm.faults.fail_next(
-            method="PATCH", path_contains=cid, status=400, body=json.dumps(body)
+            method="PUT", path_contains=cid, status=400, body=json.dumps(body)
         )
         with pytest.raises(ConversationEndedError, match="has ended"):
             await client.update_metadata(conversation_id=cid, metadata={})
@@ -206,19 +206,19 @@ async def test_rate_limit_persisting_through_all_attempts_raises(
     assert knowrithm.state.conversations == {}
 
 
-@pytest.mark.parametrize("call", ["patch", "end", "rate"])
+@pytest.mark.parametrize("call", ["update", "end", "rate"])
 async def test_idempotent_writes_are_retried_on_5xx(knowrithm: LocalKnowrithm, call: str) -> None:
     async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
         cid = await new_conversation(client, knowrithm)
         answer = await client.send_message(conversation_id=cid, text="Hi")
         method, path = {
-            "patch": ("PATCH", f"/v1/conversation/{cid}"),
+            "update": ("PUT", f"/v1/conversation/{cid}"),
             "end": ("POST", f"/v1/conversation/{cid}/end"),
-            "rate": ("POST", f"/v1/message/{answer.id}/rate"),
+            "rate": ("POST", f"/v1/messages/{answer.id}/rate"),
         }[call]
         knowrithm.faults.fail_next(method=method, path_contains=path, status=502)
         knowrithm.faults.fail_next(method=method, path_contains=path, status=503)
-        if call == "patch":
+        if call == "update":
             await client.update_metadata(conversation_id=cid, metadata={"a": 1})
         elif call == "end":
             await client.end_conversation(conversation_id=cid)
@@ -226,7 +226,7 @@ async def test_idempotent_writes_are_retried_on_5xx(knowrithm: LocalKnowrithm, c
             await client.rate_message(message_id=answer.id, rating=3)
     assert count(knowrithm, method, path) == 3
     state = knowrithm.state
-    recorded = {"patch": state.metadata_updates, "end": state.ends, "rate": state.ratings}
+    recorded = {"update": state.metadata_updates, "end": state.ends, "rate": state.ratings}
     assert len(recorded[call]) == 1  # the two failures stored nothing; the retry stored once
 
 
@@ -266,9 +266,9 @@ async def test_get_is_retried_after_a_read_timeout() -> None:
 @pytest.mark.parametrize(
     ("method", "path", "call"),
     [
-        ("PATCH", f"/api/v1/conversation/{CID}", "patch"),
+        ("PUT", f"/api/v1/conversation/{CID}", "update"),
         ("POST", f"/api/v1/conversation/{CID}/end", "end"),
-        ("POST", "/api/v1/message/m1/rate", "rate"),
+        ("POST", "/api/v1/messages/m1/rate", "rate"),
     ],
 )
 async def test_idempotent_writes_are_retried_after_a_dropped_connection(
@@ -278,7 +278,7 @@ async def test_idempotent_writes_are_retried_after_a_dropped_connection(
     ok: Any = {"conversation": conversation()} if call != "rate" else {"success": True}
     fake.on(method, path, httpx.RemoteProtocolError("dropped"), json_response(200, ok))
     async with make_client(fake) as client:
-        if call == "patch":
+        if call == "update":
             await client.update_metadata(conversation_id=CID, metadata={})
         elif call == "end":
             await client.end_conversation(conversation_id=CID)

@@ -88,7 +88,7 @@ async def test_start_conversation_sends_keys_and_only_given_fields(
     assert "Authorization" not in request.headers
     assert json.loads(request.content) == {
         "agent_id": knowrithm.agent_id,
-        "entity_type": "USER",
+        "entity_type": "user",
         "metadata": {"thread": "t1"},
     }
 
