@@ -23,7 +23,8 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 EXIT_STATUSES = """\
 exit status:
   0    done: end of input, /quit, or stopped by SIGTERM
-  2    a bad argument or config file, or Knowrithm or a platform refused to start
+  2    a bad argument or config file, or Knowrithm or a platform refused to start,
+       or a platform ended an adapter for good while it ran (a supervisor restarts it)
   130  interrupted by Ctrl-C (at any moment, also mid-answer)
 """
 
@@ -152,9 +153,16 @@ def build_parser() -> Parser:
         "validate a config file",
         "Validate a config file and the section of every adapter it lists, without connecting\n"
         "to anything. Prints 'FILE is valid' or one sentence naming the key to fix (exit\n"
-        "status 2); old names of renamed keys are shown as warnings.",
+        "status 2); old names of renamed keys are shown as warnings. With --online, also ask\n"
+        "Knowrithm what the bot asks it at start-up.",
     )
     check.add_argument("--config", required=True, metavar="FILE", help="the YAML config file")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also check that Knowrithm answers at knowrithm.base_url, accepts the"
+        " credentials and knows knowrithm.agent_id (gives up after a few seconds)",
+    )
 
     local = command(
         "local-knowrithm",

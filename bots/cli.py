@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from knowrithm_bots.bots.arguments import build_parser
+from knowrithm_bots.bots.endpoint_check import verify_endpoint
+from knowrithm_bots.bots.lead_check import check_lead_emails
 from knowrithm_bots.bots.runner import (
     INTERRUPTED,
     StopSignals,
     build_adapters,
+    knowrithm_endpoint,
     remote_endpoint,
     run_configured,
 )
@@ -30,6 +33,7 @@ from knowrithm_bots.core.config import (
     parse_settings,
 )
 from knowrithm_bots.core.errors import ConfigError, KnowrithmBotsError
+from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.plugins import discover, load_adapter
 
 CHAT_ADAPTER = "console"
@@ -64,7 +68,7 @@ def _main(argv: Sequence[str] | None) -> int:
             elif args.command == "adapters":
                 print(_list_adapters())
             elif args.command == "check-config":
-                print(_check_config(args.config))
+                print(_check_config(args.config, online=args.online))
             elif args.command == "local-knowrithm":
                 signals = StopSignals(interrupt_quits=True)
                 asyncio.run(
@@ -165,8 +169,17 @@ async def _run(settings: Settings, *, names: Sequence[str], signals: StopSignals
     signals.install()
     adapters = build_adapters(settings, names=names)
     await run_configured(
-        settings=settings, adapters=adapters, stop=signals.stop, announce=_on_terminal(adapters)
+        settings=settings,
+        adapters=adapters,
+        stop=signals.stop,
+        announce=_on_terminal(adapters),
+        waiting=_say_waiting,
     )
+
+
+def _say_waiting(line: str) -> None:
+    """What start-up waits for, on stderr: before serving, no chat or log line is cut by it."""
+    print(f"knowrithm-bots: {line}", file=sys.stderr, flush=True)
 
 
 async def _local_knowrithm(
@@ -211,14 +224,43 @@ def _cannot_listen(exc: OSError, *, host: str, port: int) -> ConfigError:
     return ConfigError(f"{where}: {reason}")
 
 
-def _check_config(path: str) -> str:
+def _check_config(path: str, *, online: bool = False) -> str:
     settings = load_settings(path)
     if not settings.knowrithm.is_local:
         remote_endpoint(settings)
     for name in settings.adapters:
         _validate_section(name, section=adapter_config(settings, name=name))
+    for warning in check_lead_emails(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(settings.adapters) or "none"
-    return f"{path} is valid (knowrithm: {settings.knowrithm.base_url}; adapters: {names})"
+    valid = f"{path} is valid (knowrithm: {settings.knowrithm.base_url}; adapters: {names})"
+    if not online:
+        return valid
+    return f"{valid}\n{asyncio.run(_check_online(settings))}"
+
+
+async def _check_online(settings: Settings) -> str:
+    """Ask Knowrithm what the bot asks it at start-up; the sentence saying it answered."""
+    async with (
+        knowrithm_endpoint(settings) as endpoint,
+        KnowrithmClient(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            api_secret=endpoint.api_secret,
+            timeout=settings.knowrithm.timeout,
+        ) as client,
+    ):
+        agent = await verify_endpoint(
+            client=client,
+            base_url=endpoint.base_url,
+            agent_id=endpoint.agent_id,
+            waiting=_say_waiting,
+        )
+    named = f" ({agent.name})" if agent.name else ""
+    return (
+        f"Knowrithm at {endpoint.base_url} answered, accepted the credentials and knows "
+        f"the agent {agent.id}{named}"
+    )
 
 
 def _validate_section(name: str, *, section: Mapping[str, Any]) -> None:

@@ -11,18 +11,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowrithm_bots.bots.endpoint_check import Notify, verify_endpoint
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.config import Settings, adapter_config
-from knowrithm_bots.core.errors import (
-    AuthError,
-    ConfigError,
-    KnowrithmError,
-    StoreError,
-    UnavailableError,
-)
+from knowrithm_bots.core.errors import ConfigError, PlatformError, StoreError
 from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.leads import LeadEmails
 from knowrithm_bots.core.plugins import load_adapter
 from knowrithm_bots.core.sessions import Sessions
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
@@ -118,30 +114,6 @@ async def knowrithm_endpoint(
         )
 
 
-async def verify_endpoint(*, client: KnowrithmClient, endpoint: Endpoint) -> None:
-    """Fail fast, in one sentence, when Knowrithm is unreachable or refuses the credentials."""
-    try:
-        await client.list_conversations(agent_id=endpoint.agent_id, per_page=1)
-    except AuthError:
-        raise ConfigError(
-            f"Knowrithm at {endpoint.base_url} refused the credentials: check "
-            "knowrithm.api_key and knowrithm.api_secret",
-            key_path="knowrithm.api_key",
-        ) from None
-    except UnavailableError:
-        raise ConfigError(
-            f"Knowrithm at {endpoint.base_url} cannot be reached: check knowrithm.base_url "
-            "and the network",
-            key_path="knowrithm.base_url",
-        ) from None
-    except KnowrithmError as exc:
-        raise ConfigError(
-            f"Knowrithm at {endpoint.base_url} did not answer as expected ({exc}): "
-            "check knowrithm.base_url",
-            key_path="knowrithm.base_url",
-        ) from None
-
-
 class BotRunner:
     """Runs a set of adapters against one bridge until stopped or out of input.
 
@@ -172,8 +144,15 @@ class BotRunner:
             default_entity_type=conversations.default_entity_type,
             idle_seconds=conversations.idle_minutes * 60,
             clock=self._clock,
+            lead_emails=LeadEmails(
+                domain=settings.leads.email_domain,
+                per_workspace=frozenset(
+                    name for name, one in self._adapters.items() if one.user_ids_per_workspace
+                ),
+            ),
         )
         self.started = asyncio.Event()
+        self._failed: dict[str, str] = {}
         self.bridge = Bridge(
             client=client,
             store=store,
@@ -191,6 +170,11 @@ class BotRunner:
         announce: Callable[[str], None] | None = None,
     ) -> None:
         """Start everything, wait for ``stop`` or for every adapter to close, then shut down.
+
+        An adapter whose ``wait_closed`` raises has stopped for good (its platform revoked
+        the token, its connection kept failing): it is logged at ERROR and listed in
+        ``failed_adapters`` while the others keep serving, and ``run`` raises
+        ``PlatformError`` naming it once it returns, so the process exits non-zero.
 
         Shutdown answers what was received, then stops taking events (those are left unseen
         for a redelivery), then stops the adapters, then the bridge. When ``stop`` ended the
@@ -217,6 +201,9 @@ class BotRunner:
             await self._drain(announce=announce if stop.is_set() else None)
             self.bridge.close_intake()
             await self._drain()
+        if self._failed:
+            # A non-zero exit, so that a supervisor restarts the bot.
+            raise PlatformError("; ".join(self._failed.values()))
 
     async def _drain(self, *, announce: Callable[[str], None] | None = None) -> None:
         drain = asyncio.ensure_future(self.bridge.drain())
@@ -233,7 +220,22 @@ class BotRunner:
             drain.cancel()  # after a cancellation of run(): quit means now
 
     async def _all_closed(self) -> None:
-        await asyncio.gather(*(a.wait_closed() for a in self._adapters.values()))
+        await asyncio.gather(*(self._watch(name, a) for name, a in self._adapters.items()))
+
+    async def _watch(self, name: str, adapter: Adapter) -> None:
+        """Return when ``adapter`` has no more input, or note that it stopped for good."""
+        try:
+            await adapter.wait_closed()
+        except Exception as exc:
+            # The other adapters keep serving; the process reports this one when it ends.
+            self._failed[name] = f"the {name} adapter stopped for good: {exc}"
+            log.error("%s", self._failed[name])
+
+    @property
+    def failed_adapters(self) -> Mapping[str, str]:
+        """The adapters whose platform connection ended for good, each with the sentence
+        saying why (empty while every adapter serves); for health checks."""
+        return dict(self._failed)
 
 
 class StopSignals:
@@ -284,8 +286,13 @@ async def run_configured(
     first_token_delay: float = 0.0,
     stop: asyncio.Event | None = None,
     announce: Callable[[str], None] | None = None,
+    waiting: Notify | None = None,
 ) -> None:
-    """Run ``adapters`` with everything else built from ``settings`` (see ``BotRunner.run``)."""
+    """Run ``adapters`` with everything else built from ``settings`` (see ``BotRunner.run``).
+
+    Knowrithm is checked first (``endpoint_check.verify_endpoint``, which tells ``waiting``
+    what it waits for when Knowrithm is slow to answer).
+    """
     store = build_store(settings)
     try:
         await check_store(store, settings=settings)
@@ -300,7 +307,12 @@ async def run_configured(
                 timeout=settings.knowrithm.timeout,
             ) as client,
         ):
-            await verify_endpoint(client=client, endpoint=endpoint)
+            await verify_endpoint(
+                client=client,
+                base_url=endpoint.base_url,
+                agent_id=endpoint.agent_id,
+                waiting=waiting,
+            )
             runner = BotRunner(
                 settings=settings,
                 adapters=adapters,

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from knowrithm_bots.core.config.adapter_config import AdapterConfig
 from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.core.leads import UserEmails
 from knowrithm_bots.core.limits import Budget, Capabilities, Limits
 from knowrithm_bots.core.thread_key import ThreadKeyCodec
 
@@ -22,6 +23,7 @@ __all__ = [
     "NativeStream",
     "Posted",
     "SupportsNativeStream",
+    "UserEmails",
 ]
 
 
@@ -126,6 +128,13 @@ class Adapter(ABC):
     thread_codec: ClassVar[type[ThreadKeyCodec] | None] = None
     """The codec of the adapter's thread keys; the conformance kit round-trips every
     ``Inbound.thread`` and ``Reaction.thread`` through it."""
+    user_emails: ClassVar[UserEmails] = "never"
+    """Whether the platform can tell the bot a person's e-mail address (``Author.email``):
+    ``"maybe"`` or ``"never"``. ``check-config`` refuses LEAD rules that can match a
+    ``"never"`` adapter unless ``leads.email_domain`` is set to derive addresses with."""
+    user_ids_per_workspace: ClassVar[bool] = False
+    """Whether user ids are unique only within a workspace (``Origin.workspace_id``); the
+    addresses derived for leads then name the workspace too."""
 
     @classmethod
     @abstractmethod
@@ -153,6 +162,9 @@ class Adapter(ABC):
         """Return when the adapter has no more input (the console at end of file).
 
         Platform adapters never run out of input, so the default waits until cancelled.
+        Raise ``PlatformError`` once the platform connection has ended for good while
+        running (the token was revoked, the connection kept failing): the runner logs it,
+        keeps the other adapters serving, and ends the process with a non-zero status.
         """
         await asyncio.Event().wait()
 

@@ -20,10 +20,14 @@ from knowrithm_bots.core.commands import (
 )
 from knowrithm_bots.core.config.models import ConversationSettings, RatingSettings
 from knowrithm_bots.core.errors import (
+    BadRequestError,
     ConversationEndedError,
+    ConversationStartError,
     KnowrithmBotsError,
     KnowrithmError,
+    NotFoundError,
     PlatformError,
+    ProtocolError,
     StoreError,
 )
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction, adapter_of
@@ -33,6 +37,7 @@ from knowrithm_bots.core.ratings import rating_for
 from knowrithm_bots.core.sessions import Session, Sessions
 from knowrithm_bots.core.store import Store
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.waiting import watched
 from knowrithm_bots.core.text import clean_text
 from knowrithm_bots.core.thread_queue import ThreadQueue
 from knowrithm_bots.core.user_messages import (
@@ -77,6 +82,19 @@ def _cleaned(event: Inbound) -> Inbound:
         author=_encodable_fields(event.author),
         origin=_encodable_fields(event.origin),
     )
+
+
+def _rating_not_saved(error: KnowrithmError) -> str:
+    """The sentence for a rating Knowrithm did not take; the answer, not a message, was rated."""
+    if isinstance(error, NotFoundError):
+        reason = "Knowrithm no longer has that answer."
+    elif isinstance(error, ConversationEndedError):
+        reason = "the conversation of that answer has ended on Knowrithm."
+    elif isinstance(error, BadRequestError):
+        reason = "Knowrithm refused it."
+    else:
+        reason = explain(error)
+    return "Your rating was not saved: " + reason
 
 
 class Bridge:
@@ -246,7 +264,7 @@ class Bridge:
         )
         reply.start()
         try:
-            answer, conversation_id = await self._ask(event, text, reply)
+            answer, conversation_id = await self._ask_watched(adapter, event, text, reply)
             ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
             link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
             await link_messages(
@@ -263,22 +281,54 @@ class Bridge:
             await reply.aclose()
             raise
 
-    async def _open(self, event: Inbound, *, fresh: bool = False) -> Session:
-        # The lock covers only finding or starting the conversation, not the answer: a long
-        # answer must not outlive the lock's lease and let a sweep in beside it.
-        async with self._store.lock(Sessions.lock_key(event.thread)):
-            if fresh:
-                await self._sessions.forget(event.thread)
-            return await self._sessions.open(event)
+    async def _open(self, event: Inbound, *, replacing: str | None = None) -> Session:
+        """The thread's session, after dropping its link to ``replacing`` if given."""
+        try:
+            # The lock covers only finding or starting the conversation, not the answer: a
+            # long answer must not outlive the lock's lease and let a sweep in beside it.
+            async with self._store.lock(Sessions.lock_key(event.thread)):
+                if replacing is not None:
+                    await self._sessions.forget(event.thread, conversation_id=replacing)
+                return await self._sessions.open(event)
+        except (BadRequestError, NotFoundError, ProtocolError) as exc:
+            # Refused before any message was sent: the user's wording is not the problem.
+            raise ConversationStartError(
+                f"No conversation for thread {event.thread}: {str(exc).rstrip('.')}.",
+                status=exc.status,
+                error_code=exc.error_code,
+            ) from exc
+
+    async def _ask_watched(
+        self, adapter: Adapter, event: Inbound, text: str, reply: ReplyStream
+    ) -> tuple[Message, str]:
+        """``_ask``, with a notice when the first words are slow and a limit on silence."""
+        settings = self._settings
+        return await watched(
+            self._ask(event, text, reply),
+            clock=self._clock,
+            grew_at=lambda: reply.grew_at,
+            notify=lambda: self._say(
+                adapter, event.thread, settings.still_working_text, reply_to=event.message_id
+            ),
+            notice_after=settings.still_working_after_seconds,
+            give_up_after=settings.answer_timeout_seconds,
+        )
 
     async def _ask(self, event: Inbound, text: str, reply: ReplyStream) -> tuple[Message, str]:
         """The agent's answer and the conversation it belongs to."""
         session = await self._open(event)
         try:
             answer = await self._stream(session, text, reply)
-        except ConversationEndedError:
-            # Ended on Knowrithm behind our back: the send was refused, so resending is safe.
-            session = await self._open(event, fresh=True)
+        except (ConversationEndedError, NotFoundError) as exc:
+            # Ended or deleted on Knowrithm (or a store that outlived its server): the send was
+            # refused, so the message never arrived and sending it once more is safe.
+            log.info(
+                "thread %s: conversation %s is gone on Knowrithm (%s); starting a new one",
+                event.thread,
+                session.conversation_id,
+                exc,
+            )
+            session = await self._open(event, replacing=session.conversation_id)
             answer = await self._stream(session, text, reply)
         return answer, answer.conversation_id or session.conversation_id
 
@@ -370,7 +420,7 @@ class Bridge:
             # guess at the reaction's thread may be wrong (a topic or thread root lost).
             log.warning("rating in %s failed: %s", link.thread, exc)
             adapter = self._adapters[event.adapter]
-            await self._say(adapter, link.thread, "Your rating was not saved: " + explain(exc))
+            await self._say(adapter, link.thread, _rating_not_saved(exc))
 
     # --- idle expiry ---------------------------------------------------------------------
 

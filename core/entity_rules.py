@@ -34,3 +34,31 @@ def entity_type_for(
         if _matches(rule, event):
             return rule.entity_type
     return default
+
+
+def _can_match(rule: EntityRule, adapter: str) -> bool:
+    # An empty list admits nobody; the other conditions depend on the thread, so may hold.
+    return (rule.adapters is None or adapter in rule.adapters) and all(
+        allowed is None or allowed for allowed in (rule.channels, rule.users)
+    )
+
+
+def _matches_all(rule: EntityRule, adapter: str) -> bool:
+    conditions = (rule.direct, rule.channels, rule.external, rule.users)
+    return (
+        (rule.adapters is None or adapter in rule.adapters)
+        and all(condition is None for condition in conditions)
+        and not rule.users_not_in
+    )
+
+
+def may_start_leads(
+    *, adapter: str, rules: Sequence[EntityRule], default: EntityType = "USER"
+) -> bool:
+    """Whether some thread of ``adapter`` could start a LEAD conversation under ``rules``."""
+    for rule in rules:
+        if rule.entity_type == "LEAD" and _can_match(rule, adapter):
+            return True
+        if _matches_all(rule, adapter):
+            return False  # every thread stops at this USER rule
+    return default == "LEAD"

@@ -18,6 +18,14 @@ class ConfigError(KnowrithmBotsError):
         self.key_path = key_path
 
 
+class LeadEmailUnavailable(ConfigError):
+    """A LEAD conversation needs an e-mail address, and there is none to use.
+
+    The platform gave no usable address for the person and ``leads.email_domain`` is not
+    set, so no address can be derived; the bot never makes one up.
+    """
+
+
 class PluginError(KnowrithmBotsError):
     """An adapter plugin cannot be found, imported or used."""
 
@@ -60,6 +68,22 @@ class ConversationEndedError(BadRequestError):
     """The conversation has ended on Knowrithm; a new one must be started."""
 
 
+class ConversationStartError(KnowrithmError):
+    """Knowrithm refused to start a conversation, or answered the start unreadably.
+
+    Raised by the bridge in place of the refusal (``__cause__``); rephrasing the user's
+    message cannot help, only the bot's Knowrithm settings can.
+    """
+
+
+class LeadCreationError(KnowrithmError):
+    """Knowrithm refused to create or find the lead a LEAD conversation belongs to.
+
+    Raised by ``Sessions`` in place of the refusal (``__cause__``); like
+    ``ConversationStartError``, nothing the user writes can fix it.
+    """
+
+
 class RateLimitedError(KnowrithmError):
     """429: too many requests; ``retry_after`` is in seconds when Knowrithm said."""
 
@@ -76,11 +100,23 @@ class RateLimitedError(KnowrithmError):
 
 
 class UnavailableError(KnowrithmError):
-    """Knowrithm is unreachable, timed out, or answered 5xx."""
+    """Knowrithm is unreachable, timed out, or answered 5xx.
+
+    With ``error_code == REPLY_LOST``: Knowrithm accepted the message, but its reply could
+    not be read (sending the message again would duplicate it).
+    """
+
+
+REPLY_LOST = "REPLY_LOST"
 
 
 class ProtocolError(KnowrithmError):
     """Knowrithm answered something this client cannot read (bad JSON, wrong shape, cut stream)."""
+
+
+class AnswerTimeout(KnowrithmError):
+    """Knowrithm sent no new words of an answer for longer than the configured limit, so the
+    bot stopped waiting for it (``conversations.answer_timeout_seconds``)."""
 
 
 # --- Platforms -----------------------------------------------------------------------------

@@ -10,9 +10,17 @@ from typing import Any
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.config.models import EntityRule
 from knowrithm_bots.core.entity_rules import EntityType, entity_type_for
-from knowrithm_bots.core.errors import KnowrithmError, NotFoundError
+from knowrithm_bots.core.errors import (
+    BadRequestError,
+    KnowrithmError,
+    LeadCreationError,
+    LeadEmailUnavailable,
+    NotFoundError,
+    ProtocolError,
+)
 from knowrithm_bots.core.events import Author, Inbound
 from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.leads import LeadEmails
 from knowrithm_bots.core.store import JSON, Store
 
 log = logging.getLogger(__name__)
@@ -64,14 +72,6 @@ class Session:
             return None
 
 
-def lead_email(author: Author, *, adapter: str) -> str:
-    """A real address when the platform gave one, else a stable one under ``.invalid``."""
-    if author.email:
-        return author.email
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in author.id)
-    return f"{adapter}-{safe}@{adapter}.invalid"
-
-
 def _names(author: Author) -> tuple[str, str]:
     if author.first_name or author.last_name:
         return author.first_name or "", author.last_name or ""
@@ -96,6 +96,7 @@ class Sessions:
         default_entity_type: EntityType = "USER",
         idle_seconds: float = 1800.0,
         clock: Clock | None = None,
+        lead_emails: LeadEmails | None = None,
     ) -> None:
         self._client = client
         self._store = store
@@ -104,6 +105,7 @@ class Sessions:
         self._default = default_entity_type
         self._idle = idle_seconds
         self._clock = clock or SystemClock()
+        self._lead_emails = lead_emails or LeadEmails()
 
     @staticmethod
     def lock_key(thread: str) -> str:
@@ -150,8 +152,16 @@ class Sessions:
         await self._store.delete(THREAD_PREFIX + thread)
         return session
 
-    async def forget(self, thread: str) -> None:
-        """Drop the link without calling Knowrithm (the conversation ended there already)."""
+    async def forget(self, thread: str, *, conversation_id: str | None = None) -> None:
+        """Drop the link without calling Knowrithm (the conversation ended there already).
+
+        With ``conversation_id``, only a link to that conversation is dropped: one that
+        another bot process has meanwhile replaced is kept.
+        """
+        if conversation_id is not None:
+            current = await self.current(thread)
+            if current is None or current.conversation_id != conversation_id:
+                return
         await self._store.delete(THREAD_PREFIX + thread)
 
     async def idle_threads(self) -> list[str]:
@@ -201,7 +211,7 @@ class Sessions:
 
     async def _start(self, event: Inbound) -> Session:
         entity = entity_type_for(event=event, rules=self._rules, default=self._default)
-        lead_id = await self._lead_for(event) if entity == "LEAD" else None
+        lead_id = await self._lead_or_refusal(event) if entity == "LEAD" else None
         conversation = await self._client.start_conversation(
             agent_id=self._agent_id,
             entity_type=entity,
@@ -220,6 +230,17 @@ class Sessions:
             last_active=now,
         )
 
+    async def _lead_or_refusal(self, event: Inbound) -> str:
+        """``_lead_for``, with Knowrithm refusing the lead told apart from refusing a message."""
+        try:
+            return await self._lead_for(event)
+        except (BadRequestError, NotFoundError, ProtocolError) as exc:
+            raise LeadCreationError(
+                f"No lead for {event.adapter} user {event.author.id}: {str(exc).rstrip('.')}.",
+                status=exc.status,
+                error_code=exc.error_code,
+            ) from exc
+
     async def _lead_for(self, event: Inbound) -> str:
         """The lead of the message's author, created once per platform user and reused."""
         key = f"lead:{event.adapter}:{event.author.id}"
@@ -233,18 +254,24 @@ class Sessions:
             return await self._create_lead(event, key=key)
 
     async def _create_lead(self, event: Inbound, *, key: str) -> str:
+        """Create the author's lead; Knowrithm's lead with the same e-mail is reused."""
+        try:
+            email = self._lead_emails.address(author=event.author, origin=event.origin)
+        except LeadEmailUnavailable as exc:
+            log.error("thread %s: %s", event.thread, exc)
+            raise
         first, last = _names(event.author)
-        created = await self._client.create_lead(
+        lead = await self._client.create_lead(
             first_name=first,
             last_name=last,
-            email=lead_email(event.author, adapter=event.adapter),
+            email=email,
             source=event.adapter,
             agent_id=self._agent_id,
             metadata={"platform": event.adapter, "user_id": event.author.id},
         )
-        lead_id: str = created.id
-        await self._store.set(key, value=lead_id)
-        return lead_id
+        log.info("%s user %s is lead %s", event.adapter, event.author.id, lead.id)
+        await self._store.set(key, value=lead.id)
+        return lead.id
 
     @staticmethod
     def _title(event: Inbound) -> str:

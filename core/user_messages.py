@@ -5,9 +5,15 @@ from __future__ import annotations
 import math
 
 from knowrithm_bots.core.errors import (
+    REPLY_LOST,
+    AnswerTimeout,
     AuthError,
     BadRequestError,
+    ConversationEndedError,
+    ConversationStartError,
     KnowrithmError,
+    LeadCreationError,
+    LeadEmailUnavailable,
     NotFoundError,
     ProtocolError,
     RateLimitedError,
@@ -18,6 +24,8 @@ from knowrithm_bots.core.errors import (
 EMPTY_MESSAGE = "Your message has no text I can pass to the agent; please write it out in words."
 EMPTY_ANSWER = "The agent sent an empty answer; please try asking in another way."
 NOTHING_TO_END = "There is no conversation to end in this thread; just write to start one."
+# Shown in the thread when the first words of an answer are slow (configurable).
+STILL_WORKING = "Still working on it…"
 
 # A wait is shown in the largest unit whose count stays at most this.
 _MOST_OF_A_UNIT = 90
@@ -47,7 +55,14 @@ def _wait_text(seconds: float | None) -> str:
 
 
 def explain(error: BaseException) -> str:
-    """The sentence for ``error``; it never includes credentials or internal details."""
+    """The sentence for ``error``; it never includes credentials or internal details.
+
+    Each sentence must be true wherever the bridge can meet its kind: a refused send of a
+    conversation Knowrithm no longer knows (or has ended) was already retried once in a new
+    conversation, a lead or a conversation Knowrithm refuses to create is a setting an
+    administrator must fix (rephrasing cannot help), and a refused rating is told in the
+    bridge's own words.
+    """
     if isinstance(error, AuthError):
         return (
             "The agent is not available because Knowrithm refused this bot's credentials; "
@@ -55,16 +70,53 @@ def explain(error: BaseException) -> str:
         )
     if isinstance(error, RateLimitedError):
         return f"The agent is busy right now; please try again{_wait_text(error.retry_after)}."
+    if isinstance(error, LeadEmailUnavailable):
+        return (
+            "The agent cannot talk with you here yet because this bot has no e-mail address "
+            "to register you with; an administrator needs to set leads.email_domain in its "
+            "configuration."
+        )
+    if isinstance(error, LeadCreationError):
+        return (
+            "The agent cannot talk with you yet because Knowrithm did not accept the contact "
+            "record this bot made for you; an administrator needs to check the bot's lead "
+            "settings."
+        )
+    if isinstance(error, ConversationStartError):
+        return (
+            "The agent cannot start a conversation because Knowrithm refused to open one; "
+            "an administrator needs to check that the agent still exists and accepts "
+            "conversations."
+        )
     if isinstance(error, UnavailableError):
-        return "The agent cannot be reached right now; please try again in a minute."
+        if error.error_code == REPLY_LOST:
+            return (
+                "Knowrithm received your message, but the agent's answer was lost on the way; "
+                "please ask again."
+            )
+        return "The agent is not answering right now; please try again in a minute."
     if isinstance(error, ProtocolError):
-        return "The agent's answer could not be read; please try again."
+        return (
+            "Knowrithm answered in a form this bot cannot read; please try again, and tell "
+            "an administrator if it keeps happening."
+        )
+    if isinstance(error, ConversationEndedError):
+        return (
+            "This conversation has ended on Knowrithm; please send your message again to "
+            "start a new one."
+        )
     if isinstance(error, NotFoundError):
         return (
-            "This conversation no longer exists on Knowrithm; your next message starts a new one."
+            "Knowrithm does not know this conversation any more; please send your message "
+            "again to start a new one."
         )
     if isinstance(error, BadRequestError):
-        return "The agent could not accept that message; please rephrase it and try again."
+        return (
+            "Knowrithm refused your message as invalid; please rephrase or shorten it and "
+            "try again."
+        )
+    if isinstance(error, AnswerTimeout):
+        return "The agent took too long to answer, so I stopped waiting; please ask again."
     if isinstance(error, KnowrithmError):
         return "The agent could not answer this time; please try again."
     if isinstance(error, StoreError):

@@ -13,6 +13,7 @@ from knowrithm_bots.core.adapter import (
     NativeStream,
     Posted,
     SupportsNativeStream,
+    UserEmails,
 )
 from knowrithm_bots.core.commands import Command, parse_command
 from knowrithm_bots.core.config import AdapterConfig, ConfigKeyDeprecated, InvalidKey
@@ -82,6 +83,7 @@ __all__ = [
     "ThreadKeyCodec",
     "ThreadQueue",
     "Translate",
+    "UserEmails",
     "key_fields",
     "parse_command",
     "parse_retry_after",

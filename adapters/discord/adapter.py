@@ -13,15 +13,26 @@ import discord
 from knowrithm_bots.adapters.discord.client import GatewayClient
 from knowrithm_bots.adapters.discord.config import DiscordConfig
 from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
-from knowrithm_bots.adapters.discord.errors import translated
+from knowrithm_bots.adapters.discord.errors import is_connection_failure, translate, translated
 from knowrithm_bots.adapters.discord.inbound import Identity, InboundHandler
 from knowrithm_bots.adapters.discord.members import Membership
 from knowrithm_bots.adapters.discord.outbound import MAX_CONTENT, Outbound, measure
 from knowrithm_bots.adapters.discord.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import Adapter, Budget, Capabilities, EventSink, Limits, Posted
-from knowrithm_bots.core.errors import MessageNotFound, PlatformError, PlatformUnavailable
+from knowrithm_bots.core.errors import (
+    MessageNotFound,
+    PlatformAuthError,
+    PlatformError,
+    PlatformUnavailable,
+)
 
 log = logging.getLogger(__name__)
+
+# The gateway connection may fail this many times within CRASH_WINDOW seconds and be opened
+# anew; one more failure ends the adapter for good (a supervisor restarting the process is
+# then the better cure). Connection losses discord.py resumes by itself do not count.
+MAX_CRASHES = 3
+CRASH_WINDOW = 300.0
 
 
 def _message_id(message_id: str) -> int:
@@ -30,6 +41,14 @@ def _message_id(message_id: str) -> int:
         return MessageRef.decode(message_id).message_id
     except ValueError as exc:
         raise MessageNotFound(str(exc)) from None
+
+
+async def _close_socket(client: discord.Client) -> None:
+    """Close what is left of a failed gateway socket before a new connection is opened."""
+    ws = client.ws
+    if ws is not None:
+        with contextlib.suppress(Exception):
+            await ws.close(code=1000)
 
 
 def _reply_target(key: ThreadKey, reply_to: str | None) -> int | None:
@@ -81,6 +100,7 @@ class DiscordAdapter(Adapter):
         self._identity: Identity | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self._failure: PlatformError | None = None
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> DiscordAdapter:
@@ -108,6 +128,7 @@ class DiscordAdapter(Adapter):
         client = GatewayClient(config=self._config, identify_delay=self._identify_delay)
         self._client = client
         self._closed.clear()
+        self._failure = None
         try:
             await self._connect(client, sink)
         except BaseException:
@@ -132,6 +153,7 @@ class DiscordAdapter(Adapter):
                 allowed_guilds=self._config.allowed_guilds,
                 ttl=self._config.membership_cache_seconds,
             ),
+            poison=client.poison,
         )
         self._identity, self._outbound, self._handler = identity, outbound, handler
         client.handler = handler
@@ -162,14 +184,51 @@ class DiscordAdapter(Adapter):
         log.info("connected to Discord as bot %s", identity.bot_id)
 
     async def _run_gateway(self, client: GatewayClient) -> None:
-        gateway_url = self._config.gateway_url
-        with translated(action="connecting to Discord's gateway", gateway_url=gateway_url):
-            await client.connect(reconnect=True)
+        action, gateway_url = "connecting to Discord's gateway", self._config.gateway_url
+        crashes: list[float] = []
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await client.connect(reconnect=True)
+                return
+            except PlatformError:
+                raise
+            except Exception as exc:
+                error = translate(exc, action=action, gateway_url=gateway_url)
+                if error is None:
+                    raise
+                if (
+                    isinstance(error, PlatformAuthError)  # a revoked token, a refused intent
+                    or self._client is not client  # stopping
+                    or not client.ready_once.is_set()  # start() reports it
+                ):
+                    raise error from None
+                reason = (
+                    str(error)
+                    if is_connection_failure(exc)
+                    else f"discord.py failed on what Discord's gateway sent ({type(exc).__name__})"
+                )
+            now = loop.time()
+            crashes = [at for at in crashes if at > now - CRASH_WINDOW] + [now]
+            if len(crashes) > MAX_CRASHES:
+                raise PlatformUnavailable(
+                    f"the Discord gateway connection failed {len(crashes)} times within "
+                    f"{CRASH_WINDOW / 60:g} minutes; the last time: {reason}"
+                )
+            # Discord allows one IDENTIFY per 5 s; each retry waits twice as long.
+            delay = max(self._identify_delay, 0.1) * 2 ** (len(crashes) - 1)
+            log.warning("%s; connecting to Discord again in %g s", reason, delay)
+            await _close_socket(client)
+            await asyncio.sleep(delay)
 
     def _gateway_ended(self, task: asyncio.Task[None]) -> None:
         error = None if task.cancelled() else task.exception()
-        if error is not None:
-            log.error("Discord gateway stopped: %s", error)
+        if error is not None and self._client is not None:
+            self._failure = (
+                error
+                if isinstance(error, PlatformError)
+                else PlatformUnavailable(f"Discord's gateway connection failed ({error!r})")
+            )
         self._closed.set()
 
     async def stop(self) -> None:
@@ -201,8 +260,11 @@ class DiscordAdapter(Adapter):
             self._closed.set()
 
     async def wait_closed(self) -> None:
-        """Return when stopped or when the gateway gave up for good (e.g. token revoked)."""
+        """Return when stopped; raise the ``PlatformError`` that ended the gateway connection
+        for good (a revoked token, or more failures than ``MAX_CRASHES``)."""
         await self._closed.wait()
+        if self._failure is not None:
+            raise self._failure
 
     # --- outbound ------------------------------------------------------------------------
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 
 from knowrithm_bots.adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.poison import PoisonLog, guard_parsers
 
 
 class GatewayHandler(Protocol):
@@ -37,6 +38,9 @@ class GatewayClient(discord.Client):
 
     ``identify_delay`` is the pause before every IDENTIFY but the first: Discord allows
     one IDENTIFY per 5 s, which is discord.py's default too; tests pass 0.
+
+    A gateway event that discord.py cannot parse, or that the handler cannot take, is
+    logged once and skipped (``poison``); it never ends the connection.
     """
 
     def __init__(self, *, config: DiscordConfig, identify_delay: float = 5.0) -> None:
@@ -52,7 +56,10 @@ class GatewayClient(discord.Client):
         )
         self.handler: GatewayHandler | None = None
         self.ready_once = asyncio.Event()
+        self.poison = PoisonLog()
         self._identify_delay = identify_delay
+        # discord.py has no hook around its parsers; its state keeps them in this table.
+        guard_parsers(self._connection.parsers, poison=self.poison)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not initial and self._identify_delay > 0:
@@ -63,12 +70,26 @@ class GatewayClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         if self.handler is not None:
-            await self.handler.on_message(message)
+            try:
+                await self.handler.on_message(message)
+            except Exception as exc:
+                self._unreadable("MESSAGE_CREATE", {"id": message.id}, exc)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if self.handler is not None:
-            await self.handler.on_reaction(payload, added=True)
+        await self._reaction(payload, added=True)
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=False)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         if self.handler is not None:
-            await self.handler.on_reaction(payload, added=False)
+            try:
+                await self.handler.on_reaction(payload, added=added)
+            except Exception as exc:
+                event = "MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE"
+                self._unreadable(event, {"message_id": payload.message_id}, exc)
+
+    def _unreadable(self, event: str, ids: dict[str, Any], error: Exception) -> None:
+        # discord.py would log the failure with a traceback and its own words; the event is
+        # malformed in a way its parser let through, and is skipped like the others.
+        self.poison.skipped(event=event, data=ids, error=error, reason="the adapter cannot read it")

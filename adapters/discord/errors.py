@@ -83,6 +83,15 @@ def _request_error(exc: Exception, *, action: str, editing: bool) -> PlatformErr
     return None
 
 
+def is_connection_failure(exc: Exception) -> bool:
+    """Whether ``exc`` is the gateway or the network failing, rather than discord.py itself
+    failing on something it read."""
+    return (
+        _gateway_error(exc) is not None
+        or _request_error(exc, action="connecting", editing=False) is not None
+    )
+
+
 def translate(
     exc: Exception, *, action: str, editing: bool = False, gateway_url: str | None = None
 ) -> PlatformError | None:

@@ -20,6 +20,7 @@ from knowrithm_bots.adapters.discord.messages import (
     text_for_agent,
     thread_name,
 )
+from knowrithm_bots.adapters.discord.poison import PoisonLog
 from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.bounded import Lru
@@ -83,8 +84,10 @@ class InboundHandler:
         sink: EventSink,
         client: discord.Client,
         membership: Membership,
+        poison: PoisonLog,
     ) -> None:
         self._config = config
+        self._poison = poison
         self._me = identity
         self._sink = sink
         self._client = client
@@ -126,6 +129,15 @@ class InboundHandler:
             await self._route(message)
         except PlatformError as exc:
             log.warning("could not handle Discord message %s: %s", message.id, exc)
+        except Exception as exc:
+            # A field discord.py let through with the wrong type (content that is a number):
+            # the message is skipped, and the channel's next events go on.
+            self._poison.skipped(
+                event="MESSAGE_CREATE",
+                data={"id": message.id},
+                error=exc,
+                reason="the adapter cannot read it",
+            )
 
     async def _route(self, message: discord.Message) -> None:
         if message.author.bot:
@@ -261,7 +273,20 @@ class InboundHandler:
     async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         if payload.user_id == self._me.bot_id:
             return
-        self._in_order(payload.channel_id, lambda: self._react(payload, added=added))
+        self._in_order(payload.channel_id, lambda: self._reaction(payload, added=added))
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        try:
+            await self._react(payload, added=added)
+        except PlatformError as exc:
+            log.warning("could not handle a reaction on message %s: %s", payload.message_id, exc)
+        except Exception as exc:
+            self._poison.skipped(
+                event="MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE",
+                data={"message_id": payload.message_id},
+                error=exc,
+                reason="the adapter cannot read it",
+            )
 
     async def _react(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         emoji = payload.emoji

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.errors import translated
+from knowrithm_bots.adapters.slack.event_check import EventScreen
 from knowrithm_bots.adapters.slack.inbound import (
     Identity,
     Incoming,
@@ -22,12 +23,17 @@ from knowrithm_bots.adapters.slack.inbound import (
     read_message,
     read_reaction,
 )
-from knowrithm_bots.adapters.slack.native_stream import Recipient, SlackNativeStream
+from knowrithm_bots.adapters.slack.native_stream import (
+    CHANNEL_REFUSALS,
+    Recipient,
+    SlackNativeStream,
+)
 from knowrithm_bots.adapters.slack.outbound import Outbound, render
 from knowrithm_bots.adapters.slack.people import Directory, Person, author_for
 from knowrithm_bots.adapters.slack.redaction import redaction_scope
 from knowrithm_bots.adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
 from knowrithm_bots.adapters.slack.status import ThinkingStatus
+from knowrithm_bots.adapters.slack.stream_control import StreamStopper
 from knowrithm_bots.adapters.slack.text import to_plain
 from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.adapters.slack.transport import HttpTransport, SocketTransport, Transport
@@ -39,6 +45,7 @@ from knowrithm_bots.core.adapter import (
     Limits,
     NativeStream,
     Posted,
+    UserEmails,
 )
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.errors import (
@@ -65,9 +72,10 @@ class SlackAdapter(Adapter):
     name: ClassVar[str] = "slack"
     # Slack's published limits as budgets the reply engine shares among all replies:
     # posting ~1 message/s per channel; chat.update and chat.delete Tier 3 (~50/min per
-    # workspace); stream appends are not published: Tier 4 (~100/min) as a starting value,
-    # adapted from 429s. Streams are capped at 12,000 characters per call, so that is also
-    # where a long answer rolls over into a new message.
+    # workspace); chat.appendStream Tier 4 (~100/min; the engine charges every stream call
+    # to it, chat.stopStream included, which StreamStopper also holds to its own Tier 2,
+    # ~20/min). Streams are capped at 12,000 characters per call, so that is also where a
+    # long answer rolls over into a new message.
     limits: ClassVar[Limits] = Limits(
         max_message_length=12_000,
         # Limits are per channel and workspace (the budgets), not per message.
@@ -84,6 +92,9 @@ class SlackAdapter(Adapter):
     )
     config_model: ClassVar[type[SlackConfig]] = SlackConfig
     thread_codec: ClassVar[type[ThreadKey]] = ThreadKey
+    # profile.email comes only with the users:read.email scope; user ids are per workspace.
+    user_emails: ClassVar[UserEmails] = "maybe"
+    user_ids_per_workspace: ClassVar[bool] = True
 
     def __init__(self, *, config: SlackConfig) -> None:
         self._config = config
@@ -101,6 +112,9 @@ class SlackAdapter(Adapter):
         self._recipients: Lru[str, Recipient] = Lru(size=MEMORY_SIZE)
         self._posted: Lru[str, str] = Lru(size=MEMORY_SIZE)
         self._refused_until: dict[str, float] = {}
+        # Channels where Slack said streams are not available: post + edit there for good.
+        self._no_streams: Lru[str, bool] = Lru(size=MEMORY_SIZE)
+        self._streams: StreamStopper | None = None
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> SlackAdapter:
@@ -134,7 +148,8 @@ class SlackAdapter(Adapter):
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.timeout))
         client = web_client(config=config, session=self._session, logger=logger)
         self._client = client
-        self._outbound = Outbound(client=client)
+        self._streams = StreamStopper(client=self._web)
+        self._outbound = Outbound(client=client, streams=self._streams)
         self._status = ThinkingStatus(client=client, text=config.thinking_status)
         self._directory = Directory(client=client)
         self._home = await self._whoami(client)
@@ -152,17 +167,27 @@ class SlackAdapter(Adapter):
             attaching_conversation_kwargs_enabled=False,
         )
         self._register(app)
+        screen = EventScreen()
         transport: Transport
         if config.mode == "socket":
             assert config.app_token is not None
             transport = SocketTransport(
                 app=app,
+                screen=screen,
                 app_token=config.app_token.get_secret_value(),
                 logger=logger,
                 timeout=config.timeout,
             )
         else:
-            transport = HttpTransport(app=app, host=config.host, port=config.port, path=config.path)
+            assert config.signing_secret is not None
+            transport = HttpTransport(
+                app=app,
+                host=config.host,
+                port=config.port,
+                path=config.path,
+                signing_secret=config.signing_secret.get_secret_value(),
+                screen=screen,
+            )
         self._transport = transport
         await transport.start()
         log.info(
@@ -207,6 +232,7 @@ class SlackAdapter(Adapter):
             await session.close()
         self._redaction.remove()
         self._client = self._outbound = self._status = self._directory = None
+        self._streams = None
         self._sink = None
 
     async def settled(self) -> None:
@@ -451,6 +477,8 @@ class SlackAdapter(Adapter):
             return None
         if self._refused_until.get(key.team, 0.0) > time.monotonic():
             return None
+        if f"{key.team}:{key.channel}" in self._no_streams:
+            return None
         recipient = self._recipients.get(thread)
         if recipient is None and not key.channel.startswith("D"):
             return None  # channels need a recipient; without one, post + edit
@@ -459,13 +487,29 @@ class SlackAdapter(Adapter):
             thread=key,
             recipient=recipient,
             limit=self.limits.max_message_length,
+            stopper=self._stream_stopper(),
             on_refused=self._streaming_refused,
             on_posted=self._remember_post,
         )
 
-    def _streaming_refused(self, team: str) -> None:
-        log.info("Slack refused streaming in workspace %s; posting and editing instead", team)
-        self._refused_until[team] = time.monotonic() + STREAM_REFUSAL_BACKOFF
+    def _stream_stopper(self) -> StreamStopper:
+        if self._streams is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        return self._streams
+
+    def _streaming_refused(self, thread: ThreadKey, code: str) -> None:
+        if code in CHANNEL_REFUSALS:
+            log.info(
+                "Slack has no streams in channel %s (%s); posting and editing there instead",
+                thread.channel,
+                code,
+            )
+            self._no_streams.put(f"{thread.team}:{thread.channel}", value=True)
+            return
+        log.info(
+            "Slack refused streaming in workspace %s; posting and editing instead", thread.team
+        )
+        self._refused_until[thread.team] = time.monotonic() + STREAM_REFUSAL_BACKOFF
 
     def measure(self, text: str) -> int:
         return len(render(text))

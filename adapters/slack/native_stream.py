@@ -6,6 +6,13 @@ text in a buffer that it only clears after a successful call, so when the engine
 engine believes visible and pace a second time on top of the engine's own pacing. Calling
 the methods directly gives one call per ``append``, an exact record of what Slack shows, and
 a clean hand-over to post + edit when Slack refuses or expires the stream.
+
+What Slack's streams do that shapes this (PLATFORMS.md, "Slack chat streams"): an open
+stream refuses ``chat.update``, so before the engine takes a message over with edits the
+stream is stopped; ``stopped_by_user`` means the person pressed stop, so nothing more is
+written in that message, neither by the stream nor by edits; a refusal that means "not in
+this channel" or "not in this workspace" is reported to the adapter, which stops trying
+streams there.
 """
 
 from __future__ import annotations
@@ -19,13 +26,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from knowrithm_bots.adapters.slack.errors import StreamRefused, translated
+from knowrithm_bots.adapters.slack.stream_control import CLOSED, StreamStopper
 from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import NativeStream, Posted
 from knowrithm_bots.core.errors import NativeStreamUnavailable, PlatformError
 
 log = logging.getLogger(__name__)
 
-REFUSALS = frozenset({"feature_not_enabled", "not_allowed", "method_deprecated", "unknown_method"})
+# Refusals meaning the workspace has no streams (for now), and ones meaning this channel
+# cannot hold one (Slack's chat.startStream / appendStream reference lists the latter).
+WORKSPACE_REFUSALS = frozenset(
+    {"feature_not_enabled", "not_allowed", "method_deprecated", "unknown_method"}
+)
+CHANNEL_REFUSALS = frozenset({"channel_type_not_supported"})
+STOPPED_BY_USER = "stopped_by_user"
+NOT_STREAMING = "message_not_in_streaming_state"
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,8 @@ class SlackNativeStream(NativeStream):
     The message is started with the first piece of text. Beyond ``limit`` (or when the final
     text is not a continuation of what was streamed) the stream is stopped and
     NativeStreamUnavailable raised, so the engine takes the message over with chat.update
-    and rolls the rest over into new messages.
+    and rolls the rest over into new messages. ``on_refused`` hears each refusal code that
+    says streams are not available in the thread's channel or workspace.
     """
 
     def __init__(
@@ -52,7 +68,8 @@ class SlackNativeStream(NativeStream):
         thread: ThreadKey,
         recipient: Recipient | None,
         limit: int,
-        on_refused: Callable[[str], None],
+        stopper: StreamStopper,
+        on_refused: Callable[[ThreadKey, str], None],
         on_posted: Callable[[MessageRef, ThreadKey], None],
     ) -> None:
         if thread.thread_ts is None:
@@ -63,11 +80,13 @@ class SlackNativeStream(NativeStream):
         self._thread_ts: str = thread.thread_ts
         self._recipient = recipient
         self._limit = limit
+        self._stopper = stopper
         self._on_refused = on_refused
         self._on_posted = on_posted
         self._ts: str | None = None
         self._shown = ""
         self._failed = False
+        self._stopped_by_user = False
 
     @property
     def _message(self) -> MessageRef | None:
@@ -77,8 +96,8 @@ class SlackNativeStream(NativeStream):
 
     async def append(self, *, text: str) -> None:
         self._check_usable()
-        if not text:
-            return
+        if not text or self._stopped_by_user:
+            return  # the person stopped this answer: what follows is not shown
         if len(self._shown) + len(text) > self._limit:
             await self._give_up("the answer is longer than one streamed message")
         if self._ts is None:
@@ -90,10 +109,16 @@ class SlackNativeStream(NativeStream):
                     channel=self._thread.channel, ts=self._ts, markdown_text=text
                 ),
             )
+            if self._stopped_by_user:
+                return
         self._shown += text
 
     async def finish(self, *, text: str) -> Sequence[Posted]:
         self._check_usable()
+        message = self._message
+        if self._stopped_by_user and message is not None:
+            # The message stays as the person stopped it: not completed, not edited.
+            return [Posted(id=message.encode())]
         if len(text) > self._limit:
             await self._give_up("the answer is longer than one streamed message")
         if not text.startswith(self._shown):
@@ -102,16 +127,16 @@ class SlackNativeStream(NativeStream):
         if self._ts is None:
             await self._start(rest)
             self._shown, rest = text, ""
-        assert self._ts is not None
-        await self._call(
-            "chat.stopStream",
-            self._client().chat_stopStream(
-                channel=self._thread.channel, ts=self._ts, markdown_text=rest or None
-            ),
-        )
-        self._shown = text
         message = self._message
         assert message is not None
+        try:
+            await self._stopper.stop(message, markdown_text=rest or None)
+        except StreamRefused as exc:
+            await self._refused(exc)
+            if self._stopped_by_user:
+                return [Posted(id=message.encode())]
+            raise
+        self._shown = text
         return [Posted(id=message.encode())]
 
     def leftover(self) -> Posted | None:
@@ -145,28 +170,47 @@ class SlackNativeStream(NativeStream):
         self._ts = str(ts)
         message = self._message
         assert message is not None
+        self._stopper.opened(message)
         self._on_posted(message, self._thread)
 
     async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
-        """One stream method; a refusal marks the stream failed (and, where it says the
-        workspace has no streams, tells the adapter) before it reaches the engine."""
+        """One stream method; a refusal is sorted out (``_refused``) before it reaches the
+        engine, except that of a person who stopped the answer, which ends appending."""
         try:
             with translated(action=method, stream=True):
                 answer = await call
         except StreamRefused as exc:
-            self._failed = True
-            if exc.code in REFUSALS:
-                self._on_refused(self._thread.team)
+            await self._refused(exc)
+            if self._stopped_by_user:
+                return {}
             raise
         return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+    async def _refused(self, exc: StreamRefused) -> None:
+        """Mark the stream failed, tell the adapter where streams are not available, and
+        make sure no stream is left open for the engine's edits to run into."""
+        message = self._message
+        if exc.code == STOPPED_BY_USER:
+            log.info("the answer in %s was stopped by the person reading it", self._thread.encode())
+            self._stopped_by_user = True
+        else:
+            self._failed = True
+        if exc.code in WORKSPACE_REFUSALS or exc.code in CHANNEL_REFUSALS:
+            self._on_refused(self._thread, exc.code)
+        if message is None:
+            return
+        if exc.code in CLOSED:
+            self._stopper.closed(message)
+        else:
+            await self._stopper.close_if_open(message)
 
     async def _give_up(self, reason: str) -> None:
         """Stop the stream where it is and hand the message over to post + edit."""
         self._failed = True
-        if self._ts is not None:
+        message = self._message
+        if message is not None:
             try:
-                with translated(action="chat.stopStream", stream=True):
-                    await self._client().chat_stopStream(channel=self._thread.channel, ts=self._ts)
+                await self._stopper.stop(message)
             except PlatformError as exc:
                 log.info("could not stop the stream in %s: %s", self._thread.encode(), exc)
         raise NativeStreamUnavailable(reason)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowrithm_bots.adapters.slack.errors import translated
+from knowrithm_bots.adapters.slack.errors import SlackRefused, translated
+from knowrithm_bots.adapters.slack.stream_control import StreamStopper
 from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.markup import to_slack_mrkdwn
+
+# What chat.update answers for a message that is a stream still open (PLATFORMS.md).
+STREAM_OPEN = "streaming_state_conflict"
 
 
 def render(text: str) -> str:
@@ -16,10 +20,16 @@ def render(text: str) -> str:
 
 
 class Outbound:
-    """Thin, translated wrappers around chat.postMessage / chat.update / chat.delete."""
+    """Thin, translated wrappers around chat.postMessage / chat.update / chat.delete.
 
-    def __init__(self, *, client: AsyncWebClient) -> None:
+    A message that is a chat stream still open refuses updates and deletion, so ``edit``
+    and ``delete`` stop such a stream first (``streams``): the ones this process started,
+    and any other that Slack reports open.
+    """
+
+    def __init__(self, *, client: AsyncWebClient, streams: StreamStopper) -> None:
         self._client = client
+        self._streams = streams
 
     async def post(self, *, thread: ThreadKey, text: str) -> MessageRef:
         with translated(action="chat.postMessage"):
@@ -34,11 +44,24 @@ class Outbound:
         )
 
     async def edit(self, *, message: MessageRef, text: str) -> None:
+        await self._streams.close_if_open(message)
+        try:
+            await self._update(message, text)
+        except SlackRefused as exc:
+            if exc.code != STREAM_OPEN:
+                raise
+            # A stream this process did not start (or lost track of): stop it, then edit.
+            self._streams.opened(message)
+            await self._streams.close_if_open(message)
+            await self._update(message, text)
+
+    async def _update(self, message: MessageRef, text: str) -> None:
         with translated(action="chat.update"):
             await self._client.chat_update(
                 channel=message.channel, ts=message.ts, text=render(text)
             )
 
     async def delete(self, *, message: MessageRef) -> None:
+        await self._streams.close_if_open(message)
         with translated(action="chat.delete"):
             await self._client.chat_delete(channel=message.channel, ts=message.ts)

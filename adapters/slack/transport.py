@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from knowrithm_bots.adapters.slack.errors import translated
+from knowrithm_bots.adapters.slack.event_check import EventScreen
+from knowrithm_bots.adapters.slack.signed_requests import events_handler
 from knowrithm_bots.core.errors import PlatformAuthError, PlatformError
 
 log = logging.getLogger(__name__)
@@ -25,15 +30,37 @@ class Transport(Protocol):
     async def stop(self) -> None: ...
 
 
+class ScreenedSocketModeHandler(AsyncSocketModeHandler):
+    """bolt's Socket Mode handler, acking what ``EventScreen`` keeps from bolt (which would
+    fail on it or find no listener, and never ack it: Slack would send it again)."""
+
+    def __init__(self, app: AsyncApp, *, screen: EventScreen, **options: Any) -> None:
+        super().__init__(app, **options)
+        self._screen = screen
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        if req.type != "events_api" or self._screen.admits(req.payload):
+            await super().handle(client, req)
+            return
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+
 class SocketTransport:
     """Socket Mode: an outgoing WebSocket opened with the app-level token; no public URL."""
 
     def __init__(
-        self, *, app: AsyncApp, app_token: str, logger: logging.Logger, timeout: float
+        self,
+        *,
+        app: AsyncApp,
+        screen: EventScreen,
+        app_token: str,
+        logger: logging.Logger,
+        timeout: float,
     ) -> None:
         self._timeout = timeout
-        self._handler = AsyncSocketModeHandler(
+        self._handler = ScreenedSocketModeHandler(
             app,
+            screen=screen,
             app_token=app_token,
             logger=logger,
             web_client=app.client,
@@ -77,22 +104,35 @@ class SocketTransport:
 
 
 class HttpTransport:
-    """The Events API: Slack POSTs signed events to ``path``; bolt verifies and acks them."""
+    """The Events API: Slack POSTs signed events to ``path``; they are checked
+    (``signed_requests``), handed to bolt and acked."""
 
-    def __init__(self, *, app: AsyncApp, host: str, port: int, path: str) -> None:
+    def __init__(
+        self,
+        *,
+        app: AsyncApp,
+        host: str,
+        port: int,
+        path: str,
+        signing_secret: str,
+        screen: EventScreen,
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
         self._path = path
+        self._signing_secret = signing_secret
+        self._screen = screen
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(
-            self._app.web_app(path=self._path, port=self._port),
-            access_log=None,
-            shutdown_timeout=2.0,
+        web_app = web.Application()
+        web_app.router.add_post(
+            self._path,
+            events_handler(self._app, signing_secret=self._signing_secret, screen=self._screen),
         )
+        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Mapping
@@ -20,9 +21,11 @@ from knowrithm_bots.adapters.telegram.errors import translate, translated
 from knowrithm_bots.adapters.telegram.inbound import Translator
 from knowrithm_bots.adapters.telegram.native_stream import DraftStream
 from knowrithm_bots.adapters.telegram.outbound import Sender
+from knowrithm_bots.adapters.telegram.polling import ScreenedPolling
 from knowrithm_bots.adapters.telegram.redact import redaction_scope
 from knowrithm_bots.adapters.telegram.render import measure
 from knowrithm_bots.adapters.telegram.threads import MessageRef, ThreadKey
+from knowrithm_bots.adapters.telegram.webhook import WebhookListener
 from knowrithm_bots.core.adapter import (
     Adapter,
     Budget,
@@ -33,7 +36,12 @@ from knowrithm_bots.core.adapter import (
     Posted,
 )
 from knowrithm_bots.core.bounded import Lru
-from knowrithm_bots.core.errors import MessageNotFound, PlatformError, PlatformUnavailable
+from knowrithm_bots.core.errors import (
+    MessageNotFound,
+    PlatformAuthError,
+    PlatformError,
+    PlatformUnavailable,
+)
 from knowrithm_bots.core.streaming import Layout
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,10 @@ _CONCURRENT_THREADS = 64
 # How long stop() keeps handing over updates already received before dropping them.
 _HANDOVER_ON_STOP = 5.0
 NOT_RUNNING = "the Telegram adapter is not running (not started yet, or stopped)"
+TOKEN_REFUSED = (
+    "Telegram rejected the bot token while polling for updates, so the bot cannot receive "
+    "messages any more: check adapters.telegram.token"
+)
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -95,7 +107,11 @@ class TelegramAdapter(Adapter):
         budgets=(
             Budget(scope="chat", rate=1.0, per=1.0, burst=3),
             Budget(scope="group", rate=20.0, per=60.0, burst=5),
-            Budget(scope="bot", rate=30.0, per=1.0, burst=30, shared_backoff=False),
+            # ~30 messages per second per bot, counted over any one second: a token bucket
+            # lets through its whole burst plus a second of its rate within one second, so
+            # burst + rate must stay within 30 (30 + 30 let 60 through). The burst covers
+            # the pacer's reserve for arrival jitter up to (burst - 1) / rate = 0.3 s.
+            Budget(scope="bot", rate=22.0, per=1.0, burst=8, shared_backoff=False),
         ),
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -118,6 +134,9 @@ class TelegramAdapter(Adapter):
         self._bot_id: int | None = None
         self._posted: Lru[str, str] = Lru(size=_REMEMBERED_MESSAGES)
         self._seen: Lru[int, bool] = Lru(size=_SEEN_UPDATES)
+        self._closed = asyncio.Event()
+        self._failure: PlatformError | None = None
+        self._listener: WebhookListener | None = None
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> TelegramAdapter:
@@ -139,15 +158,20 @@ class TelegramAdapter(Adapter):
     def _build(self) -> TelegramApp:
         # Polling and webhook deliveries both enter PTB's update queue, whose fetcher starts
         # one task per update in arrival order; the dispatcher keeps each chat in order.
-        app: TelegramApp = (
+        builder = (
             ApplicationBuilder()
             .token(self._secret)
             .base_url(self._config.bot_api_url)
             .base_file_url(self._config.bot_file_url)
             .concurrent_updates(_CONCURRENT_UPDATES)
             .job_queue(None)
-            .build()
         )
+        if self._config.mode == "polling":
+            # Steps over poison updates, which would otherwise stall polling forever.
+            builder = builder.get_updates_request(
+                ScreenedPolling(on_token_refused=self._token_refused)
+            )
+        app: TelegramApp = builder.build()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
         return app
@@ -155,6 +179,8 @@ class TelegramAdapter(Adapter):
     async def start(self, *, sink: EventSink) -> None:
         if self._app is not None:
             return
+        self._closed.clear()
+        self._failure = None
         self._redaction.install()
         _silence_retry_after_warning()
         app = self._build()
@@ -203,25 +229,39 @@ class TelegramAdapter(Adapter):
                     error_callback=self._on_poll_error,
                 )
         else:
-            secret = self._config.webhook_secret
-            assert secret is not None
-            listen = f"{self._config.webhook_listen}:{self._config.webhook_port}"
-            with translated(action="setting the webhook", secret=self._secret, listen=listen):
-                await updater.start_webhook(
-                    listen=self._config.webhook_listen,
-                    port=self._config.webhook_port,
-                    url_path=self._config.webhook_path,
-                    webhook_url=self._config.webhook_url,
-                    secret_token=secret.get_secret_value(),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+            await self._listen(app)
         await app.start()
         log.info("Telegram bot @%s is running (%s)", bot.username, self._config.mode)
+
+    async def _listen(self, app: TelegramApp) -> None:
+        """Webhook mode: serve the webhook, then tell Telegram where it is."""
+        config = self._config
+        secret = config.webhook_secret
+        assert secret is not None and config.webhook_url is not None
+        listener = WebhookListener(
+            host=config.webhook_listen,
+            port=config.webhook_port,
+            path=config.webhook_path,
+            secret=secret.get_secret_value(),
+            bot=app.bot,
+            queue=app.update_queue,
+        )
+        listen = f"{config.webhook_listen}:{config.webhook_port}"
+        with translated(action="setting the webhook", secret=self._secret, listen=listen):
+            await listener.start()
+        self._listener = listener
+        with translated(action="setting the webhook", secret=self._secret):
+            await app.bot.set_webhook(
+                url=config.webhook_url,
+                secret_token=secret.get_secret_value(),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
 
     async def stop(self) -> None:
         app, self._app = self._app, None
         if app is None:
             return
+        self._closed.set()
         self._sender = None  # later calls fail as "not running", not inside the library
         try:
             await self._stop_receiving(app)
@@ -229,10 +269,18 @@ class TelegramAdapter(Adapter):
             await self._release(app)
 
     async def _stop_receiving(self, app: TelegramApp) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.stop()
         try:
             with translated(action="stopping", secret=self._secret):
                 if app.updater is not None and app.updater.running:
+                    # Re-raises what ended polling (a refused token): reported, not fatal.
                     await app.updater.stop()
+        except PlatformError as exc:
+            log.warning("Telegram did not stop polling cleanly: %s", exc)
+        try:
+            with translated(action="stopping", secret=self._secret):
                 if app.running:
                     # Runs the updates already fetched (Telegram counts them as delivered)
                     # through _on_update, so the dispatcher must still take them.
@@ -251,6 +299,19 @@ class TelegramAdapter(Adapter):
             log.warning("Telegram did not shut down cleanly: %s", exc)
         finally:
             self._redaction.remove()
+
+    async def wait_closed(self) -> None:
+        """Return once stopped; raise ``PlatformAuthError`` once Telegram has refused the
+        token mid-run (python-telegram-bot then stops polling for good)."""
+        await self._closed.wait()
+        if self._failure is not None:
+            raise self._failure
+
+    def _token_refused(self) -> None:
+        if self._app is None or self._closed.is_set():
+            return  # the last poll of a stop: nothing is lost any more
+        self._failure = PlatformAuthError(TOKEN_REFUSED)
+        self._closed.set()
 
     # --- inbound -------------------------------------------------------------------------
 

@@ -44,7 +44,17 @@ class Dispatcher:
         """Queue what ``update`` means behind the earlier updates of its thread."""
         if self._queue.closed:
             return  # stopping: left unacknowledged to the bridge, as if never received
-        handover = self._handover(update)
+        try:
+            handover = self._handover(update)
+        except Exception as exc:
+            # update_check lets through only updates shaped as the Bot API documents; one
+            # that still trips the translation is skipped like any other poison update.
+            log.warning(
+                "Telegram update %s was skipped: the adapter could not read it (%s)",
+                update.update_id,
+                type(exc).__name__,
+            )
+            return
         if handover is not None:
             thread, job = handover
             self._queue.submit(thread=thread, job=functools.partial(self._logged, job))

@@ -85,7 +85,8 @@ def _platform_error(error: TelegramError, *, action: str, secret: str) -> Platfo
     if isinstance(error, BadRequest):
         if "can't parse entities" in lowered:
             return MarkupRejected(f"Telegram could not parse the formatting for {action}: {text}")
-        if "too long" in lowered:
+        # "message is too long" on sends; edits say MESSAGE_TOO_LONG.
+        if "too long" in lowered or "too_long" in lowered:
             return MessageTooLong(f"Telegram refused {action} as too long: {text}")
         if any(marker in lowered for marker in _NOT_FOUND):
             return MessageNotFound(f"Telegram could not find the message for {action}: {text}")

@@ -13,8 +13,6 @@ from knowrithm_bots.adapters.telegram.config import TelegramConfig
 from knowrithm_bots.adapters.telegram.threads import PREFIX, MessageRef, ThreadKey
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
-LEAD_EMAIL_DOMAIN = "telegram.invalid"
-
 
 @dataclass(frozen=True, kw_only=True)
 class Deliver:
@@ -133,7 +131,7 @@ class Translator:
             display_name=user.full_name or (f"@{user.username}" if user.username else ""),
             is_bot=user.is_bot,
             external=staff is not None and user.id not in staff,
-            email=f"{user.username.lower()}@{LEAD_EMAIL_DOMAIN}" if user.username else None,
+            # No email: Telegram never shows one, and a username can change hands.
             first_name=user.first_name or None,
             last_name=user.last_name or None,
         )

@@ -56,6 +56,9 @@ class Faults:
         # When set, start-mode "task" handles end failed with this error instead of completing.
         self.task_error: str | None = None
         self._rules: list[_FailureRule] = []
+        # (method, path part) of requests read and then never answered, as a hung service.
+        self._unanswered: list[tuple[str | None, str]] = []
+        self._answer_again = asyncio.Event()
         self._reply_gate: asyncio.Event | None = None
         self._hold_after_words = 0
         self._release_on_path: str | None = None
@@ -96,6 +99,23 @@ class Faults:
             return rule.failure
         return None
 
+    def never_answer(self, *, path_contains: str, method: str | None = None) -> None:
+        """Accept requests whose path contains `path_contains`, read them, answer nothing.
+
+        Their connections stay open, as with a service that hangs, until the client gives
+        up, `answer_again()` or the server stops (they then get a 503).
+        """
+        if self._answer_again.is_set():
+            self._answer_again = asyncio.Event()
+        self._unanswered.append((method.upper() if method else None, path_contains))
+
+    async def wait_if_unanswered(self, *, method: str, path: str) -> bool:
+        """For a request `never_answer` matches, wait until released and return True."""
+        if not any(m in (None, method.upper()) and part in path for m, part in self._unanswered):
+            return False
+        await self._answer_again.wait()
+        return True
+
     def take_stream_cut(self) -> int | None:
         """Consume the one-shot stream cut for the reply that is starting."""
         cut, self.cut_stream_after_chunks = self.cut_stream_after_chunks, None
@@ -133,6 +153,12 @@ class Faults:
         if gate is not None and words_written == self._hold_after_words:
             await gate.wait()
 
+    def answer_again(self) -> None:
+        """Undo `never_answer`: the requests left waiting get a 503, later ones an answer."""
+        self._unanswered.clear()
+        self._answer_again.set()
+
     def clear(self) -> None:
-        """Disarm every pending injected failure."""
+        """Disarm every pending injected failure, and `answer_again`."""
         self._rules.clear()
+        self.answer_again()

@@ -19,6 +19,22 @@ from knowrithm_bots.bots.local_knowrithm.records import ReceivedRequest
 logger = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({f"{API_PREFIX}/health"})
+# GET /agent/{agent_id} is public (knowrithm-py 0.1.22 `AgentService.get_agent`); the
+# by-name lookup is not.
+_AGENT_PREFIX = f"{API_PREFIX}/agent/"
+
+
+def _is_public(request: web.Request) -> bool:
+    path = request.path
+    if path in PUBLIC_PATHS:
+        return True
+    agent_id = path.removeprefix(_AGENT_PREFIX)
+    return (
+        request.method == "GET"
+        and path.startswith(_AGENT_PREFIX)
+        and "/" not in agent_id
+        and agent_id != "by-name"
+    )
 
 
 @web.middleware
@@ -37,8 +53,10 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     failure = context.faults.take_failure(method=request.method, path=request.path)
     if failure is not None:
         return _injected(failure)
+    if await context.faults.wait_if_unanswered(method=request.method, path=request.path):
+        return _injected(InjectedFailure(status=503, body=None, retry_after=None))
     try:
-        if request.path.startswith(API_PREFIX + "/") and request.path not in PUBLIC_PATHS:
+        if request.path.startswith(API_PREFIX + "/") and not _is_public(request):
             _authenticate(request=request, context=context)
         return await handler(request)
     except ApiError as exc:

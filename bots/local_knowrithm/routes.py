@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from knowrithm_bots.bots.local_knowrithm import routes_agent as agent
 from knowrithm_bots.bots.local_knowrithm import routes_chat as chat
 from knowrithm_bots.bots.local_knowrithm import routes_conversations as conversations
 from knowrithm_bots.bots.local_knowrithm import routes_misc as misc
@@ -16,6 +17,9 @@ def api_routes() -> list[web.RouteDef]:
     conversation = f"{p}/conversation/{{conversation_id}}"
     return [
         web.get(f"{p}/health", misc.health),
+        # knowrithm-py 0.1.22 `AgentService`; by-name first, or "by-name" would be an agent id.
+        web.get(f"{p}/agent/by-name/{{name}}", agent.get_agent_by_name),
+        web.get(f"{p}/agent/{{agent_id}}", agent.get_agent),
         web.post(f"{p}/conversation", conversations.start_conversation),
         web.get(f"{p}/conversation", conversations.list_conversations),
         web.get(conversation, conversations.get_conversation),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 
 from knowrithm_bots.bots.local_knowrithm.context import context_of
 from knowrithm_bots.bots.local_knowrithm.inputs import (
+    ApiError,
     bad_request,
     json_object,
     not_found,
@@ -18,6 +21,7 @@ from knowrithm_bots.bots.local_knowrithm.inputs import (
     paginate,
 )
 from knowrithm_bots.bots.local_knowrithm.records import RatingRecord, StoredLead, utc_now
+from knowrithm_bots.core.leads import usable_address
 
 
 async def health(request: web.Request) -> web.Response:
@@ -48,14 +52,34 @@ async def rate_message(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "message": message.to_json()})
 
 
+def _lead_email(body: dict[str, Any], *, leads: Iterable[StoredLead]) -> str:
+    """The body's lead e-mail, validated as Knowrithm does: the docs make it a validated
+    ``String(email)`` that identifies the lead, so a malformed or special-use address is a
+    422 and one that a lead already has is a 409."""
+    email = optional_str(body, "email")
+    if not email:
+        raise bad_request("'email' is required")
+    try:
+        email = usable_address(email)
+    except ValueError as exc:
+        raise ApiError(
+            status=422,
+            detail=f"'email' is not a valid e-mail address: {exc}",
+            error_code="INVALID_EMAIL",
+        ) from None
+    if any(lead.email.casefold() == email.casefold() for lead in leads):
+        raise ApiError(
+            status=409, detail="A lead with this email already exists", error_code="LEAD_EXISTS"
+        )
+    return email
+
+
 async def create_lead(request: web.Request) -> web.Response:
     """POST /sdk/lead (docs: the SDK's create) or POST /lead (docs: the company-admin
     create; knowrithm-py 0.1.4 `LeadService.create`); both create the same lead."""
     context = context_of(request)
     body = await json_object(request)
-    email = optional_str(body, "email")
-    if not email:
-        raise bad_request("'email' is required")
+    email = _lead_email(body, leads=context.state.leads.values())
     lead = StoredLead(
         id=str(uuid.uuid4()),
         first_name=optional_str(body, "first_name") or "",

@@ -117,6 +117,7 @@ class LocalKnowrithm(LocalService):
         """End open streams, cancel replies being written, close the port. Idempotent."""
         hub, replies = self._hub, self._replies
         self._hub = self._replies = None
+        self.faults.answer_again()  # requests left unanswered on purpose must not hold it
         if hub is not None:
             hub.close_all()
         if replies is not None:

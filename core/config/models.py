@@ -7,7 +7,19 @@ from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from knowrithm_bots.core.config.validation import InvalidKey
+from knowrithm_bots.core.leads import usable_domain
+from knowrithm_bots.core.user_messages import STILL_WORKING
 
 # Stands for every value of an adapter section in reprs and dumps (tokens live there).
 MASK = "**********"
@@ -83,6 +95,19 @@ class StoreSettings(_Strict):
         return os.path.expanduser(value)
 
 
+EntityTypeName = Literal["USER", "LEAD"]
+
+
+def _entity_type_name(value: Any) -> Any:
+    """``user``, ``User`` and ``USER`` are one entity type; stored and compared uppercase."""
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if name not in ("USER", "LEAD"):
+            raise ValueError("must be USER or LEAD (in any letter case)")
+        return name
+    return value
+
+
 class EntityRule(_Strict):
     """A rule that decides USER or LEAD; every condition given must hold, unset ones match all.
 
@@ -91,7 +116,7 @@ class EntityRule(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
-    entity_type: Literal["USER", "LEAD"] = "LEAD"
+    entity_type: EntityTypeName = "LEAD"
     adapters: list[str] | None = None
     direct: bool | None = None
     channels: list[str] | None = None
@@ -99,15 +124,44 @@ class EntityRule(_Strict):
     users: list[str] | None = None
     users_not_in: list[str] | None = None
 
+    _entity_type = field_validator("entity_type", mode="before")(_entity_type_name)
+
 
 class ConversationSettings(_Strict):
     """How threads become conversations."""
 
-    default_entity_type: Literal["USER", "LEAD"] = "USER"
+    default_entity_type: EntityTypeName = "USER"
     entity_rules: list[EntityRule] = Field(default_factory=list)
     idle_minutes: float = Field(default=30.0, gt=0)
     max_input_chars: int = Field(default=8000, gt=0)
     max_concurrent_threads: int = Field(default=64, gt=0)
+
+    _entity_type = field_validator("default_entity_type", mode="before")(_entity_type_name)
+    # Seconds without the answer's first words before the thread is told, once, that the
+    # agent is still at it (null: never).
+    still_working_after_seconds: float | None = Field(default=15.0, gt=0)
+    still_working_text: str = STILL_WORKING
+    # Seconds without new words (the first ones, or the next) after which the bot stops
+    # waiting: the answer so far is finished with a sentence saying so.
+    answer_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("still_working_text")
+    @classmethod
+    def _some_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _notice_before_limit(self) -> ConversationSettings:
+        notice, limit = self.still_working_after_seconds, self.answer_timeout_seconds
+        if notice is not None and notice >= limit:
+            raise InvalidKey(
+                "still_working_after_seconds",
+                f"must be shorter than answer_timeout_seconds ({limit:g}), or the notice "
+                "would never show",
+            )
+        return self
 
 
 class RatingSettings(_Strict):
@@ -124,18 +178,33 @@ class RatingSettings(_Strict):
         return value
 
 
+class LeadSettings(_Strict):
+    """How leads (the contacts of LEAD conversations) are registered on Knowrithm."""
+
+    # The domain of the addresses derived for people whose platform gives no e-mail; a
+    # domain the operator owns, since Knowrithm validates lead e-mails and keys leads by them.
+    email_domain: str | None = None
+
+    @field_validator("email_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        # Empty is unset, so `${LEAD_EMAIL_DOMAIN:-}` leaves it out when the variable is.
+        return usable_domain(value) if value and value.strip() else None
+
+
 class Settings(_Strict):
     """The whole configuration file."""
 
     knowrithm: KnowrithmSettings = Field(default_factory=KnowrithmSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    leads: LeadSettings = Field(default_factory=LeadSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # None: the command line chooses (WARNING while the terminal chat runs, INFO otherwise).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
 
-    @field_validator("knowrithm", "store", "conversations", "ratings", mode="before")
+    @field_validator("knowrithm", "store", "conversations", "leads", "ratings", mode="before")
     @classmethod
     def _empty_section(cls, value: Any) -> Any:
         # A section written with no keys (`store:`) arrives as None: it means all defaults.

@@ -1,7 +1,8 @@
-"""The async Knowrithm client: conversations, streamed replies, ratings and leads."""
+"""The async Knowrithm client: agents, conversations, streamed replies, ratings and leads."""
 
 from knowrithm_bots.core.knowrithm.client import KnowrithmClient
 from knowrithm_bots.core.knowrithm.models import (
+    Agent,
     Conversation,
     ConversationAnalytics,
     ConversationPage,
@@ -16,6 +17,7 @@ from knowrithm_bots.core.knowrithm.retry import RetryPolicy
 from knowrithm_bots.core.knowrithm.sse import SSEEvent, SSEParser
 
 __all__ = [
+    "Agent",
     "Conversation",
     "ConversationAnalytics",
     "ConversationPage",

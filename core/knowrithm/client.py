@@ -11,8 +11,17 @@ from urllib.parse import quote
 
 import httpx
 
-from knowrithm_bots.core.errors import BadRequestError, ConfigError, KnowrithmError, ProtocolError
+from knowrithm_bots.core.errors import (
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    KnowrithmError,
+    ProtocolError,
+    RateLimitedError,
+    UnavailableError,
+)
 from knowrithm_bots.core.knowrithm.models import (
+    Agent,
     Conversation,
     ConversationAnalytics,
     ConversationPage,
@@ -23,6 +32,8 @@ from knowrithm_bots.core.knowrithm.models import (
     ReplyEvent,
 )
 from knowrithm_bots.core.knowrithm.parsing import (
+    find_list,
+    parse_agent,
     parse_analytics,
     parse_conversation,
     parse_lead,
@@ -69,6 +80,13 @@ def _compact(**fields: Any) -> dict[str, Any]:
 
 def _id(value: str) -> str:
     return quote(value, safe="")
+
+
+def _lead_exists(exc: KnowrithmError) -> bool:
+    """Whether a refused lead create means a lead with that e-mail is already there."""
+    if isinstance(exc, AuthError | RateLimitedError | UnavailableError):
+        return False
+    return exc.status == 409 or "already exist" in str(exc).casefold()
 
 
 class KnowrithmClient:
@@ -146,6 +164,20 @@ class KnowrithmClient:
             return False
         status = answer.body.get("status") if isinstance(answer.body, dict) else None
         return not (isinstance(status, str) and status.strip().lower() in _UNHEALTHY)
+
+    async def get_agent(self, *, agent_id: str) -> Agent:
+        """The agent with this id; ``NotFoundError`` when Knowrithm has none.
+
+        ``GET /v1/agent/{agent_id}`` (knowrithm-py 0.1.22 `AgentService.get_agent`, which
+        documents it as public: it does not prove the credentials).
+        """
+        answer = await self._http.call(
+            method="GET",
+            path=f"/v1/agent/{_id(agent_id)}",
+            action="find the agent",
+            safety=Safety.IDEMPOTENT,
+        )
+        return parse_agent(answer.body, agent_id=agent_id)
 
     async def start_conversation(
         self,
@@ -282,13 +314,15 @@ class KnowrithmClient:
         Nothing is sent until iteration starts. Close the iterator (``contextlib.aclosing``)
         when stopping early, so the stream connection is released at once.
 
-        ``ConversationEndedError`` is raised only when the send itself was refused (the
-        message did not arrive, so sending it again in a new conversation is safe). Once the
-        send was accepted, losing the stream, a refused reconnect or an ended conversation
-        never raises it: the reply is polled from the task and the history instead, and if
-        that fails too, another ``KnowrithmError`` (never a ``ConversationEndedError``) is
-        raised. Without a message id from the send, the history fallback accepts only an
-        assistant message newer than the history was before the send, never an earlier one.
+        ``ConversationEndedError`` and ``NotFoundError`` are raised only before the send or
+        when the send itself was refused (the message did not arrive, so sending it again in
+        a new conversation is safe). Once the send was accepted, losing the stream, a refused
+        reconnect or an ended or vanished conversation never raises them: the reply is polled
+        from the task and the history instead, and if that fails too, another
+        ``KnowrithmError`` is raised (an ``UnavailableError`` with ``REPLY_LOST`` when the
+        conversation ended or vanished). Without a message id from the send, the history
+        fallback accepts only an assistant message newer than the history was before the
+        send, never an earlier one.
         """
         run = ReplyRun(
             http=self._http,
@@ -336,7 +370,11 @@ class KnowrithmClient:
         agent_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Lead:
-        """Create a lead (the contact a LEAD conversation belongs to)."""
+        """Create a lead (the contact a LEAD conversation belongs to), or reuse its twin.
+
+        Knowrithm keys leads by e-mail: when it answers that a lead with ``email`` exists
+        (409, or an "already exists" refusal), that lead is found and returned instead.
+        """
         action = "create the lead"
         body = _compact(
             first_name=first_name,
@@ -347,11 +385,42 @@ class KnowrithmClient:
             agent_id=agent_id,
             metadata=dict(metadata) if metadata is not None else None,
         )
-        answer = await self._http.call(
-            method="POST", path="/v1/sdk/lead", action=action, safety=Safety.ONCE, json=body
-        )
-        record = await self._poller.resolve(body=answer.body, record_key="lead", action=action)
+        try:
+            answer = await self._http.call(
+                method="POST", path="/v1/sdk/lead", action=action, safety=Safety.ONCE, json=body
+            )
+            record = await self._poller.resolve(body=answer.body, record_key="lead", action=action)
+        except KnowrithmError as exc:
+            if not _lead_exists(exc):
+                raise
+            existing = await self.find_lead(email=email)
+            if existing is None:
+                raise  # it says the lead exists, yet no lead has the address: keep its answer
+            return existing
         return parse_lead(record)
+
+    async def find_lead(self, *, email: str) -> Lead | None:
+        """The lead registered with ``email`` (compared case-insensitively), or None.
+
+        ``GET /v1/lead/company?search=<email>`` (docs); the search also matches parts of
+        addresses and names, so only an exact address counts.
+        """
+        answer = await self._http.call(
+            method="GET",
+            path="/v1/lead/company",
+            action="find the lead",
+            safety=Safety.IDEMPOTENT,
+            params={"search": email},
+        )
+        records = find_list(body=answer.body, key="leads")
+        if records is None:
+            raise ProtocolError("Knowrithm answered a lead search without a list of leads.")
+        wanted = email.casefold()
+        for record in records:
+            lead = parse_lead(record)
+            if lead.email.casefold() == wanted:
+                return lead
+        return None
 
     async def get_lead(self, *, lead_id: str) -> Lead:
         """Read a lead by id."""

@@ -1,4 +1,4 @@
-"""Value objects the Knowrithm client returns: conversations, messages, leads and reply events."""
+"""Value objects the Knowrithm client returns: agents, conversations, messages, leads, replies."""
 
 from __future__ import annotations
 
@@ -50,6 +50,15 @@ class Lead:
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
     phone: str | None = None
     source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Agent:
+    """A Knowrithm agent, as much of it as the bot needs to know it exists."""
+
+    id: str
+    name: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

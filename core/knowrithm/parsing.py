@@ -7,6 +7,7 @@ from typing import Any
 
 from knowrithm_bots.core.errors import ProtocolError
 from knowrithm_bots.core.knowrithm.models import (
+    Agent,
     Conversation,
     ConversationAnalytics,
     ConversationPage,
@@ -111,6 +112,22 @@ def _require_id(data: Mapping[str, Any], *, what: str, keys: tuple[str, ...] = (
         if value:
             return value
     raise ProtocolError(f"Knowrithm answered a {what} without an id.")
+
+
+def parse_agent(body: Any, *, agent_id: str) -> Agent:
+    """Read an agent record, bare or wrapped in ``agent``/``data``; ``agent_id`` was asked for.
+
+    A record without an id is taken as the agent asked for: the path named it.
+    """
+    data = _require_object(unwrap(body=body, key="agent"), what="agent")
+    status = as_str(data.get("status"))
+    if data.get("is_deleted") is True:
+        status = "deleted"
+    return Agent(
+        id=as_str(data.get("id")) or as_str(data.get("agent_id")) or agent_id,
+        name=as_str(data.get("name")),
+        status=status.strip().lower() if status else None,
+    )
 
 
 def parse_conversation(body: Any) -> Conversation:

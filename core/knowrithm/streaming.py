@@ -15,8 +15,10 @@ from urllib.parse import quote
 import httpx
 
 from knowrithm_bots.core.errors import (
+    REPLY_LOST,
     AuthError,
     ConversationEndedError,
+    NotFoundError,
     ProtocolError,
     UnavailableError,
 )
@@ -222,12 +224,13 @@ class ReplyRun:
                     if isinstance(event, ReplyDone):
                         return
                 final = await self._fallback(sent)
-            except ConversationEndedError as exc:
-                # The send was accepted: reporting "ended" would make a caller send it again.
+            except (ConversationEndedError, NotFoundError) as exc:
+                # The send was accepted: reporting "ended" or "not found" would make a caller
+                # send it again in a new conversation, duplicating it.
                 raise UnavailableError(
-                    "Knowrithm accepted the message, but the conversation ended before its"
-                    " reply could be read.",
-                    error_code="REPLY_LOST",
+                    "Knowrithm accepted the message, but the conversation ended or vanished"
+                    " before its reply could be read.",
+                    error_code=REPLY_LOST,
                 ) from exc
             yield ReplyDone(final)
         finally:

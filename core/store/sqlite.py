@@ -1,19 +1,17 @@
-"""The default Store: a sqlitedict file holding JSON, written off the event loop."""
+"""The default Store: a sqlite file (in sqlitedict's layout) holding JSON, written off the
+event loop, where a failing or hung disk is an error within seconds, never a hang."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TypeVar
-
-from sqlitedict import SqliteDict
+from typing import NoReturn, TypeVar
 
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store.base import JSON
@@ -28,33 +26,75 @@ from knowrithm_bots.core.store.expiry import (
     wrap,
 )
 from knowrithm_bots.core.store.locks import KeyedLocks
+from knowrithm_bots.core.store.sqlite_file import SqliteFile, store_error
+from knowrithm_bots.core.store.worker import Worker, WorkerTimeout
+
+log = logging.getLogger("knowrithm_bots.core.store")
 
 T = TypeVar("T")
 
+DEFAULT_TIMEOUT = 5.0
 
-def _encode(value: Stored) -> object:
+
+def _raw(value: Stored) -> object:
     # An unreadable row being moved aside is written back exactly as it was found.
     if isinstance(value, Unreadable):
         return value.raw
     return json.dumps(value)
 
 
-def _move(db: SqliteDict, key: str, stored: Stored) -> str:
-    """Put ``stored`` under an unused quarantine key and drop ``key``; the caller commits."""
-    target = next(k for k in quarantine_keys(key) if k not in db)
-    db[target] = stored
-    del db[key]
-    return target
+class _Table:
+    """The statements of one operation, on the worker thread, on one open connection."""
+
+    def __init__(self, conn: sqlite3.Connection, *, name: str) -> None:
+        self._conn = conn
+        self._name = '"' + name.replace('"', '""') + '"'
+
+    def get(self, key: str) -> Stored | None:
+        row = self._conn.execute(f"SELECT value FROM {self._name} WHERE key = ?", (key,)).fetchone()
+        return None if row is None else parse(row[0])
+
+    def has(self, key: str) -> bool:
+        sql = f"SELECT 1 FROM {self._name} WHERE key = ?"
+        return self._conn.execute(sql, (key,)).fetchone() is not None
+
+    def put(self, key: str, value: Stored) -> None:
+        sql = f"REPLACE INTO {self._name} (key, value) VALUES (?, ?)"
+        self._conn.execute(sql, (key, _raw(value)))
+
+    def remove(self, key: str) -> None:
+        self._conn.execute(f"DELETE FROM {self._name} WHERE key = ?", (key,))
+
+    def items(self, prefix: str = "") -> list[tuple[str, Stored]]:
+        sql = f"SELECT key, value FROM {self._name} WHERE substr(key, 1, ?) = ?"
+        rows = self._conn.execute(sql, (len(prefix), prefix)).fetchall()
+        return [(k, parse(v)) for k, v in rows if isinstance(k, str)]
+
+    def move_aside(self, key: str, stored: Stored) -> str:
+        """Put ``stored`` under an unused quarantine key and drop ``key``."""
+        target = next(k for k in quarantine_keys(key) if not self.has(k))
+        self.put(target, stored)
+        self.remove(key)
+        return target
+
+
+Operation = Callable[[_Table], T]
 
 
 class SqliteStore:
-    """Store backed by one sqlite file through sqlitedict.
+    """Store backed by one sqlite file, in the layout sqlitedict uses (one table of key and
+    value), so existing sqlitedict files keep working.
 
-    Every sqlite call runs on one dedicated worker thread, which serialises them (so
-    ``add_if_absent`` is atomic within the process) and keeps disk I/O off the event loop.
-    Each write is committed before the call returns, so a crash loses nothing acknowledged.
-    The file is opened on first use, not at construction. One process per file: for several
-    processes use a shared backend.
+    Every call runs on one worker thread, which serialises them (so ``add_if_absent`` is
+    atomic within the process) and keeps disk I/O off the event loop. Each write is
+    committed before the call returns, so a crash loses nothing acknowledged. The file is
+    opened on first use, not at construction. One process per file: for several processes
+    use a shared backend.
+
+    A failing disk (read-only, full, gone) makes calls raise StoreError within ``timeout``
+    seconds, never hang, and is logged as an ERROR when it starts failing; every call
+    tries the file afresh, so the store works again as soon as the file does (see
+    ``SqliteFile`` for a file deleted, replaced or truncated meanwhile).
     """
 
     def __init__(
@@ -63,66 +103,115 @@ class SqliteStore:
         path: str | Path,
         table: str = "knowrithm_bots",
         now: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self._path = Path(path)
         self._table = table
         self._now = now
-        self._db: SqliteDict | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        # A lock held by another program is waited for within the call's time, so that it
+        # ends in sqlite's own "database is locked" rather than in a bare timeout.
+        self._file = SqliteFile(path=self._path, table=table, busy_timeout=timeout / 2)
+        self._worker = Worker(name="store", timeout=timeout)
         self._locks = KeyedLocks()
         self._closed = False
+        self._failure: str | None = None
 
-    async def _run(self, fn: Callable[[SqliteDict], T]) -> T:
+    # --- running operations ---------------------------------------------------------------
+
+    async def _read(self, op: Operation[T]) -> T:
+        return await self._run(op, write=False)
+
+    async def _write(self, op: Operation[T]) -> T:
+        return await self._run(op, write=True)
+
+    async def _run(self, op: Operation[T], *, write: bool) -> T:
         if self._closed:
             raise StoreError(f"the store at {self._path} is closed")
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._call, fn)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"the store at {self._path} failed: {exc}") from exc
-
-    def _call(self, fn: Callable[[SqliteDict], T]) -> T:
-        if self._db is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                # Probe with plain sqlite first: sqlitedict would fail inside its own thread.
-                with contextlib.closing(sqlite3.connect(self._path)) as probe:
-                    probe.execute("PRAGMA schema_version")
-                self._db = SqliteDict(
-                    str(self._path),
-                    tablename=self._table,
-                    autocommit=False,
-                    encode=_encode,
-                    # A row this store did not write must not crash the bot, nor be lost.
-                    decode=parse,
-                    outer_stack=False,
+            result = await self._worker.run(lambda deadline: self._attempt(op, write, deadline))
+        except WorkerTimeout:
+            self._failed(
+                StoreError(
+                    f"the store file {self._path} did not answer within {self._worker.timeout:g} s"
                 )
-            except Exception as exc:
-                self._db = None
-                raise StoreError(
-                    f"the store file {self._path} cannot be opened as a sqlite database ({exc})"
-                ) from exc
-        return fn(self._db)
+            )
+        except StoreError as exc:
+            self._failed(exc)
+        except sqlite3.Error as exc:
+            self._failed(store_error(self._path, exc), cause=exc)
+        except OSError as exc:
+            self._failed(StoreError(f"the store file {self._path} failed ({exc})"), cause=exc)
+        if self._failure is not None:
+            log.warning("the store file %s works again", self._path)
+            self._failure = None
+        return result
+
+    def _failed(self, error: StoreError, *, cause: BaseException | None = None) -> NoReturn:
+        """Log the start of an outage (or a new reason) as an ERROR, once, then raise."""
+        reason = str(error)
+        if reason != self._failure:
+            log.error("%s; messages get a sentence instead of an answer until it works", reason)
+            self._failure = reason
+        raise error from cause
+
+    def _attempt(self, op: Operation[T], write: bool, deadline: float) -> T:
+        """Run ``op`` on the worker thread; once more on the file opened afresh if it failed
+        (a file emptied by someone, or writable again, works at once that way)."""
+        first: sqlite3.Error | None = None
+        while True:
+            try:
+                result = self._transaction(self._file.connection(), op, write, deadline)
+            except sqlite3.Error as exc:
+                self._file.failed()
+                # Waiting for another program's lock again would only wait out the caller.
+                busy = exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+                if first is not None or busy or time.monotonic() >= deadline:
+                    raise
+                first = exc
+                continue
+            if first is not None:
+                # Whatever made it fail may have cost data (a truncated file): an ERROR.
+                log.error("%s; it worked once opened afresh", store_error(self._path, first))
+            return result
+
+    def _transaction(
+        self, conn: sqlite3.Connection, op: Operation[T], write: bool, deadline: float
+    ) -> T:
+        table = _Table(conn, name=self._table)
+        if not write:
+            return op(table)
+        # IMMEDIATE: the write lock is taken before the read, so read-then-write is atomic.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = op(table)
+            if time.monotonic() >= deadline:
+                # The caller has been told this failed: it must not happen after all.
+                raise StoreError(f"the store file {self._path} was too slow to write")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    # --- the Store contract ---------------------------------------------------------------
 
     async def get(self, key: str) -> JSON:
-        state, value = unwrap(await self._run(lambda db: db.get(key)), now=self._now)
+        state, value = unwrap(await self._read(lambda t: t.get(key)), now=self._now)
         if state == "unreadable":
             warn_unreadable(key)
         return value
 
-    def _write(self, db: SqliteDict, key: str, record: Stored, *, only_if_absent: bool) -> bool:
-        """Write ``record`` (moving an unreadable row aside first) and commit both together."""
-        stored: Stored | None = db.get(key)
+    def _store(self, table: _Table, key: str, record: Stored, *, only_if_absent: bool) -> bool:
+        """Write ``record``, moving an unreadable row aside first, in one transaction."""
+        stored = table.get(key)
         state = unwrap(stored, now=self._now)[0]
         if only_if_absent and state == "live":
             return False
-        moved = _move(db, key, stored) if stored is not None and state == "unreadable" else None
-        db[key] = record
-        db.commit(blocking=True)
+        moved = None
+        if stored is not None and state == "unreadable":
+            moved = table.move_aside(key, stored)
+        table.put(key, record)
         if moved is not None:
             warn_moved(key, target=moved)
         return True
@@ -130,59 +219,47 @@ class SqliteStore:
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)  # fail here, before touching the file, on a non-JSON value
-        await self._run(lambda db: self._write(db, key, record, only_if_absent=False))
+        await self._write(lambda t: self._store(t, key, record, only_if_absent=False))
 
     async def delete(self, key: str) -> None:
-        def remove(db: SqliteDict) -> None:
-            stored: Stored | None = db.get(key)
-            if stored is None:
-                return
+        def remove(table: _Table) -> None:
+            stored = table.get(key)
             if isinstance(stored, Unreadable):
-                moved = _move(db, key, stored)
-                db.commit(blocking=True)
-                warn_moved(key, target=moved)
-                return
-            del db[key]
-            db.commit(blocking=True)
+                warn_moved(key, target=table.move_aside(key, stored))
+            elif stored is not None:
+                table.remove(key)
 
-        await self._run(remove)
+        await self._write(remove)
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         record = wrap(value, ttl=ttl, now=self._now)
         json.dumps(record)
-        return await self._run(lambda db: self._write(db, key, record, only_if_absent=True))
+        return await self._write(lambda t: self._store(t, key, record, only_if_absent=True))
 
     async def quarantine(self, key: str) -> str | None:
-        def move(db: SqliteDict) -> str | None:
-            stored: Stored | None = db.get(key)
+        def move(table: _Table) -> str | None:
+            stored = table.get(key)
             if stored is None or unwrap(stored, now=self._now)[0] == "expired":
                 return None
-            target = _move(db, key, stored)
-            db.commit(blocking=True)
-            return target
+            return table.move_aside(key, stored)
 
-        return await self._run(move)
+        return await self._write(move)
 
     async def scan(self, prefix: str) -> AsyncIterator[tuple[str, JSON]]:
-        def read(db: SqliteDict) -> list[tuple[str, Stored]]:
-            return [(k, v) for k, v in db.items() if isinstance(k, str) and k.startswith(prefix)]
-
-        for key, stored in await self._run(read):
+        for key, stored in await self._read(lambda t: t.items(prefix)):
             state, value = unwrap(stored, now=self._now)
             if state == "live":
                 yield key, value
 
     async def purge_expired(self) -> int:
-        def purge(db: SqliteDict) -> int:
+        def purge(table: _Table) -> int:
             # Only records this store wrote and that have expired; unreadable rows are kept.
-            expired = [k for k, v in db.items() if unwrap(v, now=self._now)[0] == "expired"]
+            expired = [k for k, v in table.items() if unwrap(v, now=self._now)[0] == "expired"]
             for key in expired:
-                del db[key]
-            if expired:
-                db.commit(blocking=True)
+                table.remove(key)
             return len(expired)
 
-        return await self._run(purge)
+        return await self._write(purge)
 
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)
@@ -191,14 +268,5 @@ class SqliteStore:
         if self._closed:
             return
         self._closed = True
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-
-        def shut() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        await asyncio.get_running_loop().run_in_executor(executor, shut)
-        executor.shutdown(wait=True)
+        if not await self._worker.close(last=lambda _deadline: self._file.close()):
+            log.warning("the store file %s did not close in time; leaving it", self._path)

@@ -57,6 +57,11 @@ class Progress:
         index = bisect.bisect_right(self._ends, self._shown)
         return self._times[index] if index < len(self._times) else None
 
+    @property
+    def last_growth(self) -> float | None:
+        """When the text last grew; None before it first did."""
+        return self._times[-1] if self._times else None
+
     def since_or_now(self) -> float:
         since = self.since
         return self._clock.monotonic() if since is None else since

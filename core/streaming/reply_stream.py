@@ -120,6 +120,11 @@ class ReplyStream:
         return self._text
 
     @property
+    def grew_at(self) -> float | None:
+        """When (the clock's ``monotonic``) the text fed last grew; None before it first did."""
+        return self._progress.last_growth
+
+    @property
     def final(self) -> str | None:
         """The authoritative text, once ``finish`` or ``fail`` was called."""
         return self._final

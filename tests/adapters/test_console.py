@@ -34,6 +34,7 @@ async def chat(lines: str, server: LocalKnowrithm, client: KnowrithmClient, stor
     return out.getvalue()
 
 
+@pytest.mark.knowrithm_modes
 async def test_piped_chat_prints_answers_reacts_and_ends(
     knowrithm: LocalKnowrithm, client: KnowrithmClient, tmp_path: Path
 ) -> None:
@@ -49,6 +50,7 @@ async def test_piped_chat_prints_answers_reacts_and_ends(
     assert [(e.rating, e.feedback) for e in knowrithm.state.ends] == [(5, "great bot")]
 
 
+@pytest.mark.knowrithm_modes
 async def test_restart_continues_the_same_conversation(
     knowrithm: LocalKnowrithm, client: KnowrithmClient, tmp_path: Path
 ) -> None:
@@ -63,6 +65,7 @@ async def test_restart_continues_the_same_conversation(
     assert "before restart" in messages[-1].content
 
 
+@pytest.mark.knowrithm_modes
 async def test_react_before_any_answer_explains(
     knowrithm: LocalKnowrithm, client: KnowrithmClient
 ) -> None:

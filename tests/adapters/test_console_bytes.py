@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
+
 from knowrithm_bots.adapters.console import ConsoleAdapter
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.bots.runner import BotRunner
 from knowrithm_bots.core.config import parse_settings
 from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.store import MemoryStore
+
+pytestmark = pytest.mark.knowrithm_modes
 
 
 async def test_undecodable_bytes_are_replaced_and_the_chat_goes_on(

@@ -12,6 +12,8 @@ from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.store import MemoryStore
 from tests.adapters.test_console import chat
 
+pytestmark = pytest.mark.knowrithm_modes
+
 
 def _no_passwd_entry(uid: int) -> pwd.struct_passwd:
     raise KeyError(f"getpwuid(): uid not found: {uid}")

@@ -119,6 +119,8 @@ def test_example_config_passes_check_config_with_every_adapter() -> None:
         "SLACK_APP_TOKEN": "xapp-1",
         "SLACK_SIGNING_SECRET": "signing",
         "DISCORD_BOT_TOKEN": "discord-token",
+        # Its LEAD rule may apply to Discord, which gives no e-mail addresses.
+        "LEAD_EMAIL_DOMAIN": "leads.example-company.com",
     }
     result = subprocess.run(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -149,7 +150,8 @@ async def wait_task(http: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
 async def new_lead(http: httpx.AsyncClient) -> dict[str, Any]:
     response = await http.post(
         "/sdk/lead",
-        json={"first_name": "Ada", "last_name": "L", "email": "tg-1@telegram.invalid"},
+        # A fresh address each time: the server refuses a second lead with one it knows.
+        json={"first_name": "Ada", "last_name": "L", "email": f"{uuid.uuid4()}@leads.example.com"},
     )
     assert response.status_code == 201, response.text
     lead: dict[str, Any] = response.json()["lead"]
@@ -769,8 +771,8 @@ async def test_task_start_mode_for_conversation_patch_and_lead(
         await client.patch(f"/conversation/{conversation['id']}", json={"metadata": {"k": 1}})
     )
     assert patched["metadata"] == {"k": 1}
-    lead = await resolve(await client.post("/sdk/lead", json={"email": "x@y.invalid"}))
-    assert lead["email"] == "x@y.invalid"
+    lead = await resolve(await client.post("/sdk/lead", json={"email": "x@leads.example.com"}))
+    assert lead["email"] == "x@leads.example.com"
 
 
 # --- ratings and leads -----------------------------------------------------------------
@@ -805,7 +807,7 @@ async def test_leads(server: LocalKnowrithm, client: httpx.AsyncClient) -> None:
         json={
             "first_name": "Ada",
             "last_name": "Lovelace",
-            "email": "tg-12345@telegram.invalid",
+            "email": "telegram-12345@leads.example.com",
             "phone": "+1",
             "source": "telegram",
             "metadata": {"chat": 1},
@@ -813,7 +815,7 @@ async def test_leads(server: LocalKnowrithm, client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 201
     lead = response.json()["lead"]
-    assert lead["email"] == "tg-12345@telegram.invalid"
+    assert lead["email"] == "telegram-12345@leads.example.com"
     assert (lead["source"], lead["phone"], lead["metadata"]) == ("telegram", "+1", {"chat": 1})
     fetched = await client.get(f"/lead/{lead['id']}")
     assert fetched.json() == {"lead": lead}

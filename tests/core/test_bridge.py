@@ -16,6 +16,7 @@ from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.config.models import ConversationSettings, EntityRule
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.leads import LeadEmails
 from knowrithm_bots.core.sessions import Sessions
 from knowrithm_bots.core.store import MemoryStore
 from knowrithm_bots.core.testing import ManualClock, RecordingAdapter
@@ -64,6 +65,7 @@ async def make_bot(
         default_entity_type=settings.default_entity_type,
         idle_seconds=settings.idle_minutes * 60,
         clock=clock,
+        lead_emails=LeadEmails(domain="leads.example.com"),
     )
     adapter = RecordingAdapter()
     bridge = Bridge(
@@ -136,7 +138,7 @@ async def test_lead_rule_creates_lead_once_per_user(
         assert entity_types == ["lead", "lead", "user"]
         (lead,) = knowrithm.state.leads.values()
         assert (lead.first_name, lead.last_name) == ("Ada", "Lovelace")
-        assert lead.email == "recording-guest@recording.invalid"
+        assert lead.email == "recording-guest@leads.example.com"
         leads_used = {c.lead_id for c in knowrithm.state.conversations.values() if c.lead_id}
         assert leads_used == {lead.id}
     finally:
@@ -202,8 +204,8 @@ async def test_bad_commands_and_input_get_one_clear_sentence(bot: Bot) -> None:
     ("status", "body", "sentence"),
     [
         (401, None, "refused this bot's credentials"),
-        (500, None, "cannot be reached right now"),
-        (200, "{not json", "could not be read"),
+        (500, None, "not answering right now"),
+        (200, "{not json", "cannot read"),
     ],
 )
 async def test_knowrithm_failures_become_one_sentence_and_other_threads_go_on(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowrithm_bots.core.config.models import EntityRule
-from knowrithm_bots.core.entity_rules import entity_type_for
+from knowrithm_bots.core.entity_rules import EntityType, entity_type_for, may_start_leads
 from knowrithm_bots.core.events import Author, Inbound, Origin
 
 
@@ -84,3 +84,23 @@ def test_all_conditions_must_hold_and_first_rule_wins() -> None:
         entity_type_for(event=event(adapter="slack", direct=True, user="guest"), rules=rules)
         == "USER"
     )
+
+
+def test_which_adapters_lead_rules_may_reach() -> None:
+    def reach(*rules: EntityRule, default: EntityType = "USER") -> set[str]:
+        names = ("slack", "telegram", "discord")
+        return {n for n in names if may_start_leads(adapter=n, rules=rules, default=default)}
+
+    assert reach() == set()
+    assert reach(default="LEAD") == {"slack", "telegram", "discord"}
+    assert reach(EntityRule(external=True)) == {"slack", "telegram", "discord"}
+    assert reach(EntityRule(adapters=["slack"], direct=True)) == {"slack"}
+    # A USER rule that takes every thread of an adapter hides the rules after it.
+    catch_all_user = EntityRule(entity_type="USER", adapters=["telegram"])
+    assert reach(catch_all_user, EntityRule(direct=True)) == {"slack", "discord"}
+    assert reach(catch_all_user, default="LEAD") == {"slack", "discord"}
+    # A USER rule with a condition lets the rest through.
+    some_user = EntityRule(entity_type="USER", adapters=["telegram"], users=["1"])
+    assert reach(some_user, EntityRule(direct=True)) == {"slack", "telegram", "discord"}
+    # An empty list admits nobody.
+    assert reach(EntityRule(users=[]), EntityRule(adapters=[])) == set()

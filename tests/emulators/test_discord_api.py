@@ -639,3 +639,28 @@ async def test_threads_added_before_connecting_arrive_in_guild_create(world: Wor
         assert cached.owner_id == emu.bot_user.id
         assert cached.parent_id == world.channel.id
         assert cached.name == "earlier"
+
+
+async def test_a_raw_dispatch_reaches_discord_py_as_given_and_is_sequenced(world: World) -> None:
+    emu = world.emu
+    async with running_bot(emu) as bot:
+        payload = emu.message_payload(
+            channel_id=world.dm.id, author_id=world.alice.id, content="built, not sent"
+        )
+        assert bot.messages.empty()
+        await emu.dispatch_raw(event="MESSAGE_CREATE", data=payload)
+        message = await bot.next_message()
+        assert (message.id, message.content) == (int(payload["id"]), "built, not sent")
+        reaction = emu.reaction_payload(
+            channel_id=world.dm.id, message_id=message.id, user_id=world.alice.id, added=True
+        )
+        await emu.dispatch_raw(event="MESSAGE_REACTION_ADD", data=reaction)
+        event = await asyncio.wait_for(bot.raw_reactions.get(), WAIT_S)
+        assert (event.message_id, event.emoji.name) == (message.id, "👍")
+        # Malformed data goes out too, sequenced and kept for RESUME like any dispatch.
+        session = emu.gateway.session
+        assert session is not None
+        seq = session.seq
+        await emu.dispatch_raw(event="THREAD_CREATE", data=["not", "a", "thread"])
+        assert session.seq == seq + 1
+        assert session.history[-1]["d"] == ["not", "a", "thread"]

@@ -491,3 +491,83 @@ async def test_builders_route_through_bolt_like_real_events(emu: SlackEmulator) 
     assert added["item"] == {"type": "message", "channel": ids.CHANNEL_ID, "ts": parent["ts"]}
     assert emu.messages[(ids.CHANNEL_ID, parent["ts"])].deleted
     assert emu.messages[(ids.CHANNEL_ID, parent["ts"])].texts == ["question", "q2"]
+
+
+# --- what Slack's chat streams refuse (PLATFORMS.md, "Slack chat streams") -------------
+
+
+async def test_an_open_stream_refuses_update_and_delete_until_stopped(emu: SlackEmulator) -> None:
+    client = web_client(emu)
+    started = await client.chat_startStream(
+        channel=ids.IM_CHANNEL_ID, thread_ts="1.1", markdown_text="half"
+    )
+    ts = started["ts"]
+    error = await api_error(client.chat_update(channel=ids.IM_CHANNEL_ID, ts=ts, text="x"))
+    assert error.response["error"] == "streaming_state_conflict"
+    error = await api_error(client.chat_delete(channel=ids.IM_CHANNEL_ID, ts=ts))
+    assert error.response["error"] == "cant_delete_message"
+    await client.chat_stopStream(channel=ids.IM_CHANNEL_ID, ts=ts)
+    await client.chat_update(channel=ids.IM_CHANNEL_ID, ts=ts, text="whole")
+    assert emu.messages[(ids.IM_CHANNEL_ID, ts)].texts == ["half", "whole"]
+
+
+async def test_a_stream_the_user_stopped_refuses_appends_and_stops(emu: SlackEmulator) -> None:
+    client = web_client(emu)
+    started = await client.chat_startStream(
+        channel=ids.IM_CHANNEL_ID, thread_ts="1.1", markdown_text="half"
+    )
+    emu.user_stops_stream(channel=ids.IM_CHANNEL_ID, ts=started["ts"])
+    for call in (
+        client.chat_appendStream(channel=ids.IM_CHANNEL_ID, ts=started["ts"], markdown_text="x"),
+        client.chat_stopStream(channel=ids.IM_CHANNEL_ID, ts=started["ts"]),
+    ):
+        assert (await api_error(call)).response["error"] == "stopped_by_user"
+    assert emu.messages[(ids.IM_CHANNEL_ID, started["ts"])].text == "half"
+
+
+async def test_streams_close_after_30_idle_seconds_and_channels_can_refuse_them() -> None:
+    clock = ManualClock()
+    async with SlackEmulator(clock=clock) as emu:
+        client = web_client(emu)
+        started = await client.chat_startStream(channel=ids.IM_CHANNEL_ID, thread_ts="1.1")
+        for _ in range(3):  # appends keep it open well past 30 s in all
+            clock.advance(20)
+            await client.chat_appendStream(
+                channel=ids.IM_CHANNEL_ID, ts=started["ts"], markdown_text="a"
+            )
+        clock.advance(31)
+        error = await api_error(
+            client.chat_appendStream(channel=ids.IM_CHANNEL_ID, ts=started["ts"], markdown_text="b")
+        )
+        assert error.response["error"] == "message_not_in_streaming_state"
+        emu.refuse_streams_in(ids.IM_CHANNEL_ID)
+        error = await api_error(client.chat_startStream(channel=ids.IM_CHANNEL_ID, thread_ts="2.2"))
+        assert error.response["error"] == "channel_type_not_supported"
+
+
+async def test_raw_payloads_reach_the_app_as_given(emu: SlackEmulator) -> None:
+    seen: list[Any] = []
+    app = AsyncApp(
+        client=web_client(emu),
+        signing_secret=emu.identity.signing_secret,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any]) -> None:
+        seen.append(body)
+
+    async with served(app.web_app(path="/slack/events")) as base:
+        url = f"{base}/slack/events"
+        body = json.dumps({"type": "event_callback", "event": ["odd"]}).encode()
+        assert await emu.deliver_raw(url=url, body=body) == 500  # signed: bolt fails on it
+        assert await emu.deliver_raw(url=url, body=body, sign=False) == 401
+        assert await emu.deliver_raw(url=url, body=body, signature="v0=00") == 401
+        assert await emu.deliver_raw(url=url, body=body, timestamp="1") == 401  # stale
+    async with socket_mode(emu, app):
+        unrouted = await emu.push_raw_socket_event({"type": "event_callback"})
+        envelope_id = await emu.push_socket_event(events.app_mention(text="routed"))
+        await emu.wait_for_ack(envelope_id)
+        await asyncio.sleep(0.2)
+        assert unrouted not in emu.acks  # bolt's handler does not ack what it cannot route
+    assert [body["event"]["text"] for body in seen] == ["routed"]

@@ -584,3 +584,32 @@ async def test_wait_for_call_matches_predicates_and_times_out(
     assert call.ok
     with pytest.raises(AssertionError, match="no matching deleteMessage"):
         await emu.wait_for_call("deleteMessage", timeout=0.05)
+
+
+async def test_a_raw_update_is_delivered_as_given_and_confirmed_by_its_number(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    # The real library cannot read a message without a date: the whole batch fails, which
+    # is exactly what poison tests need the emulator to make possible.
+    broken = emu.build.private_text(text="no date")
+    del broken["message"]["date"]
+    first = emu.push_raw_update({"update_id": 900, **broken})
+    nameless = emu.push_raw_update(["not", "an", "update"])
+    assert (first, nameless) == (900, 901)
+    assert emu.pending_updates == [{"update_id": 900, **broken}, ["not", "an", "update"]]
+    with pytest.raises((KeyError, TypeError)):
+        await bot.get_updates(timeout=0)
+    # Offsets confirm raw updates by the number they were given, carried or not.
+    assert await bot.get_updates(offset=902, timeout=0) == ()
+    assert emu.pending_updates == []
+    assert emu.push_update(emu.build.private_text(text="next")) == 902
+
+
+async def test_raw_updates_pass_any_allowed_updates_filter(emu: TelegramEmulator) -> None:
+    emu.push_raw_update({"update_id": 7, "callback_query": {"id": "x"}})
+    async with aiohttp.ClientSession() as session:
+        url = f"{emu.base_url}{emu.token}/getUpdates"
+        payload = {"timeout": 0, "allowed_updates": ["message"]}
+        async with session.post(url, json=payload) as response:
+            answer = await response.json()
+    assert answer["result"] == [{"update_id": 7, "callback_query": {"id": "x"}}]

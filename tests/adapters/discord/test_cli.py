@@ -55,3 +55,51 @@ async def test_the_command_runs_the_discord_bot_from_a_config_file(tmp_path: Pat
         # Even at DEBUG level, the token never reaches the log.
         assert emu.token not in stderr.decode()
         assert "connected to Discord" in stderr.decode()
+
+
+async def test_the_process_exits_non_zero_when_discord_refuses_the_bot_mid_run(
+    tmp_path: Path,
+) -> None:
+    async with discord_world() as world:
+        emu = world.emu
+        config = tmp_path / "bot.yaml"
+        config.write_text(
+            "knowrithm: {base_url: local}\n"
+            "store: {backend: memory}\n"
+            "adapters:\n"
+            "  discord:\n"
+            "    token: ${DISCORD_BOT_TOKEN}\n"
+            f"    api_base_url: {emu.api_base}\n"
+            f"    gateway_url: {emu.gateway_url}\n"
+            "    guild_ready_timeout: 0.05\n"
+        )
+        env = {**env_without_proxies(), "DISCORD_BOT_TOKEN": emu.token}
+        process = await asyncio.create_subprocess_exec(
+            str(BIN / "knowrithm-bots"),
+            "run",
+            "discord",
+            "--config",
+            str(config),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stderr is not None
+            started = b""
+            while b"connected to Discord as bot" not in started:
+                line = await asyncio.wait_for(process.stderr.readline(), timeout=15.0)
+                assert line, started.decode()
+                started += line
+            # Discord closes the gateway with 4004 when the token is revoked.
+            assert await emu.drop_gateway(code=4004)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=15.0)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    log = (started + stderr).decode()
+    assert process.returncode == 2, log[-2000:]  # a supervisor restarts it
+    assert "the discord adapter stopped for good: Discord refused the bot token" in log
+    assert "Traceback" not in log
+    assert emu.token not in log

@@ -13,6 +13,8 @@ from tests.support import eventually
 
 from .helpers import answers, discord_bot, discord_world, settle
 
+pytestmark = pytest.mark.knowrithm_modes
+
 WORDS = " ".join(f"word{i}" for i in range(60))
 
 
@@ -20,6 +22,7 @@ def numbered_answer(question: str, history: Sequence[StoredMessage]) -> str:
     return f"Answer to '{question}' after {len(history)} messages: {WORDS}."
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_mention_starts_a_thread_streams_there_and_the_thread_continues(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -104,6 +107,7 @@ async def test_direct_messages_are_one_conversation_until_new() -> None:
         assert not server.state.leads  # Alice shares the guild: not a lead
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_a_5000_character_answer_arrives_complete_and_in_order() -> None:
     paragraphs = [f"Paragraph {n}: " + " ".join(f"p{n}w{i}" for i in range(80)) for n in range(12)]
     long_answer = "\n\n".join(paragraphs)

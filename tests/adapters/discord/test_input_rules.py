@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.adapters.discord.members import Membership
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.commands import HELP_TEXT
@@ -12,10 +14,13 @@ from tests.support import eventually
 
 from .helpers import discord_bot, discord_world, make_adapter, settle
 
+pytestmark = pytest.mark.knowrithm_modes
+
 LEAD_RULES = {
     "conversations": {
         "entity_rules": [{"entity_type": "LEAD", "adapters": ["discord"], "external": True}]
-    }
+    },
+    "leads": {"email_domain": "leads.example.com"},
 }
 
 
@@ -168,7 +173,7 @@ async def test_dms_from_people_outside_the_guilds_start_lead_conversations() -> 
             assert kinds == ["LEAD", "USER"]
             (lead,) = server.state.leads.values()
             assert (lead.first_name, lead.last_name) == ("Vera", "Visitor")
-            assert lead.email == f"discord-{visitor.id}@discord.invalid"
+            assert lead.email == f"discord-{visitor.id}@leads.example.com"
             lead_conversation = next(
                 c for c in server.state.conversations.values() if c.entity_type.upper() == "LEAD"
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from knowrithm_bots.adapters.discord import DiscordAdapter
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.commands import HELP_TEXT
@@ -12,6 +14,8 @@ from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.support import eventually
 
 from .helpers import World, discord_bot, discord_world, make_adapter
+
+pytestmark = pytest.mark.knowrithm_modes
 
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 THREADS_ROUTE = "/channels/{channel_id}/messages/{message_id}/threads"

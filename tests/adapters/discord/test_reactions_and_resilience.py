@@ -24,6 +24,8 @@ from .helpers import (
     settle,
 )
 
+pytestmark = pytest.mark.knowrithm_modes
+
 SIXTY_WORDS = " ".join(f"w{i}" for i in range(60))
 
 
@@ -104,6 +106,7 @@ async def test_a_thumbs_up_rates_the_right_knowrithm_message() -> None:
         ]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_a_dropped_gateway_socket_loses_and_repeats_nothing() -> None:
     async with (
         discord_world() as world,
@@ -149,6 +152,7 @@ async def test_a_dropped_gateway_socket_loses_and_repeats_nothing() -> None:
         assert [text for _, text in server.state.chat_requests] == ["first", "while away", "new"]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_429s_are_survived_without_losing_text() -> None:
     async with (
         discord_world(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.commands import HELP_TEXT
 from knowrithm_bots.core.testing.conformance import EventRecorder
@@ -9,6 +11,8 @@ from knowrithm_bots.core.user_messages import EMPTY_MESSAGE
 from tests.support import eventually
 
 from .helpers import discord_bot, discord_world, make_adapter, settle
+
+pytestmark = pytest.mark.knowrithm_modes
 
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
 
+pytestmark = pytest.mark.knowrithm_modes
+
 MENTION = f"<@{ids.BOT_USER_ID}>"
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_mention_is_streamed_in_a_thread_and_the_thread_continues(
     emu: SlackEmulator, server: LocalKnowrithm, mode: str
 ) -> None:
@@ -52,6 +57,7 @@ async def test_production_pacing_streams_in_a_thread(
     assert answer.thread_ts == mention["ts"]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_a_dm_starts_a_conversation_in_its_own_thread(
     emu: SlackEmulator, server: LocalKnowrithm, mode: str
 ) -> None:

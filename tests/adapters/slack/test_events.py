@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from knowrithm_bots.core.user_messages import EMPTY_MESSAGE, too_long
 from tests.adapters.slack.conftest import numbered_answer
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
+
+pytestmark = pytest.mark.knowrithm_modes
 
 MENTION = f"<@{ids.BOT_USER_ID}>"
 GUEST = "U0EXT00001"
@@ -97,12 +101,13 @@ async def test_requests_with_bad_signatures_are_refused(
     assert not emu.bot_messages()
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_a_slack_connect_guest_starts_a_lead_conversation(
     emu: SlackEmulator, server: LocalKnowrithm
 ) -> None:
     emu.add_user(user_id=ids.USER_ID, real_name="Inside Person", email="in@example.com")
     emu.add_user(
-        user_id=GUEST, real_name="Ext Guest", email="ext@partner.example", team_id=GUEST_TEAM
+        user_id=GUEST, real_name="Ext Guest", email="ext@partner.example.com", team_id=GUEST_TEAM
     )
     emu.add_channel(channel_id=SHARED, name="partners", is_ext_shared=True)
     rules = {"conversations": {"entity_rules": [{"entity_type": "LEAD", "external": True}]}}
@@ -121,7 +126,11 @@ async def test_a_slack_connect_guest_starts_a_lead_conversation(
     assert user_conversation.entity_type == "user"
     (lead,) = server.state.leads.values()
     assert lead_conversation.lead_id == lead.id
-    assert (lead.first_name, lead.last_name, lead.email) == ("Ext", "Guest", "ext@partner.example")
+    assert (lead.first_name, lead.last_name, lead.email) == (
+        "Ext",
+        "Guest",
+        "ext@partner.example.com",
+    )
     assert lead_conversation.metadata["channel_name"] == "partners"
     starts = {c.params["thread_ts"]: c.params for c in emu.calls_to("chat.startStream")}
     assert starts[guest["ts"]]["recipient_team_id"] == GUEST_TEAM

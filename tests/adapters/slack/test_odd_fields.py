@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.user_messages import EMPTY_MESSAGE
 from tests.adapters.slack.helpers import slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
+
+pytestmark = pytest.mark.knowrithm_modes
 
 
 def _dm(said: str, **odd: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.adapters.slack import SlackAdapter
 from knowrithm_bots.adapters.slack.threads import MessageRef, ThreadKey
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
@@ -9,6 +11,8 @@ from knowrithm_bots.core.markup import to_slack_mrkdwn
 from tests.adapters.slack.helpers import slack_bot, slack_config
 from tests.emulators.slack_api import SlackEmulator, ids
 from tests.support import NullSink
+
+pytestmark = pytest.mark.knowrithm_modes
 
 ROOT = "1700000000.000100"
 NOTICE = "Please **mention** me to start, or write to me directly."

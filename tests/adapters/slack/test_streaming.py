@@ -12,6 +12,8 @@ from knowrithm_bots.core.streaming.layout import Layout
 from tests.adapters.slack.helpers import QuickSlackAdapter, slack_bot
 from tests.emulators.slack_api import SlackEmulator, events, ids
 
+pytestmark = pytest.mark.knowrithm_modes
+
 MENTION = f"<@{ids.BOT_USER_ID}>"
 
 
@@ -32,6 +34,7 @@ async def refusing_emu() -> AsyncIterator[SlackEmulator]:
         yield emulator
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_refused_streaming_falls_back_to_post_and_update(
     refusing_emu: SlackEmulator, mode: str
 ) -> None:
@@ -59,6 +62,7 @@ async def test_refused_streaming_falls_back_to_post_and_update(
     assert bot.replies() == [answer, answer]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_stream_expiring_mid_answer_continues_in_the_same_message(
     emu: SlackEmulator, mode: str
 ) -> None:
@@ -81,6 +85,7 @@ async def test_stream_expiring_mid_answer_continues_in_the_same_message(
     assert all(answer.startswith(text) for text in message.texts)
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_an_answer_longer_than_a_stream_rolls_over(emu: SlackEmulator) -> None:
     answer = long_lines(30)  # about 15,000 characters
     async with slow_server(answer, word_delay=0.002) as server, slack_bot(emu, server) as bot:
@@ -102,6 +107,7 @@ async def test_an_answer_longer_than_a_stream_rolls_over(emu: SlackEmulator) -> 
     assert emu.calls_to("chat.update")
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_429s_on_streams_are_waited_out_without_losing_text(emu: SlackEmulator) -> None:
     answer = " ".join(f"w{n}" for n in range(40))
     emu.fail_next("chat.appendStream", "ratelimited", status=429, retry_after=0)
@@ -119,6 +125,7 @@ async def test_429s_on_streams_are_waited_out_without_losing_text(emu: SlackEmul
     assert [c.status for c in emu.calls_to("chat.appendStream")][:2] == [429, 429]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_429s_on_post_and_update_are_waited_out_without_losing_text(
     refusing_emu: SlackEmulator,
 ) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.user_messages import EMPTY_MESSAGE, too_long
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 
 from .support import adapter_for, answered
+
+pytestmark = pytest.mark.knowrithm_modes
 
 ALICE_ID, BOB_ID = int(ALICE["id"]), int(BOB["id"])
 

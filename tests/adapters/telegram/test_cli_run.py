@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from knowrithm_bots.bots.runner import build_adapters, run_configured
 from knowrithm_bots.core.config import load_settings
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
 from tests.support import eventually
 
+pytestmark = pytest.mark.knowrithm_modes
 
+
+@pytest.mark.knowrithm_modes("streaming")
 async def test_run_from_a_config_file_answers_and_stops_cleanly(
     emu: TelegramEmulator, tmp_path: Path
 ) -> None:

@@ -16,6 +16,8 @@ from tests.harness import running_bot
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 ALICE_ID = int(ALICE["id"])
 MARKDOWN = "Use **bold** and `code` for [docs](https://example.org)."
 PARSE_ERROR = 'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 0'
@@ -47,6 +49,7 @@ async def test_markdown_arrives_as_telegram_formatting(emu: TelegramEmulator) ->
     assert kinds == [("bold", None), ("code", None), ("text_link", "https://example.org")]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_refused_markup_is_sent_again_as_plain_text(emu: TelegramEmulator) -> None:
     agent = ScriptedAgent(lambda question, history: MARKDOWN)
     async with (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import BOB, FORUM_ID, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
@@ -9,11 +11,14 @@ from tests.support import stored_replies
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 
 def _asked(server: LocalKnowrithm) -> list[str]:
     return [m.content for ms in server.state.messages.values() for m in ms if m.role == "user"]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_topics_and_plain_groups_get_their_own_conversations(
     emu: TelegramEmulator,
 ) -> None:

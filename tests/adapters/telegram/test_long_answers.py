@@ -11,6 +11,8 @@ from tests.harness import running_bot
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 ALICE_ID = int(ALICE["id"])
 
 
@@ -60,6 +62,7 @@ async def test_utf16_units_not_characters_decide_the_roll_over(emu: TelegramEmul
     assert " ".join(shown).split() == reply.split()
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_injected_429s_are_waited_out_and_no_text_is_lost(emu: TelegramEmulator) -> None:
     reply = "The quick brown fox jumps over the lazy dog. " * 8
     agent = ScriptedAgent(lambda question, history: reply.strip())
@@ -84,6 +87,7 @@ async def test_injected_429s_are_waited_out_and_no_text_is_lost(emu: TelegramEmu
     assert emu.visible_text(ALICE_ID) == [reply.strip()]
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_flood_control_is_survived_without_losing_text() -> None:
     flood = FloodLimits(chat_per_second=4.0, chat_burst=2, group_per_minute=1000)
     reply = " ".join(f"part{index}" for index in range(150)) + "."

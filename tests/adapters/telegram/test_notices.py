@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from knowrithm_bots.core.testing.conformance import EventRecorder
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, TelegramEmulator
@@ -9,6 +11,8 @@ from tests.harness import running_bot
 from tests.support import eventually
 
 from .support import adapter_for, answered
+
+pytestmark = pytest.mark.knowrithm_modes
 
 ALICE_ID, BOB_ID = int(ALICE["id"]), int(BOB["id"])
 TOO_MANY = "Too Many Requests: retry after 1"
@@ -37,6 +41,7 @@ async def test_a_not_allowed_notice_waits_out_a_429_and_quotes_in_groups(
     assert server.state.chat_requests == []
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_an_edit_notice_never_overtakes_the_answer_in_progress(
     emu: TelegramEmulator,
 ) -> None:

@@ -13,6 +13,8 @@ from tests.harness import running_bot
 
 from .support import adapter_for, answered, free_port
 
+pytestmark = pytest.mark.knowrithm_modes
+
 WEBHOOK_SECRET = "Webhook_Secret-Value_4711"
 
 

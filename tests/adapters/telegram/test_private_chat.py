@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import ALICE, BOB, TelegramEmulator
 from tests.harness import running_bot
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 ALICE_ID = int(ALICE["id"])
 LONG_REPLY = " ".join(f"word{i}" for i in range(80)) + "."
 
 
+@pytest.mark.knowrithm_modes("streaming")
 async def test_answer_streams_as_drafts_then_arrives_as_one_message(
     emu: TelegramEmulator,
 ) -> None:
@@ -107,7 +112,8 @@ async def test_users_outside_the_staff_list_become_leads(emu: TelegramEmulator) 
                     "users_not_in": [str(ALICE["id"])],
                 }
             ]
-        }
+        },
+        "leads": {"email_domain": "leads.example.com"},
     }
     stranger = {**BOB, "last_name": "Builder"}
     async with (
@@ -127,7 +133,7 @@ async def test_users_outside_the_staff_list_become_leads(emu: TelegramEmulator) 
     assert (lead.first_name, lead.last_name, lead.email) == (
         "Bob",
         "Builder",
-        "bob@telegram.invalid",
+        f"telegram-{BOB['id']}@leads.example.com",
     )
     assert lead.source == "telegram"
     assert emu.visible_text(int(BOB["id"])) == bot.assistant_replies()[1:]

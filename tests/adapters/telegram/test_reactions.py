@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, OTHER_BOT, TelegramEmulator
 from tests.harness import running_bot
 from tests.support import eventually, stored_replies
 
 from .support import adapter_for, answered
+
+pytestmark = pytest.mark.knowrithm_modes
 
 ALICE_ID = int(ALICE["id"])
 

@@ -14,6 +14,8 @@ from tests.harness import running_bot
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 ALICE_ID = int(ALICE["id"])
 
 

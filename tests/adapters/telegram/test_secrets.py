@@ -16,6 +16,8 @@ from tests.support import NullSink
 
 from .support import adapter_for, answered
 
+pytestmark = pytest.mark.knowrithm_modes
+
 
 async def test_token_stays_out_of_logs_and_errors(
     emu: TelegramEmulator, caplog: pytest.LogCaptureFixture

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.emulators.telegram_api import ALICE, TelegramEmulator
 from tests.harness import running_bot
 
 from .support import adapter_for, answered, free_port
+
+pytestmark = pytest.mark.knowrithm_modes
 
 SECRET = "right-secret_0123"
 

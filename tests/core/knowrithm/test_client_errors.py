@@ -39,7 +39,9 @@ from tests.harness import client_for
 
 
 async def new_lead_id(client: KnowrithmClient) -> str:
-    lead = await client.create_lead(first_name="Ada", last_name="L", email="tg-1@telegram.invalid")
+    lead = await client.create_lead(
+        first_name="Ada", last_name="L", email="telegram-1@leads.example.com"
+    )
     return lead.id
 
 
@@ -237,7 +239,7 @@ async def test_creating_a_lead_is_not_repeated_after_a_server_error(
     knowrithm.faults.fail_next(method="POST", path_contains="/v1/sdk/lead", status=500)
     async with client_for(knowrithm, retry=THREE_TRIES, sleep=SleepRecorder()) as client:
         with pytest.raises(UnavailableError):
-            await client.create_lead(first_name="a", last_name="b", email="c@d.invalid")
+            await client.create_lead(first_name="a", last_name="b", email="c@leads.example.com")
     assert count(knowrithm, "POST", "/v1/sdk/lead") == 1
     assert knowrithm.state.leads == {}
 
@@ -306,7 +308,7 @@ async def test_creating_posts_are_not_repeated_when_they_may_have_arrived(
         if operation == "conversation":
             call = client.start_conversation(agent_id="a", entity_type="USER")
         else:
-            call = client.create_lead(first_name="a", last_name="b", email="c@d.invalid")
+            call = client.create_lead(first_name="a", last_name="b", email="c@leads.example.com")
         with pytest.raises(UnavailableError):
             await call
     assert len(fake.requests) == 1

@@ -55,7 +55,7 @@ async def test_nothing_is_sent_or_opened_until_the_first_call(knowrithm: LocalKn
 
 async def test_calls_after_close_raise_a_clear_error(knowrithm: LocalKnowrithm) -> None:
     client = client_for(knowrithm)
-    lead = await client.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+    lead = await client.create_lead(first_name="A", last_name="B", email="a@leads.example.com")
     assert (await client.get_lead(lead_id=lead.id)).id == lead.id
     await client.aclose()
     with pytest.raises(KnowrithmError, match="closed"):
@@ -95,7 +95,7 @@ async def test_start_conversation_sends_keys_and_only_given_fields(
 
 async def test_bearer_token_is_sent_as_authorization(knowrithm: LocalKnowrithm) -> None:
     async with client_for(knowrithm) as keyed:
-        lead = await keyed.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+        lead = await keyed.create_lead(first_name="A", last_name="B", email="a@leads.example.com")
     knowrithm.state.tokens.add("jwt-abcdef")
     wire = WireLog()
     client = KnowrithmClient(
@@ -309,7 +309,7 @@ async def test_task_poll_url_is_followed_only_on_the_same_origin(
     )
     fake.on("GET", expected_path, done)
     async with make_client(fake) as client:
-        lead = await client.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+        lead = await client.create_lead(first_name="A", last_name="B", email="a@leads.example.com")
     assert lead.id == "l9"
     assert [r.url.host for r in fake.requests] == ["knowrithm.test", "knowrithm.test"]
 

@@ -237,14 +237,17 @@ async def test_lead_create_get_and_lead_conversation(
     client: KnowrithmClient, server: LocalKnowrithm
 ) -> None:
     lead = await client.create_lead(
-        first_name="Ada", last_name="Lovelace", email="tg-42@telegram.invalid", source="telegram"
+        first_name="Ada",
+        last_name="Lovelace",
+        email="telegram-42@leads.example.com",
+        source="telegram",
     )
     assert lead.id in server.state.leads
     fetched = await client.get_lead(lead_id=lead.id)
     assert fetched == lead
     assert (fetched.id, fetched.email, fetched.source) == (
         lead.id,
-        "tg-42@telegram.invalid",
+        "telegram-42@leads.example.com",
         "telegram",
     )
     conv = await client.start_conversation(
@@ -261,7 +264,7 @@ async def test_task_answers_are_polled(client: KnowrithmClient, server: LocalKno
     assert conv.id in server.state.conversations
     patched = await client.update_metadata(conversation_id=conv.id, metadata={"k": "v"})
     assert patched.metadata == {"k": "v"}
-    lead = await client.create_lead(first_name="A", last_name="B", email="a@b.invalid")
+    lead = await client.create_lead(first_name="A", last_name="B", email="a@leads.example.com")
     assert lead.id in server.state.leads
     assert count(server, "GET", "/status") >= 3
 

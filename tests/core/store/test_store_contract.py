@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -221,23 +220,56 @@ async def test_sqlite_does_not_open_anything_at_construction(tmp_path: Path) -> 
     await store.close()
 
 
-async def test_sqlite_writes_off_the_event_loop_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_sqlite_waits_off_the_event_loop(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "t.sqlite"
+    store = SqliteStore(path=path, timeout=2.0)
+    await store.set("k", value=1)
+    # Another program holds the write lock: the store's write waits for it, the loop not.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    loop = asyncio.get_running_loop()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = loop.time()
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            await store.set("k", value=2)
+    finally:
+        ticker.cancel()
+        other.execute("ROLLBACK")
+        other.close()
+    waited = loop.time() - started
+    assert waited >= 0.9  # sqlite waited for the lock (half the store's 2 s timeout)...
+    assert ticks >= waited / 0.01 / 4  # ...while the loop went on
+    assert await store.get("k") == 1
+    await store.close()
+
+
+async def test_sqlite_reads_and_writes_sqlitedict_files(tmp_path: Path) -> None:
+    import json
+
     from sqlitedict import SqliteDict
 
-    threads: list[str] = []
-    original = SqliteDict.__setitem__
-
-    def spy(self: SqliteDict, key: str, value: object) -> None:
-        threads.append(threading.current_thread().name)
-        original(self, key, value)
-
-    monkeypatch.setattr(SqliteDict, "__setitem__", spy)
-    store = SqliteStore(path=tmp_path / "t.sqlite")
-    await store.set("k", value=1)
+    path = tmp_path / "old.sqlite"
+    # A file as the sqlitedict-based versions wrote it: JSON text in sqlitedict's table.
+    with SqliteDict(str(path), tablename="knowrithm_bots", encode=json.dumps) as old:
+        old["thread:t"] = {"v": {"conversation_id": "c-1"}, "exp": None}
+        old.commit()
+    store = SqliteStore(path=path)
+    assert await store.get("thread:t") == {"conversation_id": "c-1"}
+    await store.set("thread:u", value={"conversation_id": "c-2"})
     await store.close()
-    assert threads and all(name != threading.main_thread().name for name in threads)
+    with SqliteDict(str(path), tablename="knowrithm_bots", decode=json.loads) as again:
+        assert again["thread:u"] == {"v": {"conversation_id": "c-2"}, "exp": None}
 
 
 async def test_sqlite_bad_file_is_a_clear_error_and_file_untouched(tmp_path: Path) -> None:

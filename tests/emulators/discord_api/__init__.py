@@ -1,6 +1,13 @@
 """Wire-level Discord emulator (REST + gateway WebSocket) for testing with the real discord.py."""
 
 from .emulator import DiscordEmulator
+from .malformed import (
+    MALFORMED_DISPATCHES,
+    POISON_MARKER,
+    MalformedDispatch,
+    Places,
+    malformed_dispatch,
+)
 from .models import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -26,17 +33,22 @@ __all__ = [
     "GUILDS",
     "GUILD_MESSAGES",
     "GUILD_MESSAGE_REACTIONS",
+    "MALFORMED_DISPATCHES",
     "MESSAGE_CONTENT",
+    "POISON_MARKER",
     "AttachmentSpec",
     "Call",
     "ChannelInfo",
     "DiscordEmulator",
     "GuildInfo",
+    "MalformedDispatch",
+    "Places",
     "RateLimitRule",
     "ReactionEvent",
     "StoredMessage",
     "TypingEvent",
     "UserInfo",
     "discord_emulator",
+    "malformed_dispatch",
     "patched_discord_py",
 ]

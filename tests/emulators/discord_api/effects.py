@@ -203,6 +203,13 @@ class Effects:
         return event
 
     async def _dispatch_reaction(self, event: ReactionEvent, *, channel: ChannelInfo) -> None:
+        data = self.reaction_json(event, channel=channel)
+        intent = GUILD_MESSAGE_REACTIONS if channel.type != DM else DIRECT_MESSAGE_REACTIONS
+        name = "MESSAGE_REACTION_ADD" if event.action == "add" else "MESSAGE_REACTION_REMOVE"
+        await self._gateway.dispatch(event=name, data=data, intent=intent)
+
+    def reaction_json(self, event: ReactionEvent, *, channel: ChannelInfo) -> dict[str, Any]:
+        """The MESSAGE_REACTION_ADD / _REMOVE payload of one reaction change."""
         data: dict[str, Any] = {
             "user_id": str(event.user_id),
             "channel_id": str(channel.id),
@@ -221,6 +228,4 @@ class Effects:
                 data["message_author_id"] = str(message.author_id)
             if channel.guild_id is not None:
                 data["member"] = self._world.member_json(event.user_id)
-        intent = GUILD_MESSAGE_REACTIONS if channel.type != DM else DIRECT_MESSAGE_REACTIONS
-        name = "MESSAGE_REACTION_ADD" if event.action == "add" else "MESSAGE_REACTION_REMOVE"
-        await self._gateway.dispatch(event=name, data=data, intent=intent)
+        return data

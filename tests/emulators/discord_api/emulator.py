@@ -368,6 +368,53 @@ class DiscordEmulator(LocalService):
             channel_id=channel_id, message_id=message_id, name=name, owner_id=owner_id, archive=1440
         )
 
+    # -- raw gateway events ---------------------------------------------------------------
+
+    async def dispatch_raw(self, *, event: str, data: Any) -> None:
+        """Send one dispatch exactly as given, however malformed (for poison tests).
+
+        It is sequenced and kept for RESUME like any other; intents do not filter it.
+        """
+        await self.gateway.dispatch_raw(event=event, data=data)
+
+    async def send_raw_frame(self, text: str) -> bool:
+        """Send a gateway frame that is not even a dispatch (text that is no JSON, say)."""
+        return await self.gateway.send_raw_frame(text)
+
+    def message_payload(self, *, channel_id: int, author_id: int, content: str) -> dict[str, Any]:
+        """The MESSAGE_CREATE payload of a new message, stored but not dispatched."""
+        message = self.effects.store_message(
+            channel=self.world.channel(channel_id),
+            author_id=author_id,
+            content=content,
+            embeds=[],
+            attachments=[],
+            components=[],
+            mention_ids=None,
+            mention_everyone=False,
+            reference_id=None,
+            nonce=None,
+        )
+        return self.world.message_json(message, with_member=True)
+
+    def reaction_payload(
+        self, *, channel_id: int, message_id: int, user_id: int, emoji: str = "👍", added: bool
+    ) -> dict[str, Any]:
+        """The MESSAGE_REACTION_ADD (or _REMOVE) payload of a reaction, not dispatched."""
+        event = ReactionEvent(
+            action="add" if added else "remove",
+            channel_id=channel_id,
+            message_id=message_id,
+            user_id=user_id,
+            emoji=emoji,
+            time=self.clock(),
+        )
+        return self.effects.reaction_json(event, channel=self.world.channel(channel_id))
+
+    def thread_payload(self, *, thread_id: int) -> dict[str, Any]:
+        """The THREAD_CREATE payload of a known thread, not dispatched."""
+        return self.world.thread_json(self.world.channel(thread_id), newly_created=True)
+
     # -- inspection -----------------------------------------------------------------------
 
     async def wait_for_call(

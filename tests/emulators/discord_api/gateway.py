@@ -235,7 +235,7 @@ class Gateway:
 
     # -- used by the emulator -------------------------------------------------------------
 
-    async def _emit(self, session: GatewaySession, event: str, data: dict[str, Any]) -> None:
+    async def _emit(self, session: GatewaySession, event: str, data: Any) -> None:
         """Sequence one dispatch, keep it for RESUME, and send it if the socket is live."""
         session.seq += 1
         frame = _frame(OP_DISPATCH, data, event=event, seq=session.seq)
@@ -255,6 +255,24 @@ class Gateway:
             return False
         async with self._lock:
             await self._emit(session, event, data)
+        return True
+
+    async def dispatch_raw(self, *, event: str, data: Any) -> None:
+        """Send a dispatch exactly as given (however malformed), sequenced like any other."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no gateway session: the client has not identified yet")
+        async with self._lock:
+            await self._emit(session, event, data)
+
+    async def send_raw_frame(self, text: str) -> bool:
+        """Send one text frame exactly as given (not sequenced, not kept for RESUME) on the
+        live socket; False when there is none."""
+        conn = self.active
+        if conn is None:
+            return False
+        async with conn.send_lock:
+            await conn.ws.send_str(text)
         return True
 
     @property

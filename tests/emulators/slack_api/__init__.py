@@ -4,6 +4,13 @@ from . import events, ids
 from .clock import ManualClock, wall_clock
 from .delivery import ACK_TIMEOUT, SLACK_RETRY_DELAYS, build_envelope, sign
 from .emulator import SlackEmulator
+from .malformed import (
+    MALFORMED_EVENTS,
+    POISON_MARKER,
+    MalformedEvent,
+    malformed_envelope,
+    sound_envelope,
+)
 from .rate_limits import DEFAULT_RATE_LIMITS, TIER_1, TIER_2, TIER_3, TIER_4, RateLimit
 from .records import (
     ApiCall,
@@ -20,8 +27,10 @@ from .workspace import Identity
 __all__ = [
     "ACK_TIMEOUT",
     "DEFAULT_RATE_LIMITS",
+    "MALFORMED_EVENTS",
     "MAX_STREAM_TEXT",
     "MAX_TEXT",
+    "POISON_MARKER",
     "SLACK_RETRY_DELAYS",
     "TIER_1",
     "TIER_2",
@@ -31,6 +40,7 @@ __all__ = [
     "AssistantStatus",
     "DeliveryAttempt",
     "Identity",
+    "MalformedEvent",
     "ManualClock",
     "MessageVersion",
     "RateLimit",
@@ -41,6 +51,8 @@ __all__ = [
     "build_envelope",
     "events",
     "ids",
+    "malformed_envelope",
     "sign",
+    "sound_envelope",
     "wall_clock",
 ]

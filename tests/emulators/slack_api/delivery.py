@@ -62,9 +62,13 @@ def build_envelope(
     }
 
 
-def sign(*, signing_secret: str, timestamp: str, body: str) -> str:
-    """`v0=` + hex HMAC-SHA256 of "v0:{timestamp}:{body}", as in X-Slack-Signature."""
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(*, signing_secret: str, timestamp: str, body: str | bytes) -> str:
+    """`v0=` + hex HMAC-SHA256 of "v0:{timestamp}:{body}", as in X-Slack-Signature.
+
+    A ``bytes`` body is signed as it is, whatever it holds (for malformed requests).
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
 
 
@@ -111,6 +115,16 @@ class EventPoster:
         ) as response:
             await response.read()
             return response
+
+    async def post_raw(
+        self, *, url: str, body: bytes, headers: dict[str, str], ack_timeout: float
+    ) -> int:
+        """POST exactly ``body`` with exactly ``headers``; the HTTP status."""
+        async with self._session.post(
+            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=ack_timeout)
+        ) as response:
+            await response.read()
+            return response.status
 
     async def post_with_retries(
         self,

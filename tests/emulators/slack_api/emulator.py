@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,8 @@ from aiohttp import web
 from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
 from .clock import Clock, wall_clock
-from .delivery import ACK_TIMEOUT, EventPoster, build_envelope
+from .delivery import ACK_TIMEOUT, USER_AGENT, EventPoster, build_envelope
+from .delivery import sign as sign_body
 from .params import ApiError, parse_request
 from .rate_limits import DEFAULT_RATE_LIMITS, RateLimit, RateLimiter
 from .records import (
@@ -32,6 +34,10 @@ from .workspace import Identity, Workspace
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# PLATFORMS.md, "Slack chat streams": streams are reported stopped server-side after ~30 s
+# without an append or ~5 min in all (recordings of the real service, September 2026).
+STREAM_IDLE_TTL = 30.0
+STREAM_TTL = 300.0
 # Methods that take the app-level (xapp-) token; every other method wants the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 BOT_SCOPES = (
@@ -58,13 +64,15 @@ class SlackEmulator(LocalService):
         rate_limits: Mapping[str, RateLimit] | None = None,
         rate_limits_enabled: bool = True,
         streaming_enabled: bool = True,
-        stream_ttl: float | None = None,
+        stream_ttl: float | None = STREAM_TTL,
+        stream_idle_ttl: float | None = STREAM_IDLE_TTL,
     ) -> None:
         self.identity = identity or Identity()
         self.clock = clock
         self.workspace = Workspace(identity=self.identity, clock=clock)
         self.workspace.streaming_enabled = streaming_enabled
         self.workspace.stream_ttl = stream_ttl
+        self.workspace.stream_idle_ttl = stream_idle_ttl
         self.rate_limiter = RateLimiter(
             limits=DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits, clock=clock
         )
@@ -253,6 +261,20 @@ class SlackEmulator(LocalService):
         """End the streaming state of open streams, as Slack does after its undocumented TTL."""
         return self.workspace.expire_streams()
 
+    def user_stops_stream(self, *, channel: str, ts: str) -> SlackMessage:
+        """The user presses stop on an open stream: later appends and stops are refused
+        with ``stopped_by_user`` (PLATFORMS.md, "Slack chat streams")."""
+        message = self.workspace.messages[(channel, ts)]
+        if message.stream_state != "streaming":
+            raise ValueError(f"the message {ts} in {channel} is not an open stream")
+        message.stream_state = "stopped_by_user"
+        return message
+
+    def refuse_streams_in(self, channel: str, *, error: str = "channel_type_not_supported") -> None:
+        """chat.startStream in ``channel`` fails with ``error`` ("not here"), as Slack does
+        in conversations that cannot hold a stream."""
+        self.workspace.streams_refused[channel] = error
+
     # --- Web API -----------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -421,6 +443,38 @@ class SlackEmulator(LocalService):
         )
         return response.status
 
+    async def deliver_raw(
+        self,
+        *,
+        url: str,
+        body: bytes,
+        sign: bool = True,
+        timestamp: str | None = None,
+        signature: str | None = None,
+        content_type: str = "application/json",
+        ack_timeout: float = ACK_TIMEOUT,
+    ) -> int:
+        """POST ``body`` to the app's Request URL as it is, however malformed; the status.
+
+        With ``sign`` the request carries a timestamp (now, unless ``timestamp`` is given,
+        which may be any text) and the signature Slack would compute over exactly these
+        bytes; ``signature`` replaces it. Without ``sign`` neither header is sent unless given.
+        """
+        headers = {"Content-Type": content_type, "User-Agent": USER_AGENT}
+        if sign or timestamp is not None:
+            timestamp = str(int(time.time())) if timestamp is None else timestamp
+            headers["X-Slack-Request-Timestamp"] = timestamp
+        if sign and signature is None:
+            assert timestamp is not None
+            signature = sign_body(
+                signing_secret=self.identity.signing_secret, timestamp=timestamp, body=body
+            )
+        if signature is not None:
+            headers["X-Slack-Signature"] = signature
+        return await self._poster_or_fail().post_raw(
+            url=url, body=body, headers=headers, ack_timeout=ack_timeout
+        )
+
     async def deliver_with_retries(
         self,
         *,
@@ -469,6 +523,23 @@ class SlackEmulator(LocalService):
                 "accepts_response_payload": False,
                 "retry_attempt": retry_attempt,
                 "retry_reason": retry_reason,
+            }
+        )
+        return envelope_id
+
+    async def push_raw_socket_event(self, payload: Any, *, connect_within: float = 5.0) -> str:
+        """Send an events_api envelope whose payload is exactly ``payload``, however
+        malformed (for poison tests); returns its envelope_id."""
+        await self.wait_for_socket(within=connect_within)
+        envelope_id = str(uuid.uuid4())
+        await self._sockets.push(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
             }
         )
         return envelope_id

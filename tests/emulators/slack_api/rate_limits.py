@@ -37,9 +37,10 @@ DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
         "chat.update": TIER_3,
         "chat.delete": TIER_3,
         "chat.startStream": RateLimit(per_minute=60, burst=3, scope="channel"),
-        # Tier 4 in Slack's reference; kept generous so streaming tests are not throttled.
-        "chat.appendStream": RateLimit(per_minute=600, burst=50, scope="channel"),
-        "chat.stopStream": TIER_3,
+        # PLATFORMS.md ("Slack chat streams") and Slack's method pages: appendStream is
+        # Tier 4, stopStream Tier 2.
+        "chat.appendStream": TIER_4,
+        "chat.stopStream": TIER_2,
         "reactions.add": TIER_3,
         "reactions.remove": TIER_2,
         "reactions.get": TIER_3,

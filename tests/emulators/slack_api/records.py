@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from . import ids
 
-StreamState = Literal["streaming", "stopped", "expired"]
+StreamState = Literal["streaming", "stopped", "expired", "stopped_by_user"]
 DeliveryOutcome = Literal["acked", "http_error", "http_timeout", "connection_failed"]
 
 
@@ -59,6 +59,7 @@ class SlackMessage:
     recipient_user_id: str | None = None
     recipient_team_id: str | None = None
     started_at: float = 0.0
+    last_streamed_at: float = 0.0
 
     @property
     def edits(self) -> int:

@@ -103,9 +103,23 @@ class WebApi:
     def _streaming(self, params: dict[str, Any]) -> SlackMessage:
         message = self._own_message(params, not_owned="message_not_owned_by_app")
         self._ws.expire_old_streams()
+        if message.stream_state == "stopped_by_user":
+            # PLATFORMS.md, "Slack chat streams": the user pressed stop; the app must not
+            # go on writing in the message.
+            raise ApiError("stopped_by_user")
         if message.stream_state != "streaming":
+            # PLATFORMS.md: a stream that is not open refuses appendStream and stopStream.
             raise ApiError("message_not_in_streaming_state")
+        message.last_streamed_at = self._ws.clock()
         return message
+
+    def _not_streaming(self, message: SlackMessage, *, error: str) -> None:
+        """PLATFORMS.md, "Slack chat streams" (recordings of the real service, Sept. 2026):
+        a stream that is still open refuses chat.update (streaming_state_conflict) and
+        chat.delete (cant_delete_message); stop it first, or wait for it to close."""
+        self._ws.expire_old_streams()
+        if message.stream_state == "streaming":
+            raise ApiError(error)
 
     # --- methods -----------------------------------------------------------------------
 
@@ -150,6 +164,7 @@ class WebApi:
 
     def chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._own_message(params, not_owned="cant_update_message")
+        self._not_streaming(message, error="streaming_state_conflict")
         blocks = self._blocks(params)
         text = text_field(params, "text") or text_field(params, "markdown_text")
         if text is None and blocks is None and not params.get("attachments"):
@@ -171,6 +186,7 @@ class WebApi:
 
     def chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._own_message(params, not_owned="cant_delete_message")
+        self._not_streaming(message, error="cant_delete_message")
         message.deleted = True
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
@@ -178,6 +194,11 @@ class WebApi:
         if not self._ws.streaming_enabled:
             raise ApiError("feature_not_enabled")
         channel = self._postable_channel(params)
+        refused = self._ws.streams_refused.get(channel)
+        if refused is not None:
+            # Slack's chat.startStream / appendStream reference lists such "not here" errors
+            # (channel_type_not_supported); PLATFORMS.md: remember them per channel.
+            raise ApiError(refused)
         thread_ts = required(params, "thread_ts")
         is_dm = self._ws.channel(channel).is_im
         recipient_user = text_field(params, "recipient_user_id")
@@ -201,6 +222,7 @@ class WebApi:
             recipient_user_id=recipient_user,
             recipient_team_id=recipient_team,
             started_at=self._ws.clock(),
+            last_streamed_at=self._ws.clock(),
         )
         self._ws.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts}

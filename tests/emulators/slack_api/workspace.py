@@ -46,6 +46,9 @@ class Workspace:
         self.channels: dict[str, SlackChannel] = {}
         self.streaming_enabled = True
         self.stream_ttl: float | None = None
+        self.stream_idle_ttl: float | None = None
+        # Channels where chat.startStream is refused, with the error Slack gives there.
+        self.streams_refused: dict[str, str] = {}
         self._sequence = 0
         self.add_user(
             SlackUser(
@@ -97,11 +100,18 @@ class Workspace:
         return expired
 
     def expire_old_streams(self) -> None:
-        if self.stream_ttl is None:
-            return
+        """Close the streams Slack would report stopped by now (PLATFORMS.md, "Slack chat
+        streams": after ~30 s without an append, or ~5 min in all)."""
         now = self.clock()
         for message in self.messages.values():
-            if message.stream_state == "streaming" and now - message.started_at > self.stream_ttl:
+            if message.stream_state != "streaming":
+                continue
+            too_old = self.stream_ttl is not None and now - message.started_at > self.stream_ttl
+            idle = (
+                self.stream_idle_ttl is not None
+                and now - message.last_streamed_at > self.stream_idle_ttl
+            )
+            if too_old or idle:
                 message.stream_state = "expired"
 
     def edit(self, message: SlackMessage, *, text: str, blocks: list[Any] | None) -> None:

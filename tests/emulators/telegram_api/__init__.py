@@ -16,14 +16,17 @@ from ._records import (
     WebhookConfig,
 )
 from ._server import TelegramEmulator, update_kind
+from .malformed import MALFORMED_UPDATES, POISON_MARKER, Malformed, malformed_update
 
 __all__ = [
     "ALICE",
     "BOB",
     "FORUM_ID",
     "GROUP_ID",
+    "MALFORMED_UPDATES",
     "NOT_MODIFIED",
     "OTHER_BOT",
+    "POISON_MARKER",
     "REACTION_EMOJI",
     "BotIdentity",
     "CallRecord",
@@ -31,6 +34,7 @@ __all__ = [
     "ChatActionRecord",
     "DraftRecord",
     "FloodLimits",
+    "Malformed",
     "MarkupError",
     "ReactionRecord",
     "SentMessage",
@@ -39,6 +43,7 @@ __all__ = [
     "UploadedFile",
     "WebhookConfig",
     "auto_entities",
+    "malformed_update",
     "parse_html",
     "update_kind",
     "utf16_len",

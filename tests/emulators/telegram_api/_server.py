@@ -51,6 +51,16 @@ class _Fault:
     remaining: int
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """An update waiting for getUpdates: ``update_id`` is what offsets confirm it by, also
+    when a raw ``payload`` lacks one or holds something else."""
+
+    update_id: int
+    payload: Any
+    raw: bool = False
+
+
 def _json_response(status: int, body: Mapping[str, Any]) -> web.Response:
     return web.Response(
         status=status, body=json.dumps(body).encode("utf-8"), content_type="application/json"
@@ -86,7 +96,7 @@ class TelegramEmulator(LocalService):
         self._calls: list[CallRecord] = []
         self._call_waiters: set[asyncio.Event] = set()
         self._faults: list[_Fault] = []
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[_Queued] = []
         self._last_update_id = 0
         self._update_waiters: set[asyncio.Event] = set()
         self._parked_polls = 0
@@ -193,39 +203,59 @@ class TelegramEmulator(LocalService):
     def push_update(self, update: Mapping[str, Any]) -> int:
         """Queue an update for getUpdates, wake waiting long polls, return its update_id."""
         stamped = self._assign_id(update)
-        self._pending.append(stamped)
+        self._pending.append(_Queued(update_id=int(stamped["update_id"]), payload=stamped))
         self._wake(self._update_waiters)
         return int(stamped["update_id"])
+
+    def push_raw_update(self, payload: Any) -> int:
+        """Queue ``payload`` for getUpdates exactly as given, however malformed.
+
+        Telegram numbers every update even when what it sends is broken: a payload without an
+        integer ``update_id`` gets the next id to be confirmed by (an offset above it), which
+        it does not carry. Nothing is learnt from the payload, and it is delivered whatever
+        allowed_updates says. Returns that id.
+        """
+        given = payload.get("update_id") if isinstance(payload, Mapping) else None
+        if isinstance(given, int) and not isinstance(given, bool):
+            update_id = given
+        else:
+            update_id = self._last_update_id + 1
+        self._last_update_id = max(self._last_update_id, update_id)
+        self._pending.append(_Queued(update_id=update_id, payload=payload, raw=True))
+        self._wake(self._update_waiters)
+        return update_id
 
     def _drop_pending(self) -> None:
         self._pending.clear()
 
     @property
-    def pending_updates(self) -> list[dict[str, Any]]:
-        return list(self._pending)
+    def pending_updates(self) -> list[Any]:
+        return [queued.payload for queued in self._pending]
 
     @property
     def allowed_updates(self) -> tuple[str, ...] | None:
         """The last allowed_updates the bot sent (getUpdates or setWebhook)."""
         return self._methods.allowed_updates
 
-    def _wanted(self, update: Mapping[str, Any]) -> bool:
+    def _wanted(self, queued: _Queued) -> bool:
+        if queued.raw:
+            return True
         allowed = self._methods.allowed_updates
-        kind = update_kind(update)
+        kind = update_kind(queued.payload)
         if not allowed:
             return kind not in _OPT_IN_UPDATES
         return kind in allowed
 
-    def _ready_updates(self, *, offset: Any, limit: int) -> list[dict[str, Any]]:
+    def _ready_updates(self, *, offset: Any, limit: int) -> list[Any]:
         if isinstance(offset, int) and offset < 0:
             self._pending = self._pending[offset:]
         elif isinstance(offset, int) and offset > 0:
-            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            self._pending = [u for u in self._pending if u.update_id >= offset]
         # Telegram never creates updates of kinds the bot did not ask for.
         self._pending = [u for u in self._pending if self._wanted(u)]
-        return self._pending[:limit]
+        return [queued.payload for queued in self._pending[:limit]]
 
-    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: dict[str, Any]) -> list[Any]:
         if self._methods.webhook is not None:
             raise ApiError(409, _CONFLICT_WEBHOOK)
         allowed = params.get("allowed_updates")
@@ -294,6 +324,27 @@ class TelegramEmulator(LocalService):
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, data=body, headers=headers) as response,
+        ):
+            await response.read()
+            return response.status
+
+    async def deliver_raw_webhook(
+        self,
+        *,
+        url: str,
+        body: Any,
+        secret_token: str | None,
+        content_type: str = "application/json",
+    ) -> int:
+        """POST ``body`` to a bot's webhook exactly as given (JSON-encoded unless it is
+        ``bytes``), however malformed; return the HTTP status. Nothing is learnt from it."""
+        headers = {"Content-Type": content_type}
+        if secret_token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret_token
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=data, headers=headers) as response,
         ):
             await response.read()
             return response.status

@@ -1,0 +1,101 @@
+"""The store's worker thread: every wait is bounded, a stuck call blocks neither the callers
+nor the process's exit, and a call given up before it started never runs."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from knowrithm_bots.core.store.worker import Worker, WorkerTimeout
+
+
+async def test_calls_run_in_order_on_another_thread() -> None:
+    worker = Worker(name="t", timeout=5)
+    seen: list[tuple[int, str]] = []
+
+    def record(n: int) -> int:
+        seen.append((n, threading.current_thread().name))
+        return n
+
+    results = await asyncio.gather(*(worker.run(lambda _d, n=n: record(n)) for n in range(20)))
+    assert results == list(range(20))
+    assert [n for n, _ in seen] == list(range(20))
+    assert {name for _, name in seen} == {"t"}
+    assert await worker.close(last=lambda _d: None)
+
+
+async def test_an_error_reaches_the_caller() -> None:
+    worker = Worker(name="t", timeout=5)
+
+    def boom(_deadline: float) -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        await worker.run(boom)
+    assert await worker.run(lambda _d: "still serving") == "still serving"
+
+
+async def test_a_stuck_call_times_out_and_later_calls_fail_at_once() -> None:
+    worker = Worker(name="t", timeout=0.3)
+    release = threading.Event()
+    ran: list[str] = []
+    try:
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeout):
+            await worker.run(lambda _d: release.wait())
+        assert 0.25 <= time.monotonic() - started < 2
+        # Queued behind the stuck call, this one is given up before it starts...
+        with pytest.raises(WorkerTimeout):
+            await worker.run(lambda _d: ran.append("late"))
+        # ...and once the call is stuck past the timeout, new ones fail without waiting.
+        await asyncio.sleep(0.1)
+        assert worker.stuck_for() > 0
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeout):
+            await worker.run(lambda _d: ran.append("later"))
+        assert time.monotonic() - started < 0.1
+        assert not await worker.close(last=lambda _d: None)  # bounded, though stuck
+    finally:
+        release.set()
+    await asyncio.sleep(0.2)
+    assert ran == []  # calls their callers gave up on never ran
+
+
+async def test_a_call_sees_its_deadline() -> None:
+    worker = Worker(name="t", timeout=1.5)
+    before = time.monotonic()
+    deadline = await worker.run(lambda d: d)
+    assert before + 1.4 <= deadline <= time.monotonic() + 1.5
+    await worker.close(last=lambda _d: None)
+
+
+def test_a_call_stuck_for_good_does_not_keep_the_process_from_exiting() -> None:
+    program = textwrap.dedent(
+        """
+        import asyncio, threading
+        from knowrithm_bots.core.store.worker import Worker, WorkerTimeout
+
+        async def main():
+            worker = Worker(name="store", timeout=0.2)
+            try:
+                await worker.run(lambda _d: threading.Event().wait())
+            except WorkerTimeout:
+                print("timed out", flush=True)
+            print("closed" if await worker.close(last=lambda _d: None) else "left", flush=True)
+
+        asyncio.run(main())
+        """
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["timed", "out", "left"]
+    assert time.monotonic() - started < 10
