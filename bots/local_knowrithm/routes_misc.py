@@ -54,8 +54,9 @@ async def rate_message(request: web.Request) -> web.Response:
 
 def _lead_email(body: dict[str, Any], *, leads: Iterable[StoredLead]) -> str:
     """The body's lead e-mail, validated as Knowrithm does: the docs make it a validated
-    ``String(email)`` that identifies the lead, so a malformed or special-use address is a
-    422 and one that a lead already has is a 409."""
+    ``String(email)`` that identifies the lead. They do not name the status codes: 422 for
+    a refused address and 409 for a taken one are this server's choice, and the client
+    also reads "already exists" in any 4xx as a taken one (KNOWRITHM_API.md, leads)."""
     email = optional_str(body, "email")
     if not email:
         raise bad_request("'email' is required")

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tests.emulators.breakage import drop_path, set_path, whole
+
 from ._builders import ALICE, UpdateBuilder
 
 POISON_MARKER = "poison-payload-marker-7f3a"
 
 Base = Literal["message", "reaction", "callback"]
-_DELETE = object()
 
 
 @dataclass(frozen=True)
@@ -30,34 +31,6 @@ class Malformed:
     name: str
     base: Base
     breakage: Callable[[dict[str, Any]], Any]
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], Any]:
-    """Set (or, with ``_DELETE``, remove) the field at a dotted path; list items by index."""
-
-    def breakage(update: dict[str, Any]) -> Any:
-        broken = copy.deepcopy(update)
-        *parents, last = path.split(".")
-        node: Any = broken
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if value is _DELETE:
-            del node[last]
-        elif isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-        return broken
-
-    return breakage
-
-
-def _drop(path: str) -> Callable[[dict[str, Any]], Any]:
-    return _set(path, _DELETE)
-
-
-def _whole(value: Any) -> Callable[[dict[str, Any]], Any]:
-    return lambda _update: copy.deepcopy(value)
 
 
 def _edited_without_date(update: dict[str, Any]) -> Any:
@@ -70,71 +43,79 @@ def _edited_without_date(update: dict[str, Any]) -> Any:
 
 MALFORMED_UPDATES: tuple[Malformed, ...] = (
     # --- the update itself
-    Malformed("update is a list", "message", _whole([1, 2, 3])),
-    Malformed("update is a string", "message", _whole(POISON_MARKER)),
-    Malformed("update is null", "message", _whole(None)),
-    Malformed("update without update_id", "message", _drop("update_id")),
-    Malformed("update_id is a string", "message", _set("update_id", "seven")),
-    Malformed("message is a string", "message", _set("message", POISON_MARKER)),
-    Malformed("message is a list", "message", _set("message", [POISON_MARKER])),
+    Malformed("update is a list", "message", whole([1, 2, 3])),
+    Malformed("update is a string", "message", whole(POISON_MARKER)),
+    Malformed("update is null", "message", whole(None)),
+    Malformed("update without update_id", "message", drop_path("update_id")),
+    Malformed("update_id is a string", "message", set_path("update_id", "seven")),
+    Malformed("message is a string", "message", set_path("message", POISON_MARKER)),
+    Malformed("message is a list", "message", set_path("message", [POISON_MARKER])),
     # --- the message
-    Malformed("message without message_id", "message", _drop("message.message_id")),
-    Malformed("message_id is a string", "message", _set("message.message_id", "x")),
-    Malformed("message without date", "message", _drop("message.date")),
-    Malformed("date is a string", "message", _set("message.date", "yesterday")),
-    Malformed("date out of range", "message", _set("message.date", 10**20)),
-    Malformed("text is a number", "message", _set("message.text", 42)),
-    Malformed("message_thread_id is a string", "message", _set("message.message_thread_id", "t")),
+    Malformed("message without message_id", "message", drop_path("message.message_id")),
+    Malformed("message_id is a string", "message", set_path("message.message_id", "x")),
+    Malformed("message without date", "message", drop_path("message.date")),
+    Malformed("date is a string", "message", set_path("message.date", "yesterday")),
+    Malformed("date out of range", "message", set_path("message.date", 10**20)),
+    Malformed("text is a number", "message", set_path("message.text", 42)),
+    Malformed(
+        "message_thread_id is a string", "message", set_path("message.message_thread_id", "t")
+    ),
     Malformed("edited message without date", "message", _edited_without_date),
     # --- the chat
-    Malformed("message without chat", "message", _drop("message.chat")),
-    Malformed("chat is a string", "message", _set("message.chat", "private")),
-    Malformed("chat without id", "message", _drop("message.chat.id")),
-    Malformed("chat id is a string", "message", _set("message.chat.id", "abc")),
-    Malformed("chat without type", "message", _drop("message.chat.type")),
+    Malformed("message without chat", "message", drop_path("message.chat")),
+    Malformed("chat is a string", "message", set_path("message.chat", "private")),
+    Malformed("chat without id", "message", drop_path("message.chat.id")),
+    Malformed("chat id is a string", "message", set_path("message.chat.id", "abc")),
+    Malformed("chat without type", "message", drop_path("message.chat.type")),
     # --- the sender
-    Malformed("from is a list", "message", _set("message.from", [])),
-    Malformed("from without id", "message", _drop("message.from.id")),
-    Malformed("from id is a string", "message", _set("message.from.id", "1001")),
-    Malformed("from without is_bot", "message", _drop("message.from.is_bot")),
-    Malformed("from without first_name", "message", _drop("message.from.first_name")),
+    Malformed("from is a list", "message", set_path("message.from", [])),
+    Malformed("from without id", "message", drop_path("message.from.id")),
+    Malformed("from id is a string", "message", set_path("message.from.id", "1001")),
+    Malformed("from without is_bot", "message", drop_path("message.from.is_bot")),
+    Malformed("from without first_name", "message", drop_path("message.from.first_name")),
     # --- entities
-    Malformed("entities is a string", "message", _set("message.entities", POISON_MARKER)),
-    Malformed("entity is a string", "message", _set("message.entities.0", "mention")),
-    Malformed("entity without length", "message", _drop("message.entities.0.length")),
-    Malformed("entity without type", "message", _drop("message.entities.0.type")),
-    Malformed("entity offset is a string", "message", _set("message.entities.0.offset", "0")),
+    Malformed("entities is a string", "message", set_path("message.entities", POISON_MARKER)),
+    Malformed("entity is a string", "message", set_path("message.entities.0", "mention")),
+    Malformed("entity without length", "message", drop_path("message.entities.0.length")),
+    Malformed("entity without type", "message", drop_path("message.entities.0.type")),
+    Malformed("entity offset is a string", "message", set_path("message.entities.0.offset", "0")),
     Malformed(
         "caption entity without length",
         "message",
-        _set("message.caption_entities", [{"type": "bold", "offset": 0}]),
+        set_path("message.caption_entities", [{"type": "bold", "offset": 0}]),
     ),
     # --- the message replied to
-    Malformed("reply_to_message is a string", "message", _set("message.reply_to_message", "x")),
+    Malformed("reply_to_message is a string", "message", set_path("message.reply_to_message", "x")),
     Malformed(
         "reply_to_message without date",
         "message",
-        _set(
+        set_path(
             "message.reply_to_message",
             {"message_id": 1, "chat": {"id": ALICE["id"], "type": "private"}},
         ),
     ),
     # --- reactions
-    Malformed("reaction without chat", "reaction", _drop("message_reaction.chat")),
-    Malformed("reaction without message_id", "reaction", _drop("message_reaction.message_id")),
-    Malformed("reaction without date", "reaction", _drop("message_reaction.date")),
-    Malformed("reaction user without id", "reaction", _drop("message_reaction.user.id")),
-    Malformed("reaction without old_reaction", "reaction", _drop("message_reaction.old_reaction")),
-    Malformed("new_reaction is a string", "reaction", _set("message_reaction.new_reaction", "👍")),
+    Malformed("reaction without chat", "reaction", drop_path("message_reaction.chat")),
+    Malformed("reaction without message_id", "reaction", drop_path("message_reaction.message_id")),
+    Malformed("reaction without date", "reaction", drop_path("message_reaction.date")),
+    Malformed("reaction user without id", "reaction", drop_path("message_reaction.user.id")),
     Malformed(
-        "reaction type without type", "reaction", _drop("message_reaction.new_reaction.0.type")
+        "reaction without old_reaction", "reaction", drop_path("message_reaction.old_reaction")
     ),
     Malformed(
-        "emoji reaction without emoji", "reaction", _drop("message_reaction.new_reaction.0.emoji")
+        "new_reaction is a string", "reaction", set_path("message_reaction.new_reaction", "👍")
+    ),
+    Malformed(
+        "reaction type without type", "reaction", drop_path("message_reaction.new_reaction.0.type")
+    ),
+    Malformed(
+        "emoji reaction without emoji",
+        "reaction",
+        drop_path("message_reaction.new_reaction.0.emoji"),
     ),
     # --- button presses
-    Malformed("callback without id", "callback", _drop("callback_query.id")),
-    Malformed("callback without from", "callback", _drop("callback_query.from")),
+    Malformed("callback without id", "callback", drop_path("callback_query.id")),
+    Malformed("callback without from", "callback", drop_path("callback_query.from")),
 )
 
 
