@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 from tests.adapters.test_console import BIN, run_cli
+from tests.bots.local_process import local_knowrithm_process
 from tests.support import env_without_proxies
 
 
@@ -142,30 +143,13 @@ def test_example_config_passes_check_config_with_every_adapter() -> None:
 async def test_local_knowrithm_command_serves_the_api() -> None:
     import httpx
 
-    # Port 0: the server binds a free port itself and names it, so no other process can
-    # take it between a probe and the bind.
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "knowrithm-bots"),
-        "local-knowrithm",
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env_without_proxies(),
-    )
-    assert process.stdout is not None
-    try:
-        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        prefix = "Local Knowrithm API on "
-        assert banner.startswith(prefix), banner
-        base_url = banner.removeprefix(prefix).strip()
+    async with local_knowrithm_process() as (process, base_url):
         assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(":0/api")
         async with httpx.AsyncClient(base_url=f"{base_url}/v1") as http:
             health = await http.get("/health")
             assert health.json() == {"status": "ok"}
             refused = await http.get("/conversation")
             assert refused.status_code == 401
-    finally:
         process.terminate()
         _, err = await asyncio.wait_for(process.communicate(), 20)
     assert "local-secret" not in err.decode()
@@ -173,20 +157,7 @@ async def test_local_knowrithm_command_serves_the_api() -> None:
 
 
 async def test_ctrl_c_stops_the_local_knowrithm_command_with_status_130() -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "knowrithm-bots"),
-        "local-knowrithm",
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env_without_proxies(),
-    )
-    assert process.stdout is not None
-    try:
-        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        assert banner.startswith("Local Knowrithm API on "), banner
-    finally:
+    async with local_knowrithm_process() as (process, _):
         process.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 130

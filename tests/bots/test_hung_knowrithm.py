@@ -3,49 +3,21 @@ a "still working" notice, then one sentence, and answers again once Knowrithm is
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from knowrithm_bots.core.errors import AnswerTimeout
 from knowrithm_bots.core.user_messages import explain
-from tests.bots.terminal import BIN, Terminal
-from tests.support import env_without_proxies
+from tests.bots.local_process import local_knowrithm_process
+from tests.bots.terminal import Terminal
 
 PROMPT = "you › "
 NOTICE = "Still thinking, hang on…"
 NOTICE_AFTER = 1.0
 LIMIT = 3.0
 GAVE_UP = explain(AnswerTimeout("gave up"))
-
-
-@contextlib.asynccontextmanager
-async def local_knowrithm() -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """The local Knowrithm server as a process of its own, and its base URL."""
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "knowrithm-bots"),
-        "local-knowrithm",
-        "--port",
-        "0",
-        "--word-delay",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env_without_proxies(),
-    )
-    assert process.stdout is not None
-    try:
-        banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        yield process, banner.removeprefix("Local Knowrithm API on ").strip()
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGCONT)
-            process.terminate()
-        await asyncio.wait_for(process.wait(), 20)
 
 
 def write_config(folder: Path, *, base_url: str) -> Path:
@@ -63,7 +35,7 @@ def write_config(folder: Path, *, base_url: str) -> Path:
 async def test_a_stopped_knowrithm_gets_a_notice_then_a_sentence_then_answers_again(
     tmp_path: Path,
 ) -> None:
-    async with local_knowrithm() as (server, base_url):
+    async with local_knowrithm_process("--word-delay", "0") as (server, base_url):
         config = write_config(tmp_path, base_url=base_url)
         async with await Terminal.start("run", "console", "--config", str(config)) as term:
             await term.wait_for(lambda s: s.endswith(PROMPT))
