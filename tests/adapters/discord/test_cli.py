@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from knowrithm_bots.core.commands import HELP_TEXT
+from tests.emulators.discord_api import DiscordEmulator
 from tests.support import env_without_proxies, eventually
 
 from .helpers import discord_world
@@ -15,21 +16,27 @@ from .helpers import discord_world
 BIN = Path(sys.executable).parent
 
 
+def _bot_config(folder: Path, emu: DiscordEmulator) -> tuple[Path, dict[str, str]]:
+    """A config file running the Discord adapter against ``emu``, and the environment
+    that carries its token."""
+    config = folder / "bot.yaml"
+    config.write_text(
+        "knowrithm: {base_url: local}\n"
+        "store: {backend: memory}\n"
+        "adapters:\n"
+        "  discord:\n"
+        "    token: ${DISCORD_BOT_TOKEN}\n"
+        f"    api_base_url: {emu.api_base}\n"
+        f"    gateway_url: {emu.gateway_url}\n"
+        "    guild_ready_timeout: 0.05\n"
+    )
+    return config, {**env_without_proxies(), "DISCORD_BOT_TOKEN": emu.token}
+
+
 async def test_the_command_runs_the_discord_bot_from_a_config_file(tmp_path: Path) -> None:
     async with discord_world() as world:
         emu = world.emu
-        config = tmp_path / "bot.yaml"
-        config.write_text(
-            "knowrithm: {base_url: local}\n"
-            "store: {backend: memory}\n"
-            "adapters:\n"
-            "  discord:\n"
-            "    token: ${DISCORD_BOT_TOKEN}\n"
-            f"    api_base_url: {emu.api_base}\n"
-            f"    gateway_url: {emu.gateway_url}\n"
-            "    guild_ready_timeout: 0.05\n"
-        )
-        env = {**env_without_proxies(), "DISCORD_BOT_TOKEN": emu.token}
+        config, env = _bot_config(tmp_path, emu)
         process = await asyncio.create_subprocess_exec(
             str(BIN / "knowrithm-bots"),
             "--log-level",
@@ -62,18 +69,7 @@ async def test_the_process_exits_non_zero_when_discord_refuses_the_bot_mid_run(
 ) -> None:
     async with discord_world() as world:
         emu = world.emu
-        config = tmp_path / "bot.yaml"
-        config.write_text(
-            "knowrithm: {base_url: local}\n"
-            "store: {backend: memory}\n"
-            "adapters:\n"
-            "  discord:\n"
-            "    token: ${DISCORD_BOT_TOKEN}\n"
-            f"    api_base_url: {emu.api_base}\n"
-            f"    gateway_url: {emu.gateway_url}\n"
-            "    guild_ready_timeout: 0.05\n"
-        )
-        env = {**env_without_proxies(), "DISCORD_BOT_TOKEN": emu.token}
+        config, env = _bot_config(tmp_path, emu)
         process = await asyncio.create_subprocess_exec(
             str(BIN / "knowrithm-bots"),
             "run",
