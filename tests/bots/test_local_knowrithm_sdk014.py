@@ -8,6 +8,7 @@ package index for it; everything else stays on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -35,16 +36,8 @@ def _installed(target: Path) -> bool:
     return (target / f"knowrithm_py-{RELEASE}.dist-info").is_dir()
 
 
-@pytest.fixture(scope="session")
-def sdk014(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding knowrithm-py 0.1.4 and its dependencies, installed once."""
-    cache = getattr(request.config, "cache", None)
-    if cache is not None:
-        target = Path(cache.mkdir("knowrithm-py-" + RELEASE)) / "site"
-    else:
-        target = tmp_path_factory.mktemp("knowrithm-py") / "site"
-    if _installed(target):
-        return target
+def _install(target: Path) -> None:
+    """Install 0.1.4 into *target*; the caller holds the install lock."""
     # Installed beside the target and renamed into place, so an interrupted install is never
     # taken for a finished one by a later run.
     partial = target.with_name(f"site.partial-{os.getpid()}")
@@ -68,6 +61,25 @@ def sdk014(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         )
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+
+
+@pytest.fixture(scope="session")
+def sdk014(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding knowrithm-py 0.1.4 and its dependencies, installed once."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        target = Path(cache.mkdir("knowrithm-py-" + RELEASE)) / "site"
+    else:
+        target = tmp_path_factory.mktemp("knowrithm-py") / "site"
+    if _installed(target):
+        return target
+    # pytest-xdist runs the parametrised cases on several workers at once: one installs while
+    # the others wait on the lock, so no worker deletes a tree another is already running from.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name("install.lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _installed(target):
+            _install(target)
     return target
 
 
