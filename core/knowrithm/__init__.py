@@ -9,12 +9,14 @@ from knowrithm_bots.core.knowrithm.models import (
     EntityType,
     Lead,
     Message,
+    ReplyAccepted,
     ReplyDelta,
     ReplyDone,
     ReplyEvent,
 )
 from knowrithm_bots.core.knowrithm.retry import RetryPolicy
 from knowrithm_bots.core.knowrithm.sse import SSEEvent, SSEParser
+from knowrithm_bots.core.knowrithm.streaming import Resume
 
 __all__ = [
     "Agent",
@@ -25,9 +27,11 @@ __all__ = [
     "KnowrithmClient",
     "Lead",
     "Message",
+    "ReplyAccepted",
     "ReplyDelta",
     "ReplyDone",
     "ReplyEvent",
+    "Resume",
     "RetryPolicy",
     "SSEEvent",
     "SSEParser",

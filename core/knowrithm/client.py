@@ -43,7 +43,7 @@ from knowrithm_bots.core.knowrithm.parsing import (
 from knowrithm_bots.core.knowrithm.reply_history import ChatShape
 from knowrithm_bots.core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
 from knowrithm_bots.core.knowrithm.session import HttpSession
-from knowrithm_bots.core.knowrithm.streaming import ReplyRun
+from knowrithm_bots.core.knowrithm.streaming import ReplyRun, Resume
 from knowrithm_bots.core.knowrithm.tasks import TaskPoller
 from knowrithm_bots.core.knowrithm.wire_forms import WireForms
 
@@ -308,8 +308,11 @@ class KnowrithmClient:
         )
         return parse_analytics(answer.body)
 
-    def stream_reply(self, *, conversation_id: str, text: str) -> AsyncGenerator[ReplyEvent, None]:
-        """Send ``text`` once and yield the reply: zero or more deltas, then one ``ReplyDone``.
+    def stream_reply(
+        self, *, conversation_id: str, text: str, resume: Resume | None = None
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Send ``text`` once and yield the reply: ``ReplyAccepted`` once Knowrithm has the
+        question, zero or more deltas, then one ``ReplyDone``.
 
         Nothing is sent until iteration starts. Close the iterator (``contextlib.aclosing``)
         when stopping early, so the stream connection is released at once.
@@ -323,6 +326,15 @@ class KnowrithmClient:
         conversation ended or vanished). Without a message id from the send, the history
         fallback accepts only an assistant message newer than the history was before the
         send, never an earlier one.
+
+        A send that fails without saying whether Knowrithm took the message (a 5xx, a timeout,
+        a broken connection, an unreadable answer) is looked up in the history: found, its
+        reply is awaited; not found, the message is sent once more. Only when that fails too
+        is the error raised.
+
+        ``resume`` continues a send that an earlier process began (see ``Resume``): the
+        question is sent only when Knowrithm does not have it, otherwise its reply is read
+        (deltas from then on, and the final message).
         """
         run = ReplyRun(
             http=self._http,
@@ -332,6 +344,7 @@ class KnowrithmClient:
             idle_timeout=self._stream_idle_timeout,
             reply_timeout=self._task_timeout,
             shape=self._chat_shape,
+            resume=resume,
         )
         return run.events()
 

@@ -95,4 +95,16 @@ class ReplyDone:
     message: Message
 
 
-ReplyEvent = ReplyDelta | ReplyDone
+@dataclass(frozen=True, kw_only=True)
+class ReplyAccepted:
+    """Knowrithm has the question: from now on it must never be sent again.
+
+    ``question_id`` is Knowrithm's id of the user message when the service named it (or the
+    history showed it); a caller that records it can find the answer after a restart.
+    """
+
+    question_id: str | None = None
+    task_id: str | None = None
+
+
+ReplyEvent = ReplyDelta | ReplyDone | ReplyAccepted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from knowrithm_bots.core.errors import KnowrithmError
@@ -13,6 +14,9 @@ from knowrithm_bots.core.knowrithm.session import HttpSession
 
 _HISTORY_PAGE = 100
 _HISTORY_ACTION = "read the conversation history"
+# How far the service's clock may run behind ours before a question stored by it after our
+# send looks older than the send.
+CLOCK_SKEW = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +79,38 @@ def reply_after_mark(entries: list[HistoryEntry], *, mark: HistoryMark) -> Messa
     if mark.newest_assistant_id is not None and mark.newest_assistant_id in ids:
         newer = entries[ids.index(mark.newest_assistant_id) + 1 :]
     return next((e.message for e in newer if e.message.role == "assistant"), None)
+
+
+def find_question(
+    entries: list[HistoryEntry], *, text: str, not_before: float | None
+) -> Message | None:
+    """This send's question in the history, if Knowrithm stored it; None otherwise.
+
+    Sends in one conversation are serialised, so a question the service took is the newest
+    user message. Its text must match, and (where both times are known) it must not be older
+    than the send (``not_before``, epoch seconds, less ``CLOCK_SKEW``): an identical question
+    asked earlier and answered already is not this one.
+    """
+    newest = next((e.message for e in reversed(entries) if e.message.role == "user"), None)
+    if newest is None or newest.content.strip() != text.strip():
+        return None
+    stored = _epoch(newest.created_at)
+    if not_before is not None and stored is not None and stored < not_before - CLOCK_SKEW:
+        return None
+    return newest
+
+
+def _epoch(stamp: str | None) -> float | None:
+    """An ISO 8601 time as epoch seconds (UTC when no zone is given); None if unreadable."""
+    if not stamp:
+        return None
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC).timestamp()
+    return parsed.timestamp()
 
 
 def _parse_entries(*, body: Any, conversation_id: str) -> list[HistoryEntry]:

@@ -7,6 +7,7 @@ import collections
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,18 +18,29 @@ import httpx
 from knowrithm_bots.core.errors import (
     REPLY_LOST,
     AuthError,
+    BadRequestError,
     ConversationEndedError,
+    KnowrithmError,
     NotFoundError,
     ProtocolError,
+    RateLimitedError,
     UnavailableError,
 )
 from knowrithm_bots.core.knowrithm.error_mapping import error_from_response
-from knowrithm_bots.core.knowrithm.models import Message, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.core.knowrithm.models import (
+    Message,
+    ReplyAccepted,
+    ReplyDelta,
+    ReplyDone,
+    ReplyEvent,
+)
 from knowrithm_bots.core.knowrithm.parsing import as_int, as_str, parse_message
 from knowrithm_bots.core.knowrithm.reply_history import (
     ChatShape,
+    HistoryEntry,
     HistoryMark,
     ReplyHistory,
+    find_question,
     mark_of,
     reply_after_mark,
     reply_to_user_message,
@@ -52,6 +64,23 @@ _NOT_A_STREAM = ("application/json", "text/html")
 _SEND_ACTION = "send the message"
 _REPLY_ACTION = "finish the reply"
 _HISTORY_REPLY_ACTION = "add the reply to the conversation history"
+# After a send failed without saying whether Knowrithm took the message, the history is read
+# at these delays (seconds after the failure): a service that queued the message may store it
+# a moment after its gateway gave up.
+QUESTION_LOOKUPS = (0.0, 0.5, 1.5)
+
+
+def ambiguous(exc: KnowrithmError) -> bool:
+    """Whether a failed send may nevertheless have reached Knowrithm.
+
+    Refusals (4xx, 429) mean it did not; a 5xx, a timeout, a broken connection or an answer
+    that cannot be read leave it open.
+    """
+    if isinstance(exc, RateLimitedError | AuthError | BadRequestError | NotFoundError):
+        return False
+    if isinstance(exc, UnavailableError | ProtocolError):
+        return True
+    return exc.status is not None and (exc.status >= 500 or exc.status == 408)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +137,27 @@ def read_send_answer(
         return SendResult(message=reply)
     user_id = as_str(body.get("message_id")) or as_str(body.get("id"))
     return SendResult(message_id=user_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    """A send that an earlier process began: what it knew when it stopped.
+
+    ``question_id`` is Knowrithm's id of the question once the send was accepted;
+    ``maybe_sent`` says the send may have gone out (it began at ``sending_at``, epoch seconds),
+    so the history is read before sending it again.
+    """
+
+    question_id: str | None = None
+    maybe_sent: bool = False
+    sending_at: float | None = None
+
+
+def _mark_before(entries: list[HistoryEntry], *, question_id: str) -> HistoryMark:
+    """The mark the send would have taken: the newest assistant message before the question."""
+    ids = [entry.message.id for entry in entries]
+    before = entries[: ids.index(question_id)] if question_id in ids else entries
+    return mark_of(before)
 
 
 class _StreamLost(Exception):
@@ -189,6 +239,7 @@ class ReplyRun:
         idle_timeout: float,
         reply_timeout: float,
         shape: ChatShape,
+        resume: Resume | None = None,
     ) -> None:
         self._http = http
         self._poller = poller
@@ -205,18 +256,32 @@ class ReplyRun:
         self._finished = False
         self._last_event_id: str | None = None
         self._seen_chunks: set[int] = set()
+        self._resume = resume
 
     async def events(self) -> AsyncGenerator[ReplyEvent, None]:
-        """Yield the reply's deltas and then exactly one ``ReplyDone``."""
+        """Yield ``ReplyAccepted`` once Knowrithm has the question, the reply's deltas, and
+        then exactly one ``ReplyDone``."""
         try:
             self._reader = await self._open(last_event_id=None, after_send=False)
-            if self._shape.needs_mark:
-                self._mark = await self._history.mark()
-            sent = await self._send()
-            if sent.message is not None:
-                yield ReplyDone(sent.message)
-                return
-            self._shape.names_user_message = sent.message_id is not None
+            sent: SendResult | None = None
+            if self._resume is not None:
+                sent = await self._already_sent(self._resume)
+                if sent is not None:
+                    yield ReplyAccepted(question_id=sent.message_id)
+                    # The stream was opened first, so an answer that finishes from now on
+                    # shows there; one that finished before is in the history already.
+                    found = await self._from_history(sent)
+                    if found is not None:
+                        yield ReplyDone(found)
+                        return
+            if sent is None:
+                if self._shape.needs_mark:
+                    self._mark = await self._history.mark()
+                sent = await self._send_surely()
+                yield ReplyAccepted(question_id=sent.message_id, task_id=sent.task_id)
+                if sent.message is not None:
+                    yield ReplyDone(sent.message)
+                    return
             deadline = asyncio.get_running_loop().time() + self._reply_timeout
             try:
                 while (event := await self._next_from_stream(sent, deadline=deadline)) is not None:
@@ -293,6 +358,60 @@ class ReplyRun:
         return read_send_answer(
             body=answer.body, conversation_id=self._conversation_id, redact=self._http.redact
         )
+
+    async def _send_surely(self) -> SendResult:
+        """Send the question; after a failure that leaves open whether Knowrithm took it,
+        look for it in the history and send it once more only when it is not there."""
+        sending_at = time.time()
+        try:
+            sent = await self._send()
+        except KnowrithmError as exc:
+            if not ambiguous(exc):
+                raise
+            first = exc
+        else:
+            return self._learnt_from(sent)
+        logger.warning("%s Looking for the message in the conversation history.", first)
+        try:
+            found = await self._question_in_history(not_before=sending_at)
+        except KnowrithmError as exc:
+            logger.warning("The history could not be read either: %s", exc)
+            raise first from None
+        if found is not None:
+            logger.info("Knowrithm has the message after all; waiting for its reply.")
+            return found
+        logger.info("Knowrithm does not have the message; sending it once more.")
+        return self._learnt_from(await self._send())
+
+    def _learnt_from(self, sent: SendResult) -> SendResult:
+        """``sent``, after noting whether this deployment names the question when it queues."""
+        if sent.message is None:
+            self._shape.names_user_message = sent.message_id is not None
+        return sent
+
+    async def _already_sent(self, resume: Resume) -> SendResult | None:
+        """Where a resumed send stands: Knowrithm's question to follow, or None to send it."""
+        if resume.question_id is not None:
+            return SendResult(message_id=resume.question_id)
+        if not resume.maybe_sent:
+            return None
+        return await self._question_in_history(not_before=resume.sending_at, lookups=(0.0,))
+
+    async def _question_in_history(
+        self, *, not_before: float | None, lookups: tuple[float, ...] = QUESTION_LOOKUPS
+    ) -> SendResult | None:
+        """The question as Knowrithm stored it, read from the history; None if not there."""
+        waited = 0.0
+        for delay in lookups:
+            if delay > waited:
+                await self._http.sleep(delay - waited)
+                waited = delay
+            entries = await self._history.newest()
+            question = find_question(entries, text=self._text, not_before=not_before)
+            if question is not None:
+                self._mark = _mark_before(entries, question_id=question.id)
+                return SendResult(message_id=question.id)
+        return None
 
     async def _next_from_stream(self, sent: SendResult, *, deadline: float) -> ReplyEvent | None:
         """The next event of this reply, or None when the stream is gone and polling must do."""

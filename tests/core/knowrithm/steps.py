@@ -8,7 +8,13 @@ from typing import Any
 import httpx
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, StoredMessage
-from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyDone, ReplyEvent
+from knowrithm_bots.core.knowrithm import (
+    KnowrithmClient,
+    ReplyAccepted,
+    ReplyDelta,
+    ReplyDone,
+    ReplyEvent,
+)
 from tests.support import stored_replies
 
 
@@ -32,10 +38,20 @@ async def new_conversation(client: KnowrithmClient, server: LocalKnowrithm) -> s
 async def reply_events(
     client: KnowrithmClient, conversation_id: str, text: str
 ) -> list[ReplyEvent]:
-    """Every event of one `stream_reply`, the stream closed afterwards."""
+    """Every event of one `stream_reply` after its `ReplyAccepted`, the stream closed
+    afterwards; fails unless the acceptance came first, once."""
     stream = client.stream_reply(conversation_id=conversation_id, text=text)
     async with contextlib.aclosing(stream):
-        return [event async for event in stream]
+        return accepted_first([event async for event in stream])
+
+
+def accepted_first(events: list[ReplyEvent]) -> list[ReplyEvent]:
+    """``events`` without their `ReplyAccepted`, which must come first and only once: a
+    caller records the question as with Knowrithm before it shows any of the answer."""
+    assert events, "stream_reply yielded nothing"
+    assert isinstance(events[0], ReplyAccepted), events[0]
+    assert not any(isinstance(e, ReplyAccepted) for e in events[1:]), events
+    return events[1:]
 
 
 def split(events: list[ReplyEvent]) -> tuple[str, ReplyDone]:

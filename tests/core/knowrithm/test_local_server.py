@@ -17,10 +17,17 @@ from knowrithm_bots.core.errors import (
     ProtocolError,
     UnavailableError,
 )
-from knowrithm_bots.core.knowrithm import KnowrithmClient, ReplyDelta, ReplyEvent, RetryPolicy
+from knowrithm_bots.core.knowrithm import (
+    KnowrithmClient,
+    ReplyAccepted,
+    ReplyDelta,
+    ReplyEvent,
+    RetryPolicy,
+)
 from tests.core.knowrithm.fakes import THREE_TRIES
 from tests.core.knowrithm.recorders import WireLog
 from tests.core.knowrithm.steps import (
+    accepted_first,
     count,
     expected_echo,
     new_conversation,
@@ -184,14 +191,27 @@ async def test_server_error_on_a_read_is_retried(
     assert count(server, "GET", "/v1/conversation") == 3
 
 
-async def test_chat_server_error_is_raised_and_never_resent(
+async def test_a_chat_500_before_the_message_was_stored_sends_it_once_more(
+    client: KnowrithmClient, server: LocalKnowrithm
+) -> None:
+    # A 500 does not say whether the service took the message: the history says it did not.
+    cid = await new_conversation(client, server)
+    server.faults.fail_next(method="POST", path_contains="/chat", status=500)
+    text, done = split(await reply_events(client, cid, "Hi"))
+    assert text == done.message.content == expected_echo("Hi")
+    assert count(server, "POST", "/chat") == 2
+    assert count(server, "GET", "/messages") >= 1
+    assert server.state.chat_requests == [(cid, "Hi")]
+
+
+async def test_a_chat_500_twice_is_raised_after_one_resend(
     client: KnowrithmClient, server: LocalKnowrithm
 ) -> None:
     cid = await new_conversation(client, server)
-    server.faults.fail_next(method="POST", path_contains="/chat", status=500)
+    server.faults.fail_next(method="POST", path_contains="/chat", status=500, count=2)
     with pytest.raises(UnavailableError, match="send the message"):
         await reply_events(client, cid, "Hi")
-    assert count(server, "POST", "/chat") == 1
+    assert count(server, "POST", "/chat") == 2
     assert server.state.chat_requests == []
 
 
@@ -312,14 +332,14 @@ async def test_refused_reconnect_after_an_accepted_send_polls_and_never_resends(
         events: list[ReplyEvent] = []
         async with contextlib.aclosing(stream):
             async for event in stream:
-                if not events:
+                if isinstance(event, ReplyAccepted):
                     # Armed only now, so the open before the send is not the one refused.
                     server.faults.fail_next(
                         method="GET", path_contains="/messages/stream", status=refusal
                     )
                 events.append(event)
     answer = expected_echo("Tell me a story")
-    text, done = split(events)
+    text, done = split(accepted_first(events))
     assert text == "".join(split_words(answer)[:3])  # what came before the cut
     assert done.message.content == answer
     assert count(server, "GET", "/messages/stream") == 2
