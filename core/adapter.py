@@ -87,8 +87,12 @@ class NativeStream(ABC):
         """
 
     def leftover(self) -> Posted | None:
-        """After a failure: the message still showing the appended text, editable with
-        ``Adapter.edit``, or None when nothing of the stream stays visible."""
+        """The message showing the appended text, editable with ``Adapter.edit`` once the
+        stream is over, or None when nothing of the stream stays visible.
+
+        Asked after a failure, and once after the first append succeeded: the engine records
+        that message so that a process started after a crash can finish the answer in it.
+        """
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -31,8 +32,16 @@ from knowrithm_bots.core.errors import (
     StoreError,
 )
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction, adapter_of
-from knowrithm_bots.core.knowrithm import KnowrithmClient, Message, ReplyDelta, ReplyDone
+from knowrithm_bots.core.knowrithm import (
+    KnowrithmClient,
+    Message,
+    ReplyAccepted,
+    ReplyDelta,
+    ReplyDone,
+    Resume,
+)
 from knowrithm_bots.core.message_links import Link, find_link, link_messages
+from knowrithm_bots.core.pending_replies import PendingReplies, PendingReply, Tracker, key_of
 from knowrithm_bots.core.ratings import rating_for
 from knowrithm_bots.core.sessions import Session, Sessions
 from knowrithm_bots.core.store import Store
@@ -101,8 +110,16 @@ class Bridge:
     """Receives every adapter's events (it is their ``EventSink``) and answers them.
 
     Messages of one thread are handled in arrival order; different threads run
-    concurrently up to ``settings.max_concurrent_threads``. Redelivered events (same
-    adapter and event id) are dropped. Any failure becomes one sentence in the thread.
+    concurrently up to ``settings.max_concurrent_threads``. Any failure becomes one sentence
+    in the thread.
+
+    Each answer is recorded in the store before its first post (``PendingReplies``) and
+    marked done only once it is final. A redelivered event whose answer is done is dropped;
+    one whose answer this process is writing is dropped too; one whose answer an earlier
+    process began (it crashed, or was stopped mid-answer) is finished. ``start`` finishes
+    every such answer at once, without waiting for a redelivery: Knowrithm is asked for the
+    answer (never sent the question again once it has it) and the messages already posted
+    are edited into it.
     """
 
     def __init__(
@@ -127,27 +144,57 @@ class Bridge:
         # One pacer for every reply of every adapter: concurrent replies share the budgets.
         self._pacer = Pacer(clock=self._clock)
         self._sweeper: asyncio.Task[None] | None = None
+        self._resumer: asyncio.Task[int] | None = None
+        self._replies = PendingReplies(store=store)
+        # The events whose answers this process is writing (or about to): their redeliveries
+        # are dropped without asking the store.
+        self._answering: set[str] = set()
 
     # --- EventSink -----------------------------------------------------------------------
 
     async def on_message(self, event: Inbound) -> None:
         if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
             return
+        key = key_of(adapter=event.adapter, event_id=event.event_id)
+        if key in self._answering:
+            log.info("dropped redelivered event %s: its answer is being written", event.event_id)
+            return
+        self._answering.add(key)
         try:
-            first = await self._first_delivery(event)
+            claim, record = await self._claim(event)
         except StoreError as exc:
+            self._answering.discard(key)
             # Without the store nothing can be answered; say so instead of going silent.
             log.error("thread %s: %s", event.thread, exc)
             sentence = explain(exc)
             if not self._queue.closed:
                 self._queue.submit(thread=event.thread, job=lambda: self._tell(event, sentence))
             return
-        if first is None:
+        if self._queue.closed:
+            # Intake closed while the store was asked: a redelivery after a restart answers.
+            self._answering.discard(key)
+            if claim == "new":
+                with contextlib.suppress(StoreError):
+                    await self._replies.release(event)
             return
-        if not first:
+        if claim == "done":
+            self._answering.discard(key)
             log.info("dropped redelivered event %s", event.event_id)
             return
-        self._queue.submit(thread=event.thread, job=lambda: self._handle_message(event))
+        if record is not None:
+            log.info("event %s: finishing the answer an earlier run began", event.event_id)
+        self._queue.submit(
+            thread=event.thread, job=lambda: self._handle_message(event, record=record)
+        )
+
+    async def _claim(self, event: Inbound) -> tuple[str, PendingReply | None]:
+        """How far ``event`` got: new, done, or pending with the record of its answer."""
+        claim = await self._replies.claim(event)
+        if claim != "pending":
+            return claim, None
+        record = await self._replies.get(event)
+        # An unreadable record was set aside: answer the event as if it were new.
+        return ("pending", record) if record is not None else ("new", None)
 
     async def on_reaction(self, event: Reaction) -> None:
         if event.author.is_bot or event.adapter not in self._adapters or self._queue.closed:
@@ -179,9 +226,35 @@ class Bridge:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start ending idle conversations in the background."""
+        """Start ending idle conversations, and finishing the answers an earlier run left
+        unfinished, in the background. Call it once the adapters have started."""
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="idle sweeper")
+        if self._resumer is None:
+            self._resumer = asyncio.create_task(self.resume_unfinished(), name="resumer")
+
+    async def resume_unfinished(self) -> int:
+        """Queue every answer an earlier run left unfinished; the number queued."""
+        queued = 0
+        try:
+            async for record in self._replies.unfinished():
+                event = record.event
+                key = record.key
+                if event.adapter not in self._adapters:
+                    log.warning("%s: no adapter %r in this bot to finish it", key, event.adapter)
+                    continue
+                if key in self._answering or self._queue.closed:
+                    continue
+                self._answering.add(key)
+                log.info("thread %s: finishing an answer the last run left", event.thread)
+                self._queue.submit(
+                    thread=event.thread,
+                    job=functools.partial(self._handle_message, event, record=record),
+                )
+                queued += 1
+        except StoreError as exc:
+            log.error("could not look for unfinished answers: %s", exc)
+        return queued
 
     async def drain(self) -> None:
         """Wait until every event received so far has been answered."""
@@ -194,11 +267,12 @@ class Bridge:
 
     async def stop(self) -> None:
         """Stop sweeping and answering; events arriving afterwards are ignored, not marked seen."""
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for task in (self._sweeper, self._resumer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._resumer = None
         await self._queue.cancel()
 
     async def expire_idle(self) -> int:
@@ -229,12 +303,20 @@ class Bridge:
             await self._store.delete(key)
         return None
 
-    async def _handle_message(self, event: Inbound) -> None:
+    async def _handle_message(self, event: Inbound, *, record: PendingReply | None) -> None:
         adapter = self._adapters[event.adapter]
         shown: list[str] = []
+        tracker = Tracker(replies=self._replies, reply=record or PendingReply(event=event))
         try:
-            shown = await self._respond(adapter, _cleaned(event))
+            shown = await self._respond(adapter, _cleaned(event), tracker)
+            # Final: shown in full, or a sentence saying why not. Only now is the event done;
+            # a stop or crash before this leaves the record for the next run to finish.
+            try:
+                await self._replies.finish(event)
+            except StoreError as exc:
+                log.error("thread %s: could not mark the answer done: %s", event.thread, exc)
         finally:
+            self._answering.discard(tracker.reply.key)
             await adapter.reply_done(thread=event.thread, message_ids=shown)
 
     async def _tell(self, event: Inbound, text: str) -> None:
@@ -242,7 +324,7 @@ class Bridge:
         shown = await self._say(adapter, event.thread, text, reply_to=event.message_id)
         await adapter.reply_done(thread=event.thread, message_ids=shown)
 
-    async def _respond(self, adapter: Adapter, event: Inbound) -> list[str]:
+    async def _respond(self, adapter: Adapter, event: Inbound, tracker: Tracker) -> list[str]:
         """Answer one message; the ids of the platform messages showing the response."""
         command = parse_command(event.text)
         if command is not None:
@@ -261,10 +343,12 @@ class Bridge:
             clock=self._clock,
             pacer=self._pacer,
             reply_to=event.message_id,
+            adopted=tracker.reply.shown,
+            on_posted=tracker.shown,
         )
         reply.start()
         try:
-            answer, conversation_id = await self._ask_watched(adapter, event, text, reply)
+            answer, conversation_id = await self._ask_watched(adapter, event, text, reply, tracker)
             ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
             link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
             await link_messages(
@@ -299,12 +383,12 @@ class Bridge:
             ) from exc
 
     async def _ask_watched(
-        self, adapter: Adapter, event: Inbound, text: str, reply: ReplyStream
+        self, adapter: Adapter, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
     ) -> tuple[Message, str]:
         """``_ask``, with a notice when the first words are slow and a limit on silence."""
         settings = self._settings
         return await watched(
-            self._ask(event, text, reply),
+            self._ask(event, text, reply, tracker),
             clock=self._clock,
             grew_at=lambda: reply.grew_at,
             notify=lambda: self._say(
@@ -314,11 +398,37 @@ class Bridge:
             give_up_after=settings.answer_timeout_seconds,
         )
 
-    async def _ask(self, event: Inbound, text: str, reply: ReplyStream) -> tuple[Message, str]:
+    async def _ask(
+        self, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
+    ) -> tuple[Message, str]:
         """The agent's answer and the conversation it belongs to."""
-        session = await self._open(event)
+        begun = tracker.reply
+        if begun.stage != "received" and begun.conversation_id is not None:
+            # An earlier run sent (or began sending) the question there: its answer is there.
+            resume = Resume(
+                question_id=begun.question_id,
+                maybe_sent=True,
+                sending_at=begun.sending_at,
+            )
+            try:
+                answer = await self._stream(begun.conversation_id, text, reply, tracker, resume)
+                return answer, answer.conversation_id or begun.conversation_id
+            except (ConversationEndedError, NotFoundError) as exc:
+                log.info(
+                    "thread %s: the conversation of the unfinished answer is gone (%s)",
+                    event.thread,
+                    exc,
+                )
+                session = await self._open(event, replacing=begun.conversation_id)
+                return await self._ask_in(session, event, text, reply, tracker)
+        return await self._ask_in(await self._open(event), event, text, reply, tracker)
+
+    async def _ask_in(
+        self, session: Session, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
+    ) -> tuple[Message, str]:
+        """Send the question in ``session``'s conversation (or a new one, if that is gone)."""
         try:
-            answer = await self._stream(session, text, reply)
+            answer = await self._stream(session.conversation_id, text, reply, tracker)
         except (ConversationEndedError, NotFoundError) as exc:
             # Ended or deleted on Knowrithm (or a store that outlived its server): the send was
             # refused, so the message never arrived and sending it once more is safe.
@@ -329,15 +439,35 @@ class Bridge:
                 exc,
             )
             session = await self._open(event, replacing=session.conversation_id)
-            answer = await self._stream(session, text, reply)
+            answer = await self._stream(session.conversation_id, text, reply, tracker)
         return answer, answer.conversation_id or session.conversation_id
 
-    async def _stream(self, session: Session, text: str, reply: ReplyStream) -> Message:
-        events = self._client.stream_reply(conversation_id=session.conversation_id, text=text)
+    async def _stream(
+        self,
+        conversation_id: str,
+        text: str,
+        reply: ReplyStream,
+        tracker: Tracker,
+        resume: Resume | None = None,
+    ) -> Message:
+        if resume is None:
+            await tracker.update(
+                stage="sending",
+                conversation_id=conversation_id,
+                sending_at=self._clock.now(),
+                question_id=None,
+            )
+        events = self._client.stream_reply(
+            conversation_id=conversation_id, text=text, resume=resume
+        )
         async with contextlib.aclosing(events):
             async for item in events:
                 if isinstance(item, ReplyDelta):
-                    reply.feed(item.text)
+                    if resume is None:
+                        reply.feed(item.text)
+                    # Resumed, the deltas start mid-answer: only the final text is shown.
+                elif isinstance(item, ReplyAccepted):
+                    await tracker.update(stage="accepted", question_id=item.question_id)
                 elif isinstance(item, ReplyDone):
                     return item.message
         raise KnowrithmError("Knowrithm's reply stream ended without a final message")

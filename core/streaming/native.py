@@ -73,6 +73,8 @@ class NativePhase:
     interval: float
     on_visible: Callable[[], Awaitable[None]]
     thread: str = ""
+    # Told the id of the stream's message once it shows (as ``NativeStream.leftover`` says).
+    on_message: Callable[[str], Awaitable[None]] | None = None
 
     async def run(self) -> NativeOutcome:
         sent = ""
@@ -118,9 +120,14 @@ class NativePhase:
                 last_call = self.clock.monotonic()
             outages.recovered()
             self.pacer.succeeded(lane=self.lane)
+            first = not sent
             sent += fresh
             self.progress.shown(upto=len(sent))
             await self.on_visible()
+            if first and self.on_message is not None:
+                leftover = self.stream.leftover()
+                if leftover is not None:
+                    await self.on_message(leftover.id)
 
     def _fallback(self, sent: str) -> NativeOutcome:
         leftover = self.stream.leftover() if sent else None

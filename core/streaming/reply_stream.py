@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from knowrithm_bots.core.adapter import Adapter, Posted, SupportsNativeStream
 from knowrithm_bots.core.clock import Clock, SystemClock
@@ -26,6 +26,9 @@ from knowrithm_bots.core.streaming.scheduler import Lane
 log = logging.getLogger(__name__)
 
 __all__ = ["RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
+
+# What an adopted message is taken to show: nothing any answer equals, so it is edited.
+_UNKNOWN_TEXT = "\x00"
 
 TYPING_REPEAT = 4.0
 RETIRED_TEXT = "…"
@@ -72,6 +75,12 @@ class ReplyStream:
     Adapters with the native-stream capability get the deltas through their
     ``NativeStream``; when the platform refuses or expires it, the reply continues with
     post + edit from what the stream left visible.
+
+    ``adopted`` are messages an earlier process posted for this answer (their text unknown):
+    they are edited into the answer, and any left over retired, instead of posting anew.
+    ``on_posted`` is awaited with every message id showing the answer whenever a message
+    is added (a post, or a stream's message once it shows), so the caller can record where
+    the answer is; it must not raise.
     """
 
     def __init__(
@@ -83,11 +92,13 @@ class ReplyStream:
         edit_interval: float | None = None,
         pacer: Pacer | None = None,
         reply_to: str | None = None,
+        adopted: Sequence[str] = (),
+        on_posted: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._adapter = adapter
         self._thread = thread
         # The user message this reply answers; only the reply's first post carries it.
-        self._reply_to = reply_to
+        self._reply_to = None if adopted else reply_to
         self._clock = clock or SystemClock()
         self._interval = adapter.limits.edit_interval if edit_interval is None else edit_interval
         # Without a shared pacer the reply still keeps inside the budgets, but only alone.
@@ -97,7 +108,8 @@ class ReplyStream:
         self._progress = Progress(clock=self._clock)
         self._text = ""
         self._final: str | None = None
-        self._shown: list[Shown] = []
+        self._shown: list[Shown] = [Shown(id=i, text=_UNKNOWN_TEXT) for i in adopted]
+        self._on_posted = on_posted
         self._not_before = float("-inf")
         self._latency: float | None = None  # one-way trip to the platform, estimated
         self._outages = Outages()
@@ -217,7 +229,8 @@ class ReplyStream:
     # --- the worker ------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        outcome = await self._run_native()
+        # Adopted messages are finished by editing them: a new stream would show it twice.
+        outcome = None if self._shown else await self._run_native()
         if outcome is not None:
             if outcome.posted:
                 self._shown = _holding(outcome.posted, self._layout.segments(self._target()))
@@ -258,8 +271,17 @@ class ReplyStream:
             interval=max(self._interval, self._route.budget_interval),
             on_visible=self._stop_typing,
             thread=self._thread,
+            on_message=self._stream_shows,
         )
         return await phase.run()
+
+    async def _stream_shows(self, message_id: str) -> None:
+        if self._on_posted is not None:
+            await self._on_posted([*self.message_ids, message_id])
+
+    async def _posted(self) -> None:
+        if self._on_posted is not None:
+            await self._on_posted(self.message_ids)
 
     async def _run_messages(self) -> None:
         """Post + edit until the platform shows the final text."""
@@ -425,6 +447,7 @@ class ReplyStream:
                 raise
             self._shown.append(Shown(id=posted.id, text=step.text, changed_at=sent_at))
             await self._stop_typing()
+            await self._posted()
         elif step.kind == "edit":
             shown = self._shown[step.index]
             try:
@@ -433,6 +456,7 @@ class ReplyStream:
                 # Someone deleted our message: show the text again rather than lose it.
                 posted = await self._adapter.post(thread=self._thread, text=step.text)
                 shown.id = posted.id
+                await self._posted()
             shown.text, shown.changed_at = step.text, sent_at
         else:
             # The authoritative text is shorter than what the deltas built.
