@@ -25,7 +25,10 @@ from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 
 log = logging.getLogger(__name__)
 
-DRAIN_TIMEOUT = 30.0
+# How long a stop waits for the answers in progress, both drains together. An answer still
+# unfinished then is recorded in the store and finished by the next run, so waiting longer
+# buys little, while supervisors kill after their own grace (Docker after 10 s).
+DRAIN_TIMEOUT = 6.0
 # Stopping that takes longer than this is waiting for answers, and says so.
 BUSY_AFTER = 0.1
 STOPPING_NOTICE = "stopping after the answers in progress (press Ctrl-C again to quit now)"
@@ -198,14 +201,17 @@ class BotRunner:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            await self._drain(announce=announce if stop.is_set() else None)
+            deadline = asyncio.get_running_loop().time() + DRAIN_TIMEOUT
+            await self._drain(deadline=deadline, announce=announce if stop.is_set() else None)
             self.bridge.close_intake()
-            await self._drain()
+            await self._drain(deadline=deadline)
         if self._failed:
             # A non-zero exit, so that a supervisor restarts the bot.
             raise PlatformError("; ".join(self._failed.values()))
 
-    async def _drain(self, *, announce: Callable[[str], None] | None = None) -> None:
+    async def _drain(
+        self, *, deadline: float, announce: Callable[[str], None] | None = None
+    ) -> None:
         drain = asyncio.ensure_future(self.bridge.drain())
         try:
             done, _ = await asyncio.wait({drain}, timeout=BUSY_AFTER)
@@ -213,9 +219,10 @@ class BotRunner:
                 log.info("stopping: waiting for the answers in progress")
                 if announce is not None:
                     announce(STOPPING_NOTICE)
-            await asyncio.wait_for(drain, timeout=DRAIN_TIMEOUT)
+            left = deadline - asyncio.get_running_loop().time()
+            await asyncio.wait_for(drain, timeout=max(0.0, left))
         except TimeoutError:
-            log.warning("stopped with answers still in progress")
+            log.warning("stopped with answers still in progress; the next run finishes them")
         finally:
             drain.cancel()  # after a cancellation of run(): quit means now
 

@@ -64,3 +64,34 @@ async def test_a_stopped_knowrithm_gets_a_notice_then_a_sentence_then_answers_ag
             term.process.send_signal(signal.SIGTERM)
             assert await term.exit_status(within=20) == 0
         assert "Traceback" not in term.text
+
+
+async def test_sigterm_while_knowrithm_hangs_stops_the_bot_within_ten_seconds(
+    tmp_path: Path,
+) -> None:
+    async with local_knowrithm_process("--word-delay", "0") as (server, base_url):
+        config = tmp_path / "bot.yaml"
+        # No answer limit to speak of: only the stop can end the wait.
+        config.write_text(
+            f"knowrithm: {{base_url: '{base_url}', api_key: local-key, api_secret: local-secret,"
+            " agent_id: local-agent}\n"
+            f"store: {{backend: sqlite, path: '{tmp_path / 'bot.sqlite'}'}}\n"
+            "conversations: {answer_timeout_seconds: 600, still_working_after_seconds: 0.5,"
+            f" still_working_text: '{NOTICE}'}}\n"
+        )
+        async with await Terminal.start("run", "console", "--config", str(config)) as term:
+            await term.wait_for(lambda s: s.endswith(PROMPT))
+            term.type(b"hello\n")
+            await term.wait_for(lambda s: 'You asked: "hello"' in s and s.endswith(PROMPT))
+            os.kill(server.pid, signal.SIGSTOP)
+            before = len(term.text)
+            term.type(b"are you there?\n")
+            # The notice shows that the answer is being waited for when the stop comes.
+            await term.wait_for(lambda s: NOTICE in s[before:], within=10)
+            stopping = time.monotonic()
+            term.process.send_signal(signal.SIGTERM)
+            status = await term.exit_status(within=20)
+            took = time.monotonic() - stopping
+            assert took < 10, took
+            assert status == 0
+        assert "Traceback" not in term.text
