@@ -110,8 +110,10 @@ class Bridge:
     """Receives every adapter's events (it is their ``EventSink``) and answers them.
 
     Messages of one thread are handled in arrival order; different threads run
-    concurrently up to ``settings.max_concurrent_threads``. Any failure becomes one sentence
-    in the thread.
+    concurrently. At most ``settings.max_concurrent_threads`` of them wait on Knowrithm at
+    once; a thread gives its place up as soon as Knowrithm has answered, while the answer is
+    still being shown at the platform's pace, so a question never waits for other people's
+    answers to be paced out. Any failure becomes one sentence in the thread.
 
     Each answer is recorded in the store before its first post (``PendingReplies``) and
     marked done only once it is final. A redelivered event whose answer is done is dropped;
@@ -140,7 +142,9 @@ class Bridge:
         self._settings = settings or ConversationSettings()
         self._ratings = ratings or RatingSettings()
         self._clock = clock or SystemClock()
-        self._queue = ThreadQueue(concurrency=self._settings.max_concurrent_threads)
+        # Threads are bounded where they cost something: in their requests to Knowrithm.
+        self._queue = ThreadQueue(concurrency=None)
+        self._asking = asyncio.Semaphore(self._settings.max_concurrent_threads)
         # One pacer for every reply of every adapter: concurrent replies share the budgets.
         self._pacer = Pacer(clock=self._clock)
         self._sweeper: asyncio.Task[None] | None = None
@@ -348,7 +352,10 @@ class Bridge:
         )
         reply.start()
         try:
-            answer, conversation_id = await self._ask_watched(adapter, event, text, reply, tracker)
+            async with self._asking:
+                answer, conversation_id = await self._ask_watched(
+                    adapter, event, text, reply, tracker
+                )
             ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
             link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
             await link_messages(

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -14,17 +15,27 @@ Job = Callable[[], Awaitable[None]]
 
 
 class ThreadQueue:
-    """One worker task per busy thread; at most ``concurrency`` jobs run at once.
+    """One worker task per busy thread; at most ``concurrency`` jobs run at once (None: no
+    bound beyond one job per thread).
 
     A job that raises is logged and the thread's next job runs: one broken thread never
     stops another.
     """
 
-    def __init__(self, *, concurrency: int) -> None:
-        self._slots = asyncio.Semaphore(concurrency)
+    def __init__(self, *, concurrency: int | None) -> None:
+        self._slots: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Semaphore(concurrency) if concurrency is not None else contextlib.nullcontext()
+        )
         self._pending: dict[str, deque[Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._waiting = 0  # jobs taken from their thread's line, waiting for a slot
         self._closed = False
+
+    @property
+    def queued(self) -> int:
+        """Jobs submitted and not started yet (behind their thread's earlier jobs, or
+        waiting for a free slot); for metrics."""
+        return sum(len(jobs) for jobs in self._pending.values()) + self._waiting
 
     @property
     def closed(self) -> bool:
@@ -46,13 +57,19 @@ class ThreadQueue:
                     self._pending.pop(thread, None)
                     return
                 job = jobs.popleft()
-                async with self._slots:
-                    try:
-                        await job()
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:
-                        log.exception("a job in thread %s failed", thread)
+                self._waiting += 1
+                try:
+                    await self._slots.acquire()
+                finally:
+                    self._waiting -= 1
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("a job in thread %s failed", thread)
+                finally:
+                    self._slots.release()
         finally:
             self._workers.pop(thread, None)
 

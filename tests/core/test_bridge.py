@@ -53,6 +53,7 @@ async def make_bot(
     client: KnowrithmClient,
     *,
     settings: ConversationSettings | None = None,
+    adapter: RecordingAdapter | None = None,
 ) -> Bot:
     clock = ManualClock()
     store = MemoryStore(now=clock.now)
@@ -67,7 +68,7 @@ async def make_bot(
         clock=clock,
         lead_emails=LeadEmails(domain="leads.example.com"),
     )
-    adapter = RecordingAdapter()
+    adapter = adapter or RecordingAdapter()
     bridge = Bridge(
         client=client,
         store=store,
