@@ -58,18 +58,20 @@ class ThreadQueue:
                     return
                 job = jobs.popleft()
                 self._waiting += 1
+                waiting = True
                 try:
-                    await self._slots.acquire()
+                    async with self._slots:
+                        self._waiting -= 1
+                        waiting = False
+                        try:
+                            await job()
+                        except asyncio.CancelledError:
+                            raise
+                        except Exception:
+                            log.exception("a job in thread %s failed", thread)
                 finally:
-                    self._waiting -= 1
-                try:
-                    await job()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("a job in thread %s failed", thread)
-                finally:
-                    self._slots.release()
+                    if waiting:  # cancelled while waiting for a slot
+                        self._waiting -= 1
         finally:
             self._workers.pop(thread, None)
 
