@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint typecheck unit bench bench-smoke clean
+.PHONY: demo test lint typecheck unit bench bench-smoke clean redis-server
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(DEMO_STAMP)
 	$(BIN)/knowrithm-bots demo
 
-test: $(STAMP) lint typecheck bench-smoke unit
+test: $(STAMP) redis-server lint typecheck bench-smoke unit
+
+# The Redis store's tests start their own redis-server; this installs Debian's package where
+# it is missing and we may (root with apt-get), without starting its system service.
+redis-server:
+	@.ci/install-redis-server || echo "redis-server is not installed (apt-get install redis-server): the Redis store tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from hypothesis import settings
 from knowrithm_bots.bots.local_knowrithm import SERVER_MODES, LocalKnowrithm, ServerMode
 from knowrithm_bots.core.knowrithm import KnowrithmClient
 from tests.harness import client_for, knowrithm_modes
+from tests.redis_server import redis_server  # noqa: F401  (a fixture for the whole suite)
 from tests.support import LOOPBACK_NO_PROXY, is_proxy_variable
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.core.store.redis import RedisStore
+from tests.redis_server import RedisServer
 
 
 class FakeTime:
@@ -23,14 +25,25 @@ class FakeTime:
 StoreFactory = Callable[[FakeTime], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+BACKENDS = ["memory", "sqlite", "redis"]
+
+
+@pytest.fixture(params=BACKENDS)
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     made: list[Store] = []
+    # Stores made in one test share their data, as two opens of one sqlite file do.
+    redis: RedisServer | None = None
+    prefix = ""
+    if request.param == "redis":
+        redis = request.getfixturevalue("redis_server")
+        prefix = redis.prefix()
 
     def factory(now: FakeTime) -> Store:
         store: Store
         if request.param == "memory":
             store = MemoryStore(now=now)
+        elif redis is not None:
+            store = RedisStore(url=redis.url, key_prefix=prefix, now=now)
         else:
             store = SqliteStore(path=tmp_path / "store.sqlite", now=now)
         made.append(store)
@@ -131,6 +144,10 @@ async def test_lock_serialises_holders(store: Store) -> None:
 
 
 async def test_lock_of_a_stuck_holder_expires(store: Store) -> None:
+    if isinstance(store, RedisStore):
+        # A live holder renews its lease in Redis; test_redis_locks proves that a slow holder
+        # keeps its lock and that a killed holder's lock frees itself after the lease.
+        pytest.skip("a Redis lock's live holder keeps it; see tests/core/store/test_redis_locks")
     ttl = 0.2
     holding = asyncio.Event()
     release = asyncio.Event()

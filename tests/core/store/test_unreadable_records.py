@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.core.store.redis import RedisStore
+from tests.redis_server import RedisServer
 
 TABLE = "knowrithm_bots"
 
@@ -28,17 +31,26 @@ FOREIGN_ROWS = [
 class Backend:
     """A store plus raw access to its rows, to plant foreign rows and to look at what is kept."""
 
-    def __init__(self, kind: str, tmp_path: Path) -> None:
+    def __init__(self, kind: str, tmp_path: Path, *, server: RedisServer | None = None) -> None:
         self.kind = kind
         self.now = 1000.0
         self.path = tmp_path / "store.sqlite"
-        self.store: Store = (
-            MemoryStore(now=lambda: self.now)
-            if kind == "memory"
-            else SqliteStore(path=self.path, table=TABLE, now=lambda: self.now)
-        )
+        self.store: Store
+        self.redis: redis.Redis | None = None
+        self.prefix = ""
+        if server is not None:
+            self.prefix = server.prefix()
+            self.redis = redis.Redis.from_url(server.url)
+            self.store = RedisStore(url=server.url, key_prefix=self.prefix, now=lambda: self.now)
+        elif kind == "memory":
+            self.store = MemoryStore(now=lambda: self.now)
+        else:
+            self.store = SqliteStore(path=self.path, table=TABLE, now=lambda: self.now)
 
     async def plant(self, key: str, raw: str | bytes) -> None:
+        if self.redis is not None:
+            self.redis.set(self.prefix + key, raw)
+            return
         if isinstance(self.store, MemoryStore):
             assert isinstance(raw, str)
             self.store._data[key] = raw
@@ -48,6 +60,10 @@ class Backend:
             db.execute(f"REPLACE INTO {TABLE} (key, value) VALUES (?, ?)", (key, raw))
 
     def raw(self, key: str) -> str | bytes | None:
+        if self.redis is not None:
+            found = self.redis.get(self.prefix + key)
+            assert found is None or isinstance(found, bytes)
+            return None if found is None else found.decode()
         if isinstance(self.store, MemoryStore):
             return self.store._data.get(key)
         with sqlite3.connect(self.path) as db:
@@ -55,11 +71,14 @@ class Backend:
         return None if row is None else row[0]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    made = Backend(request.param, tmp_path)
+    server = request.getfixturevalue("redis_server") if request.param == "redis" else None
+    made = Backend(request.param, tmp_path, server=server)
     yield made
     await made.store.close()
+    if made.redis is not None:
+        made.redis.close()
 
 
 @pytest.mark.parametrize("raw", FOREIGN_ROWS)
