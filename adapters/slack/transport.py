@@ -25,6 +25,9 @@ SOCKET_PING_INTERVAL = 10.0
 
 
 class Transport(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -89,6 +92,13 @@ class SocketTransport:
             await self.stop()
             raise
 
+    @property
+    def connected(self) -> bool:
+        """The SDK's own test (``is_connected``) without its ping, which needs I/O."""
+        client = self._handler.client
+        session = client.current_session
+        return not client.closed and not client.stale and session is not None and not session.closed
+
     async def stop(self) -> None:
         client = self._handler.client
         await self._handler.close_async()  # type: ignore[no-untyped-call]
@@ -147,6 +157,11 @@ class HttpTransport:
         address = runner.addresses[0]
         self.bound_port = int(address[1])
         log.info("serving Slack events on http://%s:%s%s", self._host, self.bound_port, self._path)
+
+    @property
+    def connected(self) -> bool:
+        """The server is listening."""
+        return self._runner is not None
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

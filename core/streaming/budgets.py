@@ -71,6 +71,7 @@ class TokenBucket:
         "blocked_until",
         "burst",
         "jitter",
+        "labels",
         "rate",
         "scale",
     )
@@ -83,6 +84,7 @@ class TokenBucket:
         now: float,
         backs_off: bool = True,
         jitter: Jitter | None = None,
+        labels: tuple[str, str] = ("", ""),
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError(f"a budget needs a positive rate and a burst of at least 1 ({rate=})")
@@ -90,6 +92,8 @@ class TokenBucket:
         self.burst = float(burst)
         self.backs_off = backs_off
         self.jitter = jitter
+        # (adapter, scope): what the bucket's calls and 429s are counted under in metrics.
+        self.labels = labels
         self.scale = 1.0
         self.blocked_until = -math.inf
         self._limited_at = -math.inf
@@ -114,6 +118,14 @@ class TokenBucket:
             return
         missing = (1.0 - self.scale) * 0.5 ** ((now - quiet_since) / RECOVERY_HALF_LIFE)
         self.scale = 1.0 if missing <= RECOVERED else 1.0 - missing
+
+    def headroom(self, now: float) -> float:
+        """The share of the burst available at ``now`` (1: full, 0: the next call waits),
+        read without changing the bucket."""
+        if now < self.blocked_until:
+            return 0.0
+        refilled = max(0.0, now - self._updated) * self.effective_rate
+        return max(0.0, min(self.burst, self._tokens + refilled)) / self.burst
 
     def need(self, *, full: bool = False) -> float:
         """Tokens the bucket must hold for one call to go: one, plus what arrival jitter may

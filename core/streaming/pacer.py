@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.limits import CALL_KINDS, Budget, CallKind
+from knowrithm_bots.core.observability.metrics import BotMetrics, BudgetLevel
 from knowrithm_bots.core.streaming.backoff import rate_limit_wait
 from knowrithm_bots.core.streaming.budgets import Jitter, TokenBucket
 from knowrithm_bots.core.streaming.scheduler import Lane, Scheduler, Waiter
@@ -73,10 +74,19 @@ class Pacer:
     successful calls (``succeeded``) and quiet time earn the rate back. Calls no declared
     budget covers are charged to a bucket of their thread's own at the adapter's
     ``edit_interval`` (burst ``FALLBACK_BURST``), so 429s back them off too.
+
+    With ``metrics``, every call reported through ``succeeded`` or ``rate_limited`` is
+    counted once per budget scope it was charged to (calls no bucket paces are not
+    counted), and the budgets' levels (``budget_levels``) are read when metrics are
+    collected.
     """
 
-    def __init__(self, *, clock: Clock | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, metrics: BotMetrics | None = None) -> None:
         self._clock = clock or SystemClock()
+        # None when metrics are off: the hot path then skips them with one test.
+        self._metrics = metrics if metrics is not None and metrics.enabled else None
+        if self._metrics is not None:
+            self._metrics.watch_budgets(self.budget_levels)
         self._scheduler = Scheduler()
         self._buckets: dict[tuple[str, Budget, str], TokenBucket] = {}
         self._seq = itertools.count()
@@ -158,8 +168,13 @@ class Pacer:
             bucket.refund(now)
 
     def succeeded(self, *, lane: Lane) -> None:
+        """A call charged to ``lane`` went through."""
         for bucket in lane.buckets:
             bucket.succeeded()
+        metrics = self._metrics
+        if metrics is not None:
+            for adapter, scope in _scopes(lane):
+                metrics.platform_call(adapter=adapter, scope=scope)
 
     def observed(self, *, route: Route, round_trip: float) -> None:
         """A call on ``route`` took ``round_trip`` seconds: it measures the arrival jitter."""
@@ -175,7 +190,26 @@ class Pacer:
         for bucket in lane.buckets:
             if bucket.backs_off:
                 bucket.rate_limited(now=now, retry_after=wait)
+        metrics = self._metrics
+        if metrics is not None:
+            for adapter, scope in _scopes(lane):
+                metrics.rate_limited(adapter=adapter, scope=scope, retry_after=wait)
         return wait
+
+    def budget_levels(self) -> list[BudgetLevel]:
+        """For each adapter and budget scope in use, how much is left of its tightest bucket."""
+        now = self._clock.monotonic()
+        levels: dict[tuple[str, str], tuple[float, float]] = {}
+        for bucket in list(self._buckets.values()):
+            headroom, rate = bucket.headroom(now), bucket.scale
+            known = levels.get(bucket.labels)
+            if known is not None:
+                headroom, rate = min(headroom, known[0]), min(rate, known[1])
+            levels[bucket.labels] = (headroom, rate)
+        return [
+            BudgetLevel(adapter=adapter, scope=scope, headroom=headroom, rate=rate)
+            for (adapter, scope), (headroom, rate) in sorted(levels.items())
+        ]
 
     # --- internals -----------------------------------------------------------------------
 
@@ -196,6 +230,7 @@ class Pacer:
                 now=self._clock.monotonic(),
                 backs_off=budget.shared_backoff,
                 jitter=jitter,
+                labels=(adapter, budget.scope),
             )
             self._buckets[identity] = bucket
         return bucket
@@ -240,3 +275,8 @@ class Pacer:
             self._scheduler.dispatch(self._clock.monotonic())
         self._timer = None
         self._timer_at = float("inf")
+
+
+def _scopes(lane: Lane) -> Iterator[tuple[str, str]]:
+    """The (adapter, scope) of each of ``lane``'s buckets, each once."""
+    return iter(dict.fromkeys(bucket.labels for bucket in lane.buckets))
