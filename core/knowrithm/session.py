@@ -1,4 +1,5 @@
-"""The one shared HTTP connection to Knowrithm: auth, URLs, retries and error translation."""
+"""The HTTP connections to Knowrithm (reply streams and calls apart): auth, URLs, retries and
+error translation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from knowrithm_bots.core.knowrithm.error_mapping import (
     decode_json,
     error_from_response,
     error_from_transport,
+)
+from knowrithm_bots.core.knowrithm.pools import (
+    PooledTransport,
+    PoolSizes,
+    SharedTransport,
+    TransportWrapper,
 )
 from knowrithm_bots.core.knowrithm.retry import (
     RetryPolicy,
@@ -51,7 +58,14 @@ def _api_root(base_url: str) -> httpx.URL:
 
 
 class HttpSession:
-    """Owns the lazily created ``httpx.AsyncClient`` and sends every request through it."""
+    """Owns two lazily created ``httpx.AsyncClient``s, one whose pool holds the reply streams
+    and one whose pool serves every other request (see ``PoolSizes``), and sends through them.
+
+    An injected ``transport`` serves both clients and is closed once, by ``aclose``; the
+    pools are then its own, so one bounded pool there is shared by streams and calls again.
+    ``transport_wrapper`` (to meter requests, say) wraps each pool's transport, or the
+    injected one.
+    """
 
     def __init__(
         self,
@@ -63,6 +77,8 @@ class HttpSession:
         timeout: float,
         retry: RetryPolicy,
         sleep: Sleep,
+        concurrency: int = 64,
+        transport_wrapper: TransportWrapper | None = None,
     ) -> None:
         self.base_url = _api_root(base_url)
         self.origin = f"{self.base_url.scheme}://{self.base_url.netloc.decode('ascii')}"
@@ -70,31 +86,65 @@ class HttpSession:
         self.retry = retry
         self.sleep = sleep
         self.timeout = timeout
+        self.pool_sizes = PoolSizes.for_concurrency(concurrency)
         self._headers = dict(headers)
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._wrap = transport_wrapper
+        self._shared: httpx.AsyncBaseTransport | None = None
+        self._calls: httpx.AsyncClient | None = None
+        self._streams: httpx.AsyncClient | None = None
         self._closed = False
 
-    def client(self) -> httpx.AsyncClient:
-        """Return the shared client, creating it on first use."""
+    def _new_client(self, *, connections: int) -> httpx.AsyncClient:
         if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                headers={"User-Agent": _USER_AGENT, "Accept": "application/json", **self._headers},
-                transport=self._transport,
-                timeout=httpx.Timeout(self.timeout),
-                follow_redirects=False,
-            )
-        return self._client
+        transport: httpx.AsyncBaseTransport | None = None
+        limits = PoolSizes.limits(connections)
+        if self._transport is not None:
+            if self._shared is None:
+                self._shared = self._wrap(self._transport) if self._wrap else self._transport
+            transport = SharedTransport(self._shared)
+        elif self._wrap is not None:
+            transport = self._wrap(PooledTransport(limits=limits))
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"User-Agent": _USER_AGENT, "Accept": "application/json", **self._headers},
+            transport=transport,
+            limits=limits,
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+        )
+
+    def client(self) -> httpx.AsyncClient:
+        """The client for calls (every request but the reply streams), created on first use."""
+        if self._calls is None:
+            self._calls = self._new_client(connections=self.pool_sizes.calls)
+        elif self._closed:
+            raise KnowrithmError("The Knowrithm client is closed; create a new one.")
+        return self._calls
+
+    def stream_client(self) -> httpx.AsyncClient:
+        """The client whose pool holds the reply streams, created on first use."""
+        if self._streams is None:
+            self._streams = self._new_client(connections=self.pool_sizes.streams)
+        elif self._closed:
+            raise KnowrithmError("The Knowrithm client is closed; create a new one.")
+        return self._streams
 
     async def aclose(self) -> None:
-        """Close the shared client; later calls raise, closing again does nothing."""
+        """Close both clients (and an injected transport); later calls raise, closing again
+        does nothing."""
         self._closed = True
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        clients = (self._calls, self._streams)
+        self._calls = self._streams = None
+        shared, self._shared = self._shared, None
+        try:
+            for client in clients:
+                if client is not None:
+                    await client.aclose()
+        finally:
+            if shared is not None:
+                await shared.aclose()
 
     def url(self, path: str) -> httpx.URL:
         """Resolve an API path such as ``/v1/health`` under the base URL."""
@@ -167,12 +217,18 @@ class HttpSession:
     async def open_stream(
         self, *, path: str, headers: Mapping[str, str], read_timeout: float | None
     ) -> httpx.Response:
-        """Send a GET and return the response with its body still unread; the caller closes it."""
-        client = self.client()
+        """Send a GET on the stream pool and return the response with its body still unread;
+        the caller closes it."""
+        client = self.stream_client()
+        # A reply beyond the pool's size waits for another's stream to end, however long
+        # that takes, rather than fail: streams hold no call connection while they wait.
+        # Through an injected transport (its own pool, perhaps shared with the calls) the
+        # usual wait applies.
+        pool: float | None = None if self._transport is None else self.timeout
         request = client.build_request(
             "GET",
             self.url(path),
             headers=dict(headers),
-            timeout=httpx.Timeout(self.timeout, read=read_timeout),
+            timeout=httpx.Timeout(self.timeout, read=read_timeout, pool=pool),
         )
         return await client.send(request, stream=True)

@@ -20,6 +20,12 @@ from knowrithm_bots.core.store.expiry import (
 from knowrithm_bots.core.store.locks import KeyedLocks
 
 
+def _kind(key: str) -> str:
+    """The key's first segment with its colon (``thread:``); empty for a key without one."""
+    head, colon, _ = key.partition(":")
+    return head + colon if colon else ""
+
+
 class MemoryStore:
     """A dict behind the Store contract; values are JSON round-tripped like a real backend.
 
@@ -28,8 +34,26 @@ class MemoryStore:
 
     def __init__(self, *, now: Callable[[], float] = time.time) -> None:
         self._data: dict[str, str] = {}
+        # The keys of each kind (``thread:``, ``msg:`` ...) in the order of ``_data``, so a
+        # scan of one kind does not walk the others: the idle sweep's cost stays with the
+        # threads, however many message links and event marks pile up.
+        self._kinds: dict[str, dict[str, None]] = {}
         self._now = now
         self._locks = KeyedLocks()
+
+    def _put(self, key: str, raw: str) -> None:
+        self._data[key] = raw
+        self._kinds.setdefault(_kind(key), {})[key] = None
+
+    def _pop(self, key: str) -> str | None:
+        raw = self._data.pop(key, None)
+        kind = _kind(key)
+        keys = self._kinds.get(kind)
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                del self._kinds[kind]
+        return raw
 
     def _read(self, key: str) -> tuple[State, JSON]:
         raw = self._data.get(key)
@@ -37,7 +61,9 @@ class MemoryStore:
 
     def _move(self, key: str) -> str:
         target = next(k for k in quarantine_keys(key) if k not in self._data)
-        self._data[target] = self._data.pop(key)
+        raw = self._pop(key)
+        assert raw is not None
+        self._put(target, raw)
         return target
 
     def _keep_unreadable(self, key: str) -> None:
@@ -53,18 +79,18 @@ class MemoryStore:
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
         self._keep_unreadable(key)
-        self._data[key] = raw
+        self._put(key, raw)
 
     async def delete(self, key: str) -> None:
         self._keep_unreadable(key)
-        self._data.pop(key, None)
+        self._pop(key)
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         raw = json.dumps(wrap(value, ttl=ttl, now=self._now))
         if self._read(key)[0] == "live":
             return False
         self._keep_unreadable(key)
-        self._data[key] = raw
+        self._put(key, raw)
         return True
 
     async def quarantine(self, key: str) -> str | None:
@@ -73,7 +99,10 @@ class MemoryStore:
         return self._move(key)
 
     async def scan(self, prefix: str) -> AsyncIterator[tuple[str, JSON]]:
-        for key in [k for k in self._data if k.startswith(prefix)]:
+        kind = _kind(prefix)
+        # A prefix that ends within the first segment ("thr", ""): every key may match.
+        candidates = list(self._kinds.get(kind, ())) if kind else list(self._data)
+        for key in [k for k in candidates if k.startswith(prefix)]:
             state, value = self._read(key)
             if state == "live":
                 yield key, value
@@ -84,7 +113,7 @@ class MemoryStore:
     async def purge_expired(self) -> int:
         expired = [k for k in self._data if self._read(k)[0] == "expired"]
         for key in expired:
-            del self._data[key]
+            self._pop(key)
         return len(expired)
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ event loop, where a failing or hung disk is an error within seconds, never a han
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
@@ -34,6 +35,22 @@ log = logging.getLogger("knowrithm_bots.core.store")
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 5.0
+PURGE_BATCH = 2000
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: there is none).
+
+    sqlite compares text byte by byte in UTF-8, which orders it as code points do.
+    """
+    head = prefix
+    while head:
+        code = ord(head[-1]) + 1
+        head = head[:-1]
+        if code <= 0x10FFFF:
+            # Surrogates cannot be encoded; the next code point that can is above them all.
+            return head + chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)
+    return None
 
 
 def _raw(value: Stored) -> object:
@@ -65,10 +82,30 @@ class _Table:
     def remove(self, key: str) -> None:
         self._conn.execute(f"DELETE FROM {self._name} WHERE key = ?", (key,))
 
-    def items(self, prefix: str = "") -> list[tuple[str, Stored]]:
-        sql = f"SELECT key, value FROM {self._name} WHERE substr(key, 1, ?) = ?"
-        rows = self._conn.execute(sql, (len(prefix), prefix)).fetchall()
+    def items(self, prefix: str) -> list[tuple[str, Stored]]:
+        """The rows whose key starts with ``prefix``, read as one range of the key's index,
+        so their cost does not depend on how many other rows there are."""
+        end = after_prefix(prefix)
+        if end is None:
+            sql = f"SELECT key, value FROM {self._name} WHERE key >= ?"
+            rows = self._conn.execute(sql, (prefix,)).fetchall()
+        else:
+            sql = f"SELECT key, value FROM {self._name} WHERE key >= ? AND key < ?"
+            rows = self._conn.execute(sql, (prefix, end)).fetchall()
         return [(k, parse(v)) for k, v in rows if isinstance(k, str)]
+
+    def batch_after(self, key: str | None, *, size: int) -> tuple[list[tuple[str, Stored]], bool]:
+        """Up to ``size`` text-keyed rows in key order after ``key`` (from the first when
+        None), and whether there may be more. Rows keyed otherwise (another program's) sort
+        after all text in sqlite, so the batches end there."""
+        if key is None:
+            sql = f"SELECT key, value FROM {self._name} ORDER BY key LIMIT ?"
+            rows = self._conn.execute(sql, (size,)).fetchall()
+        else:
+            sql = f"SELECT key, value FROM {self._name} WHERE key > ? ORDER BY key LIMIT ?"
+            rows = self._conn.execute(sql, (key, size)).fetchall()
+        texts = [(k, parse(v)) for k, v in rows if isinstance(k, str)]
+        return texts, len(texts) == size
 
     def move_aside(self, key: str, stored: Stored) -> str:
         """Put ``stored`` under an unused quarantine key and drop ``key``."""
@@ -252,14 +289,23 @@ class SqliteStore:
                 yield key, value
 
     async def purge_expired(self) -> int:
-        def purge(table: _Table) -> int:
-            # Only records this store wrote and that have expired; unreadable rows are kept.
-            expired = [k for k, v in table.items() if unwrap(v, now=self._now)[0] == "expired"]
-            for key in expired:
-                table.remove(key)
-            return len(expired)
+        # In batches, each its own short transaction: however big the file, no call holds
+        # the worker (and every other store call) for long, nor runs into its timeout.
+        removed = 0
+        after: str | None = None
+        more = True
+        while more:
+            count, after, more = await self._write(functools.partial(self._purge_batch, after))
+            removed += count
+        return removed
 
-        return await self._write(purge)
+    def _purge_batch(self, after: str | None, table: _Table) -> tuple[int, str | None, bool]:
+        rows, more = table.batch_after(after, size=PURGE_BATCH)
+        # Only records this store wrote and that have expired; unreadable rows are kept.
+        expired = [k for k, v in rows if unwrap(v, now=self._now)[0] == "expired"]
+        for key in expired:
+            table.remove(key)
+        return len(expired), rows[-1][0] if rows else after, more
 
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)

@@ -1,0 +1,77 @@
+"""The two connection pools to Knowrithm, one for reply streams and one for calls, sized from
+the number of replies that may run at once, so neither can starve the other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+# Calls that are not part of a reply (the idle sweep ending conversations, ratings, health
+# probes, lead look-ups) get this many connections beyond one per reply in progress.
+EXTRA_CALLS = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSizes:
+    """How many connections each pool may open for ``concurrency`` replies at once.
+
+    A reply holds its stream for the whole answer and, meanwhile, makes one call at a time
+    (the chat POST, then perhaps a task poll or a history read). Streams and calls therefore
+    live in separate pools: a call never waits for a stream to end, and a call connection is
+    held only for one request, so a reply waiting for a call always gets one. Each pool has
+    one connection per reply (the call pool ``EXTRA_CALLS`` more), and every connection may
+    stay open between requests, so a steady load does not reconnect.
+    """
+
+    streams: int
+    calls: int
+
+    @classmethod
+    def for_concurrency(cls, concurrency: int) -> PoolSizes:
+        if concurrency < 1:
+            raise ValueError("The Knowrithm client needs a concurrency of at least 1.")
+        return cls(streams=concurrency, calls=concurrency + EXTRA_CALLS)
+
+    @staticmethod
+    def limits(connections: int) -> httpx.Limits:
+        return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+
+class PooledTransport(httpx.AsyncBaseTransport):
+    """A pool of up to ``limits`` connections, sending as an ``httpx.AsyncClient`` of default
+    settings would, so the proxies and certificates the environment names still apply (a
+    client given a transport ignores them); the transport a ``TransportWrapper`` wraps."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        self._client = httpx.AsyncClient(limits=limits, follow_redirects=False)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # The request carries the outer client's timeouts, which this send keeps.
+        response = await self._client.send(request, stream=True)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=response.stream,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class SharedTransport(httpx.AsyncBaseTransport):
+    """One transport used by both pools' clients; closing a client leaves it open, so that
+    its owner closes it once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
