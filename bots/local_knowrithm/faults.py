@@ -56,6 +56,9 @@ class Faults:
         # When set, start-mode "task" handles end failed with this error instead of completing.
         self.task_error: str | None = None
         self._rules: list[_FailureRule] = []
+        # Chat POSTs that are taken in (message stored, reply started) and then answered with
+        # an error, each entry one (status, remaining count).
+        self._after_storing: list[list[int]] = []
         # (method, path part) of requests read and then never answered, as a hung service.
         self._unanswered: list[tuple[str | None, str]] = []
         self._answer_again = asyncio.Event()
@@ -98,6 +101,30 @@ class Faults:
                 self._rules.remove(rule)
             return rule.failure
         return None
+
+    def fail_after_storing(self, *, status: int = 500, count: int = 1) -> None:
+        """Make the next `count` chat POSTs store the message and start the reply as usual,
+        then answer `status` instead of the acceptance.
+
+        This models a proxy or gateway in front of the service that gives up (a 502/504, or a
+        500 of its own) after the service itself has accepted the request: the client sees a
+        failure although Knowrithm holds the question and is writing its answer.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        self._after_storing.append([status, count])
+
+    def take_after_storing(self) -> int | None:
+        """Consume one armed `fail_after_storing`: the status to answer, or None."""
+        if not self._after_storing:
+            return None
+        armed = self._after_storing[0]
+        armed[1] -= 1
+        if armed[1] <= 0:
+            self._after_storing.pop(0)
+        return armed[0]
 
     def never_answer(self, *, path_contains: str, method: str | None = None) -> None:
         """Accept requests whose path contains `path_contains`, read them, answer nothing.
@@ -161,4 +188,5 @@ class Faults:
     def clear(self) -> None:
         """Disarm every pending injected failure, and `answer_again`."""
         self._rules.clear()
+        self._after_storing.clear()
         self.answer_again()

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from knowrithm_bots.bots.local_knowrithm.context import API_PREFIX, context_of, task_status_path
+from knowrithm_bots.bots.local_knowrithm.faults import Faults
 from knowrithm_bots.bots.local_knowrithm.inputs import ApiError, bad_request, json_object, not_found
 from knowrithm_bots.bots.local_knowrithm.routes_conversations import conversation_or_404
 from knowrithm_bots.bots.local_knowrithm.sse import pump_stream
@@ -21,8 +22,13 @@ async def send_chat(request: web.Request) -> web.Response:
         raise ApiError(status=409, detail="Conversation has ended", error_code="CONVERSATION_ENDED")
     if context.faults.chat_mode == "sync":
         reply = await context.replies.answer_now(conversation_id=conversation.id, text=text)
-        return web.json_response(reply.to_json(), status=200)
+        return _failed_after_storing(context.faults) or web.json_response(
+            reply.to_json(), status=200
+        )
     accepted = context.replies.accept(conversation_id=conversation.id, text=text)
+    failed = _failed_after_storing(context.faults)
+    if failed is not None:
+        return failed
     answer = {
         "status": "queued",
         "task_id": accepted.task.id,
@@ -41,6 +47,16 @@ async def send_chat(request: web.Request) -> web.Response:
         )
         answer["stream_url"] = str(stream_url)
     return web.json_response(answer, status=202)
+
+
+def _failed_after_storing(faults: Faults) -> web.Response | None:
+    """The error a `fail_after_storing` fault answers once the message is stored, if armed."""
+    status = faults.take_after_storing()
+    if status is None:
+        return None
+    return web.json_response(
+        {"detail": f"Injected failure (HTTP {status})", "error_code": "INJECTED"}, status=status
+    )
 
 
 def _chat_text(body: dict[str, object]) -> str:

@@ -1,0 +1,1 @@
+"""Fault tests against real bot processes: crashes, poison input, bad disks, a failing Knowrithm."""
