@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowrithm_bots.bots.endpoint_check import Notify, verify_endpoint
+from knowrithm_bots.bots.observability import Observability, build_observability
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.clock import Clock, SystemClock
@@ -63,15 +64,33 @@ def build_adapters(
 def build_store(settings: Settings) -> Store:
     if settings.store.backend == "memory":
         return MemoryStore()
+    if settings.store.backend == "redis":
+        return _redis_store(settings)
     return SqliteStore(path=settings.store.path)
 
 
+def _redis_store(settings: Settings) -> Store:
+    # Imported here: redis is an optional extra, needed only by those who choose it.
+    try:
+        from knowrithm_bots.core.store.redis import RedisStore
+    except ImportError:
+        raise ConfigError(
+            "store.backend redis needs the redis package: pip install 'knowrithm-bots[redis]'",
+            key_path="store.backend",
+        ) from None
+    url = settings.store.url
+    assert url is not None  # StoreSettings requires it for redis
+    return RedisStore(url=url.get_secret_value(), key_prefix=settings.store.key_prefix)
+
+
 async def check_store(store: Store, *, settings: Settings) -> None:
-    """Open the store now, so a bad ``store.path`` stops the bot at start-up, not per message."""
+    """Reach the store now, so a bad ``store.path`` or ``store.url`` (or a Redis that is
+    down) stops the bot at start-up, not per message."""
+    key = "store.url" if settings.store.backend == "redis" else "store.path"
     try:
         await store.get("probe:start-up")
     except StoreError as exc:
-        raise ConfigError(f"{exc}: check store.path", key_path="store.path") from None
+        raise ConfigError(f"{exc}: check {key}", key_path=key) from None
 
 
 def remote_endpoint(settings: Settings) -> Endpoint:
@@ -132,12 +151,27 @@ class BotRunner:
         agent_id: str,
         store: Store,
         clock: Clock | None = None,
+        observability: Observability | None = None,
     ) -> None:
         self._settings = settings
         self._adapters = dict(adapters)
+        for adapter in self._adapters.values():
+            # What adapters fetch for the bridge (thread history, files) follows the config.
+            adapter.context_settings, adapter.file_settings = settings.context, settings.files
         self._store = store
         self._clock = clock or SystemClock()
         self._client = client
+        # The runner serves it; the Knowrithm client was built with its transport already.
+        self.observability = observability or build_observability(
+            settings.observability, clock=self._clock
+        )
+        self.listener = self.observability.listener(
+            adapters=self._adapters,
+            knowrithm_health=client.health,
+            store=store,
+            started=self.started_and_running,
+            failed=lambda: self._failed,
+        )
         conversations = settings.conversations
         self.sessions = Sessions(
             client=client,
@@ -155,6 +189,7 @@ class BotRunner:
             ),
         )
         self.started = asyncio.Event()
+        self._running = False
         self._failed: dict[str, str] = {}
         self.bridge = Bridge(
             client=client,
@@ -164,6 +199,8 @@ class BotRunner:
             settings=conversations,
             ratings=settings.ratings,
             clock=self._clock,
+            metrics=self.observability.metrics,
+            context=settings.context,
         )
 
     async def run(
@@ -186,12 +223,17 @@ class BotRunner:
         """
         stop = stop or asyncio.Event()
         async with AsyncExitStack() as stack:
+            if self.listener is not None:
+                # First up and last down: /healthz answers while the bot starts and stops.
+                await self.listener.start()
+                stack.push_async_callback(self.listener.stop)
             stack.push_async_callback(self.bridge.stop)
             for adapter in self._adapters.values():
                 await adapter.start(sink=self.bridge)
                 stack.push_async_callback(adapter.stop)
             self.bridge.start()
             self.started.set()
+            self._running = True
             closed = asyncio.create_task(self._all_closed())
             stopped = asyncio.create_task(stop.wait())
             try:
@@ -201,6 +243,7 @@ class BotRunner:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            self._running = False
             deadline = asyncio.get_running_loop().time() + DRAIN_TIMEOUT
             await self._drain(deadline=deadline, announce=announce if stop.is_set() else None)
             self.bridge.close_intake()
@@ -237,6 +280,10 @@ class BotRunner:
             # The other adapters keep serving; the process reports this one when it ends.
             self._failed[name] = f"the {name} adapter stopped for good: {exc}"
             log.error("%s", self._failed[name])
+
+    def started_and_running(self) -> bool:
+        """Every adapter started and none stopping yet: the bot takes messages."""
+        return self._running
 
     @property
     def failed_adapters(self) -> Mapping[str, str]:
@@ -301,6 +348,7 @@ async def run_configured(
     what it waits for when Knowrithm is slow to answer).
     """
     store = build_store(settings)
+    observability = build_observability(settings.observability)
     try:
         await check_store(store, settings=settings)
         async with (
@@ -312,6 +360,8 @@ async def run_configured(
                 api_key=endpoint.api_key,
                 api_secret=endpoint.api_secret,
                 timeout=settings.knowrithm.timeout,
+                concurrency=settings.conversations.max_concurrent_threads,
+                transport_wrapper=observability.knowrithm_transport_wrapper(),
             ) as client,
         ):
             await verify_endpoint(
@@ -326,6 +376,7 @@ async def run_configured(
                 client=client,
                 agent_id=endpoint.agent_id,
                 store=store,
+                observability=observability,
             )
             await runner.run(stop=stop, announce=announce)
     finally:

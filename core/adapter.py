@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from knowrithm_bots.core.config.adapter_config import AdapterConfig
+from knowrithm_bots.core.config.models import ContextSettings, FileSettings
 from knowrithm_bots.core.events import Inbound, Reaction
 from knowrithm_bots.core.leads import UserEmails
 from knowrithm_bots.core.limits import Budget, Capabilities, Limits
@@ -97,6 +98,24 @@ class NativeStream(ABC):
 
 
 @runtime_checkable
+class SupportsFeedbackButtons(Protocol):
+    """Optional capability: adapters that can put rating buttons under an answer.
+
+    The bridge calls ``offer_feedback`` once per finished answer, after it is shown in full
+    and linked to its Knowrithm message, with the id of the answer's last platform message
+    (as ``post`` returned it). The adapter adds the buttons (👍 and 👎) to that message and
+    returns; failures raise ``PlatformError`` (the bridge logs them: the answer stands).
+
+    A click comes back to ``EventSink.on_reaction`` as a ``Reaction`` on that message with
+    ``emoji`` "👍" or "👎" and ``added=True``, so it rates exactly as a reaction does; the
+    adapter acknowledges the click to the clicker alone (an ephemeral note, a callback
+    answer) and never reposts the answer.
+    """
+
+    async def offer_feedback(self, *, thread: str, message_id: str) -> None: ...
+
+
+@runtime_checkable
 class SupportsNativeStream(Protocol):
     """Optional capability: adapters that can stream natively implement this."""
 
@@ -139,6 +158,12 @@ class Adapter(ABC):
     user_ids_per_workspace: ClassVar[bool] = False
     """Whether user ids are unique only within a workspace (``Origin.workspace_id``); the
     addresses derived for leads then name the workspace too."""
+    context_settings: ContextSettings = ContextSettings()
+    """The top-level ``context`` section, set by the runner after ``from_config``: how many
+    earlier thread messages to fetch into ``Inbound.context`` (none when disabled)."""
+    file_settings: FileSettings = FileSettings()
+    """The top-level ``files`` section, set by the runner after ``from_config``: read
+    attachments with ``core.attached_files.read_attached`` under these settings."""
 
     @classmethod
     @abstractmethod
@@ -171,6 +196,17 @@ class Adapter(ABC):
         keeps the other adapters serving, and ends the process with a non-zero status.
         """
         await asyncio.Event().wait()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the platform connection is up now (optional capability, for ``/readyz``).
+
+        Read by the readiness check between ``start`` and ``stop``, from any task, at any
+        time: it must answer at once, without I/O. The default is True, since an adapter that
+        cannot tell is taken as connected once started; adapters whose library knows (a
+        gateway session, a polling loop, a listening server) return what it says.
+        """
+        return True
 
     @abstractmethod
     async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:

@@ -7,10 +7,10 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
-from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.adapter import Adapter, SupportsFeedbackButtons
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.commands import (
     HELP_TEXT,
@@ -19,7 +19,11 @@ from knowrithm_bots.core.commands import (
     parse_command,
     parse_end_args,
 )
-from knowrithm_bots.core.config.models import ConversationSettings, RatingSettings
+from knowrithm_bots.core.config.models import (
+    ContextSettings,
+    ConversationSettings,
+    RatingSettings,
+)
 from knowrithm_bots.core.errors import (
     BadRequestError,
     ConversationEndedError,
@@ -40,8 +44,17 @@ from knowrithm_bots.core.knowrithm import (
     ReplyDone,
     Resume,
 )
-from knowrithm_bots.core.message_links import Link, find_link, link_messages
+from knowrithm_bots.core.merging import Batch, Batches
+from knowrithm_bots.core.message_links import (
+    ExpiredLink,
+    Link,
+    link_messages,
+    look_up_link,
+    too_old_to_rate,
+)
+from knowrithm_bots.core.observability import NO_METRICS, AnswerTiming, BotMetrics
 from knowrithm_bots.core.pending_replies import PendingReplies, PendingReply, Tracker, key_of
+from knowrithm_bots.core.question import compose, file_problems
 from knowrithm_bots.core.ratings import rating_for
 from knowrithm_bots.core.sessions import Session, Sessions
 from knowrithm_bots.core.store import Store
@@ -53,6 +66,7 @@ from knowrithm_bots.core.user_messages import (
     EMPTY_ANSWER,
     EMPTY_MESSAGE,
     NOTHING_TO_END,
+    NOTHING_TO_STOP,
     explain,
     too_long,
 )
@@ -106,6 +120,37 @@ def _rating_not_saved(error: KnowrithmError) -> str:
     return "Your rating was not saved: " + reason
 
 
+STOP_MARK = "⏹ stopped by {name}"
+
+
+def _is_stop(event: Inbound) -> bool:
+    command = parse_command(event.text)
+    return command is not None and command.name == "stop"
+
+
+def _with_stop_mark(shown: str, *, by: str) -> str:
+    mark = STOP_MARK.format(name=by)
+    shown = shown.rstrip()
+    return f"{shown}\n\n{mark}" if shown else mark
+
+
+class _Writing:
+    """The Knowrithm side of the answer a thread is writing, which /stop can cancel."""
+
+    def __init__(self) -> None:
+        self.stopped_by: str | None = None
+        self._task: asyncio.Future[tuple[Message, str]] | None = None
+
+    async def run(self, work: Awaitable[tuple[Message, str]]) -> tuple[Message, str]:
+        self._task = asyncio.ensure_future(work)
+        return await self._task
+
+    def stop(self, *, by: str) -> None:
+        self.stopped_by = by
+        if self._task is not None:
+            self._task.cancel()
+
+
 class Bridge:
     """Receives every adapter's events (it is their ``EventSink``) and answers them.
 
@@ -134,25 +179,33 @@ class Bridge:
         settings: ConversationSettings | None = None,
         ratings: RatingSettings | None = None,
         clock: Clock | None = None,
+        metrics: BotMetrics = NO_METRICS,
+        context: ContextSettings | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics
         self._store = store
         self._sessions = sessions
         self._adapters = dict(adapters)
         self._settings = settings or ConversationSettings()
         self._ratings = ratings or RatingSettings()
+        self._context = context or ContextSettings()
         self._clock = clock or SystemClock()
         # Threads are bounded where they cost something: in their requests to Knowrithm.
         self._queue = ThreadQueue(concurrency=None)
         self._asking = asyncio.Semaphore(self._settings.max_concurrent_threads)
         # One pacer for every reply of every adapter: concurrent replies share the budgets.
-        self._pacer = Pacer(clock=self._clock)
+        self._pacer = Pacer(clock=self._clock, metrics=metrics)
+        metrics.watch_queue(lambda: self._queue.queued)
         self._sweeper: asyncio.Task[None] | None = None
         self._resumer: asyncio.Task[int] | None = None
         self._replies = PendingReplies(store=store)
         # The events whose answers this process is writing (or about to): their redeliveries
         # are dropped without asking the store.
         self._answering: set[str] = set()
+        self._batches = Batches(max_chars=self._settings.max_input_chars)
+        # The answer each thread is writing now, so that /stop can end it at once.
+        self._writing: dict[str, _Writing] = {}
 
     # --- EventSink -----------------------------------------------------------------------
 
@@ -170,6 +223,7 @@ class Bridge:
             self._answering.discard(key)
             # Without the store nothing can be answered; say so instead of going silent.
             log.error("thread %s: %s", event.thread, exc)
+            self._metrics.failure(adapter=event.adapter, error=exc)
             sentence = explain(exc)
             if not self._queue.closed:
                 self._queue.submit(thread=event.thread, job=lambda: self._tell(event, sentence))
@@ -187,9 +241,73 @@ class Bridge:
             return
         if record is not None:
             log.info("event %s: finishing the answer an earlier run began", event.event_id)
+        arrived = self._clock.monotonic()
+        if record is None and _is_stop(event) and await self._stop(event):
+            return
+        if record is None and self._settings.busy == "merge" and self._mergeable(event):
+            batch = self._batches.join(event)
+            if batch is not None:
+                self._queue.submit(
+                    thread=event.thread, job=lambda: self._answer_batch(batch, arrived=arrived)
+                )
+            return
+        # Whatever comes later must not be answered before this: it may not join a batch
+        # that is waiting in front of it.
+        self._batches.close(event.thread)
         self._queue.submit(
-            thread=event.thread, job=lambda: self._handle_message(event, record=record)
+            thread=event.thread,
+            job=lambda: self._handle_message(event, record=record, arrived=arrived),
         )
+
+    async def _stop(self, event: Inbound) -> bool:
+        """End the answer being written in ``event``'s thread; False when there is none (the
+        command is then answered in turn, saying so)."""
+        writing = self._writing.get(event.thread)
+        if writing is None or writing.stopped_by is not None:
+            return False
+        writing.stop(by=event.author.display_name or "someone")
+        log.info("thread %s: the answer was stopped by a person in the thread", event.thread)
+        key = key_of(adapter=event.adapter, event_id=event.event_id)
+        try:
+            await self._replies.finish(event)
+        except StoreError as exc:
+            log.error("thread %s: could not mark /stop done: %s", event.thread, exc)
+        finally:
+            self._answering.discard(key)
+        return True
+
+    def _mergeable(self, event: Inbound) -> bool:
+        """A plain question that can share one answer with its neighbours."""
+        text = event.text.strip()
+        return (
+            bool(text)
+            and parse_command(text) is None
+            and len(text) <= self._settings.max_input_chars
+        )
+
+    async def _answer_batch(self, batch: Batch, *, arrived: float) -> None:
+        """Answer the messages of ``batch`` as one question."""
+        thread = batch.events[0].thread
+        self._batches.started(batch)
+        merged = batch.merged()
+        if len(batch.events) > 1:
+            log.info(
+                "thread %s: %d messages sent during an answer go to Knowrithm as one",
+                thread,
+                len(batch.events),
+            )
+            try:
+                # The carrier's record holds every text before the others count as answered,
+                # so a crash in between loses none of them.
+                await self._replies.save(PendingReply(event=merged))
+                for event in batch.events[:-1]:
+                    await self._replies.finish(event)
+            except StoreError as exc:
+                log.error("thread %s: could not record the merged messages: %s", thread, exc)
+            finally:
+                for event in batch.events[:-1]:
+                    self._answering.discard(key_of(adapter=event.adapter, event_id=event.event_id))
+        await self._handle_message(merged, record=None, arrived=arrived)
 
     async def _claim(self, event: Inbound) -> tuple[str, PendingReply | None]:
         """How far ``event`` got: new, done, or pending with the record of its answer."""
@@ -307,12 +425,15 @@ class Bridge:
             await self._store.delete(key)
         return None
 
-    async def _handle_message(self, event: Inbound, *, record: PendingReply | None) -> None:
+    async def _handle_message(
+        self, event: Inbound, *, record: PendingReply | None, arrived: float | None = None
+    ) -> None:
         adapter = self._adapters[event.adapter]
         shown: list[str] = []
         tracker = Tracker(replies=self._replies, reply=record or PendingReply(event=event))
+        timing = self._metrics.answer(adapter=event.adapter, since=arrived)
         try:
-            shown = await self._respond(adapter, _cleaned(event), tracker)
+            shown = await self._respond(adapter, _cleaned(event), tracker, timing)
             # Final: shown in full, or a sentence saying why not. Only now is the event done;
             # a stop or crash before this leaves the record for the next run to finish.
             try:
@@ -320,6 +441,7 @@ class Bridge:
             except StoreError as exc:
                 log.error("thread %s: could not mark the answer done: %s", event.thread, exc)
         finally:
+            timing.close()
             self._answering.discard(tracker.reply.key)
             await adapter.reply_done(thread=event.thread, message_ids=shown)
 
@@ -328,19 +450,25 @@ class Bridge:
         shown = await self._say(adapter, event.thread, text, reply_to=event.message_id)
         await adapter.reply_done(thread=event.thread, message_ids=shown)
 
-    async def _respond(self, adapter: Adapter, event: Inbound, tracker: Tracker) -> list[str]:
+    async def _respond(
+        self, adapter: Adapter, event: Inbound, tracker: Tracker, timing: AnswerTiming
+    ) -> list[str]:
         """Answer one message; the ids of the platform messages showing the response."""
         command = parse_command(event.text)
         if command is not None:
             result = await self._run_command(event, command)
             return await self._say(adapter, event.thread, result, reply_to=event.message_id)
         text = event.text.strip()
-        if not text:
+        if not text and not event.files:
             return await self._say(adapter, event.thread, EMPTY_MESSAGE, reply_to=event.message_id)
         if len(text) > self._settings.max_input_chars:
             limit = self._settings.max_input_chars
             notice = too_long(length=len(text), limit=limit)
             return await self._say(adapter, event.thread, notice, reply_to=event.message_id)
+        problems = file_problems(event=event)
+        if problems is not None and tracker.reply.stage == "received":
+            # Said once, before the answer; the rest of the message is still answered.
+            await self._say(adapter, event.thread, problems, reply_to=event.message_id)
         reply = ReplyStream(
             adapter=adapter,
             thread=event.thread,
@@ -349,38 +477,72 @@ class Bridge:
             reply_to=event.message_id,
             adopted=tracker.reply.shown,
             on_posted=tracker.shown,
+            on_first_text=timing.first_text,
         )
         reply.start()
+        writing = _Writing()
+        self._writing[event.thread] = writing
         try:
-            async with self._asking:
-                answer, conversation_id = await self._ask_watched(
-                    adapter, event, text, reply, tracker
+            try:
+                answer, conversation_id = await writing.run(
+                    self._ask_limited(adapter, event, text, reply, tracker)
                 )
+            except asyncio.CancelledError:
+                if writing.stopped_by is None:
+                    raise
+                # Stopped by a person: what shows stays, marked; it is no answer to rate.
+                marked = _with_stop_mark(reply.text, by=writing.stopped_by)
+                return await reply.finish(text=marked)
+            finally:
+                if self._writing.get(event.thread) is writing:
+                    del self._writing[event.thread]
             ids = await reply.finish(text=answer.content or EMPTY_ANSWER)
+            timing.final_text()
             link = Link(conversation_id=conversation_id, message_id=answer.id, thread=event.thread)
             await link_messages(
-                store=self._store, adapter=event.adapter, platform_message_ids=ids, link=link
+                store=self._store,
+                adapter=event.adapter,
+                platform_message_ids=ids,
+                link=link,
+                days=self._ratings.link_days,
+                now=self._clock.now(),
             )
+            await self._offer_feedback(adapter, event.thread, ids)
             return ids
         except (KnowrithmBotsError, PlatformError) as exc:
             log.warning("thread %s: %s", event.thread, exc)
+            self._metrics.failure(adapter=event.adapter, error=exc)
             return await self._fail(reply, event.thread, exc)
         except Exception as exc:
             log.exception("thread %s: unexpected failure", event.thread)
+            self._metrics.failure(adapter=event.adapter, error=exc)
             return await self._fail(reply, event.thread, exc)
         except BaseException:
             await reply.aclose()
             raise
 
-    async def _open(self, event: Inbound, *, replacing: str | None = None) -> Session:
-        """The thread's session, after dropping its link to ``replacing`` if given."""
+    async def _offer_feedback(self, adapter: Adapter, thread: str, ids: list[str]) -> None:
+        """Rating buttons under a finished answer, where the adapter has them."""
+        if not ids or not isinstance(adapter, SupportsFeedbackButtons):
+            return
+        try:
+            await adapter.offer_feedback(thread=thread, message_id=ids[-1])
+        except PlatformError as exc:
+            # The answer stands; it can still be rated with a reaction.
+            log.warning("thread %s: could not add rating buttons: %s", thread, exc)
+
+    async def _open_telling(
+        self, event: Inbound, *, replacing: str | None = None
+    ) -> tuple[Session, bool]:
+        """The thread's session and whether it was started now, after dropping its link to
+        ``replacing`` if given."""
         try:
             # The lock covers only finding or starting the conversation, not the answer: a
             # long answer must not outlive the lock's lease and let a sweep in beside it.
             async with self._store.lock(Sessions.lock_key(event.thread)):
                 if replacing is not None:
                     await self._sessions.forget(event.thread, conversation_id=replacing)
-                return await self._sessions.open(event)
+                return await self._sessions.open_telling(event)
         except (BadRequestError, NotFoundError, ProtocolError) as exc:
             # Refused before any message was sent: the user's wording is not the problem.
             raise ConversationStartError(
@@ -388,6 +550,13 @@ class Bridge:
                 status=exc.status,
                 error_code=exc.error_code,
             ) from exc
+
+    async def _ask_limited(
+        self, adapter: Adapter, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
+    ) -> tuple[Message, str]:
+        """``_ask_watched`` within the bound on threads waiting for Knowrithm."""
+        async with self._asking:
+            return await self._ask_watched(adapter, event, text, reply, tracker)
 
     async def _ask_watched(
         self, adapter: Adapter, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
@@ -417,8 +586,9 @@ class Bridge:
                 maybe_sent=True,
                 sending_at=begun.sending_at,
             )
+            question = self._question(event, tracker)
             try:
-                answer = await self._stream(begun.conversation_id, text, reply, tracker, resume)
+                answer = await self._stream(begun.conversation_id, question, reply, tracker, resume)
                 return answer, answer.conversation_id or begun.conversation_id
             except (ConversationEndedError, NotFoundError) as exc:
                 log.info(
@@ -426,16 +596,26 @@ class Bridge:
                     event.thread,
                     exc,
                 )
-                session = await self._open(event, replacing=begun.conversation_id)
-                return await self._ask_in(session, event, text, reply, tracker)
-        return await self._ask_in(await self._open(event), event, text, reply, tracker)
+                session, started = await self._open_telling(event, replacing=begun.conversation_id)
+                return await self._ask_in(session, started, event, reply, tracker)
+        session, started = await self._open_telling(event)
+        return await self._ask_in(session, started, event, reply, tracker)
 
     async def _ask_in(
-        self, session: Session, event: Inbound, text: str, reply: ReplyStream, tracker: Tracker
+        self,
+        session: Session,
+        started: bool,
+        event: Inbound,
+        reply: ReplyStream,
+        tracker: Tracker,
     ) -> tuple[Message, str]:
         """Send the question in ``session``'s conversation (or a new one, if that is gone)."""
+        # Recorded before the send, so that a resumed send composes the same question.
+        await tracker.update(with_context=started)
         try:
-            answer = await self._stream(session.conversation_id, text, reply, tracker)
+            answer = await self._stream(
+                session.conversation_id, self._question(event, tracker), reply, tracker
+            )
         except (ConversationEndedError, NotFoundError) as exc:
             # Ended or deleted on Knowrithm (or a store that outlived its server): the send was
             # refused, so the message never arrived and sending it once more is safe.
@@ -445,9 +625,17 @@ class Bridge:
                 session.conversation_id,
                 exc,
             )
-            session = await self._open(event, replacing=session.conversation_id)
-            answer = await self._stream(session.conversation_id, text, reply, tracker)
+            session, _ = await self._open_telling(event, replacing=session.conversation_id)
+            await tracker.update(with_context=True)
+            answer = await self._stream(
+                session.conversation_id, self._question(event, tracker), reply, tracker
+            )
         return answer, answer.conversation_id or session.conversation_id
+
+    def _question(self, event: Inbound, tracker: Tracker) -> str:
+        """What Knowrithm receives: the words and files, after the thread's earlier messages
+        when the conversation was started for this message."""
+        return compose(event=event, with_context=tracker.reply.with_context, settings=self._context)
 
     async def _stream(
         self,
@@ -518,6 +706,9 @@ class Bridge:
     async def _command_answer(self, event: Inbound, command: Command) -> str:
         if command.name == "help" or command.name == "start":
             return HELP_TEXT
+        if command.name == "stop":
+            # Answers are stopped as /stop arrives; in turn, there is nothing left to stop.
+            return NOTHING_TO_STOP
         if command.name == "new":
             async with self._store.lock(Sessions.lock_key(event.thread)):
                 await self._sessions.end(thread=event.thread)
@@ -533,7 +724,8 @@ class Bridge:
             rated = f", rated {args.rating}/5" if args.rating else ""
             return f"Conversation ended{rated}. Thank you! Write again any time to start a new one."
         return (
-            f"I don't know the command /{command.name}. Try /help, /new or /end [1-5] [feedback]."
+            f"I don't know the command /{command.name}. Try /help, /new, /stop or /end [1-5]"
+            " [feedback]."
         )
 
     # --- reactions -----------------------------------------------------------------------
@@ -542,13 +734,20 @@ class Bridge:
         rating = rating_for(event.emoji, table=self._ratings.emoji)
         if rating is None:
             return
-        link = await find_link(
-            store=self._store, adapter=event.adapter, platform_message_id=event.message_id
+        link = await look_up_link(
+            store=self._store,
+            adapter=event.adapter,
+            platform_message_id=event.message_id,
+            now=self._clock.now(),
         )
         if link is None:
             return  # a reaction on something that is not one of the agent's answers
         if not event.added:
             # Knowrithm cannot take a rating back; the next reaction simply re-rates.
+            return
+        if isinstance(link, ExpiredLink):
+            adapter = self._adapters[event.adapter]
+            await self._say(adapter, link.thread, too_old_to_rate(days=self._ratings.link_days))
             return
         try:
             await self._client.rate_message(message_id=link.message_id, rating=rating)

@@ -1,4 +1,4 @@
-"""Parses the chat commands every adapter shares: /new, /end [1-5] [feedback], /help."""
+"""Parses the chat commands every adapter shares: /new, /end [1-5] [feedback], /stop, /help."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 HELP_TEXT = (
     "Write a message and the agent answers in this thread. Commands: "
     "/new starts a fresh conversation; /end [1-5] [feedback] ends this one, optionally "
-    "with a rating and a comment; /help shows this. React with 👍 or 👎 (or 1️⃣–5️⃣) "
-    "on an answer to rate it."
+    "with a rating and a comment; /stop stops the answer being written; /help shows this. "
+    "React with 👍 or 👎 (or 1️⃣–5️⃣) on an answer to rate it."
 )
 
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]*)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)

@@ -35,6 +35,35 @@ class Origin:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContextMessage:
+    """An earlier message of the thread a conversation starts in, as people saw it.
+
+    ``text`` is cleaned like the message itself (mentions of the bot gone, markup as words);
+    ``from_bot`` marks the bot's own earlier answers.
+    """
+
+    author: str
+    text: str
+    from_bot: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundFile:
+    """A file attached to a message.
+
+    ``text`` is the decoded content of a text-like file; ``problem`` is one sentence saying
+    why a file that looked readable could not be read (too big, not UTF-8, binary posing as
+    text). A file with neither (an image, a PDF) is only named to the agent.
+    """
+
+    name: str
+    mime_type: str
+    size: int | None = None
+    text: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Inbound:
     """A user's message in a thread.
 
@@ -42,6 +71,10 @@ class Inbound:
     it as opaque and hands it back to the same adapter to answer.
     ``event_id`` is unique per platform delivery target and stable across redeliveries, so
     the bridge can drop duplicates.
+    ``context`` holds the thread's earlier messages, oldest first, when the message is inside
+    a thread that already had some (the adapter cannot know whether the conversation is new:
+    the bridge sends them only on a conversation's first message). ``files`` are the files
+    attached to the message.
     """
 
     thread: str
@@ -50,6 +83,8 @@ class Inbound:
     author: Author
     origin: Origin
     message_id: str | None = None
+    context: tuple[ContextMessage, ...] = ()
+    files: tuple[InboundFile, ...] = ()
 
     @property
     def adapter(self) -> str:

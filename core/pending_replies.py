@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from knowrithm_bots.core.events import Author, Inbound, Origin
+from knowrithm_bots.core.events import Author, ContextMessage, Inbound, InboundFile, Origin
 from knowrithm_bots.core.store import JSON, Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ class PendingReply:
     began at ``sending_at`` and may have reached Knowrithm) or ``accepted`` (Knowrithm has it,
     as ``question_id`` when it said so: it is never sent again). ``shown`` lists the platform
     messages showing the answer so far, so that a restart edits them instead of leaving them.
+    ``with_context`` says the question goes to a conversation started for it, so it carries
+    the thread's earlier messages (``core.question.compose``): a restart sends or looks up
+    the very same text.
     """
 
     event: Inbound
@@ -40,6 +43,7 @@ class PendingReply:
     sending_at: float | None = None
     question_id: str | None = None
     shown: tuple[str, ...] = ()
+    with_context: bool = False
 
     @property
     def key(self) -> str:
@@ -53,6 +57,7 @@ class PendingReply:
             "sending_at": self.sending_at,
             "question_id": self.question_id,
             "shown": list(self.shown),
+            "with_context": self.with_context,
         }
 
     @classmethod
@@ -76,6 +81,7 @@ class PendingReply:
                 sending_at=float(sending_at) if isinstance(sending_at, int | float) else None,
                 question_id=_optional_str(value.get("question_id")),
                 shown=tuple(str(i) for i in shown),
+                with_context=value.get("with_context") is True,
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -168,6 +174,11 @@ def _event_json(event: Inbound) -> JSON:
         "author": dataclasses.asdict(event.author),
         "origin": dataclasses.asdict(event.origin),
     }
+    # Left out when empty, so records without them read the same in older versions.
+    if event.context:
+        record["context"] = [dataclasses.asdict(message) for message in event.context]
+    if event.files:
+        record["files"] = [dataclasses.asdict(file) for file in event.files]
     return record
 
 
@@ -184,7 +195,19 @@ def _event_from(value: Any) -> Inbound | None:
         message_id=_optional_str(value.get("message_id")),
         author=Author(**_known(Author, author)),
         origin=Origin(**_known(Origin, origin)),
+        context=tuple(
+            ContextMessage(**_known(ContextMessage, item)) for item in _dicts(value, "context")
+        ),
+        files=tuple(InboundFile(**_known(InboundFile, f)) for f in _dicts(value, "files")),
     )
+
+
+def _dicts(value: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The list of records under ``name``; absent in records written before it existed."""
+    items = value.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"{name} is not a list of records")
+    return items
 
 
 def _known(kind: type, fields: dict[str, Any]) -> dict[str, Any]:

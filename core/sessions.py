@@ -120,13 +120,20 @@ class Sessions:
 
     async def open(self, event: Inbound) -> Session:
         """The thread's live session, ending an idle one and starting a new one if needed."""
+        session, _ = await self.open_telling(event)
+        return session
+
+    async def open_telling(self, event: Inbound) -> tuple[Session, bool]:
+        """``open``, and whether the conversation was started for this message (its first
+        send then carries the thread's earlier messages)."""
         session = await self._current_or_set_aside(event.thread)
         if session is not None and self.is_idle(session):
             await self._end_quietly(session)
             session = None
+        started = session is None
         if session is None:
             session = await self._start(event)
-        return await self.touch(session)
+        return await self.touch(session), started
 
     async def touch(self, session: Session) -> Session:
         touched = Session(**{**asdict(session), "last_active": self._clock.now()})

@@ -24,6 +24,7 @@ from knowrithm_bots.core.errors import (
 EMPTY_MESSAGE = "Your message has no text I can pass to the agent; please write it out in words."
 EMPTY_ANSWER = "The agent sent an empty answer; please try asking in another way."
 NOTHING_TO_END = "There is no conversation to end in this thread; just write to start one."
+NOTHING_TO_STOP = "There is no answer being written in this thread to stop."
 # Shown in the thread when the first words of an answer are slow (configurable).
 STILL_WORKING = "Still working on it…"
 

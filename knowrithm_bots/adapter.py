@@ -15,6 +15,7 @@ from knowrithm_bots.core.adapter import (
     SupportsNativeStream,
     UserEmails,
 )
+from knowrithm_bots.core.attached_files import is_text_like, read_attached
 from knowrithm_bots.core.commands import Command, parse_command
 from knowrithm_bots.core.config import AdapterConfig, ConfigKeyDeprecated, InvalidKey
 from knowrithm_bots.core.error_translation import Translate, translating
@@ -30,7 +31,14 @@ from knowrithm_bots.core.errors import (
     PlatformRateLimited,
     PlatformUnavailable,
 )
-from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.events import (
+    Author,
+    ContextMessage,
+    Inbound,
+    InboundFile,
+    Origin,
+    Reaction,
+)
 from knowrithm_bots.core.limits import (
     CALL_KINDS,
     SCOPES,
@@ -59,8 +67,10 @@ __all__ = [
     "Command",
     "ConfigError",
     "ConfigKeyDeprecated",
+    "ContextMessage",
     "EventSink",
     "Inbound",
+    "InboundFile",
     "InvalidKey",
     "KnowrithmBotsError",
     "Limits",
@@ -84,9 +94,11 @@ __all__ = [
     "ThreadQueue",
     "Translate",
     "UserEmails",
+    "is_text_like",
     "key_fields",
     "parse_command",
     "parse_retry_after",
+    "read_attached",
     "to_plain_text",
     "translating",
     "utf16_len",

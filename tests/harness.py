@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from knowrithm_bots.bots.local_knowrithm import SERVER_MODES, LocalKnowrithm, ServerMode
-from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.bots.observability import build_observability
+from knowrithm_bots.bots.runner import BotRunner, build_store
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.config import Settings, parse_settings
 from knowrithm_bots.core.knowrithm import KnowrithmClient, RetryPolicy
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 from tests.support import stored_replies
+
+# Settings for tests that send several messages of one person at once and want each answered
+# on its own (the default merges them: see core/merging.py).
+ONE_ANSWER_EACH: Mapping[str, Any] = {"conversations": {"busy": "queue"}}
 
 
 @dataclass
@@ -80,20 +85,25 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """Start ``adapters`` against ``server`` (already started) and stop everything after.
 
-    ``config`` is a settings document (``conversations``, ``ratings`` ...); ``store_path``
-    selects a sqlite store so a test can restart the bot on the same file. A bot that has
-    neither started nor failed after ``start_timeout`` seconds is torn down and
+    ``config`` is a settings document (``conversations``, ``ratings``, a Redis ``store`` ...);
+    ``store_path`` selects a sqlite store so a test can restart the bot on the same file. A
+    bot that has neither started nor failed after ``start_timeout`` seconds is torn down and
     ``TimeoutError`` raised.
     """
     settings: Settings = parse_settings(dict(config or {}), env={})
     store: Store = SqliteStore(path=store_path) if store_path else MemoryStore()
-    async with client_for(server) as client:
+    if settings.store.backend == "redis":  # `store: {backend: redis, url: ...}` in ``config``
+        store = build_store(settings)
+    # With `observability.listen` in `config`, the bot serves /metrics, Knowrithm's included.
+    observability = build_observability(settings.observability)
+    async with client_for(server, transport=observability.knowrithm_transport()) as client:
         runner = BotRunner(
             settings=settings,
             adapters=adapters,
             client=client,
             agent_id=server.agent_id,
             store=store,
+            observability=observability,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))

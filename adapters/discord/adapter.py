@@ -14,6 +14,7 @@ from knowrithm_bots.adapters.discord.client import GatewayClient
 from knowrithm_bots.adapters.discord.config import DiscordConfig
 from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
 from knowrithm_bots.adapters.discord.errors import is_connection_failure, translate, translated
+from knowrithm_bots.adapters.discord.feedback import FeedbackButtons
 from knowrithm_bots.adapters.discord.inbound import Identity, InboundHandler
 from knowrithm_bots.adapters.discord.members import Membership
 from knowrithm_bots.adapters.discord.outbound import MAX_CONTENT, Outbound, measure
@@ -97,6 +98,7 @@ class DiscordAdapter(Adapter):
         self._client: GatewayClient | None = None
         self._handler: InboundHandler | None = None
         self._outbound: Outbound | None = None
+        self._buttons: FeedbackButtons | None = None
         self._identity: Identity | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -154,9 +156,16 @@ class DiscordAdapter(Adapter):
                 ttl=self._config.membership_cache_seconds,
             ),
             poison=client.poison,
+            context=self.context_settings,
+            files=self.file_settings,
         )
         self._identity, self._outbound, self._handler = identity, outbound, handler
         client.handler = handler
+        # Clicks are handled even with the buttons turned off: buttons already shown work.
+        self._buttons = FeedbackButtons(
+            client=client, identity=identity, config=self._config, sink=sink
+        )
+        client.on_click = self._buttons.on_interaction
         gateway = asyncio.create_task(self._run_gateway(client), name="discord gateway")
         self._gateway = gateway
         ready = asyncio.create_task(client.ready_once.wait(), name="discord ready")
@@ -241,6 +250,8 @@ class DiscordAdapter(Adapter):
         if client is None:
             return
         client.handler = None
+        client.on_click = None
+        self._buttons = None
         try:
             if handler is not None:
                 # Events not yet handed to the sink are dropped: by now the bridge ignores
@@ -265,6 +276,12 @@ class DiscordAdapter(Adapter):
         await self._closed.wait()
         if self._failure is not None:
             raise self._failure
+
+    @property
+    def connected(self) -> bool:
+        """discord.py's gateway session is ready and the client not closed."""
+        client = self._client
+        return client is not None and client.is_ready() and not client.is_closed()
 
     # --- outbound ------------------------------------------------------------------------
 
@@ -297,6 +314,16 @@ class DiscordAdapter(Adapter):
     async def delete(self, *, thread: str, message_id: str) -> None:
         outbound, key = self._target(thread)
         await outbound.delete(channel_id=key.channel_id, message_id=_message_id(message_id))
+
+    async def offer_feedback(self, *, thread: str, message_id: str) -> None:
+        """``SupportsFeedbackButtons``: a row of 👍 and 👎 buttons under the answer."""
+        if not self._config.feedback_buttons:
+            return
+        _, key = self._target(thread)
+        buttons = self._buttons
+        if buttons is None:
+            raise PlatformUnavailable("the Discord adapter is not connected")
+        await buttons.offer(channel_id=key.channel_id, message_id=_message_id(message_id))
 
     async def typing(self, *, thread: str) -> None:
         outbound, key = self._target(thread)

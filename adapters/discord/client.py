@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import discord
@@ -55,6 +56,8 @@ class GatewayClient(discord.Client):
             max_ratelimit_timeout=config.max_rate_limit_wait,
         )
         self.handler: GatewayHandler | None = None
+        # Rating button clicks; interactions come whatever the intents.
+        self.on_click: Callable[[discord.Interaction], Awaitable[None]] | None = None
         self.ready_once = asyncio.Event()
         self.poison = PoisonLog()
         self._identify_delay = identify_delay
@@ -74,6 +77,13 @@ class GatewayClient(discord.Client):
                 await self.handler.on_message(message)
             except Exception as exc:
                 self._unreadable("MESSAGE_CREATE", {"id": message.id}, exc)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if self.on_click is not None:
+            try:
+                await self.on_click(interaction)
+            except Exception as exc:
+                self._unreadable("INTERACTION_CREATE", {"id": interaction.id}, exc)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, added=True)

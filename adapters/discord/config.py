@@ -30,6 +30,7 @@ class DiscordConfig(AdapterConfig):
     allowed_guilds: list[Snowflake] | None = None
     allowed_channels: list[Snowflake] | None = None
     direct_messages: bool = True
+    feedback_buttons: bool = True
     thread_auto_archive_minutes: Literal[60, 1440, 4320, 10080] = 1440
     guild_ready_timeout: float = Field(default=2.0, ge=0, le=60)
     connect_timeout: float = Field(default=30.0, gt=0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import discord
 
+from knowrithm_bots.adapters.discord.attachments import read_files, replied_context, thread_context
 from knowrithm_bots.adapters.discord.config import DiscordConfig
 from knowrithm_bots.adapters.discord.errors import translated
 from knowrithm_bots.adapters.discord.members import Membership
@@ -25,8 +26,9 @@ from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.commands import parse_command
+from knowrithm_bots.core.config.models import ContextSettings, FileSettings
 from knowrithm_bots.core.errors import PlatformAuthError, PlatformError
-from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.events import Author, ContextMessage, Inbound, Origin, Reaction
 from knowrithm_bots.core.thread_queue import Job, ThreadQueue
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,12 @@ class InboundHandler:
         client: discord.Client,
         membership: Membership,
         poison: PoisonLog,
+        context: ContextSettings | None = None,
+        files: FileSettings | None = None,
     ) -> None:
         self._config = config
+        self._context = context or ContextSettings()
+        self._files = files or FileSettings()
         self._poison = poison
         self._me = identity
         self._sink = sink
@@ -182,7 +188,17 @@ class InboundHandler:
             thread_id=str(thread.id),
             channel_name=parent.name if parent is not None else None,
         )
-        await self._deliver(message, key=self._key("thread", thread.id), origin=origin)
+        context: tuple[ContextMessage, ...] = ()
+        if self._context.enabled:
+            context = await thread_context(
+                message,
+                thread=thread,
+                bot_id=self._me.bot_id,
+                count=self._context.history_messages,
+            )
+        await self._deliver(
+            message, key=self._key("thread", thread.id), origin=origin, context=context
+        )
 
     async def _in_channel(self, message: discord.Message, channel: discord.TextChannel) -> None:
         text = text_for_agent(message, bot_id=self._me.bot_id)
@@ -250,8 +266,14 @@ class InboundHandler:
         key: str,
         origin: Origin,
         author: Author | None = None,
+        context: tuple[ContextMessage, ...] | None = None,
     ) -> None:
         ref = MessageRef(message_id=message.id).encode()
+        if context is None:
+            # Outside a thread the one earlier message a person points at is the one replied to.
+            enabled = self._context.enabled
+            context = await replied_context(message, bot_id=self._me.bot_id) if enabled else ()
+        files = await read_files(message, settings=self._files) if message.attachments else ()
         await self._sink.on_message(
             Inbound(
                 thread=key,
@@ -260,6 +282,8 @@ class InboundHandler:
                 author=author or author_of(message.author),
                 origin=origin,
                 message_id=ref,
+                context=context,
+                files=files,
             )
         )
 

@@ -15,6 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.errors import translated
 from knowrithm_bots.adapters.slack.event_check import EventScreen
+from knowrithm_bots.adapters.slack.files import FileReader
+from knowrithm_bots.adapters.slack.history import thread_history
 from knowrithm_bots.adapters.slack.inbound import (
     Identity,
     Incoming,
@@ -54,7 +56,14 @@ from knowrithm_bots.core.errors import (
     PlatformError,
     PlatformUnavailable,
 )
-from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
+from knowrithm_bots.core.events import (
+    Author,
+    ContextMessage,
+    Inbound,
+    InboundFile,
+    Origin,
+    Reaction,
+)
 from knowrithm_bots.core.thread_queue import ThreadQueue
 
 log = logging.getLogger(__name__)
@@ -105,6 +114,7 @@ class SlackAdapter(Adapter):
         self._outbound: Outbound | None = None
         self._status: ThinkingStatus | None = None
         self._directory: Directory | None = None
+        self._files: FileReader | None = None
         self._home: Identity | None = None
         self._transport: Transport | None = None
         self._events: ThreadQueue | None = None
@@ -152,6 +162,11 @@ class SlackAdapter(Adapter):
         self._outbound = Outbound(client=client, streams=self._streams)
         self._status = ThinkingStatus(client=client, text=config.thinking_status)
         self._directory = Directory(client=client)
+        self._files = FileReader(
+            session=self._session,
+            token=config.bot_token.get_secret_value(),
+            api_base_url=config.api_base_url,
+        )
         self._home = await self._whoami(client)
         app = AsyncApp(
             client=client,
@@ -232,8 +247,15 @@ class SlackAdapter(Adapter):
             await session.close()
         self._redaction.remove()
         self._client = self._outbound = self._status = self._directory = None
+        self._files = None
         self._streams = None
         self._sink = None
+
+    @property
+    def connected(self) -> bool:
+        """The Socket Mode connection is open, or the HTTP Events API server is up."""
+        transport = self._transport
+        return transport is not None and transport.connected
 
     async def settled(self) -> None:
         """Return once every event received so far was handed to the sink or dropped."""
@@ -360,6 +382,10 @@ class SlackAdapter(Adapter):
             return
         user_team = (person.team if person else None) or incoming.user_team or who.team
         self._recipients.put(key, value=Recipient(user=incoming.user, team=user_team))
+        context = await self._history(incoming, who)
+        files: tuple[InboundFile, ...] = ()
+        if incoming.files and self._files is not None:
+            files = await self._files.read(incoming.files, settings=self.file_settings)
         await self._sink.on_message(
             Inbound(
                 thread=key,
@@ -375,7 +401,34 @@ class SlackAdapter(Adapter):
                     is_direct=incoming.is_direct,
                 ),
                 message_id=incoming.message.encode(),
+                context=context,
+                files=files,
             )
+        )
+
+    async def _history(self, incoming: Incoming, who: Identity) -> tuple[ContextMessage, ...]:
+        """The earlier messages of the thread a message replies in (none for a new thread)."""
+        root, ts = incoming.thread.thread_ts, incoming.message.ts
+        settings = self.context_settings
+        if not settings.enabled or root is None or root == ts or self._directory is None:
+            return ()
+        directory = self._directory
+
+        async def name_of(user: str) -> str:
+            person = await directory.person(user)
+            if person is None:
+                return user
+            return person.display_name or person.real_name or person.name or user
+
+        return await thread_history(
+            client=self._web(),
+            channel=incoming.thread.channel,
+            thread_ts=root,
+            before_ts=ts,
+            bot_user_id=who.bot_user_id,
+            bot_id=who.bot_id,
+            count=settings.history_messages,
+            name_of=name_of,
         )
 
     async def _deliver_reaction(

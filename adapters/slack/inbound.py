@@ -36,6 +36,7 @@ class Incoming:
     is_direct: bool
     mentioned: bool
     file_names: tuple[str, ...]
+    files: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ def _file_names(event: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(
         str(f.get("name") or f.get("title") or "file") for f in files if isinstance(f, Mapping)
     )
+
+
+def _files(event: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The file objects attached; a ``files`` field that is not a list holds none."""
+    files = event.get("files")
+    if not isinstance(files, list):
+        return ()
+    return tuple(f for f in files if isinstance(f, Mapping))
 
 
 def _from_a_bot(event: Mapping[str, Any], who: Identity) -> bool:
@@ -139,6 +148,7 @@ def read_message(
         is_direct=direct,
         mentioned=mentioned,
         file_names=_file_names(event),
+        files=_files(event),
     )
 
 

@@ -89,7 +89,8 @@ class StreamStopper:
 
     async def close_if_open(self, message: MessageRef) -> None:
         """Stop ``message`` if it is a stream this process knows to be open; a stream found
-        closed already is fine. Failures are logged: the caller's edit reports its own."""
+        closed already is fine. A 429 is raised (``PlatformRateLimited``) for the caller to
+        wait out; other failures are logged: the caller's edit reports its own."""
         if not self.is_open(message):
             return
         try:
@@ -97,6 +98,10 @@ class StreamStopper:
         except StreamRefused as exc:
             if exc.code not in CLOSED:
                 log.info("could not stop the stream %s: %s", message.encode(), exc)
+        except PlatformRateLimited:
+            # The edit cannot succeed while the stream is open: the caller waits the 429
+            # out and tries again, instead of failing the answer.
+            raise
         except PlatformError as exc:
             log.info("could not stop the stream %s: %s", message.encode(), exc)
 

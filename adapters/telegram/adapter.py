@@ -18,6 +18,7 @@ from knowrithm_bots.adapters.telegram.config import TelegramConfig
 from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
 from knowrithm_bots.adapters.telegram.dispatch import Dispatcher
 from knowrithm_bots.adapters.telegram.errors import translate, translated
+from knowrithm_bots.adapters.telegram.feedback import FeedbackButtons
 from knowrithm_bots.adapters.telegram.inbound import Translator
 from knowrithm_bots.adapters.telegram.native_stream import DraftStream
 from knowrithm_bots.adapters.telegram.outbound import Sender
@@ -47,8 +48,8 @@ from knowrithm_bots.core.streaming import Layout
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_UTF16 = 4096
-# message_reaction is only delivered when asked for by name.
-ALLOWED_UPDATES = ("message", "edited_message", "message_reaction")
+# message_reaction is only delivered when asked for by name; callback_query is a rating press.
+ALLOWED_UPDATES = ("message", "edited_message", "message_reaction", "callback_query")
 # Recent update ids, so a webhook retry is not delivered twice within one process.
 _SEEN_UPDATES = 4096
 # Which thread each bot message was posted in, for reactions to it.
@@ -131,6 +132,7 @@ class TelegramAdapter(Adapter):
         self._app: TelegramApp | None = None
         self._dispatcher: Dispatcher | None = None
         self._sender: Sender | None = None
+        self._buttons: FeedbackButtons | None = None
         self._bot_id: int | None = None
         self._posted: Lru[str, str] = Lru(size=_REMEMBERED_MESSAGES)
         self._seen: Lru[int, bool] = Lru(size=_SEEN_UPDATES)
@@ -207,12 +209,24 @@ class TelegramAdapter(Adapter):
             username=bot.username,
             config=self._config,
             thread_of=lambda ref: self._posted.get(ref.encode()),
+            context=self.context_settings,
+        )
+        # Presses are handled even with the buttons turned off: keyboards already shown work.
+        self._buttons = FeedbackButtons(
+            bot=bot,
+            secret=self._secret,
+            translator=translator,
+            thread_of=lambda ref: self._posted.get(ref.encode()),
+            not_allowed=self._config.not_allowed_notice,
         )
         self._dispatcher = Dispatcher(
+            buttons=self._buttons,
             sink=sink,
             translator=translator,
             custom_emoji=CustomEmojiNames(bot=bot, secret=self._secret),
             concurrency=_CONCURRENT_THREADS,
+            bot=bot,
+            files=self.file_settings,
         )
         try:
             with translated(action="registering the command menu", secret=self._secret):
@@ -263,6 +277,7 @@ class TelegramAdapter(Adapter):
             return
         self._closed.set()
         self._sender = None  # later calls fail as "not running", not inside the library
+        self._buttons = None
         try:
             await self._stop_receiving(app)
         finally:
@@ -306,6 +321,16 @@ class TelegramAdapter(Adapter):
         await self._closed.wait()
         if self._failure is not None:
             raise self._failure
+
+    @property
+    def connected(self) -> bool:
+        """Polling (or serving the webhook) with python-telegram-bot's application running."""
+        app = self._app
+        if app is None or self._closed.is_set() or not app.running:
+            return False
+        if self._config.mode == "polling":
+            return app.updater is not None and app.updater.running
+        return self._listener is not None
 
     def _token_refused(self) -> None:
         if self._app is None or self._closed.is_set():
@@ -398,6 +423,16 @@ class TelegramAdapter(Adapter):
         sender = self._sending()
         ref = self._ref(self._key(thread), message_id)
         await sender.delete(chat_id=ref.chat_id, message_id=ref.message_id)
+
+    async def offer_feedback(self, *, thread: str, message_id: str) -> None:
+        """``SupportsFeedbackButtons``: an inline keyboard of 👍 and 👎 under the answer."""
+        if not self._config.feedback_buttons:
+            return
+        buttons = self._buttons
+        if buttons is None:
+            raise PlatformUnavailable(NOT_RUNNING)
+        ref = self._ref(self._key(thread), message_id)
+        await buttons.offer(chat_id=ref.chat_id, message_id=ref.message_id)
 
     async def typing(self, *, thread: str) -> None:
         sender = self._sending()

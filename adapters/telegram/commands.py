@@ -10,6 +10,7 @@ from telegram import BotCommand
 MENU = (
     BotCommand("new", "Start a new conversation"),
     BotCommand("end", "End this conversation: /end [1-5] [feedback]"),
+    BotCommand("stop", "Stop the answer being written"),
     BotCommand("help", "How to use this bot"),
 )
 # Commands this bot answers when written without @botname in a group.

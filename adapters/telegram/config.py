@@ -42,6 +42,7 @@ class TelegramConfig(AdapterConfig):
     group_mode: Literal["mentions", "all"] = "mentions"
     formatting: Literal["html", "plain"] = "html"
     stream_drafts: bool = True
+    feedback_buttons: bool = True
     not_allowed_notice: str | None = "Sorry, this bot is not available in this chat."
     edited_notice: str | None = (
         "I only read new messages, so your edit was not passed to the agent. "

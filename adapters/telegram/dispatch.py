@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from collections.abc import Sequence
 
-from telegram import Update
+from telegram import Bot, Update
 
+from knowrithm_bots.adapters.telegram.attachments import read_files
 from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
+from knowrithm_bots.adapters.telegram.feedback import FeedbackButtons
 from knowrithm_bots.adapters.telegram.inbound import Deliver, Notice, Translator
 from knowrithm_bots.core.adapter import EventSink
+from knowrithm_bots.core.config.models import FileSettings
 from knowrithm_bots.core.events import Reaction
 from knowrithm_bots.core.thread_queue import Job, ThreadQueue
 
@@ -34,8 +38,14 @@ class Dispatcher:
         translator: Translator,
         custom_emoji: CustomEmojiNames,
         concurrency: int,
+        bot: Bot | None = None,
+        files: FileSettings | None = None,
+        buttons: FeedbackButtons | None = None,
     ) -> None:
+        self._buttons = buttons
         self._sink = sink
+        self._bot = bot
+        self._files = files or FileSettings()
         self._translator = translator
         self._custom_emoji = custom_emoji
         self._queue = ThreadQueue(concurrency=concurrency)
@@ -61,6 +71,9 @@ class Dispatcher:
 
     def _handover(self, update: Update) -> tuple[str, Job] | None:
         sink = self._sink
+        if update.callback_query is not None:
+            # A press on a rating button: rated in its thread's turn, like a reaction.
+            return None if self._buttons is None else self._buttons.handover(update, sink=sink)
         if update.message_reaction is not None:
             reactions = self._translator.reactions(update)
             if not reactions:
@@ -69,7 +82,7 @@ class Dispatcher:
             return reactions[0].thread, functools.partial(self._hand_reactions, reactions)
         decision = self._translator.message(update)
         if isinstance(decision, Deliver):
-            return decision.event.thread, functools.partial(sink.on_message, decision.event)
+            return decision.event.thread, functools.partial(self._deliver, decision)
         if isinstance(decision, Notice):
             notice = functools.partial(
                 sink.on_notice,
@@ -80,6 +93,14 @@ class Dispatcher:
             return decision.thread, notice
         log.debug("update %s ignored: %s", update.update_id, decision.reason)
         return None
+
+    async def _deliver(self, decision: Deliver) -> None:
+        event = decision.event
+        if decision.files and self._bot is not None:
+            # Read here, in the thread's turn: a download must not let a later message by.
+            files = await read_files(bot=self._bot, refs=list(decision.files), settings=self._files)
+            event = dataclasses.replace(event, files=files)
+        await self._sink.on_message(event)
 
     async def _hand_reactions(self, reactions: Sequence[Reaction]) -> None:
         for reaction in await self._custom_emoji.resolve(reactions):

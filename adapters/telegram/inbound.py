@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from telegram import Chat, Message, MessageEntity, MessageReactionUpdated, ReactionType, Update
 from telegram import User as TgUser
 
+from knowrithm_bots.adapters.telegram.attachments import FileRef, file_refs, replied_context
 from knowrithm_bots.adapters.telegram.commands import OWN_COMMANDS, read_command
 from knowrithm_bots.adapters.telegram.config import TelegramConfig
 from knowrithm_bots.adapters.telegram.threads import PREFIX, MessageRef, ThreadKey
+from knowrithm_bots.core.config.models import ContextSettings
 from knowrithm_bots.core.events import Author, Inbound, Origin, Reaction
 
 
 @dataclass(frozen=True, kw_only=True)
 class Deliver:
-    """Hand ``event`` to the bridge."""
+    """Hand ``event`` to the bridge, once the ``files`` it carries are read."""
 
     event: Inbound
+    files: tuple[FileRef, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,11 +106,13 @@ class Translator:
         username: str,
         config: TelegramConfig,
         thread_of: Callable[[MessageRef], str | None],
+        context: ContextSettings | None = None,
     ) -> None:
         self._bot_id = bot_id
         self._username = username
         self._config = config
         self._thread_of = thread_of
+        self._context = context or ContextSettings()
 
     # --- who and where ---------------------------------------------------------------------
 
@@ -216,12 +221,13 @@ class Translator:
         if command is not None and command.for_us is False:
             return Ignore("a command for another bot")
         mentions = self._mentions(text, entities)
+        refs = tuple(file_refs(message))
         addressed = (
             private
             or bool(mentions)
             or self._replies_to_bot(message)
             or (command is not None and (command.for_us or command.name in OWN_COMMANDS))
-            or (self._config.group_mode == "all" and bool(text.strip()))
+            or (self._config.group_mode == "all" and (bool(text.strip()) or bool(refs)))
         )
         if not addressed:
             return Ignore("a group message not addressed to the bot")
@@ -249,8 +255,22 @@ class Translator:
             author=author,
             origin=self._origin(chat, key),
             message_id=ref.encode(),
+            context=(
+                replied_context(message, bot_id=self._bot_id, clean=self.words)
+                if self._context.enabled
+                else ()
+            ),
         )
-        return Deliver(event=event)
+        return Deliver(event=event, files=refs)
+
+    def words(self, message: Message) -> str:
+        """A message's text or caption without its mentions of this bot."""
+        text = message.text if message.text is not None else (message.caption or "")
+        entities = message.entities if message.text is not None else message.caption_entities
+        mentions = self._mentions(text, entities)
+        if mentions:
+            text = _utf16_cut(text, [(m.offset, m.length) for m in mentions])
+        return text.strip()
 
     def reactions(self, update: Update) -> list[Reaction]:
         """The removals then additions a ``message_reaction`` update holds (👍→👎 is both)."""

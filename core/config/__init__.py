@@ -3,10 +3,13 @@
 from knowrithm_bots.core.config.adapter_config import AdapterConfig, ConfigKeyDeprecated
 from knowrithm_bots.core.config.loader import adapter_config, load_settings, parse_settings
 from knowrithm_bots.core.config.models import (
+    ContextSettings,
     ConversationSettings,
     EntityRule,
+    FileSettings,
     KnowrithmSettings,
     LeadSettings,
+    ObservabilitySettings,
     RatingSettings,
     Settings,
     StoreSettings,
@@ -16,11 +19,14 @@ from knowrithm_bots.core.config.validation import InvalidKey, validate_section
 __all__ = [
     "AdapterConfig",
     "ConfigKeyDeprecated",
+    "ContextSettings",
     "ConversationSettings",
     "EntityRule",
+    "FileSettings",
     "InvalidKey",
     "KnowrithmSettings",
     "LeadSettings",
+    "ObservabilitySettings",
     "RatingSettings",
     "Settings",
     "StoreSettings",

@@ -86,13 +86,83 @@ class StoreSettings(_Strict):
     the config file's folder, so the store does not depend on where the bot was started.
     """
 
-    backend: Literal["sqlite", "memory"] = "sqlite"
+    backend: Literal["sqlite", "memory", "redis"] = "sqlite"
     path: str = Field(default="knowrithm-bots.sqlite", min_length=1)
+    # A Redis URL may carry a password: a secret, kept out of reprs, dumps and errors.
+    url: SecretStr | None = None
+    # Several bots (or other programs) can share one Redis database, each under its prefix.
+    key_prefix: str = Field(default="knowrithm-bots:", min_length=1)
 
     @field_validator("path")
     @classmethod
     def _home(cls, value: str) -> str:
         return os.path.expanduser(value)
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # `${REDIS_URL:-}` left empty is unset
+        try:
+            scheme = urlsplit(value.get_secret_value().strip()).scheme
+        except ValueError:
+            scheme = ""  # unparseable (a broken [IPv6] host): the same sentence
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "must be a Redis URL such as redis://host:6379/0 (rediss:// for TLS, "
+                "unix:///path/to/redis.sock for a socket)"
+            )
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> StoreSettings:
+        if self.backend == "redis" and self.url is None:
+            raise InvalidKey("url", "is required when store.backend is redis")
+        return self
+
+
+class ObservabilitySettings(_Strict):
+    """The operators' HTTP listener (``/healthz``, ``/readyz``, ``/metrics``); off unless
+    ``listen`` is set, as ``HOST:PORT`` (``[::1]:9464`` for IPv6, ``:9464`` on every
+    interface)."""
+
+    listen: str | None = None
+    # Seconds a Knowrithm or store probe of /readyz is reused: load balancers probe often.
+    readiness_cache_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # `${METRICS_LISTEN:-}` leaves the listener off when unset
+        split_listen(value)
+        return value.strip()
+
+    @property
+    def host(self) -> str:
+        assert self.listen is not None
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        assert self.listen is not None
+        return split_listen(self.listen)[1]
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` as (host, port); ``ValueError`` saying what is wrong with it."""
+    text = value.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise ValueError(f"must be HOST:PORT, such as 127.0.0.1:9464, not {value!r}")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"must have a port between 0 and 65535, not {port}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"must put an IPv6 address in brackets, such as [::1]:{port}")
+    return host or "0.0.0.0", port
 
 
 EntityTypeName = Literal["USER", "LEAD"]
@@ -144,6 +214,9 @@ class ConversationSettings(_Strict):
     # Seconds without new words (the first ones, or the next) after which the bot stops
     # waiting: the answer so far is finished with a sentence saying so.
     answer_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Messages that arrive in a thread while its answer is being written: ``merge`` sends them
+    # as one message once the answer ends (answered once); ``queue`` answers each in turn.
+    busy: Literal["merge", "queue"] = "merge"
 
     @field_validator("still_working_text")
     @classmethod
@@ -164,10 +237,32 @@ class ConversationSettings(_Strict):
         return self
 
 
+class ContextSettings(_Strict):
+    """The earlier messages of a thread sent with the first message of its conversation."""
+
+    enabled: bool = True
+    # The newest messages are kept within both caps: a long thread's start matters least.
+    history_messages: int = Field(default=20, ge=1, le=200)
+    history_chars: int = Field(default=6000, ge=100)
+
+
+class FileSettings(_Strict):
+    """Files attached to messages: text-like ones are read and sent with the message."""
+
+    enabled: bool = True
+    # Bigger files are named, not downloaded: the size is checked before downloading.
+    max_bytes: int = Field(default=200_000, ge=1, le=20_000_000)
+    # Also list the files in Knowrithm's ``attachments`` field (its shape is undocumented).
+    send_as_attachments: bool = False
+
+
 class RatingSettings(_Strict):
     """How reactions become ratings (1-5)."""
 
     emoji: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RATING_EMOJI))
+    # Days an answer can be rated by a reaction; its message links are then let go, so the
+    # store does not grow with the bot's age (a reaction for as long again gets "too old").
+    link_days: float = Field(default=30.0, gt=0, le=3650)
 
     @field_validator("emoji")
     @classmethod
@@ -197,14 +292,27 @@ class Settings(_Strict):
 
     knowrithm: KnowrithmSettings = Field(default_factory=KnowrithmSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     leads: LeadSettings = Field(default_factory=LeadSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    files: FileSettings = Field(default_factory=FileSettings)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # None: the command line chooses (WARNING while the terminal chat runs, INFO otherwise).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
 
-    @field_validator("knowrithm", "store", "conversations", "leads", "ratings", mode="before")
+    @field_validator(
+        "knowrithm",
+        "store",
+        "observability",
+        "conversations",
+        "leads",
+        "ratings",
+        "context",
+        "files",
+        mode="before",
+    )
     @classmethod
     def _empty_section(cls, value: Any) -> Any:
         # A section written with no keys (`store:`) arrives as None: it means all defaults.

@@ -40,6 +40,7 @@ from knowrithm_bots.core.knowrithm.parsing import (
     parse_messages,
     parse_page,
 )
+from knowrithm_bots.core.knowrithm.pools import TransportWrapper
 from knowrithm_bots.core.knowrithm.reply_history import ChatShape
 from knowrithm_bots.core.knowrithm.retry import NO_RETRY, RetryPolicy, Safety
 from knowrithm_bots.core.knowrithm.session import HttpSession
@@ -90,7 +91,14 @@ def _lead_exists(exc: KnowrithmError) -> bool:
 
 
 class KnowrithmClient:
-    """Async client of the Knowrithm HTTP API; one shared connection pool, opened on first use.
+    """Async client of the Knowrithm HTTP API; its connections are opened on first use.
+
+    ``concurrency`` is the most replies that stream at once (the bridge passes
+    ``conversations.max_concurrent_threads``): reply streams and other requests have separate
+    connection pools sized from it (``pools.PoolSizes``), so a reply's stream never keeps
+    another reply's request waiting; more replies than that wait for a stream to end.
+    ``transport`` replaces the network for both pools (tests); ``transport_wrapper`` wraps
+    each pool's transport (or the injected one), to meter requests, say.
 
     Every method raises a ``core.errors.KnowrithmError`` subclass on failure. Requests that
     are safe to repeat are retried per ``retry``; a chat message is never sent twice.
@@ -104,6 +112,8 @@ class KnowrithmClient:
         api_secret: str | None = None,
         bearer_token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        transport_wrapper: TransportWrapper | None = None,
+        concurrency: int = 64,
         timeout: float = 30.0,
         retry: RetryPolicy = DEFAULT_RETRY,
         task_poll_interval: float = 0.25,
@@ -120,6 +130,8 @@ class KnowrithmClient:
             timeout=timeout,
             retry=retry,
             sleep=sleep,
+            concurrency=concurrency,
+            transport_wrapper=transport_wrapper,
         )
         self._poller = TaskPoller(
             http=self._http, interval=task_poll_interval, timeout=task_timeout
@@ -135,7 +147,7 @@ class KnowrithmClient:
         return f"KnowrithmClient(base_url={str(self._http.base_url)!r})"
 
     async def aclose(self) -> None:
-        """Close the connection pool; safe to call more than once."""
+        """Close the connection pools; safe to call more than once."""
         await self._http.aclose()
 
     async def __aenter__(self) -> KnowrithmClient:

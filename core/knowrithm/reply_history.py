@@ -94,13 +94,13 @@ def find_question(
     newest = next((e.message for e in reversed(entries) if e.message.role == "user"), None)
     if newest is None or newest.content.strip() != text.strip():
         return None
-    stored = _epoch(newest.created_at)
+    stored = epoch_of(newest.created_at)
     if not_before is not None and stored is not None and stored < not_before - CLOCK_SKEW:
         return None
     return newest
 
 
-def _epoch(stamp: str | None) -> float | None:
+def epoch_of(stamp: str | None) -> float | None:
     """An ISO 8601 time as epoch seconds (UTC when no zone is given); None if unreadable."""
     if not stamp:
         return None

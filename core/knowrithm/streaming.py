@@ -257,6 +257,9 @@ class ReplyRun:
         self._last_event_id: str | None = None
         self._seen_chunks: set[int] = set()
         self._resume = resume
+        self._sending_at: float | None = resume.sending_at if resume is not None else None
+        # Set when the last event matched only for want of ids (the documented service).
+        self._matched_blind = False
 
     async def events(self) -> AsyncGenerator[ReplyEvent, None]:
         """Yield ``ReplyAccepted`` once Knowrithm has the question, the reply's deltas, and
@@ -362,7 +365,7 @@ class ReplyRun:
     async def _send_surely(self) -> SendResult:
         """Send the question; after a failure that leaves open whether Knowrithm took it,
         look for it in the history and send it once more only when it is not there."""
-        sending_at = time.time()
+        sending_at = self._sending_at = time.time()
         try:
             sent = await self._send()
         except KnowrithmError as exc:
@@ -432,11 +435,51 @@ class ReplyRun:
                 continue
             if event.id is not None:
                 self._last_event_id = event.id
+            self._matched_blind = False
             result = self._on_event(event, sent)
+            if (
+                isinstance(result, ReplyDone)
+                and self._matched_blind
+                and not await self._answers_this_send(result.message, sent)
+            ):
+                logger.info("Skipped a late answer to an earlier message on the reply stream.")
+                continue
             if result is not None:
                 return result
         await self._close_reader()
         return None
+
+    async def _answers_this_send(self, reply: Message, sent: SendResult) -> bool:
+        """Whether ``reply``, matched without ids, answers this send rather than an earlier
+        question whose answer comes late (given up on, or stopped).
+
+        A conversation answers its questions in order, so the history pairs each assistant
+        message with the oldest question still unanswered before it. True when the history
+        cannot tell.
+        """
+        try:
+            entries = await self._history.newest()
+        except KnowrithmError:
+            return True
+        messages = [entry.message for entry in entries]
+        ids = [message.id for message in messages]
+        question: Message | None
+        if sent.message_id is not None and sent.message_id in ids:
+            question = messages[ids.index(sent.message_id)]
+        else:
+            question = find_question(entries, text=self._text, not_before=self._sending_at)
+        if question is None:
+            return True
+        unanswered: list[str] = []
+        for message in messages:
+            if message.role == "user":
+                unanswered.append(message.id)
+            elif message.id == reply.id:
+                return bool(unanswered) and unanswered[0] == question.id
+            elif unanswered:
+                unanswered.pop(0)
+        # Not listed yet: it is this send's only if no earlier question still waits.
+        return not unanswered or unanswered[0] == question.id
 
     def _matches(self, name: str, payload: dict[str, Any], sent: SendResult) -> bool:
         conversation_id = as_str(payload.get("conversation_id"))
@@ -456,11 +499,14 @@ class ReplyRun:
         if task_id is None and not refs and name == "chat_response":
             # The documented service's answer names neither the task nor the user message
             # (knowrithm-docs tmp-widget.js `handleChatResponse`). The stream is this
-            # conversation's, opened before the send, and sends there are serialised: the
-            # first finished answer on it is this one.
+            # conversation's, opened before the send: the first finished answer on it is this
+            # one, unless an earlier question's answer (one given up on, or stopped) comes
+            # late; ``_answers_this_send`` asks the history.
+            self._matched_blind = True
             return True
         # Nothing to match on: the stream is per conversation and sends there are serialised.
-        return sent.task_id is None and sent.message_id is None
+        self._matched_blind = sent.task_id is None and sent.message_id is None
+        return self._matched_blind
 
     def _on_event(self, event: SSEEvent, sent: SendResult) -> ReplyEvent | None:
         parsed = _event_payload(event)

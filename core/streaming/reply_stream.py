@@ -94,6 +94,7 @@ class ReplyStream:
         reply_to: str | None = None,
         adopted: Sequence[str] = (),
         on_posted: Callable[[list[str]], Awaitable[None]] | None = None,
+        on_first_text: Callable[[], None] | None = None,
     ) -> None:
         self._adapter = adapter
         self._thread = thread
@@ -110,6 +111,7 @@ class ReplyStream:
         self._final: str | None = None
         self._shown: list[Shown] = [Shown(id=i, text=_UNKNOWN_TEXT) for i in adopted]
         self._on_posted = on_posted
+        self._on_first_text = on_first_text
         self._not_before = float("-inf")
         self._latency: float | None = None  # one-way trip to the platform, estimated
         self._outages = Outages()
@@ -269,7 +271,7 @@ class ReplyStream:
             progress=self._progress,
             # An append is a refresh by another name: at least the budget's pace apart.
             interval=max(self._interval, self._route.budget_interval),
-            on_visible=self._stop_typing,
+            on_visible=self._visible,
             thread=self._thread,
             on_message=self._stream_shows,
         )
@@ -446,7 +448,7 @@ class ReplyStream:
                 self._reply_to = reply_to  # the retry is still the first post
                 raise
             self._shown.append(Shown(id=posted.id, text=step.text, changed_at=sent_at))
-            await self._stop_typing()
+            await self._visible()
             await self._posted()
         elif step.kind == "edit":
             shown = self._shown[step.index]
@@ -483,6 +485,13 @@ class ReplyStream:
             except PlatformError as exc:
                 log.debug("typing failed in %s: %s", self._thread, exc)
             await self._clock.sleep(TYPING_REPEAT)
+
+    async def _visible(self) -> None:
+        """Text of the reply shows on the platform: no more typing; the first time, say so."""
+        first, self._on_first_text = self._on_first_text, None
+        if first is not None:
+            first()
+        await self._stop_typing()
 
     async def _stop_typing(self) -> None:
         task, self._typing = self._typing, None

@@ -279,13 +279,15 @@ async def test_reactions_rate_the_right_message_and_re_rate(bot: Bot) -> None:
 
 
 @asynccontextmanager
-async def own_bot(**server_options: Any) -> AsyncIterator[Bot]:
+async def own_bot(
+    settings: ConversationSettings | None = None, **server_options: Any
+) -> AsyncIterator[Bot]:
     """A bot on its own local server, for tests that need a particular agent or pace."""
     async with (
         LocalKnowrithm(**server_options) as server,
         client_for(server) as own_client,
     ):
-        bot = await make_bot(server, own_client)
+        bot = await make_bot(server, own_client, settings=settings)
         try:
             yield bot
         finally:
@@ -293,7 +295,8 @@ async def own_bot(**server_options: Any) -> AsyncIterator[Bot]:
 
 
 async def test_same_thread_in_order_other_threads_concurrently(knowrithm_mode: str) -> None:
-    async with own_bot(word_delay=0.02) as bot:
+    # Each message answered in turn (not merged), to see the order.
+    async with own_bot(ConversationSettings(busy="queue"), word_delay=0.02) as bot:
         await bot.adapter.say("one", chat="a")
         await bot.adapter.say("two", chat="a")
         await bot.adapter.say("three", chat="b")

@@ -10,7 +10,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from telegram import Bot, BotCommand, ReactionTypeEmoji, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReactionTypeEmoji,
+    Update,
+)
 from telegram.constants import ParseMode, ReactionEmoji
 from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter
 from telegram.ext import (
@@ -269,7 +277,7 @@ async def test_send_message_draft_only_in_private_chats(emu: TelegramEmulator, b
     assert len(emu.drafts) == 3
 
 
-async def test_actions_reactions_commands_and_callbacks(emu: TelegramEmulator, bot: Bot) -> None:
+async def test_actions_reactions_and_commands(emu: TelegramEmulator, bot: Bot) -> None:
     chat_id = _alice_chat(emu)
     assert await bot.send_chat_action(chat_id, "typing") is True
     assert [(a.chat_id, a.action) for a in emu.chat_actions] == [(chat_id, "typing")]
@@ -294,8 +302,84 @@ async def test_actions_reactions_commands_and_callbacks(emu: TelegramEmulator, b
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Bad Name", "x")])
 
-    assert await bot.answer_callback_query("123", text="done") is True
-    assert emu.callback_answers[-1].callback_query_id == "123"
+
+_RATE = InlineKeyboardMarkup(
+    [
+        [
+            InlineKeyboardButton("👍", callback_data="up"),
+            InlineKeyboardButton("👎", callback_data="dn"),
+        ]
+    ]
+)
+
+
+async def test_inline_keyboards_ride_on_messages_and_edits_keep_or_drop_them(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    chat_id = _alice_chat(emu)
+    sent = await bot.send_message(chat_id, "answer")
+    assert emu.message(chat_id=chat_id, message_id=sent.message_id).reply_markup is None
+    edited = await bot.edit_message_reply_markup(
+        chat_id=chat_id, message_id=sent.message_id, reply_markup=_RATE
+    )
+    assert isinstance(edited, Message)
+    assert edited.reply_markup == _RATE
+    assert edited.edit_date is None  # only the keyboard changed
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=sent.message_id, reply_markup=_RATE
+        )
+    # editMessageText keeps the keyboard only when it is sent again...
+    await bot.edit_message_text(
+        "answer 2", chat_id=chat_id, message_id=sent.message_id, reply_markup=_RATE
+    )
+    assert emu.message(chat_id=chat_id, message_id=sent.message_id).reply_markup is not None
+    # ...and drops it otherwise, as Telegram does.
+    await bot.edit_message_text("answer 3", chat_id=chat_id, message_id=sent.message_id)
+    assert emu.message(chat_id=chat_id, message_id=sent.message_id).reply_markup is None
+    with_keyboard = await bot.send_message(chat_id, "rated?", reply_markup=_RATE)
+    assert with_keyboard.reply_markup == _RATE
+    await bot.edit_message_reply_markup(chat_id=chat_id, message_id=with_keyboard.message_id)
+    assert emu.message(chat_id=chat_id, message_id=with_keyboard.message_id).reply_markup is None
+    too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(chat_id, "x", reply_markup=too_long)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=999, reply_markup=_RATE)
+
+
+async def test_a_click_is_a_callback_query_answered_once_within_its_window() -> None:
+    clock = FakeClock()
+    async with (
+        TelegramEmulator(clock=clock, flood=FloodLimits.off()) as emu,
+        Bot(emu.token, base_url=emu.base_url) as bot,
+    ):
+        chat_id = _alice_chat(emu)
+        sent = await bot.send_message(chat_id, "answer", reply_markup=_RATE)
+        with pytest.raises(LookupError):
+            emu.click(chat_id=chat_id, message_id=sent.message_id, text="🤷")
+        query_id = emu.click(chat_id=chat_id, message_id=sent.message_id, text="👎", user=BOB)
+        updates = await bot.get_updates(timeout=0)
+        query = updates[-1].callback_query
+        assert query is not None and query.id == query_id
+        assert query.data == "dn"
+        assert query.from_user.id == BOB["id"]
+        assert isinstance(query.message, Message)
+        assert query.message.message_id == sent.message_id
+        assert query.message.reply_markup == _RATE
+        assert await query.answer(text="noted") is True
+        assert [(a.callback_query_id, a.text) for a in emu.callback_answers] == [
+            (query_id, "noted")
+        ]
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await query.answer(text="again")  # one answer per query
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await bot.answer_callback_query("123")  # never pressed
+        late = emu.click(chat_id=chat_id, message_id=sent.message_id, data="up")
+        clock.now += 65
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await bot.answer_callback_query(late)
+        assert len(emu.callback_answers) == 1
 
 
 # -- flood control and fault injection -------------------------------------------------------

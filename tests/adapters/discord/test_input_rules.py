@@ -24,7 +24,7 @@ LEAD_RULES = {
 }
 
 
-async def test_attachment_only_messages_are_answered_with_a_request_for_text() -> None:
+async def test_attachment_only_messages_are_answered_naming_the_file() -> None:
     async with (
         discord_world() as world,
         LocalKnowrithm() as server,
@@ -34,21 +34,14 @@ async def test_attachment_only_messages_are_answered_with_a_request_for_text() -
         picture = [AttachmentSpec(filename="chart.png", content_type="image/png")]
         dm = emu.add_dm_channel(user_id=world.alice.id)
         await emu.dispatch_message(channel_id=dm.id, author_id=world.alice.id, attachments=picture)
-        await eventually(lambda: world.texts(dm.id) == [EMPTY_MESSAGE], what="the DM notice")
-
-        question = await emu.dispatch_message(
-            channel_id=world.general.id, author_id=world.alice.id, content=world.mention("hi")
-        )
         await settle(bot, world, chats=1)
-        await emu.dispatch_message(
-            channel_id=question.id, author_id=world.alice.id, attachments=picture
-        )
-        await eventually(
-            lambda: world.texts(question.id)[-1:] == [EMPTY_MESSAGE], what="the thread notice"
-        )
         await bot.drain()
-        # Nothing of the attachments reached Knowrithm.
-        assert [text for _, text in server.state.chat_requests] == ["hi"]
+        # The agent is told of the picture it cannot see, and answers; never "write it out".
+        (asked,) = [text for _, text in server.state.chat_requests]
+        assert "chart.png" in asked and "image/png" in asked
+        assert "http" not in asked  # no attachment URL reaches Knowrithm
+        assert EMPTY_MESSAGE not in world.texts(dm.id)
+        assert len(world.texts(dm.id)) == 1
 
 
 async def test_guilds_and_channels_off_the_allow_lists_are_ignored() -> None:

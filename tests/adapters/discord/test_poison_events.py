@@ -24,7 +24,7 @@ from tests.emulators.discord_api import (
     Places,
     malformed_dispatch,
 )
-from tests.harness import running_bot
+from tests.harness import ONE_ANSWER_EACH, running_bot
 from tests.support import eventually
 
 from .helpers import adapter_config, discord_world
@@ -64,7 +64,7 @@ async def test_every_malformed_dispatch_is_skipped_and_the_next_message_answered
         )
         config = DiscordConfig.model_validate(adapter_config(emu))
         adapter = QuickDiscordAdapter(config=config, identify_delay=0.0)
-        async with running_bot({"discord": adapter}, server=server):
+        async with running_bot({"discord": adapter}, server=server, config=ONE_ANSWER_EACH):
             for index, entry in enumerate(MALFORMED_DISPATCHES):
                 before = len(_skipped(caplog))
                 broken = malformed_dispatch(emu, entry, places=places)

@@ -164,10 +164,15 @@ async def test_bad_input_is_handled_as_documented(
     # The emulator also lists the delivered "own" post as the bot's; it was not answered.
     posted = [m for m in emu.bot_messages(ids.IM_CHANNEL_ID) if m.ts != own["ts"]]
     notices = [(m.thread_ts, m.text) for m in posted]
-    assert notices == [
-        (only_file["ts"], EMPTY_MESSAGE),
-        (huge["ts"], too_long(length=50_000, limit=8000)),
-    ]
+    # A file alone is a message: the agent is told its name, type and size (a PDF it cannot
+    # read), and answers; the text that is too long is refused with one sentence.
+    assert sorted(ts for ts, _ in notices) == sorted([only_file["ts"], huge["ts"]])
+    assert (huge["ts"], too_long(length=50_000, limit=8000)) in notices
+    assert EMPTY_MESSAGE not in [text for _, text in notices]
     assert not emu.bot_messages(ids.CHANNEL_ID)
     assert [m.thread_ts for m in emu.bot_messages("C0SUPPORT1")] == [allowed["ts"]]
-    assert [text for _, text in server.state.chat_requests] == ["here it is"]
+    asked = [text for _, text in server.state.chat_requests]
+    (about_file,) = [text for text in asked if text != "here it is"]
+    assert "here it is" in asked and len(asked) == 2
+    assert "report.pdf" in about_file and "application/pdf" in about_file
+    assert "files-pri" not in about_file

@@ -6,7 +6,7 @@ import pytest
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
 from tests.emulators.telegram_api import BOB, FORUM_ID, GROUP_ID, TelegramEmulator
-from tests.harness import running_bot
+from tests.harness import ONE_ANSWER_EACH, running_bot
 from tests.support import stored_replies
 
 from .support import adapter_for, answered
@@ -28,7 +28,7 @@ async def test_topics_and_plain_groups_get_their_own_conversations(
     )
     async with (
         LocalKnowrithm(agent=agent, word_delay=0.002) as server,
-        running_bot({"telegram": adapter_for(emu)}, server=server) as bot,
+        running_bot({"telegram": adapter_for(emu)}, server=server, config=ONE_ANSWER_EACH) as bot,
     ):
         updates = [
             emu.build.topic_text(text=f"{mention} in topic seven", thread_id=7),

@@ -9,7 +9,7 @@ import pytest
 from knowrithm_bots.adapters.telegram.redact import REDACTED_SECRET
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from tests.emulators.telegram_api import ALICE, GROUP_ID, TelegramEmulator
-from tests.harness import running_bot
+from tests.harness import ONE_ANSWER_EACH, running_bot
 
 from .support import adapter_for, answered, free_port
 
@@ -57,7 +57,7 @@ async def test_entity_offsets_inside_a_surrogate_pair_do_not_drop_the_update(
     bot_user = {"id": emu.bot.id, "is_bot": True, "first_name": "Bot"}
     async with (
         LocalKnowrithm() as server,
-        running_bot({"telegram": adapter_for(emu)}, server=server) as bot,
+        running_bot({"telegram": adapter_for(emu)}, server=server, config=ONE_ANSWER_EACH) as bot,
     ):
         # A mention whose slice starts in the middle of 😀 (two UTF-16 code units).
         emu.push_update(

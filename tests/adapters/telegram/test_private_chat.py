@@ -43,7 +43,7 @@ async def test_answer_streams_as_drafts_then_arrives_as_one_message(
     typing = [a for a in emu.chat_actions if a.chat_id == ALICE_ID]
     assert typing and typing[0].action == "typing"
     assert typing[0].time <= emu.calls_of("sendMessageDraft")[0].time
-    assert [c["command"] for c in emu.commands] == ["new", "end", "help"]
+    assert [c["command"] for c in emu.commands] == ["new", "end", "stop", "help"]
     assert emu.allowed_updates is not None and "message_reaction" in emu.allowed_updates
     (conversation,) = server.state.conversations.values()
     assert conversation.entity_type == "user"

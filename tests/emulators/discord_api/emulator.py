@@ -103,6 +103,8 @@ class DiscordEmulator(LocalService):
         )
         self._host = host
         self._site = LocalSite(host=host)
+        self.attachment_bytes: dict[str, bytes] = {}
+        self.attachment_downloads: list[tuple[str, str | None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -111,7 +113,19 @@ class DiscordEmulator(LocalService):
         RestApi(emulator=self).install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
         await self._site.start(app)
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        """Attachments are plain HTTPS downloads from Discord's CDN (docs: Reference, "Image
+        Formatting" / Attachment object ``url``): no bot token is sent or needed."""
+        self.attachment_downloads.append(
+            (request.match_info["filename"], request.headers.get("Authorization"))
+        )
+        found = self.attachment_bytes.get(request.match_info["attachment_id"])
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found, content_type="application/octet-stream")
 
     async def stop(self) -> None:
         if not self._site.running:
@@ -325,12 +339,7 @@ class DiscordEmulator(LocalService):
             author_id=author_id,
             content=content,
             embeds=list(embeds),
-            attachments=[
-                self.effects.attachment_json(
-                    filename=a.filename, size=a.size, content_type=a.content_type, url=a.url
-                )
-                for a in attachments
-            ],
+            attachments=[self._attachment(a) for a in attachments],
             components=[],
             mention_ids=mentions,
             mention_everyone=mention_everyone,
@@ -339,6 +348,15 @@ class DiscordEmulator(LocalService):
         )
         await self.effects.emit_message(event="MESSAGE_CREATE", message=message, required=True)
         return message
+
+    def _attachment(self, spec: AttachmentSpec) -> dict[str, Any]:
+        size = spec.size if spec.data is None else len(spec.data)
+        data = self.effects.attachment_json(
+            filename=spec.filename, size=size, content_type=spec.content_type, url=spec.url
+        )
+        if spec.data is not None:
+            self.attachment_bytes[str(data["id"])] = spec.data
+        return data
 
     async def dispatch_reaction_add(
         self, *, channel_id: int, message_id: int, user_id: int, emoji: str = "👍"

@@ -114,6 +114,8 @@ class AttachmentSpec:
     size: int = 1024
     content_type: str | None = None
     url: str | None = None
+    # The file's bytes, served at its CDN URL (``size`` then is their length).
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class RestApi:
         r.add_get(ch, self.get_channel)
         r.add_post(f"{ch}/typing", self.typing)
         r.add_post(f"{ch}/messages", self.create_message)
+        r.add_get(f"{ch}/messages", self.list_messages)
         r.add_get(msg, self.get_message)
         r.add_patch(msg, self.edit_message)
         r.add_delete(msg, self.delete_message)
@@ -268,6 +269,35 @@ class RestApi:
         )
         hidden = self._emu.effects.rest_content_hidden(message)
         return json_response(self._world.message_json(message, hide_content=hidden))
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        """Get Channel Messages: newest first; ``before``/``after``/``around`` a message id,
+        ``limit`` 1-100 (default 50); needs READ_MESSAGE_HISTORY (docs: Channel resource)."""
+        channel_id = _snowflake(request, "channel_id")
+        self._world.channel(channel_id)
+        try:
+            limit = int(request.query.get("limit", "50"))
+        except ValueError:
+            raise invalid_form("limit", "NUMBER_TYPE_COERCE", "Value is not int.") from None
+        if not 1 <= limit <= 100:
+            raise invalid_form("limit", "NUMBER_TYPE_MAX", "int value should be <= 100 and >= 1.")
+        world = self._world
+        found = sorted(
+            (m for m in world.messages.values() if m.channel_id == channel_id and not m.deleted),
+            key=lambda m: m.id,
+            reverse=True,
+        )
+        if "before" in request.query:
+            found = [m for m in found if m.id < int(request.query["before"])]
+        if "after" in request.query:
+            found = [m for m in found if m.id > int(request.query["after"])][-limit:]
+        page = found[:limit]
+        return json_response(
+            [
+                self._world.message_json(m, hide_content=self._emu.effects.rest_content_hidden(m))
+                for m in page
+            ]
+        )
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self._world.channel(_snowflake(request, "channel_id"))

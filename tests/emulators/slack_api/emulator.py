@@ -86,6 +86,9 @@ class SlackEmulator(LocalService):
         self._site = LocalSite()
         self._session: aiohttp.ClientSession | None = None
         self._poster: EventPoster | None = None
+        # Uploaded files: id -> (name, bytes); every download with the token it carried.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.file_downloads: list[tuple[str, str | None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -95,6 +98,7 @@ class SlackEmulator(LocalService):
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_get("/files-pri/{path:.*}", self._handle_file)
         app.router.add_get("/link/", self._sockets.handle)
         app.router.add_get("/link", self._sockets.handle)
         await self._site.start(app)
@@ -235,6 +239,34 @@ class SlackEmulator(LocalService):
             user=user,
         )
         return self.workspace.add_channel(channel)
+
+    def add_file(self, *, name: str, mimetype: str, data: bytes) -> dict[str, Any]:
+        """Keep an uploaded file; the file object events carry (for ``events.file_share``)."""
+        file_id = f"F{len(self.files) + 1:09d}"
+        self.files[file_id] = (name, data)
+        private = f"{self.base_url}/files-pri/{self.identity.team_id}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "created": int(self.clock()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2] if "." in name else "binary",
+            "size": len(data),
+            "url_private": private,
+            "url_private_download": private.replace(f"{file_id}/", f"{file_id}/download/"),
+        }
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        """docs.slack.dev/messaging/working-with-files: ``url_private`` needs the bot token
+        as ``Authorization: Bearer``; other requests get no file."""
+        header = request.headers.get("Authorization")
+        self.file_downloads.append((request.path, header))
+        file_id = request.match_info["path"].split("/", 1)[0].rpartition("-")[2]
+        found = self.files.get(file_id)
+        if header != f"Bearer {self.identity.bot_token}" or found is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=found[1], content_type="application/octet-stream")
 
     def set_rate_limit(self, method: str, limit: RateLimit | None) -> None:
         """Replace one method's limit (None removes it) and start its buckets afresh."""

@@ -35,6 +35,7 @@ class WebApi:
             "assistant.threads.setStatus": self.assistant_set_status,
             "apps.connections.open": self.apps_connections_open,
             "conversations.info": self.conversations_info,
+            "conversations.replies": self.conversations_replies,
         }
 
     # --- helpers -----------------------------------------------------------------------
@@ -329,3 +330,39 @@ class WebApi:
         if flag(params, "include_num_members") and not channel.is_im:
             body["num_members"] = 2
         return {"ok": True, "channel": body}
+
+    def conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """docs.slack.dev/reference/methods/conversations.replies: the parent and its replies,
+        oldest first, within ``oldest``/``latest`` (bounds excluded unless ``inclusive``),
+        ``limit`` per page (default 1000) with a ``next_cursor`` while ``has_more``; errors
+        ``channel_not_found`` and ``thread_not_found``."""
+        channel = required(params, "channel", error="channel_not_found")
+        thread_ts = required(params, "ts", error="thread_not_found")
+        thread = [m for m in self._ws.thread(channel, thread_ts) if not m.deleted]
+        if not any(m.ts == thread_ts for m in thread):
+            raise ApiError("thread_not_found")
+        inclusive = flag(params, "inclusive")
+        latest, oldest = params.get("latest"), params.get("oldest")
+
+        def within(ts: str) -> bool:
+            if latest is not None and (
+                float(ts) > float(latest) or (float(ts) == float(latest) and not inclusive)
+            ):
+                return False
+            return (
+                oldest is None
+                or float(ts) > float(oldest)
+                or (float(ts) == float(oldest) and inclusive)
+            )
+
+        found = [m for m in thread if within(m.ts)]
+        limit = int(params.get("limit") or 1000)
+        start = int(str(params.get("cursor") or "0").removeprefix("page:") or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": [self._message_json(m) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""},
+        }

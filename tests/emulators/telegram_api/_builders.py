@@ -55,6 +55,11 @@ def _reaction_type(emoji: str) -> dict[str, str]:
     return {"type": "emoji", "emoji": emoji}
 
 
+def _extension(file_name: str) -> str:
+    _, dot, suffix = file_name.rpartition(".")
+    return f".{suffix}" if dot else ""
+
+
 class UpdateBuilder:
     """Realistic update dicts; push them with `push_update` or `deliver_webhook`."""
 
@@ -161,6 +166,71 @@ class UpdateBuilder:
                 message["is_topic_message"] = True
         message["reply_to_message"] = replied
         return {"message": message}
+
+    def document(
+        self,
+        *,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        caption: str | None = None,
+        user: Mapping[str, Any] = ALICE,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A message with a file (Bot API Document), its bytes kept for getFile."""
+        chat = self._world.chats[chat_id] if chat_id is not None else self.private_chat(user)
+        message = self._message(chat=chat, user=user, text=None)
+        file_id, unique_id = self._world.add_file(data=data, extension=_extension(file_name))
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        self._caption(message, caption)
+        return {"message": message}
+
+    def photo(
+        self,
+        *,
+        data: bytes,
+        caption: str | None = None,
+        user: Mapping[str, Any] = ALICE,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A photo message: Bot API sends an array of PhotoSize, smallest first."""
+        chat = self._world.chats[chat_id] if chat_id is not None else self.private_chat(user)
+        message = self._message(chat=chat, user=user, text=None)
+        sizes = []
+        for width, part in ((90, data[: len(data) // 8]), (800, data)):
+            file_id, unique_id = self._world.add_file(data=part, extension=".jpg")
+            sizes.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": unique_id,
+                    "width": width,
+                    "height": width * 3 // 4,
+                    "file_size": len(part),
+                }
+            )
+        message["photo"] = sizes
+        self._caption(message, caption)
+        return {"message": message}
+
+    @staticmethod
+    def _caption(message: dict[str, Any], caption: str | None) -> None:
+        if caption is not None:
+            message["caption"] = caption
+            found = auto_entities(caption)
+            if found:
+                message["caption_entities"] = found
+
+    def reply(
+        self, *, text: str, chat_id: int, message_id: int, user: Mapping[str, Any] = ALICE
+    ) -> dict[str, Any]:
+        """A user's reply to any earlier message of the chat (the bot's or a person's)."""
+        return self.reply_to_bot(text=text, chat_id=chat_id, message_id=message_id, user=user)
 
     def edited_text(self, *, original: Mapping[str, Any], text: str) -> dict[str, Any]:
         """An edit of an earlier user message (pass the update or the message it holds)."""

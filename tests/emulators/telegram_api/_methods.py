@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ._flood import FloodGate
+from ._keyboards import CallbackQueries, checked_markup
 from ._markup import MarkupError, parse_html, strip_text, utf16_len
 from ._records import (
     ApiError,
-    CallbackAnswer,
     ChatActionRecord,
     DraftRecord,
     ReactionRecord,
@@ -64,7 +64,7 @@ class Methods:
         self.drafts: list[DraftRecord] = []
         self.reactions: list[ReactionRecord] = []
         self.chat_actions: list[ChatActionRecord] = []
-        self.callback_answers: list[CallbackAnswer] = []
+        self.callback_queries = CallbackQueries(clock=clock)
         self.commands: dict[tuple[str, str], tuple[dict[str, str], ...]] = {}
         self.webhook: WebhookConfig | None = None
         self.allowed_updates: tuple[str, ...] | None = None
@@ -79,6 +79,7 @@ class Methods:
             "getWebhookInfo": self.get_webhook_info,
             "sendMessage": self.send_message,
             "editMessageText": self.edit_message_text,
+            "editMessageReplyMarkup": self.edit_message_reply_markup,
             "sendMessageDraft": self.send_message_draft,
             "sendChatAction": self.send_chat_action,
             "setMessageReaction": self.set_message_reaction,
@@ -86,8 +87,9 @@ class Methods:
             "getMyCommands": self.get_my_commands,
             "deleteMyCommands": self.delete_my_commands,
             "deleteMessage": self.delete_message,
-            "answerCallbackQuery": self.answer_callback_query,
+            "answerCallbackQuery": self.callback_queries.answer,
             "getCustomEmojiStickers": self.get_custom_emoji_stickers,
+            "getFile": self.get_file,
         }
         self.canonical = {name.lower(): name for name in [*self._handlers, "getUpdates"]}
 
@@ -191,7 +193,7 @@ class Methods:
         text, entities = self._formatted(params)
         reply_to = self._reply_to(chat_id=chat["id"], params=params)
         self._admit("sendMessage", chat["id"])
-        markup = params.get("reply_markup")
+        markup = checked_markup(params.get("reply_markup"))
         sent = SentMessage(
             chat_id=chat["id"],
             message_id=self.world.next_message_id(chat["id"]),
@@ -200,7 +202,7 @@ class Methods:
             entities=entities,
             message_thread_id=self._thread_id(params),
             reply_to=reply_to,
-            reply_markup=markup if isinstance(markup, dict) else None,
+            reply_markup=markup,
             date=self.world.now(),
             source_text=params["text"],
         )
@@ -235,8 +237,8 @@ class Methods:
             if exc.description == "Bad Request: message is too long":
                 raise bad_request("MESSAGE_TOO_LONG") from exc
             raise
-        markup = params.get("reply_markup")
-        markup = markup if isinstance(markup, dict) else None
+        # Without reply_markup the edit drops the inline keyboard, as Telegram's does.
+        markup = checked_markup(params.get("reply_markup"))
         unchanged = (
             text == current.text and entities == current.entities and markup == current.reply_markup
         )
@@ -252,6 +254,23 @@ class Methods:
             history=(*current.history, current.text),
             edit_date=self.world.now(),
         )
+        self.world.sent[(edited.chat_id, edited.message_id)] = edited
+        return self.world.render(edited)
+
+    def edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Bot API editMessageReplyMarkup: replaces the message's inline keyboard (none given:
+        removes it) and returns the edited Message; the text and its edit date stay."""
+        ensure("inline_message_id" not in params, bad_request("MESSAGE_ID_INVALID"))
+        chat = self.world.resolve_chat(params.get("chat_id"))
+        current = self.world.require_sent(
+            chat_id=chat["id"],
+            message_id=params.get("message_id"),
+            missing="message to edit not found",
+        )
+        markup = checked_markup(params.get("reply_markup"))
+        ensure(markup != current.reply_markup, bad_request(NOT_MODIFIED))
+        self._admit("editMessageReplyMarkup", chat["id"])
+        edited = dataclasses.replace(current, reply_markup=markup)
         self.world.sent[(edited.chat_id, edited.message_id)] = edited
         return self.world.render(edited)
 
@@ -365,22 +384,23 @@ class Methods:
         self.world.deleted.append(key)
         return True
 
-    def answer_callback_query(self, params: dict[str, Any]) -> bool:
-        query_id = params.get("callback_query_id")
-        ensure(
-            isinstance(query_id, str) and bool(query_id),
-            bad_request("query is too old and response timeout expired or query ID is invalid"),
-        )
-        text = params.get("text")
-        ensure(text is None or len(str(text)) <= 200, bad_request("MESSAGE_TOO_LONG"))
-        self.callback_answers.append(
-            CallbackAnswer(
-                callback_query_id=str(query_id),
-                text=None if text is None else str(text),
-                show_alert=params.get("show_alert") is True,
-            )
-        )
-        return True
+    def get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Bot API getFile: "The file can then be downloaded via the link
+        https://api.telegram.org/file/bot<token>/<file_path> ... guaranteed to be valid for at
+        least 1 hour"; bots can download files of up to 20 MB."""
+        file_id = params.get("file_id")
+        found = self.world.files.get(file_id) if isinstance(file_id, str) else None
+        if found is None:
+            raise bad_request("wrong file_id or the file is temporarily unavailable")
+        path, data = found
+        if len(data) > 20 * 1024 * 1024:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "AgAD" + file_id[-8:],
+            "file_size": len(data),
+            "file_path": path,
+        }
 
     def get_custom_emoji_stickers(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Stickers of the known custom emoji in `custom_emoji_ids`; unknown ids are skipped."""

@@ -15,8 +15,9 @@ from aiohttp import web
 
 from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
-from ._builders import UpdateBuilder
+from ._builders import ALICE, UpdateBuilder
 from ._flood import FloodGate, FloodLimits
+from ._keyboards import find_button
 from ._methods import Methods
 from ._params import read_params
 from ._records import (
@@ -134,7 +135,19 @@ class TelegramEmulator(LocalService):
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _handle_file(self, request: web.Request) -> web.Response:
+        # Bot API: files are fetched from /file/bot<token>/<file_path> (the path getFile gave).
+        path = request.match_info["path"]
+        if request.match_info["token"] == self.token:
+            for stored_path, data in self._world.files.values():
+                if stored_path == path:
+                    self._world.file_downloads.append(path)
+                    return web.Response(body=data, content_type="application/octet-stream")
         return _json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+    @property
+    def file_downloads(self) -> list[str]:
+        """The file paths the bot downloaded, in order."""
+        return list(self._world.file_downloads)
 
     async def _handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
@@ -431,7 +444,33 @@ class TelegramEmulator(LocalService):
 
     @property
     def callback_answers(self) -> list[CallbackAnswer]:
-        return list(self._methods.callback_answers)
+        """answerCallbackQuery calls Telegram took, in order."""
+        return list(self._methods.callback_queries.answers)
+
+    def click(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        text: str | None = None,
+        data: str | None = None,
+        user: Mapping[str, Any] = ALICE,
+    ) -> str:
+        """Press the callback button shown with ``text`` (or carrying ``data``) on a message
+        the bot sent, as ``user``: queue the callback_query update; return the query id.
+
+        LookupError when the message shows no such button (it never had one, or an edit
+        took the keyboard away), as a person could not press it either.
+        """
+        sent = self._world.sent[(chat_id, message_id)]
+        button = find_button(sent.reply_markup, text=text, data=data)
+        update = self.build.callback_query(
+            chat_id=chat_id, message_id=message_id, data=button["callback_data"], user=user
+        )
+        query_id = str(update["callback_query"]["id"])
+        self._methods.callback_queries.pressed(query_id)
+        self.push_update(update)
+        return query_id
 
     @property
     def commands(self) -> list[dict[str, str]]:

@@ -29,6 +29,9 @@ class World:
         self._usernames: dict[str, int] = {}
         self._last_message_id: dict[int, int] = {}
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        # Files users sent: file_id -> (file_path, bytes), served under /file/bot<token>/.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.file_downloads: list[str] = []
 
     def now(self) -> int:
         return int(self.wall_clock())
@@ -88,6 +91,13 @@ class World:
         reply = message.get("reply_to_message")
         if isinstance(reply, Mapping) and "chat" in reply:
             self.note_message(reply)
+
+    def add_file(self, *, data: bytes, extension: str) -> tuple[str, str]:
+        """Keep ``data`` as a file a user sent; its (file_id, file_unique_id)."""
+        number = len(self.files) + 1
+        file_id = f"BQACAgIAAxkBAAEfile{number:04d}"
+        self.files[file_id] = (f"documents/file_{number}{extension}", data)
+        return file_id, f"AgADfile{number:04d}"
 
     def message_dict(self, *, chat_id: int, message_id: int) -> dict[str, Any] | None:
         key = (chat_id, message_id)
