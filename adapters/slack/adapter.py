@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -15,6 +16,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.errors import translated
 from knowrithm_bots.adapters.slack.event_check import EventScreen
+from knowrithm_bots.adapters.slack.feedback import (
+    Click,
+    RememberingStream,
+    Shown,
+    add_buttons,
+    read_click,
+    tell_clicker,
+    thanks,
+)
 from knowrithm_bots.adapters.slack.files import FileReader
 from knowrithm_bots.adapters.slack.history import thread_history
 from knowrithm_bots.adapters.slack.inbound import (
@@ -121,6 +131,8 @@ class SlackAdapter(Adapter):
         self._engaged: Lru[str, bool] = Lru(size=MEMORY_SIZE)
         self._recipients: Lru[str, Recipient] = Lru(size=MEMORY_SIZE)
         self._posted: Lru[str, str] = Lru(size=MEMORY_SIZE)
+        # What each answer message shows, to keep it shown when the buttons are added.
+        self._shown: Lru[str, Shown] = Lru(size=MEMORY_SIZE)
         self._refused_until: dict[str, float] = {}
         # Channels where Slack said streams are not available: post + edit there for good.
         self._no_streams: Lru[str, bool] = Lru(size=MEMORY_SIZE)
@@ -274,10 +286,17 @@ class SlackAdapter(Adapter):
         async def ignore() -> None:
             return None
 
+        async def on_click(
+            ack: Callable[[], Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
+            await ack()
+            self._take_click(body, context)
+
         app.event("message")(on_message)
         app.event("app_mention")(on_message)
         app.event("reaction_added")(on_reaction)
         app.event("reaction_removed")(on_reaction)
+        app.action(re.compile(r"^knowrithm_rate_(up|down)$"))(on_click)
         # Sent to AI apps when a user opens the assistant pane; nothing to answer yet.
         app.event("assistant_thread_started")(ignore)
         app.event("assistant_thread_context_changed")(ignore)
@@ -325,6 +344,42 @@ class SlackAdapter(Adapter):
             body.get("event_id") or f"{message.encode()}:{reaction.user}:{event.get('event_ts')}"
         )
         self._submit(thread, lambda: self._deliver_reaction(reaction, who, thread, event_id))
+
+    def _take_click(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        """A click on a rating button: rated like a reaction, then told to the clicker."""
+        click = read_click(body)
+        if click is None or self._home is None:
+            return
+        who = self._identity(context)
+        message = MessageRef(team=who.team, channel=click.channel, ts=click.message_ts)
+        thread = (
+            self._posted.get(message.encode())
+            or ThreadKey(
+                team=who.team,
+                bot=who.bot_user_id,
+                channel=click.channel,
+                thread_ts=click.thread_ts or click.message_ts,
+            ).encode()
+        )
+        reaction = IncomingReaction(
+            message=message,
+            emoji=click.emoji,
+            added=True,
+            user=click.user,
+            user_team=click.user_team,
+        )
+
+        async def rate() -> None:
+            await self._deliver_reaction(reaction, who, thread, click.event_id)
+            await self._tell(click, thanks(click.emoji))
+
+        self._submit(thread, rate)
+
+    async def _tell(self, click: Click, text: str) -> None:
+        try:
+            await tell_clicker(client=self._web(), click=click, text=text)
+        except PlatformError as exc:
+            log.warning("could not tell %s about their rating: %s", click.user, exc)
 
     def _is_engaged(self, thread: str) -> bool:
         return self._engaged.get(thread) is not None
@@ -493,11 +548,26 @@ class SlackAdapter(Adapter):
         key = self._thread(thread)
         message = await self._out().post(thread=key, text=text)
         self._remember_post(message, key)
+        self._shown.put(message.encode(), value=Shown(text=render(text)))
         return Posted(id=message.encode())
 
     async def edit(self, *, thread: str, message_id: str, text: str) -> None:
         self._thread(thread)
         await self._out().edit(message=self._message(message_id), text=text)
+        self._shown.put(message_id, value=Shown(text=render(text)))
+
+    async def offer_feedback(self, *, thread: str, message_id: str) -> None:
+        """``SupportsFeedbackButtons``: 👍 and 👎 buttons under the answer, by chat.update."""
+        if not self._config.feedback_buttons:
+            return
+        self._thread(thread)
+        message = self._message(message_id)
+        shown = self._shown.get(message_id)
+        if shown is None:
+            # Not written by this process: adding blocks would hide a text unknown here.
+            log.info("no rating buttons on %s: its text is not known here", message_id)
+            return
+        await add_buttons(client=self._web(), message=message, shown=shown)
 
     async def delete(self, *, thread: str, message_id: str) -> None:
         self._thread(thread)
@@ -535,7 +605,7 @@ class SlackAdapter(Adapter):
         recipient = self._recipients.get(thread)
         if recipient is None and not key.channel.startswith("D"):
             return None  # channels need a recipient; without one, post + edit
-        return SlackNativeStream(
+        stream = SlackNativeStream(
             client=self._web,
             thread=key,
             recipient=recipient,
@@ -543,6 +613,9 @@ class SlackAdapter(Adapter):
             stopper=self._stream_stopper(),
             on_refused=self._streaming_refused,
             on_posted=self._remember_post,
+        )
+        return RememberingStream(
+            stream, shown=lambda message_id, shown: self._shown.put(message_id, value=shown)
         )
 
     def _stream_stopper(self) -> StreamStopper:

@@ -35,6 +35,7 @@ class SlackConfig(AdapterConfig):
     allowed_channels: list[str] | None = None
     direct_messages: Literal["thread", "channel", "off"] = "thread"
     native_streaming: bool = True
+    feedback_buttons: bool = True
     thinking_status: str = "is thinking…"
     timeout: float = Field(default=30.0, gt=0)
     rate_limit_retries: int = Field(default=3, ge=0, le=10)

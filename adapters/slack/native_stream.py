@@ -145,6 +145,11 @@ class SlackNativeStream(NativeStream):
             return None
         return Posted(id=message.encode())
 
+    @property
+    def stopped_by_user(self) -> bool:
+        """The person pressed stop: the message stays as it was then, never written again."""
+        return self._stopped_by_user
+
     # --- internals -------------------------------------------------------------------
 
     def _check_usable(self) -> None:

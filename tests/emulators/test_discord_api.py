@@ -664,3 +664,66 @@ async def test_a_raw_dispatch_reaches_discord_py_as_given_and_is_sequenced(world
         await emu.dispatch_raw(event="THREAD_CREATE", data=["not", "a", "thread"])
         assert session.seq == seq + 1
         assert session.history[-1]["d"] == ["not", "a", "thread"]
+
+
+async def test_a_button_click_is_an_interaction_answered_once_within_three_seconds(
+    world: World,
+) -> None:
+    emu = world.emu
+    async with running_bot(emu) as bot:
+        clicks: asyncio.Queue[discord.Interaction] = asyncio.Queue()
+
+        async def on_interaction(interaction: discord.Interaction) -> None:
+            await clicks.put(interaction)
+
+        bot.client.event(on_interaction)
+        channel = bot.client.get_channel(world.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("answer")
+        with pytest.raises(LookupError):
+            await emu.click(channel_id=channel.id, message_id=sent.id, user_id=world.alice.id)
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Yes", custom_id="yes"))
+        view.stop()  # rendered only: the test reads clicks through on_interaction
+        await sent.edit(view=view)
+        stored = emu.messages[sent.id]
+        assert stored.content == "answer"  # a components-only edit keeps the content
+        assert stored.components[0]["components"][0]["custom_id"] == "yes"
+
+        click = await emu.click(
+            channel_id=channel.id, message_id=sent.id, user_id=world.alice.id, custom_id="yes"
+        )
+        interaction = await asyncio.wait_for(clicks.get(), WAIT_S)
+        assert interaction.type is discord.InteractionType.component
+        assert interaction.data is not None and interaction.data.get("custom_id") == "yes"
+        assert interaction.user.id == world.alice.id
+        assert interaction.message is not None and interaction.message.id == sent.id
+        assert interaction.channel_id == channel.id
+        await interaction.response.send_message("only you see this", ephemeral=True)
+        assert click.ephemeral and click.content == "only you see this"
+
+        url = f"{emu.api_base}/interactions/{click.id}/{click.token}/callback"
+        again = {"type": 4, "data": {"content": "again"}}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=again) as answered_twice:
+                assert answered_twice.status == 400
+                assert (await answered_twice.json())["code"] == 40060
+            late = await emu.click(
+                channel_id=channel.id, message_id=sent.id, user_id=world.alice.id
+            )
+            late.sent_at -= 4.0  # Discord waits 3 s for the answer
+            late_url = f"{emu.api_base}/interactions/{late.id}/{late.token}/callback"
+            async with http.post(late_url, json=again) as too_late:
+                assert too_late.status == 404
+                assert (await too_late.json())["code"] == 10062
+            forged = f"{emu.api_base}/interactions/{late.id}/not-the-token/callback"
+            async with http.post(forged, json=again) as unknown:
+                assert unknown.status == 404
+            # Components are checked as Discord checks them: here a button without custom_id.
+            patch = f"{emu.api_base}/channels/{channel.id}/messages/{sent.id}"
+            no_id = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "x"}]}]
+            headers = {"Authorization": f"Bot {emu.token}"}
+            async with http.patch(patch, json={"components": no_id}, headers=headers) as bad:
+                assert bad.status == 400
+                assert (await bad.json())["code"] == 50035
+        assert late.response is None

@@ -571,3 +571,75 @@ async def test_raw_payloads_reach_the_app_as_given(emu: SlackEmulator) -> None:
         await asyncio.sleep(0.2)
         assert unrouted not in emu.acks  # bolt's handler does not ack what it cannot route
     assert [body["event"]["text"] for body in seen] == ["routed"]
+
+
+_RATE_BLOCKS = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "the *answer*"}},
+    {
+        "type": "actions",
+        "block_id": "rate",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "up",
+                "text": {"type": "plain_text", "text": "👍"},
+                "value": "u",
+            }
+        ],
+    },
+]
+
+
+async def test_buttons_are_checked_and_clicks_reach_bolt_in_both_modes(
+    emu: SlackEmulator,
+) -> None:
+    client = web_client(emu)
+    posted = await client.chat_postMessage(channel=ids.CHANNEL_ID, text="the *answer*")
+    ts = str(posted["ts"])
+    with pytest.raises(LookupError):
+        await emu.click(channel=ids.CHANNEL_ID, ts=ts)  # no buttons yet
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    error = await api_error(
+        client.chat_update(channel=ids.CHANNEL_ID, ts=ts, text="x", blocks=too_long)
+    )
+    assert error.response["error"] == "invalid_blocks"
+    twice = [{**_RATE_BLOCKS[1], "elements": _RATE_BLOCKS[1]["elements"] * 2}]  # type: ignore[index]
+    error = await api_error(
+        client.chat_update(channel=ids.CHANNEL_ID, ts=ts, text="x", blocks=twice)
+    )
+    assert error.response["error"] == "invalid_blocks"  # action ids repeat
+    await client.chat_update(
+        channel=ids.CHANNEL_ID, ts=ts, text="the *answer*", blocks=_RATE_BLOCKS
+    )
+    # A later text-only update keeps the blocks, as Slack does.
+    await client.chat_update(channel=ids.CHANNEL_ID, ts=ts, text="the *answer*!")
+    assert emu.messages[(ids.CHANNEL_ID, ts)].blocks == _RATE_BLOCKS
+
+    app = AsyncApp(client=client, signing_secret=emu.identity.signing_secret)
+    clicks: list[dict[str, Any]] = []
+
+    @app.action("up")
+    async def on_up(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicks.append(body)
+        container = body["container"]
+        await client.chat_postEphemeral(
+            channel=container["channel_id"], user=body["user"]["id"], text="noted"
+        )
+
+    async with socket_mode(emu, app):
+        sent = await emu.click(channel=ids.CHANNEL_ID, ts=ts, text="👍")
+    async with served(app.web_app(path="/slack/events")) as base:
+        await emu.click(channel=ids.CHANNEL_ID, ts=ts, action_id="up", url=f"{base}/slack/events")
+    assert len(clicks) == 2
+    first = clicks[0]
+    assert first["type"] == "block_actions"
+    assert first["trigger_id"] == sent["trigger_id"]
+    assert first["container"]["message_ts"] == ts
+    assert first["actions"][0]["action_id"] == "up"
+    assert first["actions"][0]["block_id"] == "rate"
+    assert first["user"]["id"] == ids.USER_ID
+    assert first["message"]["blocks"] == _RATE_BLOCKS
+    assert [(e.user, e.text) for e in emu.ephemerals] == [(ids.USER_ID, "noted")] * 2
+    # Ephemeral notes are not part of the channel's history.
+    assert [m.ts for m in emu.bot_messages(ids.CHANNEL_ID)] == [ts]

@@ -14,6 +14,7 @@ from knowrithm_bots.bots.local_site import LocalService, LocalSite
 from .calls import CallLog, CallPredicate
 from .effects import Effects
 from .gateway import Gateway
+from .interactions import Interaction, Interactions
 from .models import (
     GUILD_MEMBERS,
     MESSAGE_CONTENT,
@@ -104,6 +105,7 @@ class DiscordEmulator(LocalService):
         self._host = host
         self._site = LocalSite(host=host)
         self.attachment_bytes: dict[str, bytes] = {}
+        self.interactions = Interactions(emulator=self)
         self.attachment_downloads: list[tuple[str, str | None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -111,6 +113,7 @@ class DiscordEmulator(LocalService):
     async def start(self) -> None:
         app = web.Application()
         RestApi(emulator=self).install(app)
+        self.interactions.install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
         app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
@@ -375,6 +378,24 @@ class DiscordEmulator(LocalService):
             channel_id=channel_id,
             message_id=message_id,
             user_id=user_id,
+            emoji=emoji,
+        )
+
+    async def click(
+        self,
+        *,
+        channel_id: int,
+        message_id: int,
+        user_id: int,
+        custom_id: str | None = None,
+        emoji: str | None = None,
+    ) -> Interaction:
+        """A user clicks a button of a message: INTERACTION_CREATE (see ``interactions``)."""
+        return await self.interactions.click(
+            channel_id=channel_id,
+            message_id=message_id,
+            user_id=user_id,
+            custom_id=custom_id,
             emoji=emoji,
         )
 

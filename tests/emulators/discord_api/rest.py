@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
+from .components import check_components
 from .models import DM, MAX_CONTENT_LENGTH, UserInfo
 from .ratelimit import RateLimitVerdict, too_many_requests_body, too_many_requests_headers
 from .world import ApiError, emoji_json
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/v10"
 BODY_JSON: web.RequestKey[Any] = web.RequestKey("discord_emulator_json")
 BODY_FILES: web.RequestKey[list[dict[str, Any]]] = web.RequestKey("discord_emulator_files")
-UNAUTHENTICATED_ROUTES = frozenset({"/gateway"})
+# The interaction callback is authorised by the interaction's token in its path.
+INTERACTION_CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+UNAUTHENTICATED_ROUTES = frozenset({"/gateway", INTERACTION_CALLBACK})
 
 
 def json_response(
@@ -313,6 +316,7 @@ class RestApi:
         ]
         embeds = list(payload.get("embeds") or [])
         components = list(payload.get("components") or [])
+        check_components(components)
         if not (content or embeds or attachments or components or payload.get("sticker_ids")):
             raise ApiError(status=400, code=50006, message="Cannot send an empty message")
         reference_id = self._reference(channel.id, payload.get("message_reference"))
@@ -357,6 +361,8 @@ class RestApi:
                 status=403, code=50005, message="Cannot edit a message authored by another user"
             )
         payload = request[BODY_JSON] or {}
+        if payload.get("components") is not None:
+            check_components(payload["components"])
         self._emu.effects.apply_edit(
             message=message, payload=payload, content=_edit_content(payload)
         )

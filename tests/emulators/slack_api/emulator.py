@@ -14,9 +14,11 @@ from aiohttp import web
 
 from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
+from . import ids
 from .clock import Clock, wall_clock
 from .delivery import ACK_TIMEOUT, USER_AGENT, EventPoster, build_envelope
 from .delivery import sign as sign_body
+from .interactive import EphemeralMessage, block_actions, find_button, form_body
 from .params import ApiError, parse_request
 from .rate_limits import DEFAULT_RATE_LIMITS, RateLimit, RateLimiter
 from .records import (
@@ -575,6 +577,71 @@ class SlackEmulator(LocalService):
             }
         )
         return envelope_id
+
+    @property
+    def ephemerals(self) -> list[EphemeralMessage]:
+        """chat.postEphemeral messages Slack accepted, in order."""
+        return list(self._web_api.ephemerals)
+
+    async def click(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        user: str = ids.USER_ID,
+        action_id: str | None = None,
+        text: str | None = None,
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        """``user`` clicks a button of message ``ts`` (by action_id or label): the
+        block_actions payload goes over Socket Mode (acked, as an ``interactive`` envelope),
+        or as a signed form POST to ``url`` (the Interactivity Request URL, answered 200).
+
+        Returns the payload. LookupError when the message shows no such button.
+        """
+        message = self.workspace.messages[(channel, ts)]
+        block_id, button = find_button(message, action_id=action_id, text=text)
+        known = self.workspace.users.get(user)
+        payload = block_actions(
+            identity=self.identity,
+            message=message,
+            block_id=block_id,
+            button=button,
+            user=user,
+            user_team=known.team_id if known is not None else self.identity.team_id,
+            channel_name=self.workspace.channel(channel).name,
+            message_json=self._web_api.message_json(message),
+            response_url=f"{self.base_url}/actions/{uuid.uuid4().hex}",
+        )
+        if url is None:
+            await self.wait_for_socket()
+            envelope_id = str(uuid.uuid4())
+            await self._sockets.push(
+                {
+                    "envelope_id": envelope_id,
+                    "payload": payload,
+                    "type": "interactive",
+                    "accepts_response_payload": True,
+                }
+            )
+            await self.wait_for_ack(envelope_id)
+            return payload
+        body = form_body(payload)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sign_body(
+                signing_secret=self.identity.signing_secret, timestamp=timestamp, body=body
+            ),
+        }
+        status = await self._poster_or_fail().post_raw(
+            url=url, body=body, headers=headers, ack_timeout=ACK_TIMEOUT
+        )
+        if status != 200:
+            raise AssertionError(f"the app answered the click with HTTP {status}")
+        return payload
 
     async def disconnect_sockets(self, *, reason: str = "refresh_requested") -> None:
         """Send Slack's `disconnect` message; a well-behaved client reconnects with a new URL."""

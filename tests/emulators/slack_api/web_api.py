@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from .interactive import EphemeralMessage, check_blocks
 from .params import ApiError, flag, json_field, required, text_field
 from .records import AssistantStatus, SlackMessage
 from .workspace import Workspace
@@ -20,10 +21,12 @@ class WebApi:
     def __init__(self, *, workspace: Workspace, open_socket_url: Callable[[], str]) -> None:
         self._ws = workspace
         self._open_socket_url = open_socket_url
+        self.ephemerals: list[EphemeralMessage] = []
         self.handlers: dict[str, Handler] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
+            "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.delete": self.chat_delete,
             "chat.startStream": self.chat_start_stream,
             "chat.appendStream": self.chat_append_stream,
@@ -40,7 +43,7 @@ class WebApi:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _message_json(self, message: SlackMessage) -> dict[str, Any]:
+    def message_json(self, message: SlackMessage) -> dict[str, Any]:
         identity = self._ws.identity
         body = message.to_api(team_id=identity.team_id, app_id=identity.app_id)
         if message.bot_id == identity.bot_id:
@@ -69,6 +72,7 @@ class WebApi:
             raise ApiError("invalid_blocks_format")
         if len(blocks) > MAX_BLOCKS or any("type" not in b for b in blocks):
             raise ApiError("invalid_blocks")
+        check_blocks(blocks)
         return blocks
 
     def _own_message(self, params: dict[str, Any], *, not_owned: str) -> SlackMessage:
@@ -160,7 +164,7 @@ class WebApi:
             "ok": True,
             "channel": channel,
             "ts": message.ts,
-            "message": self._message_json(message),
+            "message": self.message_json(message),
         }
 
     def chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -182,8 +186,29 @@ class WebApi:
             "channel": message.channel,
             "ts": message.ts,
             "text": message.text,
-            "message": self._message_json(message),
+            "message": self.message_json(message),
         }
+
+    def chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Shown to ``user`` alone; in a DM only its member can be that user."""
+        channel = self._postable_channel(params)
+        user = required(params, "user", error="user_not_found")
+        info = self._ws.channel(channel)
+        if info.is_im and info.user not in (None, user):
+            raise ApiError("user_not_in_channel")
+        blocks = self._blocks(params)
+        text = text_field(params, "text") or ""
+        if not text and blocks is None:
+            raise ApiError("no_text")
+        ephemeral = EphemeralMessage(
+            channel=channel,
+            user=user,
+            text=text,
+            thread_ts=text_field(params, "thread_ts") or None,
+            message_ts=self._ws.next_ts(),
+        )
+        self.ephemerals.append(ephemeral)
+        return {"ok": True, "message_ts": ephemeral.message_ts}
 
     def chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._own_message(params, not_owned="cant_delete_message")
@@ -252,7 +277,7 @@ class WebApi:
         if metadata is not None:
             message.metadata = metadata
         message.stream_state = "stopped"
-        body = self._message_json(message)
+        body = self.message_json(message)
         body["subtype"] = "bot_message"
         return {"ok": True, "channel": message.channel, "ts": message.ts, "message": body}
 
@@ -289,7 +314,7 @@ class WebApi:
         message = self._ws.messages.get((channel, ts))
         if message is None or message.deleted:
             raise ApiError("message_not_found")
-        body = self._message_json(message)
+        body = self.message_json(message)
         reactions = self._ws.reactions.get((channel, ts), {})
         if reactions:
             body["reactions"] = [
@@ -362,7 +387,7 @@ class WebApi:
         more = start + limit < len(found)
         return {
             "ok": True,
-            "messages": [self._message_json(m) for m in page],
+            "messages": [self.message_json(m) for m in page],
             "has_more": more,
             "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""},
         }
