@@ -29,6 +29,14 @@ exit status:
 """
 
 
+DOCTOR_EXIT_STATUSES = """\
+exit status:
+  0    nothing blocks the bot (warnings may be listed)
+  1    a finding blocks the bot: it would not start, or would miss what it should answer
+  2    a bad argument or config file
+"""
+
+
 class Parser(argparse.ArgumentParser):
     """Reports a bad argument as one line on stderr, never a usage block, and exits 2."""
 
@@ -103,12 +111,14 @@ def build_parser() -> Parser:
     _logging_options(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, summary: str, description: str, epilog: str = EXIT_STATUSES
+    ) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
             help=summary,
             description=description,
-            epilog=EXIT_STATUSES,
+            epilog=epilog,
             formatter_class=_Help,
             parents=[common],
         )
@@ -163,6 +173,19 @@ def build_parser() -> Parser:
         help="also check that Knowrithm answers at knowrithm.base_url, accepts the"
         " credentials and knows knowrithm.agent_id (gives up after a few seconds)",
     )
+
+    doctor = command(
+        "doctor",
+        "check online what would make the configured bot fail silently",
+        "Ask Knowrithm and each platform configured under adapters: what the bot would meet\n"
+        "in production: Knowrithm's credentials and agent; Telegram's token, a webhook set\n"
+        "while polling (or the other way round) and privacy mode against group_mode; Slack's\n"
+        "token kinds, granted scopes against those the config needs and the Socket Mode\n"
+        "token; Discord's token and the message content intent the application may use.\n"
+        "Prints one line per finding (ok, warning or error) with the fix. Changes nothing.",
+        epilog=DOCTOR_EXIT_STATUSES,
+    )
+    doctor.add_argument("--config", required=True, metavar="FILE", help="the YAML config file")
 
     local = command(
         "local-knowrithm",

@@ -1,4 +1,4 @@
-"""The ``knowrithm-bots`` command: demo, run, adapters, check-config, local-knowrithm."""
+"""The ``knowrithm-bots`` command: demo, run, adapters, check-config, doctor, local-knowrithm."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from knowrithm_bots.bots.arguments import build_parser
-from knowrithm_bots.bots.endpoint_check import verify_endpoint
+from knowrithm_bots.bots.doctor import run_doctor
 from knowrithm_bots.bots.lead_check import check_lead_emails
 from knowrithm_bots.bots.runner import (
     INTERRUPTED,
     StopSignals,
     build_adapters,
-    knowrithm_endpoint,
+    check_configured_endpoint,
     remote_endpoint,
     run_configured,
 )
@@ -33,7 +33,6 @@ from knowrithm_bots.core.config import (
     parse_settings,
 )
 from knowrithm_bots.core.errors import ConfigError, KnowrithmBotsError
-from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.plugins import discover, load_adapter
 
 CHAT_ADAPTER = "console"
@@ -69,6 +68,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 print(_list_adapters())
             elif args.command == "check-config":
                 print(_check_config(args.config, online=args.online))
+            elif args.command == "doctor":
+                report, status = run_doctor(path=args.config)
+                print(report)
+                return status
             elif args.command == "local-knowrithm":
                 signals = StopSignals(interrupt_quits=True)
                 asyncio.run(
@@ -241,24 +244,10 @@ def _check_config(path: str, *, online: bool = False) -> str:
 
 async def _check_online(settings: Settings) -> str:
     """Ask Knowrithm what the bot asks it at start-up; the sentence saying it answered."""
-    async with (
-        knowrithm_endpoint(settings) as endpoint,
-        KnowrithmClient(
-            base_url=endpoint.base_url,
-            api_key=endpoint.api_key,
-            api_secret=endpoint.api_secret,
-            timeout=settings.knowrithm.timeout,
-        ) as client,
-    ):
-        agent = await verify_endpoint(
-            client=client,
-            base_url=endpoint.base_url,
-            agent_id=endpoint.agent_id,
-            waiting=_say_waiting,
-        )
+    base_url, agent = await check_configured_endpoint(settings, waiting=_say_waiting)
     named = f" ({agent.name})" if agent.name else ""
     return (
-        f"Knowrithm at {endpoint.base_url} answered, accepted the credentials and knows "
+        f"Knowrithm at {base_url} answered, accepted the credentials and knows "
         f"the agent {agent.id}{named}"
     )
 

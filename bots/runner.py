@@ -18,7 +18,7 @@ from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.config import Settings, adapter_config
 from knowrithm_bots.core.errors import ConfigError, PlatformError, StoreError
-from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.knowrithm import Agent, KnowrithmClient
 from knowrithm_bots.core.leads import LeadEmails
 from knowrithm_bots.core.plugins import load_adapter
 from knowrithm_bots.core.sessions import Sessions
@@ -134,6 +134,26 @@ async def knowrithm_endpoint(
             api_secret=server.api_secret,
             agent_id=server.agent_id,
         )
+
+
+async def check_configured_endpoint(
+    settings: Settings, *, waiting: Notify | None = None
+) -> tuple[str, Agent]:
+    """The Knowrithm base URL and agent of ``settings``, once the start-up check passed
+    (``check-config --online`` and ``doctor`` ask this without starting a bot)."""
+    async with (
+        knowrithm_endpoint(settings) as endpoint,
+        KnowrithmClient(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            api_secret=endpoint.api_secret,
+            timeout=settings.knowrithm.timeout,
+        ) as client,
+    ):
+        agent = await verify_endpoint(
+            client=client, base_url=endpoint.base_url, agent_id=endpoint.agent_id, waiting=waiting
+        )
+        return endpoint.base_url, agent
 
 
 class BotRunner:

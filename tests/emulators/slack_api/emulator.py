@@ -71,6 +71,10 @@ class SlackEmulator(LocalService):
     ) -> None:
         self.identity = identity or Identity()
         self.clock = clock
+        # Sent as X-OAuth-Scopes on every Web API answer, as Slack does (the header the
+        # official SDKs read into a call result's scopes, docs.slack.dev node-slack-sdk
+        # WebAPICallResult.scopes); a test narrows it to play an app installed without one.
+        self.granted_scopes = BOT_SCOPES
         self.workspace = Workspace(identity=self.identity, clock=clock)
         self.workspace.streaming_enabled = streaming_enabled
         self.workspace.stream_ttl = stream_ttl
@@ -314,7 +318,7 @@ class SlackEmulator(LocalService):
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params: dict[str, Any] = {}
-        status, headers = 200, {"X-OAuth-Scopes": BOT_SCOPES}
+        status, headers = 200, {"X-OAuth-Scopes": self.granted_scopes}
         try:
             parsed = await parse_request(request)
             params = parsed.params
