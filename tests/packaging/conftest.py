@@ -115,6 +115,20 @@ def pip_environment() -> dict[str, str]:
     return env
 
 
+def new_venv(path: Path) -> Venv:
+    """A new virtual environment at ``path`` that shares no package with this one."""
+    # The interpreter behind this virtualenv, not the virtualenv's own.
+    python = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run(
+        [python, "-m", "venv", str(path)],
+        check=True,
+        capture_output=True,
+        env=pip_environment(),
+        timeout=_PIP_TIMEOUT,
+    )
+    return Venv(path=path)
+
+
 def loopback_environment() -> dict[str, str]:
     """For the programs run in the environment: loopback only, nothing from the clone, and
     none of this pytest's settings (PYTEST_ADDOPTS, xdist's worker variables)."""
@@ -139,16 +153,7 @@ def top_level_names(site_packages: Path) -> frozenset[str]:
 def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshInstall]:
     """The project installed from a copy of the clone into a new virtual environment."""
     base = tmp_path_factory.mktemp("fresh-install")
-    venv = Venv(path=base / "venv")
-    # The interpreter behind this virtualenv, so the new one shares none of its packages.
-    python = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run(
-        [python, "-m", "venv", str(venv.path)],
-        check=True,
-        capture_output=True,
-        env=pip_environment(),
-        timeout=_PIP_TIMEOUT,
-    )
+    venv = new_venv(base / "venv")
     purelib = venv.run(
         [venv.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
     )
