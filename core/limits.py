@@ -72,6 +72,14 @@ class Budget:
                 number = "a positive whole number" if whole else "a positive number"
                 raise ValueError(f"Budget {name} must be {number}, not {value!r}")
 
+    @property
+    def shared(self) -> bool:
+        """Whether several bot instances may spend this budget at once, so that with a
+        shared store (Redis) it is kept there: every scope but ``"thread"``. One thread's
+        calls come from one instance at a time, but a chat's threads, a group, a workspace
+        and the bot are served by all of them together."""
+        return self.scope != "thread"
+
     def charges(self, kind: CallKind) -> bool:
         """Whether a call of ``kind`` counts against this budget."""
         return not self.kinds or kind in self.kinds

@@ -92,6 +92,10 @@ class StoreSettings(_Strict):
     url: SecretStr | None = None
     # Several bots (or other programs) can share one Redis database, each under its prefix.
     key_prefix: str = Field(default="knowrithm-bots:", min_length=1)
+    # With Redis, the platform budgets several instances spend (a group, a workspace, the
+    # bot) are kept there too, so the instances together stay inside them; off: each
+    # instance paces alone, as if it were the only one.
+    shared_budgets: bool = True
 
     @field_validator("path")
     @classmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from knowrithm_bots.core.streaming.shared_budgets import SharedState
+
 # Floating-point slack, so a bucket woken exactly at its refill time counts as full.
 EPSILON = 1e-9
 # After a 429 the bucket slows to this share of its rate, then earns the rate back call by call
@@ -74,6 +76,7 @@ class TokenBucket:
         "labels",
         "rate",
         "scale",
+        "shared",
     )
 
     def __init__(
@@ -85,6 +88,7 @@ class TokenBucket:
         backs_off: bool = True,
         jitter: Jitter | None = None,
         labels: tuple[str, str] = ("", ""),
+        shared: SharedState | None = None,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError(f"a budget needs a positive rate and a burst of at least 1 ({rate=})")
@@ -94,6 +98,9 @@ class TokenBucket:
         self.jitter = jitter
         # (adapter, scope): what the bucket's calls and 429s are counted under in metrics.
         self.labels = labels
+        # Set when other instances spend this budget too: its twin in the shared store is
+        # then the authority, and this bucket only the first gate (see SharedPacing).
+        self.shared = shared
         self.scale = 1.0
         self.blocked_until = -math.inf
         self._limited_at = -math.inf

@@ -15,6 +15,8 @@ from knowrithm_bots.core.observability.metrics import BotMetrics, BudgetLevel
 from knowrithm_bots.core.streaming.backoff import rate_limit_wait
 from knowrithm_bots.core.streaming.budgets import Jitter, TokenBucket
 from knowrithm_bots.core.streaming.scheduler import Lane, Scheduler, Waiter
+from knowrithm_bots.core.streaming.shared_budgets import SharedBudgets, SharedState, shared_key
+from knowrithm_bots.core.streaming.shared_pacing import SharedPacing
 
 _PRUNE_START = 1024
 # Final texts (and posts of messages an answer rolled into) are ranked as if their text were
@@ -75,14 +77,28 @@ class Pacer:
     budget covers are charged to a bucket of their thread's own at the adapter's
     ``edit_interval`` (burst ``FALLBACK_BURST``), so 429s back them off too.
 
+    With ``shared`` (the Redis store's budgets), the budgets that several instances spend
+    together (``Budget.shared``: every scope but a thread) are also taken from the shared
+    store, the authority on them, so N instances together keep to one platform budget; the
+    local buckets stay the first gate, and alone pace per-thread budgets. A 429 one instance
+    meets blocks the shared bucket for every instance. While the store cannot be reached,
+    the local buckets alone pace (see ``SharedPacing``).
+
     With ``metrics``, every call reported through ``succeeded`` or ``rate_limited`` is
     counted once per budget scope it was charged to (calls no bucket paces are not
     counted), and the budgets' levels (``budget_levels``) are read when metrics are
     collected.
     """
 
-    def __init__(self, *, clock: Clock | None = None, metrics: BotMetrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        metrics: BotMetrics | None = None,
+        shared: SharedBudgets | None = None,
+    ) -> None:
         self._clock = clock or SystemClock()
+        self._shared = None if shared is None else SharedPacing(budgets=shared, clock=self._clock)
         # None when metrics are off: the hot path then skips them with one test.
         self._metrics = metrics if metrics is not None and metrics.enabled else None
         if self._metrics is not None:
@@ -149,20 +165,31 @@ class Pacer:
             since=rank, seq=next(self._seq), future=loop.create_future(), full=not urgent
         )
         self._scheduler.submit(lane=lane, waiter=waiter, now=self._clock.monotonic())
-        if waiter.future.done():
+        if not waiter.future.done():
+            self._arm()
+            try:
+                await waiter.future
+            except asyncio.CancelledError:
+                if self._scheduler.cancel(waiter):
+                    self.refund(lane=lane)
+                if not self._scheduler.waiting:
+                    self._stop_timer()
+                raise
+        shared = self._shared
+        if shared is None:
             return
-        self._arm()
+        twins = [bucket for bucket in lane.buckets if bucket.shared is not None]
+        if not twins:
+            return
         try:
-            await waiter.future
+            await shared.take(buckets=twins, rank=(rank, waiter.seq), full=not urgent)
         except asyncio.CancelledError:
-            if self._scheduler.cancel(waiter):
-                self.refund(lane=lane)
-            if not self._scheduler.waiting:
-                self._stop_timer()
+            self.refund(lane=lane)  # the local turn was granted; the shared one never was
             raise
 
     def refund(self, *, lane: Lane) -> None:
-        """Return an unused turn."""
+        """Return an unused turn (to the local buckets: a token taken from a shared one
+        stays spent, which errs on the safe side)."""
         now = self._clock.monotonic()
         for bucket in lane.buckets:
             bucket.refund(now)
@@ -190,6 +217,10 @@ class Pacer:
         for bucket in lane.buckets:
             if bucket.backs_off:
                 bucket.rate_limited(now=now, retry_after=wait)
+        if self._shared is not None:
+            twins = [b for b in lane.buckets if b.backs_off and b.shared is not None]
+            if twins:
+                self._shared.block(buckets=twins, retry_after=wait)
         metrics = self._metrics
         if metrics is not None:
             for adapter, scope in _scopes(lane):
@@ -197,11 +228,17 @@ class Pacer:
         return wait
 
     def budget_levels(self) -> list[BudgetLevel]:
-        """For each adapter and budget scope in use, how much is left of its tightest bucket."""
+        """For each adapter and budget scope in use, how much is left of its tightest bucket.
+
+        A bucket other instances share reads its shared twin, as this instance last saw it
+        (refilled since at the budget's rate): a scrape must not wait on Redis, and the
+        local bucket, only the first gate, would show room the others already spent."""
         now = self._clock.monotonic()
         levels: dict[tuple[str, str], tuple[float, float]] = {}
+        shared = self._shared
         for bucket in list(self._buckets.values()):
-            headroom, rate = bucket.headroom(now), bucket.scale
+            level = None if shared is None else shared.level(bucket, now=now)
+            headroom, rate = level or (bucket.headroom(now), bucket.scale)
             known = levels.get(bucket.labels)
             if known is not None:
                 headroom, rate = min(headroom, known[0]), min(rate, known[1])
@@ -224,6 +261,9 @@ class Pacer:
         if bucket is None:
             if len(self._buckets) >= self._prune_at:
                 self._prune()
+            twin = None
+            if self._shared is not None and budget.shared:
+                twin = SharedState(key=shared_key(adapter=adapter, budget=budget, scope_key=key))
             bucket = TokenBucket(
                 rate=budget.rate / budget.per,
                 burst=budget.burst,
@@ -231,6 +271,7 @@ class Pacer:
                 backs_off=budget.shared_backoff,
                 jitter=jitter,
                 labels=(adapter, budget.scope),
+                shared=twin,
             )
             self._buckets[identity] = bucket
         return bucket
