@@ -18,9 +18,11 @@ def write_config(
     adapters: dict[str, dict[str, Any]],
     store: Path | None = None,
     conversations: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
 ) -> Path:
     """A YAML config: Knowrithm at ``server`` (or ``knowrithm_url``), a sqlite store at
-    ``store`` (memory without one), the adapter sections given."""
+    ``store`` (memory without one), the adapter sections given; ``sections`` are further
+    top-level sections, replacing any above (a Redis ``store`` section, ``context``)."""
     base_url = server.base_url if server is not None else knowrithm_url
     assert base_url is not None
     document: dict[str, Any] = {
@@ -35,6 +37,7 @@ def write_config(
     }
     if conversations:
         document["conversations"] = conversations
+    document.update(sections or {})
     path = folder / "bot.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path

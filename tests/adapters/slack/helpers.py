@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from knowrithm_bots.adapters.slack import SlackAdapter
@@ -89,11 +90,14 @@ async def slack_bot(
     mode: str = "socket",
     bot_config: Mapping[str, Any] | None = None,
     quick: bool = True,
+    store_path: Path | None = None,
     **adapter_config: Any,
 ) -> AsyncIterator[SlackBot]:
     cls = QuickSlackAdapter if quick else SlackAdapter
     adapter = cls.from_config(config=slack_config(emu, mode=mode, **adapter_config))
-    async with running_bot({"slack": adapter}, server=server, config=bot_config) as bot:
+    async with running_bot(
+        {"slack": adapter}, server=server, config=bot_config, store_path=store_path
+    ) as bot:
         if mode == "socket":
             await emu.wait_for_socket()
         yield SlackBot(bot=bot, adapter=adapter, emu=emu, mode=mode)

@@ -8,11 +8,11 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
-from .models import PRIVILEGED_INTENTS
+from .models import PRIVILEGED_INTENTS, GuildInfo
 from .world import World
 
 OP_DISPATCH = 0
@@ -89,6 +89,11 @@ class Gateway:
         self.identify_payloads: list[dict[str, Any]] = []
         self.connection_paths: list[str] = []
         self.replayed_frames: list[dict[str, Any]] = []
+        # Sharded clients (IDENTIFY with "shard": [id, count], count > 1): each shard's
+        # session, and the socket each sharded session is live on.
+        self.shard_count = 1
+        self.shard_sessions: dict[int, GatewaySession] = {}
+        self._shard_sockets: dict[str, _Connection] = {}
 
     # -- serving a socket -----------------------------------------------------------------
 
@@ -115,6 +120,9 @@ class Gateway:
         finally:
             self._connections.remove(conn)
             conn.ready = False
+            live = conn.session is not None and conn.session.session_id
+            if live and self._shard_sockets.get(live) is conn:
+                del self._shard_sockets[live]
             if self.active is conn:
                 self.active = None
                 self._connected.clear()
@@ -151,24 +159,68 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self._allowed_privileged:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = self._shard(data)
+        if shard is False:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
         self.identify_payloads.append({k: v for k, v in data.items() if k != "token"})
         session = GatewaySession(session_id=uuid.uuid4().hex, intents=intents)
         async with self._lock:
             self.session = session
             conn.session = session
             self.active = conn
-            await self._emit(session, "READY", self._ready_payload(session, data))
-            for guild in self._world.guilds.values():
+            if shard is not None:
+                self.shard_count = shard[1]
+                self.shard_sessions[shard[0]] = session
+                self._shard_sockets[session.session_id] = conn
+            guilds = [g for g in self._world.guilds.values() if self._serves(shard, g.id)]
+            await self._emit(session, "READY", self._ready_payload(session, data, guilds))
+            for guild in guilds:
                 await self._emit(session, "GUILD_CREATE", self._world.guild_create_json(guild))
             conn.ready = True
             self.identify_count += 1
             self._connected.set()
+
+    @staticmethod
+    def _shard(data: dict[str, Any]) -> tuple[int, int] | Literal[False] | None:
+        """The [id, count] an IDENTIFY names (None: unsharded); False when it is invalid,
+        which Discord answers with close code 4010."""
+        shard = data.get("shard")
+        if shard is None:
+            return None
+        valid = (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+            and 0 <= shard[0] < shard[1]
+        )
+        if not valid:
+            return False
+        return None if shard[1] == 1 else (shard[0], shard[1])
+
+    @staticmethod
+    def _serves(shard: tuple[int, int] | None, guild_id: int) -> bool:
+        """Discord's rule: a guild's events go to shard (guild_id >> 22) % shard_count."""
+        return shard is None or (guild_id >> 22) % shard[1] == shard[0]
+
+    def _session_for(self, data: Any) -> GatewaySession | None:
+        """The session an event goes to: the guild's shard when the client is sharded (DMs
+        and guild-less events go to shard 0), else the one session."""
+        if not self.shard_sessions:
+            return self.session
+        guild = data.get("guild_id") if isinstance(data, dict) else None
+        shard = (int(guild) >> 22) % self.shard_count if guild else 0
+        return self.shard_sessions.get(shard)
 
     async def _resume(self, conn: _Connection, data: dict[str, Any]) -> None:
         if data.get("token") != self._token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
         session = self.session
+        for sharded in self.shard_sessions.values():
+            if sharded.session_id == data.get("session_id"):
+                session = sharded
+                self._shard_sockets[sharded.session_id] = conn
         if session is None or session.invalidated or data.get("session_id") != session.session_id:
             self.invalid_session_count += 1
             await conn.send(_frame(OP_INVALID_SESSION, False))
@@ -204,7 +256,9 @@ class Gateway:
         async with self._lock:
             await self._emit(session, "GUILD_MEMBERS_CHUNK", chunk)
 
-    def _ready_payload(self, session: GatewaySession, identify: dict[str, Any]) -> dict[str, Any]:
+    def _ready_payload(
+        self, session: GatewaySession, identify: dict[str, Any], guilds: list[GuildInfo]
+    ) -> dict[str, Any]:
         world = self._world
         user = {
             **world.bot.to_json(),
@@ -217,7 +271,7 @@ class Gateway:
         payload: dict[str, Any] = {
             "v": 10,
             "user": user,
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self._resume_url(),
@@ -240,17 +294,20 @@ class Gateway:
         session.seq += 1
         frame = _frame(OP_DISPATCH, data, event=event, seq=session.seq)
         session.history.append(frame)
-        conn = self.active
+        conn = self._shard_sockets.get(session.session_id) or self.active
         if conn is not None and conn.session is session:
             # A failed send is harmless: the frame stays in history and a RESUME replays it.
             with contextlib.suppress(ConnectionError):
                 await conn.send(frame)
 
     async def dispatch(self, *, event: str, data: dict[str, Any], intent: int) -> bool:
-        """Send an event if the session's intents allow it; False when they filter it out."""
-        session = self.session
-        if session is None:
+        """Send an event if the session's intents allow it; False when they filter it out,
+        or when no client serves the shard of the event's guild."""
+        if self.session is None:
             raise RuntimeError("no gateway session: the client has not identified yet")
+        session = self._session_for(data)
+        if session is None:
+            return False
         if intent and not session.intents & intent:
             return False
         async with self._lock:
