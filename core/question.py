@@ -70,13 +70,13 @@ def file_problems(*, event: Inbound) -> str | None:
     return f"I could not read {noun} ({reasons}).{rest}"
 
 
-def attachments(*, event: Inbound) -> list[JSON]:
+def attachments(*, event: Inbound) -> list[dict[str, JSON]]:
     """The files as items of Knowrithm's ``attachments`` field (``files.send_as_attachments``).
 
     The field's item shape is not documented: name, type, size and, for text, the content.
     No platform URL is ever included (private ones carry or need the bot's credentials).
     """
-    items: list[JSON] = []
+    items: list[dict[str, JSON]] = []
     for file in event.files:
         item: dict[str, JSON] = {"name": file.name, "mime_type": file.mime_type}
         if file.size is not None:

@@ -22,7 +22,7 @@ from knowrithm_bots.adapters.discord.messages import (
     thread_name,
 )
 from knowrithm_bots.adapters.discord.poison import PoisonLog
-from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey
+from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey, conversation_of
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.commands import parse_command
@@ -114,6 +114,13 @@ class InboundHandler:
             application_id=self._me.application_id, kind=kind, channel_id=channel_id
         ).encode()
 
+    def _own(self, kind: Kind, channel_id: int, message: discord.Message) -> str:
+        """The key of the conversation ``message`` belongs to in that place: its author's own
+        with ``group_sessions: per_user``, else the one everybody there shares."""
+        place = ThreadKey(application_id=self._me.application_id, kind=kind, channel_id=channel_id)
+        per_user = self._config.group_sessions == "per_user"
+        return conversation_of(place, user_id=message.author.id, per_user=per_user).encode()
+
     def _in_order(self, channel_id: int, job: Job) -> None:
         """Run ``job`` after the channel's earlier events; called before any await."""
         if not self._queue.closed:
@@ -197,7 +204,7 @@ class InboundHandler:
                 count=self._context.history_messages,
             )
         await self._deliver(
-            message, key=self._key("thread", thread.id), origin=origin, context=context
+            message, key=self._own("thread", thread.id, message), origin=origin, context=context
         )
 
     async def _in_channel(self, message: discord.Message, channel: discord.TextChannel) -> None:
@@ -210,7 +217,9 @@ class InboundHandler:
         )
         if not text or parse_command(text) is not None:
             # Nothing to converse about: answer beside the mention, start no thread.
-            await self._deliver(message, key=self._key("channel", channel.id), origin=origin)
+            await self._deliver(
+                message, key=self._own("channel", channel.id, message), origin=origin
+            )
             return
         thread_id = await self._start_thread(message, text=text)
         if thread_id is None:
@@ -222,7 +231,7 @@ class InboundHandler:
             thread_id=str(thread_id),
             channel_name=channel.name,
         )
-        await self._deliver(message, key=self._key("thread", thread_id), origin=origin)
+        await self._deliver(message, key=self._own("thread", thread_id, message), origin=origin)
 
     async def _start_thread(self, message: discord.Message, *, text: str) -> int | None:
         """The id of the thread started from ``message``; None (user told) if impossible."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from knowrithm_bots.adapters.slack.config import SlackConfig
@@ -102,7 +102,9 @@ def read_message(
     """The message to answer, or None when the bot should stay silent.
 
     Channels: a mention always; in ``mentions`` mode also replies in a thread the bot is
-    already part of (``engaged``); in ``all`` mode every message. DMs: per ``direct_messages``.
+    already part of (``engaged``, asked about the thread itself); in ``all`` mode every
+    message. DMs: per ``direct_messages``. With ``group_sessions: per_user`` the key of a
+    channel message names its author too (``conversation_of``).
     """
     subtype = event.get("subtype")
     # Checked for type first: a list or dict subtype cannot be looked up in a set.
@@ -140,7 +142,7 @@ def read_message(
         if not wanted:
             return None
     return Incoming(
-        thread=thread,
+        thread=conversation_of(thread, user=user, direct=direct, config=config),
         message=MessageRef(team=who.team, channel=channel, ts=ts),
         raw_text=text,
         user=user,
@@ -150,6 +152,15 @@ def read_message(
         file_names=_file_names(event),
         files=_files(event),
     )
+
+
+def conversation_of(place: ThreadKey, *, user: str, direct: bool, config: SlackConfig) -> ThreadKey:
+    """``user``'s conversation in the thread (or DM) ``place``: their own with
+    ``group_sessions: per_user`` in channels, else ``place``. A DM has one person in it, so
+    its keys never carry a user part and stay as they were."""
+    if direct or config.group_sessions != "per_user":
+        return place
+    return replace(place.shared, user=user)
 
 
 def read_reaction(event: Mapping[str, Any], *, who: Identity) -> IncomingReaction | None:

@@ -40,9 +40,13 @@ class TelegramConfig(AdapterConfig):
     allowed_users: list[int] | None = None
     staff_users: list[int] | None = None
     group_mode: Literal["mentions", "all"] = "mentions"
+    # Unset: each person has a conversation of their own in a plain group (nothing else
+    # separates them there), and a forum topic is one conversation, like a thread elsewhere.
+    group_sessions: Literal["shared", "per_user"] | None = None
     formatting: Literal["html", "plain"] = "html"
     stream_drafts: bool = True
     feedback_buttons: bool = True
+    stop_button: bool = True
     not_allowed_notice: str | None = "Sorry, this bot is not available in this chat."
     edited_notice: str | None = (
         "I only read new messages, so your edit was not passed to the agent. "
@@ -87,6 +91,12 @@ class TelegramConfig(AdapterConfig):
             if self.webhook_secret is None:
                 raise InvalidKey("webhook_secret", "is required when mode is webhook")
         return self
+
+    def per_user(self, *, topic: bool) -> bool:
+        """Whether each person in a group (``topic``: a forum topic) has their own conversation."""
+        if self.group_sessions is None:
+            return not topic
+        return self.group_sessions == "per_user"
 
     @property
     def bot_api_url(self) -> str:

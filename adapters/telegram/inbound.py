@@ -141,14 +141,22 @@ class Translator:
             last_name=user.last_name or None,
         )
 
-    def _thread(self, message: Message) -> ThreadKey:
+    def _thread(self, message: Message, author: Author) -> ThreadKey:
         chat = message.chat
         topic = (
             message.message_thread_id
             if chat.is_forum and message.is_topic_message and message.message_thread_id
             else None
         )
-        return ThreadKey(bot_id=self._bot_id, chat_id=chat.id, topic_id=topic)
+        # The author's id is a chat's when an anonymous admin or a channel writes: that chat
+        # then has a conversation of its own, like a person.
+        own = chat.type != Chat.PRIVATE and self._config.per_user(topic=topic is not None)
+        return ThreadKey(
+            bot_id=self._bot_id,
+            chat_id=chat.id,
+            topic_id=topic,
+            user_id=int(author.id) if own else None,
+        )
 
     def _origin(self, chat: Chat, key: ThreadKey) -> Origin:
         if chat.type == Chat.PRIVATE:
@@ -231,7 +239,7 @@ class Translator:
         )
         if not addressed:
             return Ignore("a group message not addressed to the bot")
-        key = self._thread(message)
+        key = self._thread(message, author)
         thread = key.encode()
         ref = MessageRef(bot_id=self._bot_id, chat_id=chat.id, message_id=message.message_id)
         if not self.allowed(chat_id=chat.id, user_id=int(author.id)):

@@ -1,7 +1,10 @@
 """Thread keys and message references: what a Telegram conversation and message are called.
 
-A thread key is ``telegram:<bot id>:<chat id>`` for a private chat or a plain group (one
-conversation per group), and ``telegram:<bot id>:<chat id>:<topic id>`` for a forum topic.
+A thread key is ``telegram:<bot id>:<chat id>`` for a private chat or a group shared by its
+members, and ``telegram:<bot id>:<chat id>:<topic id>`` for a forum topic. In a group where each
+person has a conversation of their own (``group_sessions``), ``:u<user id>`` follows:
+``telegram:<bot id>:<chat id>:u<user id>``, ``telegram:<bot id>:<chat id>:<topic id>:u<user id>``.
+The user part only separates conversations: everything is still posted in the chat (or topic).
 A message reference (``Posted.id``, ``Inbound.message_id``) is
 ``<bot id>:<chat id>:<message id>``: Telegram message ids are only unique within one chat,
 and two bots see different ids in the same private chat.
@@ -17,6 +20,9 @@ from knowrithm_bots.core.thread_key import key_fields
 
 PREFIX = "telegram"
 
+# Marks the user part of a per-person key (a topic id is a bare number).
+_USER = "u"
+
 # The only spelling str(int) produces: no sign but "-", no leading zeros, no "_" or spaces.
 _INTEGER = re.compile(r"0|-?[1-9][0-9]*")
 
@@ -30,11 +36,13 @@ def _integers(fields: list[str]) -> list[int]:
 
 @dataclass(frozen=True, kw_only=True)
 class ThreadKey:
-    """Where one conversation lives: a chat, and a forum topic within it."""
+    """Where one conversation lives: a chat, a forum topic within it, and the person whose
+    conversation it is when group members each have their own."""
 
     bot_id: int
     chat_id: int
     topic_id: int | None = None
+    user_id: int | None = None
 
     @property
     def is_private(self) -> bool:
@@ -43,17 +51,28 @@ class ThreadKey:
 
     def encode(self) -> str:
         key = f"{PREFIX}:{self.bot_id}:{self.chat_id}"
-        return key if self.topic_id is None else f"{key}:{self.topic_id}"
+        if self.topic_id is not None:
+            key = f"{key}:{self.topic_id}"
+        return key if self.user_id is None else f"{key}:{_USER}{self.user_id}"
 
     @classmethod
     def decode(cls, thread: str) -> Self:
         """The key ``encode`` made ``thread`` from; ValueError for anything else."""
         try:
-            numbers = _integers(key_fields(thread, prefix=PREFIX, counts=(2, 3)))
+            fields = key_fields(thread, prefix=PREFIX, counts=(2, 3, 4))
+            # The user part is marked, so that it cannot be read as a topic, nor a topic as it.
+            user = fields.pop()[len(_USER) :] if fields[-1].startswith(_USER) else None
+            numbers = _integers(fields if user is None else [*fields, user])
+            if len(fields) == 4 or (user is not None and len(fields) < 2):
+                raise ValueError("a fourth field must be the user part")
         except ValueError:
             raise ValueError(f"{thread!r} is not a Telegram thread key") from None
-        topic = numbers[2] if len(numbers) == 3 else None
-        return cls(bot_id=numbers[0], chat_id=numbers[1], topic_id=topic)
+        return cls(
+            bot_id=numbers[0],
+            chat_id=numbers[1],
+            topic_id=numbers[2] if len(fields) == 3 else None,
+            user_id=None if user is None else numbers[-1],
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,10 +75,12 @@ class StoredMessage:
     rating: int | None = None
     feedback: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The chat request's `attachments`, as sent (their shape is not documented).
+    attachments: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The message record as the API returns it."""
-        return {
+        record: dict[str, Any] = {
             "id": self.id,
             "conversation_id": self.conversation_id,
             "role": self.role,
@@ -87,6 +89,9 @@ class StoredMessage:
             "rating": self.rating,
             "metadata": dict(self.metadata),
         }
+        if self.attachments is not None:
+            record["attachments"] = [dict(item) for item in self.attachments]
+        return record
 
 
 @dataclass

@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from knowrithm_bots.bots.local_knowrithm.agent import Agent
 from knowrithm_bots.bots.local_knowrithm.event_shapes import DocumentedShapes, StreamingShapes
@@ -70,9 +71,17 @@ class ReplyRunner:
         self._shapes = DocumentedShapes() if documented else StreamingShapes()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def accept(self, *, conversation_id: str, text: str) -> AcceptedChat:
+    def accept(
+        self,
+        *,
+        conversation_id: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> AcceptedChat:
         """Store the user message, emit `queued`, and start writing the reply."""
-        history, user_message = self._store_question(conversation_id=conversation_id, text=text)
+        history, user_message = self._store_question(
+            conversation_id=conversation_id, text=text, attachments=attachments
+        )
         task = StoredTask(id=str(uuid.uuid4()), kind="chat")
         self._state.tasks[task.id] = task
         cut = self._faults.take_stream_cut()
@@ -91,9 +100,17 @@ class ReplyRunner:
         job.add_done_callback(self._tasks.discard)
         return AcceptedChat(task=task, user_message=user_message, queued_event_id=queued.id)
 
-    async def answer_now(self, *, conversation_id: str, text: str) -> StoredMessage:
+    async def answer_now(
+        self,
+        *,
+        conversation_id: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> StoredMessage:
         """Sync chat mode: store the question, write the whole reply, return it; no events."""
-        history, user_message = self._store_question(conversation_id=conversation_id, text=text)
+        history, user_message = self._store_question(
+            conversation_id=conversation_id, text=text, attachments=attachments
+        )
         await asyncio.sleep(self._pacing.first_token_delay)
         answer = self._agent.reply(question=text, history=history)
         for index, _ in enumerate(split_words(answer)):
@@ -111,7 +128,7 @@ class ReplyRunner:
                 await job
 
     def _store_question(
-        self, *, conversation_id: str, text: str
+        self, *, conversation_id: str, text: str, attachments: list[dict[str, Any]] | None
     ) -> tuple[tuple[StoredMessage, ...], StoredMessage]:
         history = tuple(self._state.messages.get(conversation_id, ()))
         user_message = StoredMessage(
@@ -120,6 +137,7 @@ class ReplyRunner:
             role="user",
             content=text,
             created_at=utc_now(),
+            attachments=attachments,
         )
         self._state.add_message(message=user_message)
         self._state.chat_requests.append((conversation_id, text))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -17,15 +18,20 @@ async def send_chat(request: web.Request) -> web.Response:
     """POST /conversation/{id}/chat: `{"message"}` or the older `{"content", "role"}`."""
     context = context_of(request)
     conversation = conversation_or_404(context.state, request.match_info["conversation_id"])
-    text = _chat_text(await json_object(request))
+    body = await json_object(request)
+    text, attachments = _chat_text(body), _attachments(body)
     if conversation.status != "active":
         raise ApiError(status=409, detail="Conversation has ended", error_code="CONVERSATION_ENDED")
     if context.faults.chat_mode == "sync":
-        reply = await context.replies.answer_now(conversation_id=conversation.id, text=text)
+        reply = await context.replies.answer_now(
+            conversation_id=conversation.id, text=text, attachments=attachments
+        )
         return _failed_after_storing(context.faults) or web.json_response(
             reply.to_json(), status=200
         )
-    accepted = context.replies.accept(conversation_id=conversation.id, text=text)
+    accepted = context.replies.accept(
+        conversation_id=conversation.id, text=text, attachments=attachments
+    )
     failed = _failed_after_storing(context.faults)
     if failed is not None:
         return failed
@@ -71,6 +77,16 @@ def _chat_text(body: dict[str, object]) -> str:
             raise bad_request("Only 'user' messages can be sent")
         return content
     raise bad_request("Send {'message': text} or {'content': text, 'role': 'user'}")
+
+
+def _attachments(body: dict[str, object]) -> list[dict[str, Any]] | None:
+    # The docs name the field but not its items: any objects are kept as they came.
+    value = body.get("attachments")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise bad_request("'attachments' must be a list of objects")
+    return [dict(item) for item in value]
 
 
 async def stream_messages(request: web.Request) -> web.StreamResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -321,7 +321,12 @@ class KnowrithmClient:
         return parse_analytics(answer.body)
 
     def stream_reply(
-        self, *, conversation_id: str, text: str, resume: Resume | None = None
+        self,
+        *,
+        conversation_id: str,
+        text: str,
+        resume: Resume | None = None,
+        attachments: Sequence[Mapping[str, Any]] | None = None,
     ) -> AsyncGenerator[ReplyEvent, None]:
         """Send ``text`` once and yield the reply: ``ReplyAccepted`` once Knowrithm has the
         question, zero or more deltas, then one ``ReplyDone``.
@@ -347,6 +352,9 @@ class KnowrithmClient:
         ``resume`` continues a send that an earlier process began (see ``Resume``): the
         question is sent only when Knowrithm does not have it, otherwise its reply is read
         (deltas from then on, and the final message).
+
+        ``attachments`` go in the body's ``attachments`` field, whose item shape Knowrithm
+        does not document; None or an empty list leaves the field out.
         """
         run = ReplyRun(
             http=self._http,
@@ -357,6 +365,7 @@ class KnowrithmClient:
             reply_timeout=self._task_timeout,
             shape=self._chat_shape,
             resume=resume,
+            attachments=attachments,
         )
         return run.events()
 

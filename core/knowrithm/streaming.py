@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -240,6 +240,7 @@ class ReplyRun:
         reply_timeout: float,
         shape: ChatShape,
         resume: Resume | None = None,
+        attachments: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self._http = http
         self._poller = poller
@@ -249,6 +250,9 @@ class ReplyRun:
         self._shape = shape
         self._mark: HistoryMark | None = None
         self._text = text
+        self._body: dict[str, Any] = {"message": text}
+        if attachments:
+            self._body["attachments"] = [dict(item) for item in attachments]
         self._idle_timeout = idle_timeout
         self._reply_timeout = reply_timeout
         self._reader: _SSEReader | None = None
@@ -354,7 +358,7 @@ class ReplyRun:
             path=f"{self._path}/chat",
             action=_SEND_ACTION,
             safety=Safety.ONCE,
-            json={"message": self._text},
+            json=self._body,
             # A deployment that answers synchronously needs the whole generation time.
             http_timeout=httpx.Timeout(timeout, read=max(timeout, self._reply_timeout)),
         )

@@ -51,6 +51,7 @@ def _error(config: dict[str, Any]) -> ConfigError:
             "adapters.telegram.allowed_channels.0",
         ),
         ({"token": TOKEN, "group_mode": "sometimes"}, "adapters.telegram.group_mode"),
+        ({"token": TOKEN, "group_sessions": "per_chat"}, "adapters.telegram.group_sessions"),
     ],
 )
 def test_bad_config_names_the_key(config: dict[str, Any], key: str) -> None:

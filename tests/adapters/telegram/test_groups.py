@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm, ScriptedAgent
-from tests.emulators.telegram_api import BOB, FORUM_ID, GROUP_ID, TelegramEmulator
+from knowrithm_bots.core.question import HISTORY_START
+from tests.emulators.telegram_api import ALICE, BOB, FORUM_ID, GROUP_ID, TelegramEmulator
 from tests.harness import ONE_ANSWER_EACH, running_bot
 from tests.support import stored_replies
 
@@ -44,7 +45,8 @@ async def test_topics_and_plain_groups_get_their_own_conversations(
     assert set(keys) == {
         f"telegram:{bot_id}:{FORUM_ID}:7",
         f"telegram:{bot_id}:{FORUM_ID}:8",
-        f"telegram:{bot_id}:{GROUP_ID}",
+        # A plain group has no threads: each person there has a conversation of their own.
+        f"telegram:{bot_id}:{GROUP_ID}:u{ALICE['id']}",
     }
     seven = server.state.messages[keys[f"telegram:{bot_id}:{FORUM_ID}:7"]]
     assert [m.content for m in seven if m.role == "user"] == ["in topic seven", "again in seven"]
@@ -91,9 +93,18 @@ async def test_groups_answer_mentions_replies_and_own_commands_only(
         emu.push_update(emu.build.group_text(text="/help"))
         await emu.wait_for_call("sendMessage", predicate=lambda c: "/end" in c.params["text"])
         await bot.drain()
+    # One conversation per person in a plain group: Bob's reply to Alice's answer is his,
+    # and starts with that answer as context.
+    by_user = {c.metadata["user_id"]: c.id for c in server.state.conversations.values()}
+    assert set(by_user) == {str(ALICE["id"]), str(BOB["id"])}
+    alices, bobs = (
+        [m.content for m in server.state.messages[by_user[str(user["id"])]] if m.role == "user"]
+        for user in (ALICE, BOB)
+    )
     # The mention is found by UTF-16 offsets (the emoji counts two) and taken out.
-    assert _asked(server) == ["what is new?", "and then?", "😀 emoji first"]
-    assert len(server.state.conversations) == 1  # one conversation per plain group
+    assert alices == ["what is new?", "😀 emoji first"]
+    (bobs_question,) = bobs
+    assert bobs_question.startswith(HISTORY_START) and bobs_question.endswith("\n\nand then?")
     help_call = emu.calls_of("sendMessage")[-1]
     assert help_call.params["reply_parameters"]["message_id"] > answer.message_id
 

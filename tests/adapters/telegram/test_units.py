@@ -45,6 +45,15 @@ TOKEN = "123456:AAH-secret_Token-Value-1234567890"
             False,
         ),
         (ThreadKey(bot_id=7, chat_id=-4002), "telegram:7:-4002", False),  # a basic group
+        # One person's conversation in a group, and in a forum topic.
+        (ThreadKey(bot_id=7, chat_id=-4002, user_id=1001), "telegram:7:-4002:u1001", False),
+        (
+            ThreadKey(bot_id=7, chat_id=-100, topic_id=5, user_id=1001),
+            "telegram:7:-100:5:u1001",
+            False,
+        ),
+        # An anonymous admin writes as the group: its id is the group's.
+        (ThreadKey(bot_id=7, chat_id=-100, user_id=-100), "telegram:7:-100:u-100", False),
     ],
 )
 def test_thread_keys_round_trip(key: ThreadKey, text: str, private: bool) -> None:
@@ -68,6 +77,15 @@ def test_thread_keys_round_trip(key: ThreadKey, text: str, private: bool) -> Non
         "telegram:7:-0",
         "telegram:7:1:",
         "",
+        # The user part is marked, last, and spelt as the other numbers are.
+        "telegram:7:u1",
+        "telegram:7:1:u",
+        "telegram:7:1:u01",
+        "telegram:7:1:u+1",
+        "telegram:7:1:U1",
+        "telegram:7:1:u1:5",
+        "telegram:7:1:2:3:u1",
+        "telegram:7:1:u1:u2",
     ],
 )
 def test_foreign_thread_keys_are_refused(bad: str) -> None:
@@ -216,6 +234,14 @@ def test_budget_keys_share_chats_and_spare_private_chats_the_group_budget() -> N
     assert "group" not in private
     assert topic["chat"] == group["chat"] == topic["group"]
     assert {b.scope for b in adapter.limits.budgets} <= set(group)
+    # A person's conversation in a group spends the group's budgets, not budgets of its own.
+    for own in ("telegram:7:-100:u1001", "telegram:7:-100:5:u1001"):
+        keys = adapter.budget_keys(thread=own)
+        assert (keys["chat"], keys["group"], keys["bot"]) == (
+            group["chat"],
+            group["group"],
+            group["bot"],
+        )
 
 
 def test_staff_list_marks_everyone_else_external() -> None:
