@@ -13,7 +13,8 @@ from typing import Any
 
 from knowrithm_bots.bots.endpoint_check import Notify, verify_endpoint
 from knowrithm_bots.bots.observability import Observability, build_observability
-from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.adapter import Adapter, SupportsStore
+from knowrithm_bots.core.answer_leases import DEFAULT_TTL
 from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.config import Settings, adapter_config
@@ -23,6 +24,7 @@ from knowrithm_bots.core.leads import LeadEmails
 from knowrithm_bots.core.plugins import load_adapter
 from knowrithm_bots.core.sessions import Sessions
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
+from knowrithm_bots.core.streaming.shared_budgets import SharedBudgets
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,20 @@ def _redis_store(settings: Settings) -> Store:
     url = settings.store.url
     assert url is not None  # StoreSettings requires it for redis
     return RedisStore(url=url.get_secret_value(), key_prefix=settings.store.key_prefix)
+
+
+def build_shared_budgets(settings: Settings) -> SharedBudgets | None:
+    """The budgets instances share, kept in the Redis store's database (``store.backend:
+    redis`` and ``store.shared_budgets``, on by default); None: this process paces alone."""
+    if settings.store.backend != "redis" or not settings.store.shared_budgets:
+        return None
+    # Imported here, as the store is: redis is an optional extra (its absence already made
+    # building the store fail with one sentence).
+    from knowrithm_bots.core.store.redis_budgets import RedisBudgets
+
+    url = settings.store.url
+    assert url is not None  # StoreSettings requires it for redis
+    return RedisBudgets(url=url.get_secret_value(), key_prefix=settings.store.key_prefix)
 
 
 async def check_store(store: Store, *, settings: Settings) -> None:
@@ -178,6 +194,8 @@ class BotRunner:
         for adapter in self._adapters.values():
             # What adapters fetch for the bridge (thread history, files) follows the config.
             adapter.context_settings, adapter.file_settings = settings.context, settings.files
+            if isinstance(adapter, SupportsStore):
+                adapter.use_store(store=store)
         self._store = store
         self._clock = clock or SystemClock()
         self._client = client
@@ -193,6 +211,7 @@ class BotRunner:
             failed=lambda: self._failed,
         )
         conversations = settings.conversations
+        self._shared_budgets = build_shared_budgets(settings)
         self.sessions = Sessions(
             client=client,
             store=store,
@@ -221,6 +240,10 @@ class BotRunner:
             clock=self._clock,
             metrics=self.observability.metrics,
             context=settings.context,
+            files=settings.files,
+            # Only Redis is shared by several instances: they must not write one answer twice.
+            answer_lease=DEFAULT_TTL if settings.store.backend == "redis" else None,
+            shared_budgets=self._shared_budgets,
         )
 
     async def run(
@@ -247,6 +270,8 @@ class BotRunner:
                 # First up and last down: /healthz answers while the bot starts and stops.
                 await self.listener.start()
                 stack.push_async_callback(self.listener.stop)
+            if self._shared_budgets is not None:
+                stack.push_async_callback(self._shared_budgets.close)
             stack.push_async_callback(self.bridge.stop)
             for adapter in self._adapters.values():
                 await adapter.start(sink=self.bridge)

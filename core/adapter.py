@@ -10,9 +10,10 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from knowrithm_bots.core.config.adapter_config import AdapterConfig
 from knowrithm_bots.core.config.models import ContextSettings, FileSettings
-from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.core.events import Author, Inbound, Reaction
 from knowrithm_bots.core.leads import UserEmails
 from knowrithm_bots.core.limits import Budget, Capabilities, Limits
+from knowrithm_bots.core.store.base import Store
 from knowrithm_bots.core.thread_key import ThreadKeyCodec
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "NativeStream",
     "Posted",
     "SupportsNativeStream",
+    "SupportsStopButton",
+    "SupportsStore",
     "UserEmails",
 ]
 
@@ -59,6 +62,17 @@ class EventSink(Protocol):
         The notice is paced with the answers (the same budgets, the same backoff after a
         429) and queued behind the thread's earlier events, so it never overtakes an answer.
         ``reply_to`` is the ``Inbound.message_id`` it answers, as for ``Adapter.post``.
+        """
+        ...
+
+    async def on_stop(self, *, thread: str, by: Author, message_id: str | None = None) -> bool:
+        """Stop the answer ``thread`` is writing now, exactly as ``/stop`` from ``by`` would.
+
+        Called for a click on a Stop button (``SupportsStopButton``); ``message_id`` is the
+        message the button was on, so that a stale button stops nothing but its own answer.
+        Unlike the other methods it returns the outcome, at once: True when an answer was
+        stopped, False when there was none (it had ended), which the adapter tells the
+        clicker alone. Nothing is posted in the thread besides the stopped answer's mark.
         """
         ...
 
@@ -110,9 +124,47 @@ class SupportsFeedbackButtons(Protocol):
     ``emoji`` "👍" or "👎" and ``added=True``, so it rates exactly as a reaction does; the
     adapter acknowledges the click to the clicker alone (an ephemeral note, a callback
     answer) and never reposts the answer.
+
+    After a 👎 click the adapter may ask the clicker why (a modal, a force-reply message);
+    the reason comes back as another ``Reaction`` with ``emoji`` "👎" and ``feedback`` set,
+    which rates the message again with that feedback (the latest rating wins on Knowrithm).
+    The reason is never delivered as a message for the agent.
     """
 
+    def feedback_buttons_in(self, *, thread: str) -> bool:
+        """Whether to offer buttons in ``thread`` (configuration), read without I/O before
+        the bridge spends a paced platform call on them."""
+        ...
+
     async def offer_feedback(self, *, thread: str, message_id: str) -> None: ...
+
+
+@runtime_checkable
+class SupportsStopButton(Protocol):
+    """Optional capability: adapters that can put a Stop button on an answer as it streams.
+
+    The button rides on the calls the reply engine makes anyway: ``post`` and ``edit`` take
+    ``stop_button``, and the engine passes True on the answer's last message while it is
+    being written and False on every other call (a notice, a message the answer rolled out
+    of, the final text), so the button costs no call of its own and is gone once the answer
+    ends. ``post``/``edit`` with ``stop_button=False`` must leave no Stop button behind.
+    ``stop_button_in`` says whether to ask for it in ``thread`` (configuration); it is read
+    once per answer, without I/O. Native streams carry no button.
+
+    A click comes back as ``EventSink.on_stop`` with the clicker and the message; the adapter
+    answers the clicker alone (a callback answer, an ephemeral message): stopped, or nothing
+    to stop. Only people who can see the thread can click (what the platform guarantees).
+    """
+
+    def stop_button_in(self, *, thread: str) -> bool: ...
+
+    async def post(
+        self, *, thread: str, text: str, reply_to: str | None = None, stop_button: bool = False
+    ) -> Posted: ...
+
+    async def edit(
+        self, *, thread: str, message_id: str, text: str, stop_button: bool = False
+    ) -> None: ...
 
 
 @runtime_checkable
@@ -122,6 +174,26 @@ class SupportsNativeStream(Protocol):
     async def open_native_stream(self, *, thread: str) -> NativeStream | None:
         """Open a native stream in ``thread``, or return None where the platform has none there."""
         ...
+
+
+@runtime_checkable
+class SupportsStore(Protocol):
+    """Optional capability: adapters that keep some state of their own in the bot's store.
+
+    The runner calls ``use_store`` once per run, after ``from_config`` and before ``start``,
+    with the store the bridge uses (memory, sqlite or Redis), so that state which must hold
+    across restarts and across the instances of one bot (which Slack threads the bot takes
+    part in) is shared like the bridge's own. The adapter keeps the store; it must not touch
+    it before ``start`` nor close it, and must still work when ``use_store`` is never called
+    (tests, embedding), keeping that state in memory alone.
+
+    Keys it writes start with a kind of its own followed by the thread key or another
+    platform id (``engaged:slack:...``), never a kind the core uses (``thread:``, ``msg:``,
+    ``lead:``, ``event:``, ``reply:``, ``lock:``). A ``StoreError`` while reading or writing
+    it is the adapter's to handle: it logs it and carries on with what it knows in memory.
+    """
+
+    def use_store(self, *, store: Store) -> None: ...
 
 
 class Adapter(ABC):

@@ -7,10 +7,11 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from knowrithm_bots.core.adapter import Adapter, SupportsFeedbackButtons
+from knowrithm_bots.core.answer_leases import AnswerLeases
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.commands import (
     HELP_TEXT,
@@ -22,6 +23,7 @@ from knowrithm_bots.core.commands import (
 from knowrithm_bots.core.config.models import (
     ContextSettings,
     ConversationSettings,
+    FileSettings,
     RatingSettings,
 )
 from knowrithm_bots.core.errors import (
@@ -32,6 +34,7 @@ from knowrithm_bots.core.errors import (
     KnowrithmError,
     NotFoundError,
     PlatformError,
+    PlatformRateLimited,
     ProtocolError,
     StoreError,
 )
@@ -54,11 +57,12 @@ from knowrithm_bots.core.message_links import (
 )
 from knowrithm_bots.core.observability import NO_METRICS, AnswerTiming, BotMetrics
 from knowrithm_bots.core.pending_replies import PendingReplies, PendingReply, Tracker, key_of
-from knowrithm_bots.core.question import compose, file_problems
+from knowrithm_bots.core.question import attachments, compose, file_problems
 from knowrithm_bots.core.ratings import rating_for
 from knowrithm_bots.core.sessions import Session, Sessions
 from knowrithm_bots.core.store import Store
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.shared_budgets import SharedBudgets
 from knowrithm_bots.core.streaming.waiting import watched
 from knowrithm_bots.core.text import clean_text
 from knowrithm_bots.core.thread_queue import ThreadQueue
@@ -137,8 +141,10 @@ def _with_stop_mark(shown: str, *, by: str) -> str:
 class _Writing:
     """The Knowrithm side of the answer a thread is writing, which /stop can cancel."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, shown: Callable[[], list[str]]) -> None:
         self.stopped_by: str | None = None
+        # The platform messages showing the answer: a Stop button on one of them stops it.
+        self.shown = shown
         self._task: asyncio.Future[tuple[Message, str]] | None = None
 
     async def run(self, work: Awaitable[tuple[Message, str]]) -> tuple[Message, str]:
@@ -181,6 +187,9 @@ class Bridge:
         clock: Clock | None = None,
         metrics: BotMetrics = NO_METRICS,
         context: ContextSettings | None = None,
+        answer_lease: float | None = None,
+        files: FileSettings | None = None,
+        shared_budgets: SharedBudgets | None = None,
     ) -> None:
         self._client = client
         self._metrics = metrics
@@ -190,16 +199,21 @@ class Bridge:
         self._settings = settings or ConversationSettings()
         self._ratings = ratings or RatingSettings()
         self._context = context or ContextSettings()
+        self._files = files or FileSettings()
         self._clock = clock or SystemClock()
         # Threads are bounded where they cost something: in their requests to Knowrithm.
         self._queue = ThreadQueue(concurrency=None)
         self._asking = asyncio.Semaphore(self._settings.max_concurrent_threads)
         # One pacer for every reply of every adapter: concurrent replies share the budgets.
-        self._pacer = Pacer(clock=self._clock, metrics=metrics)
+        # With ``shared_budgets`` (Redis), other instances spend the platform-wide ones too.
+        self._pacer = Pacer(clock=self._clock, metrics=metrics, shared=shared_budgets)
         metrics.watch_queue(lambda: self._queue.queued)
         self._sweeper: asyncio.Task[None] | None = None
         self._resumer: asyncio.Task[int] | None = None
         self._replies = PendingReplies(store=store)
+        # Set when other instances share the store (see AnswerLeases); None: no other writer.
+        self._leases = AnswerLeases(store=store, ttl=answer_lease)
+        self._sharing: asyncio.Task[None] | None = None
         # The events whose answers this process is writing (or about to): their redeliveries
         # are dropped without asking the store.
         self._answering: set[str] = set()
@@ -238,6 +252,10 @@ class Bridge:
         if claim == "done":
             self._answering.discard(key)
             log.info("dropped redelivered event %s", event.event_id)
+            return
+        if claim == "elsewhere":
+            self._answering.discard(key)
+            log.info("dropped redelivered event %s: another instance answers it", event.event_id)
             return
         if record is not None:
             log.info("event %s: finishing the answer an earlier run began", event.event_id)
@@ -310,9 +328,14 @@ class Bridge:
         await self._handle_message(merged, record=None, arrived=arrived)
 
     async def _claim(self, event: Inbound) -> tuple[str, PendingReply | None]:
-        """How far ``event`` got: new, done, or pending with the record of its answer."""
+        """How far ``event`` got: new, done, elsewhere (another instance holds the lease on
+        its answer), or pending with the record of its answer."""
         claim = await self._replies.claim(event)
-        if claim != "pending":
+        if claim == "done":
+            return claim, None
+        if not await self._leases.take(key_of(adapter=event.adapter, event_id=event.event_id)):
+            return "elsewhere", None
+        if claim == "new":
             return claim, None
         record = await self._replies.get(event)
         # An unreadable record was set aside: answer the event as if it were new.
@@ -345,6 +368,16 @@ class Bridge:
 
         self._queue.submit(thread=thread, job=post)
 
+    async def on_stop(self, *, thread: str, by: Author, message_id: str | None = None) -> bool:
+        writing = self._writing.get(thread)
+        if writing is None or writing.stopped_by is not None:
+            return False
+        if message_id is not None and message_id not in writing.shown():
+            return False  # a button left on an earlier answer: that one has ended
+        writing.stop(by=by.display_name or "someone")
+        log.info("thread %s: the answer was stopped with its Stop button", thread)
+        return True
+
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
@@ -354,6 +387,8 @@ class Bridge:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="idle sweeper")
         if self._resumer is None:
             self._resumer = asyncio.create_task(self.resume_unfinished(), name="resumer")
+        if self._sharing is None and self._leases.ttl is not None:
+            self._sharing = asyncio.create_task(self._share_answers(), name="answer leases")
 
     async def resume_unfinished(self) -> int:
         """Queue every answer an earlier run left unfinished; the number queued."""
@@ -367,6 +402,8 @@ class Bridge:
                     continue
                 if key in self._answering or self._queue.closed:
                     continue
+                if not await self._leases.take(key):
+                    continue  # another instance is writing it
                 self._answering.add(key)
                 log.info("thread %s: finishing an answer the last run left", event.thread)
                 self._queue.submit(
@@ -377,6 +414,21 @@ class Bridge:
         except StoreError as exc:
             log.error("could not look for unfinished answers: %s", exc)
         return queued
+
+    async def _share_answers(self) -> None:
+        """With a shared store: keep the leases on the answers this instance writes, and
+        finish the answers of instances that stopped renewing theirs (they died)."""
+        ttl = self._leases.ttl
+        assert ttl is not None
+        keeper = asyncio.create_task(self._leases.keep(lambda: self._answering))
+        try:
+            while True:
+                await self._clock.sleep(ttl)
+                await self.resume_unfinished()
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def drain(self) -> None:
         """Wait until every event received so far has been answered."""
@@ -389,12 +441,12 @@ class Bridge:
 
     async def stop(self) -> None:
         """Stop sweeping and answering; events arriving afterwards are ignored, not marked seen."""
-        for task in (self._sweeper, self._resumer):
+        for task in (self._sweeper, self._resumer, self._sharing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._sweeper = self._resumer = None
+        self._sweeper = self._resumer = self._sharing = None
         await self._queue.cancel()
 
     async def expire_idle(self) -> int:
@@ -478,9 +530,10 @@ class Bridge:
             adopted=tracker.reply.shown,
             on_posted=tracker.shown,
             on_first_text=timing.first_text,
+            stoppable=True,
         )
         reply.start()
-        writing = _Writing()
+        writing = _Writing(shown=lambda: reply.message_ids)
         self._writing[event.thread] = writing
         try:
             try:
@@ -525,11 +578,22 @@ class Bridge:
         """Rating buttons under a finished answer, where the adapter has them."""
         if not ids or not isinstance(adapter, SupportsFeedbackButtons):
             return
+        if not adapter.feedback_buttons_in(thread=thread):
+            return  # turned off: no turn taken from the budget the answers share
+        # Adding the buttons is a platform call like an edit: it waits for its turn in the
+        # shared budgets, and a 429 backs them off, so it cannot push answers into 429s.
+        lane = self._pacer.route(adapter=adapter, thread=thread).lane("edit")
+        await self._pacer.turn(lane=lane, since=self._clock.monotonic(), final=True)
         try:
             await adapter.offer_feedback(thread=thread, message_id=ids[-1])
+        except PlatformRateLimited as exc:
+            self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
+            log.warning("thread %s: rate limited adding rating buttons: %s", thread, exc)
         except PlatformError as exc:
             # The answer stands; it can still be rated with a reaction.
             log.warning("thread %s: could not add rating buttons: %s", thread, exc)
+        else:
+            self._pacer.succeeded(lane=lane)
 
     async def _open_telling(
         self, event: Inbound, *, replacing: str | None = None
@@ -588,7 +652,9 @@ class Bridge:
             )
             question = self._question(event, tracker)
             try:
-                answer = await self._stream(begun.conversation_id, question, reply, tracker, resume)
+                answer = await self._stream(
+                    begun.conversation_id, question, reply, tracker, resume, event=event
+                )
                 return answer, answer.conversation_id or begun.conversation_id
             except (ConversationEndedError, NotFoundError) as exc:
                 log.info(
@@ -614,7 +680,11 @@ class Bridge:
         await tracker.update(with_context=started)
         try:
             answer = await self._stream(
-                session.conversation_id, self._question(event, tracker), reply, tracker
+                session.conversation_id,
+                self._question(event, tracker),
+                reply,
+                tracker,
+                event=event,
             )
         except (ConversationEndedError, NotFoundError) as exc:
             # Ended or deleted on Knowrithm (or a store that outlived its server): the send was
@@ -628,7 +698,11 @@ class Bridge:
             session, _ = await self._open_telling(event, replacing=session.conversation_id)
             await tracker.update(with_context=True)
             answer = await self._stream(
-                session.conversation_id, self._question(event, tracker), reply, tracker
+                session.conversation_id,
+                self._question(event, tracker),
+                reply,
+                tracker,
+                event=event,
             )
         return answer, answer.conversation_id or session.conversation_id
 
@@ -644,6 +718,8 @@ class Bridge:
         reply: ReplyStream,
         tracker: Tracker,
         resume: Resume | None = None,
+        *,
+        event: Inbound,
     ) -> Message:
         if resume is None:
             await tracker.update(
@@ -652,8 +728,10 @@ class Bridge:
                 sending_at=self._clock.now(),
                 question_id=None,
             )
+        # Off by default: Knowrithm does not document the field's items (README, "Files").
+        listed = attachments(event=event) if self._files.send_as_attachments else None
         events = self._client.stream_reply(
-            conversation_id=conversation_id, text=text, resume=resume
+            conversation_id=conversation_id, text=text, resume=resume, attachments=listed
         )
         async with contextlib.aclosing(events):
             async for item in events:
@@ -750,7 +828,9 @@ class Bridge:
             await self._say(adapter, link.thread, too_old_to_rate(days=self._ratings.link_days))
             return
         try:
-            await self._client.rate_message(message_id=link.message_id, rating=rating)
+            await self._client.rate_message(
+                message_id=link.message_id, rating=rating, feedback=event.feedback
+            )
         except KnowrithmError as exc:
             # The link knows where the rated answer lives; after a restart the adapter's
             # guess at the reaction's thread may be wrong (a topic or thread root lost).

@@ -97,6 +97,8 @@ class Reaction:
 
     ``message_id`` is the platform's id of the reacted message, in the same form the adapter
     returned from ``post``; ``emoji`` is a Unicode emoji or the platform's name for it.
+    ``feedback`` is the reason the person gave for a rating (a 👎 button's "Tell us why"),
+    sent to Knowrithm with it.
     """
 
     thread: str
@@ -106,6 +108,7 @@ class Reaction:
     added: bool
     author: Author
     origin: Origin
+    feedback: str | None = None
 
     @property
     def adapter(self) -> str:

@@ -10,8 +10,10 @@ from typing import Any, ClassVar
 
 import discord
 
-from knowrithm_bots.adapters.discord.client import GatewayClient
+from knowrithm_bots.adapters.discord.app_commands import AppCommands, register_commands
+from knowrithm_bots.adapters.discord.client import GatewayClient, gateway_client
 from knowrithm_bots.adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.controls import stop_view
 from knowrithm_bots.adapters.discord.endpoint import Endpoint, claim, release
 from knowrithm_bots.adapters.discord.errors import is_connection_failure, translate, translated
 from knowrithm_bots.adapters.discord.feedback import FeedbackButtons
@@ -55,18 +57,21 @@ async def _close_socket(client: discord.Client) -> None:
 def _reply_target(key: ThreadKey, reply_to: str | None) -> int | None:
     """The message a post in ``key`` replies to natively, if any.
 
-    Only in a text channel itself: many people talk there, and the reply shows whose
-    mention the answer or notice is for. A thread or a DM is one conversation whose
-    answers come in order, so a reply there would only repeat the question above it (and
-    the first answer in a new thread could not reply: its question is in the parent).
+    In a text channel itself, and in one person's conversation (``group_sessions:
+    per_user``): many people talk there, and the reply shows whose message the answer or
+    notice is for. A thread or a DM shared as one conversation has its answers in order, so
+    a reply there would only repeat the question above it. The message a bot thread was
+    started from is in the parent channel, so the thread's first answer does not reply.
     """
-    if reply_to is None or key.kind != "channel":
+    if reply_to is None or (key.kind != "channel" and key.user_id is None):
         return None
     try:
-        return MessageRef.decode(reply_to).message_id
+        target = MessageRef.decode(reply_to).message_id
     except ValueError:
         log.debug("not replying to %r: not a Discord message id", reply_to)
         return None
+    # A thread started from a message takes that message's id.
+    return None if target == key.channel_id else target
 
 
 class DiscordAdapter(Adapter):
@@ -99,6 +104,7 @@ class DiscordAdapter(Adapter):
         self._handler: InboundHandler | None = None
         self._outbound: Outbound | None = None
         self._buttons: FeedbackButtons | None = None
+        self._commands: AppCommands | None = None
         self._identity: Identity | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -127,7 +133,7 @@ class DiscordAdapter(Adapter):
         if self._client is not None:
             return
         claim(self._endpoint)
-        client = GatewayClient(config=self._config, identify_delay=self._identify_delay)
+        client = gateway_client(config=self._config, identify_delay=self._identify_delay)
         self._client = client
         self._closed.clear()
         self._failure = None
@@ -166,6 +172,8 @@ class DiscordAdapter(Adapter):
             client=client, identity=identity, config=self._config, sink=sink
         )
         client.on_click = self._buttons.on_interaction
+        self._commands = AppCommands(identity=identity, config=self._config, sink=sink)
+        client.on_command = self._commands.on_interaction
         gateway = asyncio.create_task(self._run_gateway(client), name="discord gateway")
         self._gateway = gateway
         ready = asyncio.create_task(client.ready_once.wait(), name="discord ready")
@@ -190,6 +198,10 @@ class DiscordAdapter(Adapter):
                 f"{self._config.connect_timeout:g}s"
             )
         gateway.add_done_callback(self._gateway_ended)
+        if self._config.native_commands:
+            await register_commands(
+                client=client, application_id=identity.application_id, config=self._config
+            )
         log.info("connected to Discord as bot %s", identity.bot_id)
 
     async def _run_gateway(self, client: GatewayClient) -> None:
@@ -251,7 +263,9 @@ class DiscordAdapter(Adapter):
             return
         client.handler = None
         client.on_click = None
+        client.on_command = None
         self._buttons = None
+        self._commands = None
         try:
             if handler is not None:
                 # Events not yet handed to the sink are dropped: by now the bridge ignores
@@ -299,21 +313,45 @@ class DiscordAdapter(Adapter):
             raise PlatformError(f"thread {thread} belongs to another Discord application")
         return outbound, key
 
-    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
+    def stop_button_in(self, *, thread: str) -> bool:
+        """``SupportsStopButton``: everywhere unless ``stop_button: false``."""
+        return self._config.stop_button
+
+    async def post(
+        self, *, thread: str, text: str, reply_to: str | None = None, stop_button: bool = False
+    ) -> Posted:
         outbound, key = self._target(thread)
+        commands = self._commands
+        if commands is not None:
+            # The reply to an application command is that command's response.
+            answered = await commands.reply(reply_to=reply_to, text=text)
+            if answered is not None:
+                return answered
         return await outbound.post(
-            channel_id=key.channel_id, text=text, reply_to=_reply_target(key, reply_to)
+            channel_id=key.channel_id,
+            text=text,
+            reply_to=_reply_target(key, reply_to),
+            view=stop_view() if stop_button else None,
         )
 
-    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+    async def edit(
+        self, *, thread: str, message_id: str, text: str, stop_button: bool = False
+    ) -> None:
         outbound, key = self._target(thread)
         await outbound.edit(
-            channel_id=key.channel_id, message_id=_message_id(message_id), text=text
+            channel_id=key.channel_id,
+            message_id=_message_id(message_id),
+            text=text,
+            view=stop_view() if stop_button else None,
         )
 
     async def delete(self, *, thread: str, message_id: str) -> None:
         outbound, key = self._target(thread)
         await outbound.delete(channel_id=key.channel_id, message_id=_message_id(message_id))
+
+    def feedback_buttons_in(self, *, thread: str) -> bool:
+        """``SupportsFeedbackButtons``: unless ``feedback_buttons: false``."""
+        return self._config.feedback_buttons
 
     async def offer_feedback(self, *, thread: str, message_id: str) -> None:
         """``SupportsFeedbackButtons``: a row of 👍 and 👎 buttons under the answer."""
@@ -339,7 +377,7 @@ class DiscordAdapter(Adapter):
             return super().budget_keys(thread=thread)
         # Each Discord thread is a channel with its own message bucket.
         return {
-            "thread": thread,
+            "thread": key.shared.encode(),  # one person's conversation posts in the place
             "chat": str(key.channel_id),
             "workspace": str(key.application_id),
             "bot": str(key.application_id),

@@ -10,6 +10,7 @@ import discord
 
 from knowrithm_bots.adapters.discord.config import DiscordConfig
 from knowrithm_bots.adapters.discord.poison import PoisonLog, guard_parsers
+from knowrithm_bots.adapters.discord.shards import client_options, runs_several
 
 
 class GatewayHandler(Protocol):
@@ -54,10 +55,13 @@ class GatewayClient(discord.Client):
             max_messages=None,
             guild_ready_timeout=config.guild_ready_timeout,
             max_ratelimit_timeout=config.max_rate_limit_wait,
+            **client_options(config),
         )
         self.handler: GatewayHandler | None = None
         # Rating button clicks; interactions come whatever the intents.
         self.on_click: Callable[[discord.Interaction], Awaitable[None]] | None = None
+        # Application commands (/new, /end, /stop, /help).
+        self.on_command: Callable[[discord.Interaction], Awaitable[None]] | None = None
         self.ready_once = asyncio.Event()
         self.poison = PoisonLog()
         self._identify_delay = identify_delay
@@ -79,6 +83,13 @@ class GatewayClient(discord.Client):
                 self._unreadable("MESSAGE_CREATE", {"id": message.id}, exc)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.application_command:
+            if self.on_command is not None:
+                try:
+                    await self.on_command(interaction)
+                except Exception as exc:
+                    self._unreadable("INTERACTION_CREATE", {"id": interaction.id}, exc)
+            return
         if self.on_click is not None:
             try:
                 await self.on_click(interaction)
@@ -103,3 +114,13 @@ class GatewayClient(discord.Client):
         # discord.py would log the failure with a traceback and its own words; the event is
         # malformed in a way its parser let through, and is skipped like the others.
         self.poison.skipped(event=event, data=ids, error=error, reason="the adapter cannot read it")
+
+
+class ShardedGatewayClient(GatewayClient, discord.AutoShardedClient):
+    """The same client serving several shards in one process, one connection each."""
+
+
+def gateway_client(*, config: DiscordConfig, identify_delay: float = 5.0) -> GatewayClient:
+    """The client for the shards ``config`` gives this process."""
+    kind = ShardedGatewayClient if runs_several(config) else GatewayClient
+    return kind(config=config, identify_delay=identify_delay)

@@ -17,9 +17,19 @@ from collections.abc import Mapping
 import discord
 
 from knowrithm_bots.adapters.discord.config import DiscordConfig
+from knowrithm_bots.adapters.discord.controls import (
+    NOTHING_OF_YOURS_TO_STOP,
+    NOTHING_TO_STOP,
+    STOP,
+    STOPPED,
+    THANKS_FOR_REASON,
+    reason_modal,
+    submitted_reason,
+)
 from knowrithm_bots.adapters.discord.errors import translated
 from knowrithm_bots.adapters.discord.inbound import Identity
-from knowrithm_bots.adapters.discord.threads import Kind, MessageRef, ThreadKey
+from knowrithm_bots.adapters.discord.places import interaction_place
+from knowrithm_bots.adapters.discord.threads import MessageRef
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Author, Origin, Reaction
@@ -75,13 +85,21 @@ class FeedbackButtons:
             await partial.edit(view=feedback_view())
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Rate and acknowledge a click on a rating button; other interactions are not ours."""
+        """Rate and acknowledge a click on a rating button, stop an answer on a click on its
+        Stop button, take a reason from the modal a 👎 opened; other interactions are not
+        ours."""
+        data: Mapping[str, object] = interaction.data or {}
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self._on_reason(interaction, data)
+            return
         if interaction.type is not discord.InteractionType.component:
             return
-        data: Mapping[str, object] = interaction.data or {}
-        verdict = EMOJI.get(str(data.get("custom_id", "")))
+        custom_id = str(data.get("custom_id", ""))
+        verdict = EMOJI.get(custom_id)
         message = interaction.message
-        if verdict is None or message is None or message.author.id != self._me.bot_id:
+        if (verdict is None and custom_id != STOP) or message is None:
+            return
+        if message.author.id != self._me.bot_id:
             return
         place = self._place(interaction)
         if place is None or interaction.user.bot:
@@ -89,6 +107,15 @@ class FeedbackButtons:
             return
         thread, origin = place
         user = interaction.user
+        if verdict is None:
+            # Discord only shows the button to people who can see the channel.
+            stopped = await self._sink.on_stop(
+                thread=thread,
+                by=Author(id=str(user.id), display_name=user.display_name),
+                message_id=MessageRef(message_id=message.id).encode(),
+            )
+            await self._acknowledge(interaction, STOPPED if stopped else self._nothing_to_stop())
+            return
         await self._sink.on_reaction(
             Reaction(
                 thread=thread,
@@ -101,7 +128,43 @@ class FeedbackButtons:
                 origin=origin,
             )
         )
+        if verdict == EMOJI[DOWN]:
+            # The modal is the click's answer; the 👎 counts whether or not a reason follows.
+            try:
+                with translated(action="asking why an answer was rated 👎"):
+                    await interaction.response.send_modal(reason_modal(message_id=message.id))
+                return
+            except PlatformError as exc:
+                log.warning("%s", exc)
         await self._acknowledge(interaction, thanks(verdict))
+
+    async def _on_reason(
+        self, interaction: discord.Interaction, data: Mapping[str, object]
+    ) -> None:
+        """The reason from a "Tell us why" modal: the 👎 again, with it as feedback."""
+        submitted = submitted_reason(data)
+        if submitted is None:
+            return
+        message_id, reason = submitted
+        place = self._place(interaction)
+        if place is None or interaction.user.bot:
+            await self._acknowledge(interaction, NOT_ALLOWED)
+            return
+        thread, origin = place
+        user = interaction.user
+        await self._sink.on_reaction(
+            Reaction(
+                thread=thread,
+                event_id=f"interaction:{interaction.id}",
+                message_id=MessageRef(message_id=message_id).encode(),
+                emoji=EMOJI[DOWN],
+                added=True,
+                author=Author(id=str(user.id), display_name=user.display_name),
+                origin=origin,
+                feedback=reason,
+            )
+        )
+        await self._acknowledge(interaction, THANKS_FOR_REASON)
 
     async def _acknowledge(self, interaction: discord.Interaction, text: str) -> None:
         try:
@@ -111,42 +174,14 @@ class FeedbackButtons:
             # The rating stands; the clicker sees "interaction failed" instead of the note.
             log.warning("%s", exc)
 
-    def _key(self, kind: Kind, channel_id: int) -> str:
-        return ThreadKey(
-            application_id=self._me.application_id, kind=kind, channel_id=channel_id
-        ).encode()
+    def _nothing_to_stop(self) -> str:
+        per_user = self._config.group_sessions == "per_user"
+        return NOTHING_OF_YOURS_TO_STOP if per_user else NOTHING_TO_STOP
 
     def _place(self, interaction: discord.Interaction) -> tuple[str, Origin] | None:
-        """The thread key and origin of the clicked message, or None where the bot may not
+        """The thread key and origin of the clicked message (with ``group_sessions:
+        per_user``, the clicker's own conversation there), or None where the bot may not
         answer (a guild or channel off the allow lists, DMs turned off)."""
-        channel_id = interaction.channel_id
-        if channel_id is None:
-            return None
-        guild_id = interaction.guild_id
-        if guild_id is None:
-            if not self._config.direct_messages:
-                return None
-            origin = Origin(adapter="discord", channel_id=str(channel_id), is_direct=True)
-            return self._key("dm", channel_id), origin
-        channel = interaction.channel
-        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
-        guilds, channels = self._config.allowed_guilds, self._config.allowed_channels
-        if guilds is not None and guild_id not in guilds:
-            return None
-        if channels is not None and not {channel_id, parent} & set(channels):
-            return None
-        if isinstance(channel, discord.TextChannel):
-            origin = Origin(
-                adapter="discord",
-                channel_id=str(channel_id),
-                workspace_id=str(guild_id),
-                channel_name=channel.name,
-            )
-            return self._key("channel", channel_id), origin
-        origin = Origin(
-            adapter="discord",
-            channel_id=str(parent or channel_id),
-            workspace_id=str(guild_id),
-            thread_id=str(channel_id),
+        return interaction_place(
+            interaction, config=self._config, application_id=self._me.application_id
         )
-        return self._key("thread", channel_id), origin

@@ -49,8 +49,16 @@ class Outbound:
     def _channel(self, channel_id: int) -> discord.PartialMessageable:
         return self._client.get_partial_messageable(channel_id)
 
-    async def post(self, *, channel_id: int, text: str, reply_to: int | None = None) -> Posted:
-        """Post ``text``; as a reply to message ``reply_to`` of the same channel when given.
+    async def post(
+        self,
+        *,
+        channel_id: int,
+        text: str,
+        reply_to: int | None = None,
+        view: discord.ui.View | None = None,
+    ) -> Posted:
+        """Post ``text``; as a reply to message ``reply_to`` of the same channel when given,
+        with the components of ``view`` (the Stop button) under it.
 
         A reply to a message deleted meanwhile is posted as a plain message rather than
         refused, and it never pings the person replied to.
@@ -59,19 +67,27 @@ class Outbound:
         channel = self._channel(channel_id)
         with translated(action="posting a message"):
             if reply_to is None:
-                message = await channel.send(content=content)
+                message = await channel.send(content=content, view=view)  # type: ignore[arg-type]
             else:
                 reference = discord.MessageReference(
                     message_id=reply_to, channel_id=channel_id, fail_if_not_exists=False
                 )
-                message = await channel.send(content=content, reference=reference)
+                message = await channel.send(
+                    content=content,
+                    reference=reference,
+                    view=view,  # type: ignore[arg-type]
+                )
         return Posted(id=MessageRef(message_id=message.id).encode())
 
-    async def edit(self, *, channel_id: int, message_id: int, text: str) -> None:
+    async def edit(
+        self, *, channel_id: int, message_id: int, text: str, view: discord.ui.View | None = None
+    ) -> None:
+        """Replace the content, and the components with ``view``'s (none: ``components: []``
+        takes the Stop button away in the same call)."""
         content = _checked(text)
         partial = self._channel(channel_id).get_partial_message(message_id)
         with translated(action="editing a message", editing=True):
-            await partial.edit(content=content)
+            await partial.edit(content=content, view=view)
 
     async def delete(self, *, channel_id: int, message_id: int) -> None:
         partial = self._channel(channel_id).get_partial_message(message_id)

@@ -14,6 +14,19 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from knowrithm_bots.adapters.slack.config import SlackConfig
+from knowrithm_bots.adapters.slack.controls import (
+    STOP_ACTION,
+    STOPPED,
+    THANKS_FOR_REASON,
+    WHY_CALLBACK,
+    nothing_to_stop,
+    read_reason,
+    read_stop,
+    reason_view,
+    stop_blocks,
+    stop_target,
+)
+from knowrithm_bots.adapters.slack.engagement import Engagement
 from knowrithm_bots.adapters.slack.errors import translated
 from knowrithm_bots.adapters.slack.event_check import EventScreen
 from knowrithm_bots.adapters.slack.feedback import (
@@ -44,6 +57,15 @@ from knowrithm_bots.adapters.slack.outbound import Outbound, render
 from knowrithm_bots.adapters.slack.people import Directory, Person, author_for
 from knowrithm_bots.adapters.slack.redaction import redaction_scope
 from knowrithm_bots.adapters.slack.sdk import SDK_LOGGER, sdk_logger, web_client
+from knowrithm_bots.adapters.slack.slash_commands import (
+    Invocation,
+    SlashTargets,
+    as_text,
+    help_text,
+    read_invocation,
+    stop_result,
+    tell_user,
+)
 from knowrithm_bots.adapters.slack.status import ThinkingStatus
 from knowrithm_bots.adapters.slack.stream_control import StreamStopper
 from knowrithm_bots.adapters.slack.text import to_plain
@@ -74,6 +96,7 @@ from knowrithm_bots.core.events import (
     Origin,
     Reaction,
 )
+from knowrithm_bots.core.store import Store
 from knowrithm_bots.core.thread_queue import ThreadQueue
 
 log = logging.getLogger(__name__)
@@ -128,19 +151,26 @@ class SlackAdapter(Adapter):
         self._home: Identity | None = None
         self._transport: Transport | None = None
         self._events: ThreadQueue | None = None
-        self._engaged: Lru[str, bool] = Lru(size=MEMORY_SIZE)
+        self._engaged = Engagement(size=MEMORY_SIZE, days=config.engaged_thread_days)
         self._recipients: Lru[str, Recipient] = Lru(size=MEMORY_SIZE)
         self._posted: Lru[str, str] = Lru(size=MEMORY_SIZE)
         # What each answer message shows, to keep it shown when the buttons are added.
         self._shown: Lru[str, Shown] = Lru(size=MEMORY_SIZE)
+        # Answer messages showing the Stop button, whose blocks the next edit must clear.
+        self._stoppable: Lru[str, bool] = Lru(size=MEMORY_SIZE)
         self._refused_until: dict[str, float] = {}
         # Channels where Slack said streams are not available: post + edit there for good.
         self._no_streams: Lru[str, bool] = Lru(size=MEMORY_SIZE)
         self._streams: StreamStopper | None = None
+        self._slash = SlashTargets(size=MEMORY_SIZE)
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> SlackAdapter:
         return cls(config=cls.config_model.load(config, prefix=f"adapters.{cls.name}"))
+
+    def use_store(self, *, store: Store) -> None:
+        """``SupportsStore``: the threads the bot takes part in are shared through ``store``."""
+        self._engaged.use_store(store)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -291,12 +321,39 @@ class SlackAdapter(Adapter):
         ) -> None:
             await ack()
             self._take_click(body, context)
+            await self._ask_why(body, context)
+
+        async def on_stop_click(
+            ack: Callable[[], Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
+            await ack()
+            self._take_stop(body, context)
+
+        async def on_reason(
+            ack: Callable[[], Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
+            await ack()  # closes the modal
+            self._take_reason(body, context)
 
         app.event("message")(on_message)
         app.event("app_mention")(on_message)
         app.event("reaction_added")(on_reaction)
         app.event("reaction_removed")(on_reaction)
         app.action(re.compile(r"^knowrithm_rate_(up|down)$"))(on_click)
+        app.action(STOP_ACTION)(on_stop_click)
+        app.view(WHY_CALLBACK)(on_reason)
+        if self._config.slash_command is not None:
+
+            async def on_slash(
+                ack: Callable[..., Awaitable[None]],
+                body: dict[str, Any],
+                context: AsyncBoltContext,
+            ) -> None:
+                # Within Slack's 3 seconds: only checks here, the command itself is queued.
+                answer = self._take_slash(body, context)
+                await (ack(text=answer) if answer else ack())
+
+            app.command(self._config.slash_command)(on_slash)
         # Sent to AI apps when a user opens the assistant pane; nothing to answer yet.
         app.event("assistant_thread_started")(ignore)
         app.event("assistant_thread_context_changed")(ignore)
@@ -317,13 +374,30 @@ class SlackAdapter(Adapter):
         if not isinstance(event, Mapping) or self._home is None:
             return
         who = self._identity(context)
-        incoming = read_message(event, who=who, config=self._config, engaged=self._is_engaged)
+        # Whether the bot takes part in a thread may only be known to the store (another
+        # instance was mentioned there): that look-up waits for the queued part.
+        incoming = read_message(event, who=who, config=self._config, engaged=lambda _: True)
         if incoming is None:
             return
         thread = incoming.thread.encode()
         if incoming.mentioned and not incoming.is_direct:
-            self._engaged.put(thread, value=True)
+            self._engaged.note(thread)
+        if self._needs_engagement(incoming) and not self._engaged.known_here(thread):
+            self._submit(thread, lambda: self._deliver_if_engaged(incoming, who))
+            return
         self._submit(thread, lambda: self._deliver_message(incoming, who))
+
+    def _needs_engagement(self, incoming: Incoming) -> bool:
+        """A channel reply answered only because the bot already takes part in its thread."""
+        return (
+            not incoming.is_direct
+            and not incoming.mentioned
+            and self._config.channel_messages == "mentions"
+        )
+
+    async def _deliver_if_engaged(self, incoming: Incoming, who: Identity) -> None:
+        if await self._engaged.knows(incoming.thread.encode()):
+            await self._deliver_message(incoming, who)
 
     def _take_reaction(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
         event = body.get("event")
@@ -375,14 +449,170 @@ class SlackAdapter(Adapter):
 
         self._submit(thread, rate)
 
+    async def _ask_why(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        """After a 👎 click, the "Tell us why" modal: opened at once, as its trigger_id is
+        good for 3 seconds only."""
+        click = read_click(body)
+        trigger = body.get("trigger_id")
+        if click is None or click.emoji != "👎" or not isinstance(trigger, str):
+            return
+        who = self._identity(context)
+        message = MessageRef(team=who.team, channel=click.channel, ts=click.message_ts)
+        thread = (
+            self._posted.get(message.encode())
+            or ThreadKey(
+                team=who.team,
+                bot=who.bot_user_id,
+                channel=click.channel,
+                thread_ts=click.thread_ts or click.message_ts,
+            ).encode()
+        )
+        view = reason_view(message_id=message.encode(), thread=thread)
+        try:
+            with translated(action="views.open"):
+                await self._web().views_open(trigger_id=trigger, view=view)
+        except PlatformError as exc:
+            log.warning("could not ask %s why: %s", click.user, exc)  # the 👎 stands
+
+    def _take_reason(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        """A submitted "Tell us why": the 👎 again, with the reason as its feedback."""
+        reason = read_reason(body)
+        if reason is None or self._home is None:
+            return
+        who = self._identity(context)
+        try:
+            message = MessageRef.decode(reason.message_id)
+        except ValueError:
+            return
+        reaction = IncomingReaction(
+            message=message,
+            emoji="👎",
+            added=True,
+            user=reason.user,
+            user_team=reason.user_team,
+        )
+
+        async def rate() -> None:
+            await self._deliver_reaction(
+                reaction, who, reason.thread, reason.event_id, feedback=reason.text
+            )
+            try:
+                with translated(action="chat.postEphemeral"):
+                    await self._web().chat_postEphemeral(
+                        channel=message.channel,
+                        user=reason.user,
+                        text=THANKS_FOR_REASON,
+                        thread_ts=ThreadKey.decode(reason.thread).thread_ts,
+                    )
+            except (PlatformError, ValueError) as exc:
+                log.warning("could not thank %s for their reason: %s", reason.user, exc)
+
+        self._submit(reason.thread, rate)
+
+    def _take_stop(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        """A click on a Stop button: the thread's answer stops, as with /stop. Slack shows
+        the button only to people who can see the channel."""
+        click = read_stop(body)
+        if click is None or self._home is None or self._sink is None:
+            return
+        who = self._identity(context)
+        message = MessageRef(team=who.team, channel=click.channel, ts=click.message_ts)
+        thread = (
+            self._posted.get(message.encode())
+            or ThreadKey(
+                team=who.team,
+                bot=who.bot_user_id,
+                channel=click.channel,
+                thread_ts=click.thread_ts or click.message_ts,
+            ).encode()
+        )
+        # As the clicker's own /stop: with a conversation per person, the one of theirs.
+        thread = stop_target(thread, user=click.user, config=self._config)
+        sink = self._sink
+
+        async def stop() -> None:
+            _, author = await self._author(click.user, team=click.user_team, who=who)
+            stopped = await sink.on_stop(thread=thread, by=author, message_id=message.encode())
+            note = STOPPED if stopped else nothing_to_stop(self._config)
+            try:
+                with translated(action="chat.postEphemeral"):
+                    await self._web().chat_postEphemeral(
+                        channel=click.channel, user=click.user, text=note, thread_ts=click.thread_ts
+                    )
+            except PlatformError as exc:
+                log.warning("could not tell %s about their stop: %s", click.user, exc)
+
+        self._submit(thread, stop)
+
     async def _tell(self, click: Click, text: str) -> None:
         try:
             await tell_clicker(client=self._web(), click=click, text=text)
         except PlatformError as exc:
             log.warning("could not tell %s about their rating: %s", click.user, exc)
 
-    def _is_engaged(self, thread: str) -> bool:
-        return self._engaged.get(thread) is not None
+    def _take_slash(self, body: Mapping[str, Any], context: AsyncBoltContext) -> str | None:
+        """A slash command: the sentence for the user alone, or None once it is queued."""
+        name = self._config.slash_command or ""
+        if self._home is None:
+            return None
+        who = self._identity(context)
+        invocation = read_invocation(body, team=who.team)
+        if invocation is None:
+            return None
+        if not isinstance(invocation, Invocation):
+            return str(invocation)
+        if invocation.command.name == "help":
+            return help_text(name)
+        if invocation.is_direct and self._config.direct_messages == "off":
+            return "Direct messages with the agent are turned off in this workspace."
+        whole_dm = self._config.direct_messages == "channel"
+        thread = self._slash.target(
+            invocation,
+            bot=who.bot_user_id,
+            whole_dm=whole_dm,
+            per_user=self._config.group_sessions == "per_user",
+        )
+        self._submit(thread.encode(), lambda: self._deliver_slash(invocation, thread, who))
+        return None
+
+    async def _deliver_slash(
+        self, invocation: Invocation, thread: ThreadKey, who: Identity
+    ) -> None:
+        assert self._directory is not None and self._sink is not None
+        name: str | None = None
+        if not invocation.is_direct:
+            name = await self._directory.channel_name(thread.channel)
+            if not channel_allowed(self._config, channel_id=thread.channel, name=name):
+                log.info("refused a slash command in %s: not in allowed_channels", thread.channel)
+                await self._tell_user(invocation, "The agent does not answer in this channel.")
+                return
+        _, author = await self._author(invocation.user, team=None, who=who)
+        if invocation.command.name == "stop":
+            # Stopped at once, as the bridge does for a typed /stop; told to the user alone.
+            stopped = await self._sink.on_stop(thread=thread.encode(), by=author)
+            await self._tell_user(invocation, stop_result(stopped=stopped))
+            return
+        self._slash.asked(invocation)
+        await self._sink.on_message(
+            Inbound(
+                thread=thread.encode(),
+                event_id=invocation.event_id,
+                text=as_text(invocation.command),
+                author=author,
+                origin=Origin(
+                    adapter=self.name,
+                    channel_id=thread.channel,
+                    workspace_id=who.team,
+                    thread_id=thread.thread_ts,
+                    channel_name=name or invocation.channel_name,
+                    is_direct=invocation.is_direct,
+                ),
+                message_id=invocation.message_id,
+            )
+        )
+
+    async def _tell_user(self, invocation: Invocation, text: str) -> bool:
+        return await tell_user(invocation=invocation, text=render(text), session=self._session)
 
     def _submit(self, thread: str, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` after the thread's earlier events, so a thread keeps its order.
@@ -430,8 +660,11 @@ class SlackAdapter(Adapter):
             if not channel_allowed(self._config, channel_id=thread.channel, name=name):
                 # Silent by design: outside allowed_channels the bot says nothing at all.
                 log.info("ignored a message in %s: not in allowed_channels", thread.channel)
-                self._engaged.pop(key)
+                self._engaged.forget(key)
                 return
+        if incoming.mentioned and not incoming.is_direct:
+            await self._engaged.record(key)
+        self._slash.saw(thread=thread, user=incoming.user)
         person, author = await self._author(incoming.user, team=incoming.user_team, who=who)
         if author.is_bot:
             return
@@ -487,7 +720,13 @@ class SlackAdapter(Adapter):
         )
 
     async def _deliver_reaction(
-        self, reaction: IncomingReaction, who: Identity, thread: str, event_id: str
+        self,
+        reaction: IncomingReaction,
+        who: Identity,
+        thread: str,
+        event_id: str,
+        *,
+        feedback: str | None = None,
     ) -> None:
         assert self._sink is not None
         _, author = await self._author(reaction.user, team=reaction.user_team, who=who)
@@ -506,6 +745,7 @@ class SlackAdapter(Adapter):
                     workspace_id=who.team,
                     is_direct=channel.startswith("D"),
                 ),
+                feedback=feedback,
             )
         )
 
@@ -524,7 +764,8 @@ class SlackAdapter(Adapter):
     def _remember_post(self, message: MessageRef, thread: ThreadKey) -> None:
         key = thread.encode()
         self._posted.put(message.encode(), value=key)
-        self._engaged.put(key, value=True)
+        # In memory only: the bot answers in a channel thread after a mention, recorded then.
+        self._engaged.note(key)
 
     @staticmethod
     def _thread(thread: str) -> ThreadKey:
@@ -542,19 +783,48 @@ class SlackAdapter(Adapter):
         except ValueError:
             raise MessageNotFound(f"{message_id!r} is not a Slack message id") from None
 
-    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
+    def stop_button_in(self, *, thread: str) -> bool:
+        """``SupportsStopButton``: on answers posted and edited (chat streams carry none)
+        unless ``stop_button: false``."""
+        return self._config.stop_button
+
+    async def post(
+        self, *, thread: str, text: str, reply_to: str | None = None, stop_button: bool = False
+    ) -> Posted:
         # reply_to is not used: every answer already goes into the thread of the message it
         # answers (or, in a whole-DM conversation, right below it); Slack's API has no quoting.
         key = self._thread(thread)
-        message = await self._out().post(thread=key, text=text)
+        invocation = self._slash.private(reply_to=reply_to, text=text)
+        if invocation is not None and await self._tell_user(invocation, text):
+            # Seen by the user alone: nothing in the channel to edit, rate or remember.
+            return Posted(id=f"{invocation.message_id}.reply")
+        blocks = stop_blocks(render(text)) if stop_button else None
+        message = await self._out().post(thread=key, text=text, blocks=blocks)
+        if stop_button:
+            self._stoppable.put(message.encode(), value=True)
         self._remember_post(message, key)
         self._shown.put(message.encode(), value=Shown(text=render(text)))
         return Posted(id=message.encode())
 
-    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+    async def edit(
+        self, *, thread: str, message_id: str, text: str, stop_button: bool = False
+    ) -> None:
         self._thread(thread)
-        await self._out().edit(message=self._message(message_id), text=text)
+        blocks = None
+        if stop_button:
+            blocks = stop_blocks(render(text))
+        elif message_id in self._stoppable:
+            blocks = []  # the same update takes the button (and its copy of the text) away
+        await self._out().edit(message=self._message(message_id), text=text, blocks=blocks)
+        if stop_button:
+            self._stoppable.put(message_id, value=True)
+        else:
+            self._stoppable.pop(message_id)
         self._shown.put(message_id, value=Shown(text=render(text)))
+
+    def feedback_buttons_in(self, *, thread: str) -> bool:
+        """``SupportsFeedbackButtons``: unless ``feedback_buttons: false``."""
+        return self._config.feedback_buttons
 
     async def offer_feedback(self, *, thread: str, message_id: str) -> None:
         """``SupportsFeedbackButtons``: 👍 and 👎 buttons under the answer, by chat.update."""
@@ -646,7 +916,7 @@ class SlackAdapter(Adapter):
         except ValueError:
             return super().budget_keys(thread=thread)  # post() then names the garbled key
         return {
-            "thread": thread,
+            "thread": key.shared.encode(),  # one person's conversation posts in the thread
             "chat": f"{key.team}:{key.channel}",
             "workspace": key.team,
             "bot": f"{key.team}:{key.bot}",

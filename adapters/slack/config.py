@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
@@ -34,9 +35,16 @@ class SlackConfig(AdapterConfig):
     channel_messages: Literal["mentions", "all"] = "mentions"
     allowed_channels: list[str] | None = None
     direct_messages: Literal["thread", "channel", "off"] = "thread"
+    # per_user: each person in a channel thread has a conversation of their own there.
+    group_sessions: Literal["shared", "per_user"] = "shared"
     native_streaming: bool = True
     feedback_buttons: bool = True
+    stop_button: bool = True
+    # The slash command configured in the Slack app (None: the app has none).
+    slash_command: str | None = "/knowrithm"
     thinking_status: str = "is thinking…"
+    # How long the bot keeps answering replies in a channel thread after its last mention.
+    engaged_thread_days: float = Field(default=30.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
     rate_limit_retries: int = Field(default=3, ge=0, le=10)
 
@@ -75,6 +83,15 @@ class SlackConfig(AdapterConfig):
         if not value.startswith("/"):
             raise ValueError("must start with '/', like /slack/events")
         return value
+
+    @field_validator("slash_command")
+    @classmethod
+    def _slash_command(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"/[^\s/]{1,31}", value):
+            raise ValueError("must be a slash command name such as /knowrithm (no spaces)")
+        return value.lower()
 
     @field_validator("allowed_channels")
     @classmethod

@@ -53,6 +53,10 @@ def _pieces(text: str, *, limit: int) -> list[str]:
     return [*pieces, text] if text else pieces
 
 
+# The Stop button's blocks show the answer the same way.
+pieces = _pieces
+
+
 def _button(action_id: str, emoji: str, value: str) -> dict[str, Any]:
     return {
         "type": "button",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from knowrithm_bots.adapters.slack.errors import SlackRefused, translated
@@ -31,10 +33,12 @@ class Outbound:
         self._client = client
         self._streams = streams
 
-    async def post(self, *, thread: ThreadKey, text: str) -> MessageRef:
+    async def post(
+        self, *, thread: ThreadKey, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> MessageRef:
         with translated(action="chat.postMessage"):
             answer = await self._client.chat_postMessage(
-                channel=thread.channel, text=render(text), thread_ts=thread.thread_ts
+                channel=thread.channel, text=render(text), thread_ts=thread.thread_ts, blocks=blocks
             )
         ts = answer.get("ts")
         if not ts:
@@ -43,22 +47,27 @@ class Outbound:
             team=thread.team, channel=str(answer.get("channel") or thread.channel), ts=str(ts)
         )
 
-    async def edit(self, *, message: MessageRef, text: str) -> None:
+    async def edit(
+        self, *, message: MessageRef, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Replace the text; ``blocks`` too when given (``[]`` removes the message's)."""
         await self._streams.close_if_open(message)
         try:
-            await self._update(message, text)
+            await self._update(message, text, blocks)
         except SlackRefused as exc:
             if exc.code != STREAM_OPEN:
                 raise
             # A stream this process did not start (or lost track of): stop it, then edit.
             self._streams.opened(message)
             await self._streams.close_if_open(message)
-            await self._update(message, text)
+            await self._update(message, text, blocks)
 
-    async def _update(self, message: MessageRef, text: str) -> None:
+    async def _update(
+        self, message: MessageRef, text: str, blocks: list[dict[str, Any]] | None
+    ) -> None:
         with translated(action="chat.update"):
             await self._client.chat_update(
-                channel=message.channel, ts=message.ts, text=render(text)
+                channel=message.channel, ts=message.ts, text=render(text), blocks=blocks
             )
 
     async def delete(self, *, message: MessageRef) -> None:

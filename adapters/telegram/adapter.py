@@ -15,6 +15,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from knowrithm_bots.adapters.telegram.commands import MENU
 from knowrithm_bots.adapters.telegram.config import TelegramConfig
+from knowrithm_bots.adapters.telegram.controls import STOP_KEYBOARD, ReasonPrompts
 from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
 from knowrithm_bots.adapters.telegram.dispatch import Dispatcher
 from knowrithm_bots.adapters.telegram.errors import translate, translated
@@ -213,6 +214,7 @@ class TelegramAdapter(Adapter):
             thread_of=lambda ref: self._posted.get(ref.encode()),
             context=self.context_settings,
         )
+        prompts = ReasonPrompts(bot=bot, secret=self._secret)
         # Presses are handled even with the buttons turned off: keyboards already shown work.
         self._buttons = FeedbackButtons(
             bot=bot,
@@ -220,6 +222,7 @@ class TelegramAdapter(Adapter):
             translator=translator,
             thread_of=lambda ref: self._posted.get(ref.encode()),
             not_allowed=self._config.not_allowed_notice,
+            prompts=prompts,
         )
         self._dispatcher = Dispatcher(
             buttons=self._buttons,
@@ -229,6 +232,7 @@ class TelegramAdapter(Adapter):
             concurrency=_CONCURRENT_THREADS,
             bot=bot,
             files=self.file_settings,
+            prompts=prompts,
         )
         try:
             with translated(action="registering the command menu", secret=self._secret):
@@ -394,7 +398,14 @@ class TelegramAdapter(Adapter):
             return None
         return ref.message_id
 
-    async def post(self, *, thread: str, text: str, reply_to: str | None = None) -> Posted:
+    def stop_button_in(self, *, thread: str) -> bool:
+        """``SupportsStopButton``: on group answers, and private ones when drafts are off
+        or refused (a draft carries no keyboard); ``stop_button: false`` turns it off."""
+        return self._config.stop_button
+
+    async def post(
+        self, *, thread: str, text: str, reply_to: str | None = None, stop_button: bool = False
+    ) -> Posted:
         sender = self._sending()
         key = self._key(thread)
         message_id = await sender.send(
@@ -402,6 +413,7 @@ class TelegramAdapter(Adapter):
             topic_id=key.topic_id,
             reply_to=self._quote(key, reply_to),
             markdown=text,
+            keyboard=STOP_KEYBOARD if stop_button else None,
         )
         ref = MessageRef(bot_id=key.bot_id, chat_id=key.chat_id, message_id=message_id).encode()
         self._posted.put(ref, value=thread)
@@ -416,15 +428,26 @@ class TelegramAdapter(Adapter):
             raise MessageNotFound(f"message {message_id} is not in this thread")
         return ref
 
-    async def edit(self, *, thread: str, message_id: str, text: str) -> None:
+    async def edit(
+        self, *, thread: str, message_id: str, text: str, stop_button: bool = False
+    ) -> None:
         sender = self._sending()
         ref = self._ref(self._key(thread), message_id)
-        await sender.edit(chat_id=ref.chat_id, message_id=ref.message_id, markdown=text)
+        await sender.edit(
+            chat_id=ref.chat_id,
+            message_id=ref.message_id,
+            markdown=text,
+            keyboard=STOP_KEYBOARD if stop_button else None,
+        )
 
     async def delete(self, *, thread: str, message_id: str) -> None:
         sender = self._sending()
         ref = self._ref(self._key(thread), message_id)
         await sender.delete(chat_id=ref.chat_id, message_id=ref.message_id)
+
+    def feedback_buttons_in(self, *, thread: str) -> bool:
+        """``SupportsFeedbackButtons``: unless ``feedback_buttons: false``."""
+        return self._config.feedback_buttons
 
     async def offer_feedback(self, *, thread: str, message_id: str) -> None:
         """``SupportsFeedbackButtons``: an inline keyboard of 👍 and 👎 under the answer."""

@@ -14,7 +14,7 @@ MENU = (
     BotCommand("help", "How to use this bot"),
 )
 # Commands this bot answers when written without @botname in a group.
-OWN_COMMANDS = frozenset({"new", "end", "help", "start"})
+OWN_COMMANDS = frozenset({"new", "end", "stop", "help", "start"})
 
 _LEADING = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?=\s|$)")
 

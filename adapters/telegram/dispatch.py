@@ -8,9 +8,10 @@ import functools
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 
 from knowrithm_bots.adapters.telegram.attachments import read_files
+from knowrithm_bots.adapters.telegram.controls import ReasonPrompts
 from knowrithm_bots.adapters.telegram.custom_emoji import CustomEmojiNames
 from knowrithm_bots.adapters.telegram.feedback import FeedbackButtons
 from knowrithm_bots.adapters.telegram.inbound import Deliver, Notice, Translator
@@ -41,8 +42,10 @@ class Dispatcher:
         bot: Bot | None = None,
         files: FileSettings | None = None,
         buttons: FeedbackButtons | None = None,
+        prompts: ReasonPrompts | None = None,
     ) -> None:
         self._buttons = buttons
+        self._prompts = prompts
         self._sink = sink
         self._bot = bot
         self._files = files or FileSettings()
@@ -80,6 +83,14 @@ class Dispatcher:
                 return None
             # One update is one person's change on one message: a single thread.
             return reactions[0].thread, functools.partial(self._hand_reactions, reactions)
+        if update.message is not None and self._prompts is not None and self._buttons:
+            reason = self._prompts.reason(update.message)
+            if reason is not None:
+                # A reason for a 👎: it rates again with feedback, and never reaches the agent.
+                asked, text = reason
+                event = self._buttons.reason_event(update.message, asked=asked, text=text)
+                job = functools.partial(self._hand_reason, event, update.message)
+                return asked.thread, job
         decision = self._translator.message(update)
         if isinstance(decision, Deliver):
             return decision.event.thread, functools.partial(self._deliver, decision)
@@ -101,6 +112,11 @@ class Dispatcher:
             files = await read_files(bot=self._bot, refs=list(decision.files), settings=self._files)
             event = dataclasses.replace(event, files=files)
         await self._sink.on_message(event)
+
+    async def _hand_reason(self, event: Reaction, message: Message) -> None:
+        await self._sink.on_reaction(event)
+        if self._prompts is not None:
+            await self._prompts.thank(message)
 
     async def _hand_reactions(self, reactions: Sequence[Reaction]) -> None:
         for reaction in await self._custom_emoji.resolve(reactions):

@@ -24,6 +24,13 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
+from knowrithm_bots.adapters.telegram.controls import (
+    NOTHING_TO_STOP,
+    STOP,
+    STOPPED,
+    Asked,
+    ReasonPrompts,
+)
 from knowrithm_bots.adapters.telegram.errors import is_not_modified, translated
 from knowrithm_bots.adapters.telegram.inbound import Translator
 from knowrithm_bots.adapters.telegram.threads import PREFIX, MessageRef, ThreadKey
@@ -61,7 +68,9 @@ class FeedbackButtons:
         translator: Translator,
         thread_of: Callable[[MessageRef], str | None],
         not_allowed: str | None,
+        prompts: ReasonPrompts | None = None,
     ) -> None:
+        self._prompts = prompts
         self._bot = bot
         self._secret = secret
         self._translator = translator
@@ -94,10 +103,19 @@ class FeedbackButtons:
         user = query.from_user
         ref = MessageRef(bot_id=self._bot.id, chat_id=chat.id, message_id=message.message_id)
         thread = self._thread_of(ref) or _thread(self._bot.id, message).encode()
-        if verdict is None or user.is_bot:
-            return thread, lambda: self._answer(query, None)  # not a rating button of ours
+        if (verdict is None and query.data != STOP) or user.is_bot:
+            return thread, lambda: self._answer(query, None)  # not a button of ours
         if not self._translator.allowed(chat_id=chat.id, user_id=user.id):
             return thread, lambda: self._answer(query, self._not_allowed)
+        if verdict is None:
+
+            async def stop() -> None:
+                stopped = await sink.on_stop(
+                    thread=thread, by=self._translator.author_of(user), message_id=ref.encode()
+                )
+                await self._answer(query, STOPPED if stopped else NOTHING_TO_STOP)
+
+            return thread, stop
         reaction = Reaction(
             thread=thread,
             # A webhook retry or a re-fetched poll carries the same query id: one rating.
@@ -112,8 +130,28 @@ class FeedbackButtons:
         async def rate() -> None:
             await sink.on_reaction(reaction)
             await self._answer(query, thanks(verdict))
+            if verdict == EMOJI[DOWN] and self._prompts is not None:
+                try:
+                    await self._prompts.ask(thread=thread, answer=ref, user=user)
+                except PlatformError as exc:
+                    log.warning("%s", exc)  # the 👎 stands without its reason
 
         return thread, rate
+
+    def reason_event(self, message: Message, *, asked: Asked, text: str) -> Reaction:
+        """The 👎 again, now with ``text`` as its feedback, from the reply to a prompt."""
+        user = message.from_user
+        assert user is not None  # ReasonPrompts.reason only matches replies from a person
+        return Reaction(
+            thread=asked.thread,
+            event_id=f"{self._bot.id}:reason:{message.chat.id}:{message.message_id}",
+            message_id=asked.answer.encode(),
+            emoji=EMOJI[DOWN],
+            added=True,
+            author=self._translator.author_of(user),
+            origin=_origin(self._bot.id, message.chat, ThreadKey.decode(asked.thread)),
+            feedback=text,
+        )
 
     async def _answer(self, query: CallbackQuery, text: str | None) -> None:
         try:

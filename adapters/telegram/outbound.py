@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import TelegramError
 
 from knowrithm_bots.adapters.telegram.errors import is_not_modified, translated
@@ -48,9 +48,16 @@ class Sender:
             return await call(plain(markdown))
 
     async def send(
-        self, *, chat_id: int, topic_id: int | None, reply_to: int | None, markdown: str
+        self,
+        *,
+        chat_id: int,
+        topic_id: int | None,
+        reply_to: int | None,
+        markdown: str,
+        keyboard: InlineKeyboardMarkup | None = None,
     ) -> int:
-        """Post a new message, quoting message ``reply_to`` if it still exists; its id."""
+        """Post a new message, quoting message ``reply_to`` if it still exists, with
+        ``keyboard`` under it; its id."""
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to is not None
@@ -64,13 +71,22 @@ class Sender:
                 parse_mode=rendered.parse_mode,
                 message_thread_id=topic_id,
                 reply_parameters=reply,
+                reply_markup=keyboard,
             )
 
         message = await self._formatted(markdown, call, action="posting a message")
         return message.message_id
 
-    async def edit(self, *, chat_id: int, message_id: int, markdown: str) -> None:
-        """Replace a message's text; an unchanged text is success."""
+    async def edit(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        markdown: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Replace a message's text and keyboard (none: the keyboard it had goes, as
+        editMessageText without reply_markup does); an unchanged message is success."""
 
         async def call(rendered: Rendered) -> None:
             try:
@@ -79,6 +95,7 @@ class Sender:
                     chat_id=chat_id,
                     message_id=message_id,
                     parse_mode=rendered.parse_mode,
+                    reply_markup=keyboard,
                 )
             except TelegramError as exc:
                 # Not a failure: the message already shows this text.

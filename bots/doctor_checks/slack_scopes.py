@@ -65,6 +65,15 @@ def needed_scopes(*, config: SlackConfig, needs_emails: bool) -> list[Needed]:
         needed.append(
             Needed("assistant:write", "the 'thinking' status is not shown", blocking=False)
         )
+    if config.slash_command is not None:
+        needed.append(
+            Needed(
+                "commands",
+                f"the {config.slash_command} slash command does not reach the bot (or set "
+                "slash_command: null)",
+                blocking=False,
+            )
+        )
     if needs_emails:
         needed.append(
             Needed(

@@ -16,6 +16,7 @@ class Shown:
     id: str
     text: str
     changed_at: float = float("-inf")
+    stop_button: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +26,7 @@ class Step:
     kind: Literal["post", "edit", "delete", "retire"]
     index: int
     text: str = ""
+    stop_button: bool = False
 
     @property
     def call_kind(self) -> CallKind:
@@ -38,6 +40,7 @@ def next_step(
     segments: Sequence[str],
     can_delete: bool,
     can_edit: bool = True,
+    stop_button: bool = False,
 ) -> Step | None:
     """The first call that moves the platform towards ``segments``, or None when current.
 
@@ -46,15 +49,20 @@ def next_step(
     and a message whose segment became whitespace alone is retired, not edited. Without
     ``can_edit`` a posted message stays as it is: one that no longer matches is deleted (with
     everything after it, to be posted anew) where the platform allows, else left alone.
+
+    With ``stop_button`` the last message carries a Stop button and no other does: a message
+    showing the button where it should not (the answer rolled on, or ended) is edited even
+    when its text is right, so the button never outlives the answer.
     """
     segments = [segment for segment in segments if segment.strip()]
     for index, segment in enumerate(segments):
+        button = stop_button and index == len(segments) - 1
         if index >= len(shown):
-            return Step(kind="post", index=index, text=segment)
-        if shown[index].text == segment:
+            return Step(kind="post", index=index, text=segment, stop_button=button)
+        if shown[index].text == segment and shown[index].stop_button == button:
             continue
         if can_edit:
-            return Step(kind="edit", index=index, text=segment)
+            return Step(kind="edit", index=index, text=segment, stop_button=button)
         if can_delete:
             return Step(kind="delete", index=len(shown) - 1)
     if len(shown) > len(segments):

@@ -7,7 +7,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from knowrithm_bots.core.adapter import Adapter, Posted, SupportsNativeStream
+from knowrithm_bots.core.adapter import (
+    Adapter,
+    Posted,
+    SupportsNativeStream,
+    SupportsStopButton,
+)
 from knowrithm_bots.core.clock import Clock, SystemClock
 from knowrithm_bots.core.errors import (
     MessageNotFound,
@@ -81,6 +86,11 @@ class ReplyStream:
     ``on_posted`` is awaited with every message id showing the answer whenever a message
     is added (a post, or a stream's message once it shows), so the caller can record where
     the answer is; it must not raise.
+
+    ``stoppable`` marks an answer that can be stopped: where the adapter has the
+    ``SupportsStopButton`` capability (and wants it in this thread), its last message
+    carries a Stop button on the posts and edits made anyway until the final text, which
+    goes out without it.
     """
 
     def __init__(
@@ -95,8 +105,18 @@ class ReplyStream:
         adopted: Sequence[str] = (),
         on_posted: Callable[[list[str]], Awaitable[None]] | None = None,
         on_first_text: Callable[[], None] | None = None,
+        stoppable: bool = False,
     ) -> None:
         self._adapter = adapter
+        # Only where messages are edited can a button come off again when the answer ends.
+        self._buttons: SupportsStopButton | None = (
+            adapter
+            if stoppable
+            and adapter.capabilities.edit
+            and isinstance(adapter, SupportsStopButton)
+            and adapter.stop_button_in(thread=thread)
+            else None
+        )
         self._thread = thread
         # The user message this reply answers; only the reply's first post carries it.
         self._reply_to = None if adopted else reply_to
@@ -336,6 +356,7 @@ class ReplyStream:
             segments=segments,
             can_delete=capabilities.delete,
             can_edit=capabilities.edit,
+            stop_button=self._buttons is not None and self._final is None,
         )
         if self._final is None and step is not None and step == self._refused:
             return None  # refused as it is: try again once the text has changed
@@ -441,25 +462,38 @@ class ReplyStream:
         if step.kind == "post":
             reply_to, self._reply_to = self._reply_to, None
             try:
-                posted = await self._adapter.post(
-                    thread=self._thread, text=step.text, reply_to=reply_to
-                )
+                posted = await self._post(step, reply_to=reply_to)
             except BaseException:
                 self._reply_to = reply_to  # the retry is still the first post
                 raise
-            self._shown.append(Shown(id=posted.id, text=step.text, changed_at=sent_at))
+            self._shown.append(
+                Shown(
+                    id=posted.id, text=step.text, changed_at=sent_at, stop_button=step.stop_button
+                )
+            )
             await self._visible()
             await self._posted()
         elif step.kind == "edit":
             shown = self._shown[step.index]
             try:
-                await self._adapter.edit(thread=self._thread, message_id=shown.id, text=step.text)
+                if self._buttons is not None:
+                    await self._buttons.edit(
+                        thread=self._thread,
+                        message_id=shown.id,
+                        text=step.text,
+                        stop_button=step.stop_button,
+                    )
+                else:
+                    await self._adapter.edit(
+                        thread=self._thread, message_id=shown.id, text=step.text
+                    )
             except MessageNotFound:
                 # Someone deleted our message: show the text again rather than lose it.
-                posted = await self._adapter.post(thread=self._thread, text=step.text)
+                posted = await self._post(step, reply_to=None)
                 shown.id = posted.id
                 await self._posted()
             shown.text, shown.changed_at = step.text, sent_at
+            shown.stop_button = step.stop_button
         else:
             # The authoritative text is shorter than what the deltas built.
             extra = self._shown.pop(step.index)
@@ -475,6 +509,14 @@ class ReplyStream:
                 raise
             except PlatformError as exc:
                 log.warning("could not retire surplus message in %s: %s", self._thread, exc)
+
+    async def _post(self, step: Step, *, reply_to: str | None) -> Posted:
+        """Post ``step``'s text, with the Stop button where the step asks for it."""
+        if self._buttons is not None:
+            return await self._buttons.post(
+                thread=self._thread, text=step.text, reply_to=reply_to, stop_button=step.stop_button
+            )
+        return await self._adapter.post(thread=self._thread, text=step.text, reply_to=reply_to)
 
     # --- typing ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from tests.support import env_without_proxies
 ALL_SLACK_SCOPES = (
     "app_mentions:read,chat:write,channels:history,groups:history,im:history,mpim:history,"
     "channels:read,groups:read,mpim:read,reactions:read,users:read,users:read.email,"
-    "assistant:write"
+    "assistant:write,commands"
 )
 
 
@@ -170,6 +170,21 @@ async def test_a_missing_slack_scope_is_named_with_what_it_breaks(
         f"slack: the bot token lacks the reactions:read scope, so reactions do not reach the "
         f"agent as ratings: {fix}"
     ]
+
+
+async def test_a_slash_command_needs_the_commands_scope_unless_turned_off(
+    platforms: Platforms, tmp_path: Path
+) -> None:
+    platforms.slack.granted_scopes = scopes_without("commands")
+    status, lines, _ = await doctor(platforms.config(), tmp_path)
+    assert status == 0, lines
+    assert severities(lines)["warning"] == [
+        "slack: the bot token lacks the commands scope, so the /knowrithm slash command does "
+        "not reach the bot (or set slash_command: null): add it under OAuth & Permissions → "
+        "Bot Token Scopes and reinstall the app"
+    ]
+    _, lines, _ = await doctor(platforms.config(slack={"slash_command": None}), tmp_path)
+    assert severities(lines)["warning"] == []
 
 
 async def test_direct_messages_off_do_not_need_their_scope(

@@ -727,3 +727,61 @@ async def test_a_button_click_is_an_interaction_answered_once_within_three_secon
                 assert bad.status == 400
                 assert (await bad.json())["code"] == 50035
         assert late.response is None
+
+
+async def test_a_click_answered_with_a_modal_comes_back_as_a_modal_submit(world: World) -> None:
+    emu = world.emu
+    async with running_bot(emu) as bot:
+        seen: asyncio.Queue[discord.Interaction] = asyncio.Queue()
+
+        async def on_interaction(interaction: discord.Interaction) -> None:
+            await seen.put(interaction)
+
+        bot.client.event(on_interaction)
+        channel = bot.client.get_channel(world.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Why", custom_id="why"))
+        view.stop()
+        sent = await channel.send("answer", view=view)
+        refused = await emu.click(
+            channel_id=channel.id, message_id=sent.id, user_id=world.alice.id, custom_id="why"
+        )
+        interaction = await asyncio.wait_for(seen.get(), WAIT_S)
+        url = f"{emu.api_base}/interactions/{refused.id}/{refused.token}/callback"
+        long_title = {
+            "type": 9,
+            "data": {"custom_id": "m", "title": "x" * 46, "components": []},
+        }
+        async with aiohttp.ClientSession() as http, http.post(url, json=long_title) as bad:
+            assert bad.status == 400
+            assert (await bad.json())["code"] == 50035
+        assert refused.response is None
+
+        click = await emu.click(
+            channel_id=channel.id, message_id=sent.id, user_id=world.alice.id, custom_id="why"
+        )
+        interaction = await asyncio.wait_for(seen.get(), WAIT_S)
+
+        class Why(discord.ui.Modal, title="Tell us why"):
+            reason: discord.ui.TextInput[Why] = discord.ui.TextInput(
+                label="Why?", custom_id="reason", style=discord.TextStyle.paragraph
+            )
+
+        modal = Why(custom_id="why-modal", timeout=None)
+        modal.stop()
+        await interaction.response.send_modal(modal)
+        assert click.response is not None and click.response["type"] == 9
+        with pytest.raises(ValueError, match="requires 'reason'"):
+            await emu.submit_modal(opened_by=click, values={})
+        submitted = await emu.submit_modal(opened_by=click, values={"reason": "too vague"})
+        submission = await asyncio.wait_for(seen.get(), WAIT_S)
+        assert submission.type is discord.InteractionType.modal_submit
+        assert submission.user.id == world.alice.id
+        assert submission.data is not None and submission.data.get("custom_id") == "why-modal"
+        rows = submission.data.get("components")
+        assert rows == [
+            {"type": 1, "components": [{"type": 4, "custom_id": "reason", "value": "too vague"}]}
+        ]
+        await submission.response.send_message("thanks", ephemeral=True)
+        assert submitted.ephemeral and submitted.content == "thanks"

@@ -643,3 +643,62 @@ async def test_buttons_are_checked_and_clicks_reach_bolt_in_both_modes(
     assert [(e.user, e.text) for e in emu.ephemerals] == [(ids.USER_ID, "noted")] * 2
     # Ephemeral notes are not part of the channel's history.
     assert [m.ts for m in emu.bot_messages(ids.CHANNEL_ID)] == [ts]
+
+
+_WHY_VIEW: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "why",
+    "title": {"type": "plain_text", "text": "Tell us why"},
+    "submit": {"type": "plain_text", "text": "Send"},
+    "private_metadata": "about-this",
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "b",
+            "label": {"type": "plain_text", "text": "Why?"},
+            "element": {"type": "plain_text_input", "action_id": "reason", "max_length": 1000},
+        }
+    ],
+}
+
+
+async def test_views_open_takes_a_fresh_trigger_once_and_submissions_reach_bolt(
+    emu: SlackEmulator,
+) -> None:
+    client = web_client(emu)
+    error = await api_error(client.views_open(trigger_id="made.up.trigger", view=_WHY_VIEW))
+    assert error.response["error"] == "invalid_trigger_id"
+    posted = await client.chat_postMessage(channel=ids.CHANNEL_ID, text="x", blocks=_RATE_BLOCKS)
+    ts = str(posted["ts"])
+    app = AsyncApp(client=client, signing_secret=emu.identity.signing_secret)
+    submitted: list[dict[str, Any]] = []
+
+    @app.action("up")
+    async def on_up(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        no_submit = {k: v for k, v in _WHY_VIEW.items() if k != "submit"}
+        refused = await api_error(client.views_open(trigger_id=body["trigger_id"], view=no_submit))
+        assert refused.response["error"] == "invalid_arguments"  # an input needs a submit
+        await client.views_open(trigger_id=body["trigger_id"], view=_WHY_VIEW)
+        again = await api_error(client.views_open(trigger_id=body["trigger_id"], view=_WHY_VIEW))
+        assert again.response["error"] == "exchanged_trigger_id"
+
+    @app.view("why")
+    async def on_why(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        submitted.append(body)
+
+    async with socket_mode(emu, app):
+        await emu.click(channel=ids.CHANNEL_ID, ts=ts, action_id="up")
+        await emu.wait_for(lambda: len(emu.views.opened) == 1, what="the modal")
+        await emu.submit_view(emu.views.opened[0], values={"reason": "too vague"})
+    async with served(app.web_app(path="/slack/events")) as base:
+        await emu.submit_view(
+            emu.views.opened[0], values={"reason": "still vague"}, url=f"{base}/slack/events"
+        )
+    assert [s["type"] for s in submitted] == ["view_submission"] * 2
+    view = submitted[0]["view"]
+    assert (view["callback_id"], view["private_metadata"]) == ("why", "about-this")
+    assert view["state"]["values"]["b"]["reason"]["value"] == "too vague"
+    assert submitted[1]["view"]["state"]["values"]["b"]["reason"]["value"] == "still vague"
+    assert submitted[0]["user"]["id"] == ids.USER_ID

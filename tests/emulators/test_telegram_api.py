@@ -13,6 +13,7 @@ import pytest
 from telegram import (
     Bot,
     BotCommand,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -697,3 +698,25 @@ async def test_raw_updates_pass_any_allowed_updates_filter(emu: TelegramEmulator
         async with session.post(url, json=payload) as response:
             answer = await response.json()
     assert answer["result"] == [{"update_id": 7, "callback_query": {"id": "x"}}]
+
+
+async def test_a_user_link_is_a_mention_and_a_force_reply_stays_with_the_message(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    chat_id = _alice_chat(emu)
+    sent = await bot.send_message(
+        chat_id,
+        f'<a href="tg://user?id={ALICE["id"]}">Alice</a>, why?',
+        parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True, input_field_placeholder="Because"),
+    )
+    [mention] = sent.entities
+    assert (mention.type, mention.offset, mention.length) == ("text_mention", 0, 5)
+    assert mention.user is not None and mention.user.id == ALICE["id"]
+    # Telegram's Message carries inline keyboards only; the force reply is the client's.
+    assert sent.reply_markup is None
+    assert emu.messages[-1].reply_markup == {
+        "force_reply": True,
+        "selective": True,
+        "input_field_placeholder": "Because",
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from knowrithm_bots.core.events import Inbound, Reaction
+from knowrithm_bots.core.events import Author, Inbound, Reaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +28,7 @@ class EventRecorder:
         self.messages: list[Inbound] = []
         self.reactions: list[Reaction] = []
         self.notices: list[Notice] = []
+        self.stops: list[tuple[str, Author, str | None]] = []
         self._changed = asyncio.Condition()
 
     async def on_message(self, event: Inbound) -> None:
@@ -41,6 +42,11 @@ class EventRecorder:
     async def on_notice(self, *, thread: str, text: str, reply_to: str | None = None) -> None:
         self.notices.append(Notice(thread=thread, text=text, reply_to=reply_to))
         await self._notify()
+
+    async def on_stop(self, *, thread: str, by: Author, message_id: str | None = None) -> bool:
+        self.stops.append((thread, by, message_id))
+        await self._notify()
+        return False  # nothing is ever being written here
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -50,11 +50,14 @@ async def test_a_press_rates_the_answer_and_only_the_presser_is_told(
             "Thanks, rated 👎",
             False,
         )
-        # Nothing else was said or changed in the chat: the answer stands as it was.
+        # The answer stands as it was; only the "Tell us why" prompt follows a 👎.
+        await eventually(lambda: len(emu.messages) == 3)
         assert [c.method for c in emu.calls[calls:] if c.method != "getUpdates"] == [
-            "answerCallbackQuery"
+            "answerCallbackQuery",
+            "sendMessage",
         ]
-        assert [(m.message_id, m.text) for m in emu.messages] == shown
+        assert [(m.message_id, m.text) for m in emu.messages][:2] == shown
+        assert emu.messages[2].text.endswith("tell us why (reply to this message)")
         emu.click(chat_id=ALICE_ID, message_id=second.message_id, text="👍")
         await eventually(lambda: len(server.state.ratings) == 2)
     assert server.state.ratings[-1].message_id == answers[1]

@@ -11,10 +11,12 @@ from aiohttp import web
 
 from knowrithm_bots.bots.local_site import LocalService, LocalSite
 
+from .app_commands import AppCommandUses, CommandUse
 from .calls import CallLog, CallPredicate
 from .effects import Effects
 from .gateway import Gateway
 from .interactions import Interaction, Interactions
+from .modals import submit
 from .models import (
     GUILD_MEMBERS,
     MESSAGE_CONTENT,
@@ -106,6 +108,7 @@ class DiscordEmulator(LocalService):
         self._site = LocalSite(host=host)
         self.attachment_bytes: dict[str, bytes] = {}
         self.interactions = Interactions(emulator=self)
+        self.app_commands = AppCommandUses(emulator=self)
         self.attachment_downloads: list[tuple[str, str | None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -114,6 +117,7 @@ class DiscordEmulator(LocalService):
         app = web.Application()
         RestApi(emulator=self).install(app)
         self.interactions.install(app)
+        self.app_commands.install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
         app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
@@ -397,6 +401,25 @@ class DiscordEmulator(LocalService):
             user_id=user_id,
             custom_id=custom_id,
             emoji=emoji,
+        )
+
+    async def submit_modal(self, *, opened_by: Interaction, values: dict[str, str]) -> Interaction:
+        """The person whose interaction ``opened_by`` was answered with a modal submits it
+        with ``values`` by input custom_id: INTERACTION_CREATE of type 5 (see ``modals``)."""
+        return await submit(self, opened_by=opened_by, values=values)
+
+    async def use_command(
+        self,
+        *,
+        channel_id: int,
+        user_id: int,
+        name: str,
+        options: dict[str, Any] | None = None,
+    ) -> CommandUse:
+        """A user runs a registered application command: INTERACTION_CREATE of type 2 (see
+        ``app_commands``)."""
+        return await self.app_commands.use(
+            channel_id=channel_id, user_id=user_id, name=name, options=options
         )
 
     async def create_user_thread(

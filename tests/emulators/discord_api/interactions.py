@@ -149,6 +149,10 @@ class Interactions:
         payload = body if isinstance(body, dict) else {}
         if payload.get("type") not in (4, 5, 6, 7, 9):
             raise ApiError(status=400, code=50035, message="Invalid Form Body")
+        if payload.get("type") == 9:
+            from .modals import check_modal  # modals builds on this module
+
+            check_modal(payload.get("data"))
         interaction.response = payload
         interaction.answered_at = self._emu.clock()
         if request.query.get("with_response") not in ("1", "true", "True"):

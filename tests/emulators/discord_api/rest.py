@@ -20,7 +20,9 @@ BODY_JSON: web.RequestKey[Any] = web.RequestKey("discord_emulator_json")
 BODY_FILES: web.RequestKey[list[dict[str, Any]]] = web.RequestKey("discord_emulator_files")
 # The interaction callback is authorised by the interaction's token in its path.
 INTERACTION_CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
-UNAUTHENTICATED_ROUTES = frozenset({"/gateway", INTERACTION_CALLBACK})
+# So is the edit of an interaction's response (app_commands.py).
+ORIGINAL_RESPONSE = "/webhooks/{application_id}/{interaction_token}/messages/@original"
+UNAUTHENTICATED_ROUTES = frozenset({"/gateway", INTERACTION_CALLBACK, ORIGINAL_RESPONSE})
 
 
 def json_response(
@@ -443,6 +445,9 @@ class RestApi:
         payload = request[BODY_JSON]
         if not isinstance(payload, list):
             raise invalid_form("_", "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        from .app_commands import check_commands  # it builds on this module
+
+        check_commands(payload)
         previous = {(c["name"], c["type"]): c["id"] for c in self._world.commands.get(scope, [])}
         stored = []
         for spec in payload:

@@ -1,6 +1,7 @@
 """SlackEmulator: one 127.0.0.1 server for the Web API and Socket Mode, plus event senders."""
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -8,6 +9,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -29,7 +31,9 @@ from .records import (
     SlackMessage,
     SlackUser,
 )
+from .slash_commands import CommandResponse, ResponseUrls, SlashAnswer, slash_payload
 from .socket_mode import SocketHub
+from .views import OpenView, Views
 from .web_api import WebApi
 from .workspace import Identity, Workspace
 
@@ -44,7 +48,7 @@ STREAM_TTL = 300.0
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 BOT_SCOPES = (
     "app_mentions:read,channels:history,groups:history,im:history,chat:write,"
-    "reactions:read,reactions:write,users:read,users:read.email,assistant:write"
+    "reactions:read,reactions:write,users:read,users:read.email,assistant:write,commands"
 )
 
 
@@ -87,6 +91,8 @@ class SlackEmulator(LocalService):
         self.deliveries: list[DeliveryAttempt] = []
         self._failures: defaultdict[str, deque[InjectedFailure]] = defaultdict(deque)
         self._web_api = WebApi(workspace=self.workspace, open_socket_url=self._socket_url)
+        self.views = Views(identity=self.identity)
+        self._web_api.handlers["views.open"] = self.views.open
         self._sockets = SocketHub(app_id=self.identity.app_id, on_change=self._notify)
         self._changed: asyncio.Condition | None = None
         self._site = LocalSite()
@@ -95,6 +101,7 @@ class SlackEmulator(LocalService):
         # Uploaded files: id -> (name, bytes); every download with the token it carried.
         self.files: dict[str, tuple[str, bytes]] = {}
         self.file_downloads: list[tuple[str, str | None]] = []
+        self.response_urls = ResponseUrls(clock=clock)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -107,6 +114,7 @@ class SlackEmulator(LocalService):
         app.router.add_get("/files-pri/{path:.*}", self._handle_file)
         app.router.add_get("/link/", self._sockets.handle)
         app.router.add_get("/link", self._sockets.handle)
+        app.router.add_post("/commands/{team}/{key}", self.response_urls.handle)
         await self._site.start(app)
         # trust_env stays False: proxies in the environment must not see loopback traffic.
         self._session = aiohttp.ClientSession()
@@ -617,6 +625,7 @@ class SlackEmulator(LocalService):
             message_json=self._web_api.message_json(message),
             response_url=f"{self.base_url}/actions/{uuid.uuid4().hex}",
         )
+        self.views.issued(str(payload["trigger_id"]), user=user)
         if url is None:
             await self.wait_for_socket()
             envelope_id = str(uuid.uuid4())
@@ -646,6 +655,121 @@ class SlackEmulator(LocalService):
         if status != 200:
             raise AssertionError(f"the app answered the click with HTTP {status}")
         return payload
+
+    async def submit_view(
+        self, opened: OpenView, *, values: dict[str, str], url: str | None = None
+    ) -> dict[str, Any]:
+        """The person submits modal ``opened`` with ``values`` by action_id: the
+        view_submission payload goes over Socket Mode (an ``interactive`` envelope, acked)
+        or as a signed form POST to ``url`` (the Interactivity Request URL, answered 200).
+        Returns the payload."""
+        known = self.workspace.users.get(opened.user)
+        payload = self.views.submission(
+            opened,
+            values=values,
+            user_team=known.team_id if known is not None else self.identity.team_id,
+        )
+        if url is None:
+            await self.wait_for_socket()
+            envelope_id = str(uuid.uuid4())
+            await self._sockets.push(
+                {
+                    "envelope_id": envelope_id,
+                    "payload": payload,
+                    "type": "interactive",
+                    "accepts_response_payload": True,
+                }
+            )
+            await self.wait_for_ack(envelope_id)
+            return payload
+        body = form_body(payload)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sign_body(
+                signing_secret=self.identity.signing_secret, timestamp=timestamp, body=body
+            ),
+        }
+        status = await self._poster_or_fail().post_raw(
+            url=url, body=body, headers=headers, ack_timeout=ACK_TIMEOUT
+        )
+        if status != 200:
+            raise AssertionError(f"the app answered the view submission with HTTP {status}")
+        return payload
+
+    @property
+    def command_responses(self) -> list[CommandResponse]:
+        """What the app sent to slash commands' ``response_url``s, in order."""
+        return list(self.response_urls.responses)
+
+    async def slash_command(
+        self,
+        *,
+        text: str,
+        channel: str = ids.CHANNEL_ID,
+        user: str = ids.USER_ID,
+        command: str = "/knowrithm",
+        url: str | None = None,
+    ) -> SlashAnswer:
+        """``user`` runs ``command text`` in ``channel``: over Socket Mode (a
+        ``slash_commands`` envelope, acked) or as a signed form POST to ``url`` (the
+        command's Request URL, answered 200). Returns the payload and the app's ack message.
+        """
+        known = self.workspace.users.get(user)
+        payload = slash_payload(
+            identity=self.identity,
+            command=command,
+            text=text,
+            channel=channel,
+            channel_name="directmessage"
+            if channel.startswith("D")
+            else self.workspace.channel(channel).name,
+            user=user,
+            user_name=known.name if known is not None else user.lower(),
+            response_url=self.response_urls.issue(
+                base_url=self.base_url, team=self.identity.team_id, channel=channel, user=user
+            ),
+        )
+        if url is None:
+            await self.wait_for_socket()
+            envelope_id = str(uuid.uuid4())
+            await self._sockets.push(
+                {
+                    "envelope_id": envelope_id,
+                    "payload": payload,
+                    "type": "slash_commands",
+                    "accepts_response_payload": True,
+                }
+            )
+            ack = await self.wait_for_ack(envelope_id, within=ACK_TIMEOUT)
+            answer = ack.get("payload")
+            return SlashAnswer(payload=payload, ack=answer if isinstance(answer, dict) else None)
+        body = urlencode(payload).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sign_body(
+                signing_secret=self.identity.signing_secret, timestamp=timestamp, body=body
+            ),
+        }
+        session = self._session
+        if session is None:
+            raise RuntimeError("the emulator is not running")
+        async with session.post(
+            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=ACK_TIMEOUT)
+        ) as response:
+            raw = await response.text()
+            if response.status != 200:
+                raise AssertionError(f"the app answered the command with HTTP {response.status}")
+        try:
+            answer = json.loads(raw) if raw else None
+        except ValueError:
+            answer = {"text": raw}  # a plain-text body is shown to the user as it is
+        return SlashAnswer(payload=payload, ack=answer if isinstance(answer, dict) else None)
 
     async def disconnect_sockets(self, *, reason: str = "refresh_requested") -> None:
         """Send Slack's `disconnect` message; a well-behaved client reconnects with a new URL."""

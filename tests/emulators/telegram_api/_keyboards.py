@@ -42,7 +42,10 @@ def checked_markup(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     if "inline_keyboard" not in value:
-        return dict(value)  # a reply keyboard or force reply: the chat's, not checked here
+        # A reply keyboard or a ForceReply (https://core.telegram.org/bots/api#forcereply:
+        # force_reply True, selective, input_field_placeholder) is kept on the message as
+        # sent, for tests to read; Telegram shows it in the client, not in the Message.
+        return dict(value)
     rows = value["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise bad_request(

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+_MENTION_LINK = re.compile(r"tg://user\?id=(\d+)")
+
 _ENTITY_FOR_TAG = {
     "b": "bold",
     "strong": "bold",
@@ -172,7 +174,14 @@ class _Parser:
             href = opened.attributes.get("href", "")
             if not href:
                 return
-            entity["url"] = href
+            mentioned = _MENTION_LINK.fullmatch(href)
+            if mentioned is not None:
+                # https://core.telegram.org/bots/api#html-style: a tg://user?id= link is an
+                # inline mention of that user, a text_mention entity carrying the User.
+                entity["type"] = "text_mention"
+                entity["user"] = {"id": int(mentioned.group(1)), "is_bot": False, "first_name": ""}
+            else:
+                entity["url"] = href
         elif opened.kind == "pre" and opened.attributes.get("language"):
             entity["language"] = opened.attributes["language"]
         elif opened.kind == "blockquote" and "expandable" in opened.attributes:

@@ -472,6 +472,20 @@ class TelegramEmulator(LocalService):
         self.push_update(update)
         return query_id
 
+    def press_raced(
+        self, *, chat_id: int, message_id: int, data: str, user: Mapping[str, Any] = ALICE
+    ) -> str:
+        """A press on a button with ``data`` that an edit has since taken away: the person's
+        client still showed it (Telegram delivers the callback_query all the same, the
+        message in it being the edited one); return the query id."""
+        update = self.build.callback_query(
+            chat_id=chat_id, message_id=message_id, data=data, user=user
+        )
+        query_id = str(update["callback_query"]["id"])
+        self._methods.callback_queries.pressed(query_id)
+        self.push_update(update)
+        return query_id
+
     @property
     def commands(self) -> list[dict[str, str]]:
         """Commands set for the default scope and no language."""
