@@ -25,6 +25,13 @@ EMPTY_MESSAGE = "Your message has no text I can pass to the agent; please write 
 EMPTY_ANSWER = "The agent sent an empty answer; please try asking in another way."
 NOTHING_TO_END = "There is no conversation to end in this thread; just write to start one."
 NOTHING_TO_STOP = "There is no answer being written in this thread to stop."
+# What a Stop button tells its clicker alone: stopped, the answer had ended, or (with a
+# conversation per person) it answers someone else, whom one person may not stop.
+STOPPED = "Stopped."
+STOP_CLICK_TOO_LATE = "Nothing to stop: that answer has ended."
+NOTHING_OF_YOURS_TO_STOP = (
+    "Nothing of yours to stop: that answer has ended, or it answers someone else."
+)
 # Shown in the thread when the first words of an answer are slow (configurable).
 STILL_WORKING = "Still working on it…"
 

@@ -32,7 +32,7 @@ from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.commands import Command
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Author, Inbound
-from knowrithm_bots.core.user_messages import NOTHING_TO_STOP
+from knowrithm_bots.core.user_messages import NOTHING_TO_STOP, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ GUILD, BOT_DM = 0, 1  # interaction contexts the commands are offered in
 FEEDBACK_LENGTH = 1000
 PENDING = 1000  # commands waiting for the bridge's reply, remembered at most
 NOT_ALLOWED = "Sorry, this bot is not available here."
-STOPPED = "Stopped."
 
 HELP = (
     "Write a message (or mention the bot) and the agent answers in the thread. "

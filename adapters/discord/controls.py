@@ -17,12 +17,6 @@ from collections.abc import Mapping
 import discord
 
 STOP = "knowrithm:stop"
-STOPPED = "Stopped."
-NOTHING_TO_STOP = "Nothing to stop: that answer has ended."
-# With a conversation per person, a Stop click acts on the clicker's own.
-NOTHING_OF_YOURS_TO_STOP = (
-    "Nothing of yours to stop: that answer has ended, or it answers someone else."
-)
 # The modal's custom_id names the rated message (1-100 characters, back verbatim).
 WHY_PREFIX = "knowrithm:why:"
 REASON = "reason"

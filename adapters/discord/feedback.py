@@ -18,10 +18,7 @@ import discord
 
 from knowrithm_bots.adapters.discord.config import DiscordConfig
 from knowrithm_bots.adapters.discord.controls import (
-    NOTHING_OF_YOURS_TO_STOP,
-    NOTHING_TO_STOP,
     STOP,
-    STOPPED,
     THANKS_FOR_REASON,
     reason_modal,
     submitted_reason,
@@ -33,6 +30,7 @@ from knowrithm_bots.adapters.discord.threads import MessageRef
 from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Author, Origin, Reaction
+from knowrithm_bots.core.user_messages import NOTHING_OF_YOURS_TO_STOP, STOP_CLICK_TOO_LATE, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +174,7 @@ class FeedbackButtons:
 
     def _nothing_to_stop(self) -> str:
         per_user = self._config.group_sessions == "per_user"
-        return NOTHING_OF_YOURS_TO_STOP if per_user else NOTHING_TO_STOP
+        return NOTHING_OF_YOURS_TO_STOP if per_user else STOP_CLICK_TOO_LATE
 
     def _place(self, interaction: discord.Interaction) -> tuple[str, Origin] | None:
         """The thread key and origin of the clicked message (with ``group_sessions:

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.controls import (
     STOP_ACTION,
-    STOPPED,
     THANKS_FOR_REASON,
     WHY_CALLBACK,
     nothing_to_stop,
@@ -98,6 +97,7 @@ from knowrithm_bots.core.events import (
 )
 from knowrithm_bots.core.store import Store
 from knowrithm_bots.core.thread_queue import ThreadQueue
+from knowrithm_bots.core.user_messages import STOPPED
 
 log = logging.getLogger(__name__)
 

@@ -27,14 +27,10 @@ from knowrithm_bots.adapters.slack.config import SlackConfig
 from knowrithm_bots.adapters.slack.feedback import SECTION_LIMIT, pieces
 from knowrithm_bots.adapters.slack.inbound import conversation_of
 from knowrithm_bots.adapters.slack.threads import ThreadKey
+from knowrithm_bots.core.user_messages import NOTHING_OF_YOURS_TO_STOP, STOP_CLICK_TOO_LATE
 
 STOP_ACTION = "knowrithm_stop"
 STOP_BLOCK = "knowrithm_controls"
-STOPPED = "Stopped."
-NOTHING_TO_STOP = "Nothing to stop: that answer has ended."
-NOTHING_OF_YOURS_TO_STOP = (
-    "Nothing of yours to stop: that answer has ended, or it answers someone else."
-)
 WHY_CALLBACK = "knowrithm_why"
 REASON_BLOCK, REASON_ACTION = "knowrithm_reason", "reason"
 THANKS_FOR_REASON = "Thanks for telling us why."
@@ -73,7 +69,7 @@ def stop_target(thread: str, *, user: str, config: SlackConfig) -> str:
 
 def nothing_to_stop(config: SlackConfig) -> str:
     """What a Stop click that stopped nothing tells the clicker."""
-    return NOTHING_OF_YOURS_TO_STOP if config.group_sessions == "per_user" else NOTHING_TO_STOP
+    return NOTHING_OF_YOURS_TO_STOP if config.group_sessions == "per_user" else STOP_CLICK_TOO_LATE
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from knowrithm_bots.adapters.slack.threads import ThreadKey
 from knowrithm_bots.core.bounded import Lru
 from knowrithm_bots.core.commands import Command, CommandError, parse_end_args
-from knowrithm_bots.core.user_messages import NOTHING_TO_END, NOTHING_TO_STOP
+from knowrithm_bots.core.user_messages import NOTHING_TO_END, NOTHING_TO_STOP, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def parse_text(text: str, *, name: str) -> Command | CommandError:
 
 def stop_result(*, stopped: bool) -> str:
     """What ``stop`` tells its user: whether an answer was stopped."""
-    return "Stopped." if stopped else NOTHING_TO_STOP
+    return STOPPED if stopped else NOTHING_TO_STOP
 
 
 def as_text(command: Command) -> str:

@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 STOP = "answer:stop"
 STOP_KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("⏹ Stop", callback_data=STOP)]])
-STOPPED = "Stopped."
-NOTHING_TO_STOP = "Nothing to stop: that answer has ended."
 ASK_WHY = "tell us why (reply to this message)"
 # As on Slack and Discord, whose reason boxes hold this much.
 MAX_REASON = 1000

@@ -25,9 +25,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from knowrithm_bots.adapters.telegram.controls import (
-    NOTHING_TO_STOP,
     STOP,
-    STOPPED,
     Asked,
     ReasonPrompts,
 )
@@ -38,6 +36,7 @@ from knowrithm_bots.core.adapter import EventSink
 from knowrithm_bots.core.errors import PlatformError
 from knowrithm_bots.core.events import Origin, Reaction
 from knowrithm_bots.core.thread_queue import Job
+from knowrithm_bots.core.user_messages import NOTHING_OF_YOURS_TO_STOP, STOP_CLICK_TOO_LATE, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +107,16 @@ class FeedbackButtons:
         if not self._translator.allowed(chat_id=chat.id, user_id=user.id):
             return thread, lambda: self._answer(query, self._not_allowed)
         if verdict is None:
+            owner = ThreadKey.decode(thread).user_id
+            if owner is not None and owner != user.id:
+                # A conversation per person: one person does not stop another's answer.
+                return thread, lambda: self._answer(query, NOTHING_OF_YOURS_TO_STOP)
 
             async def stop() -> None:
                 stopped = await sink.on_stop(
                     thread=thread, by=self._translator.author_of(user), message_id=ref.encode()
                 )
-                await self._answer(query, STOPPED if stopped else NOTHING_TO_STOP)
+                await self._answer(query, STOPPED if stopped else STOP_CLICK_TOO_LATE)
 
             return thread, stop
         reaction = Reaction(

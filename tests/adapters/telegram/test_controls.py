@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.bridge import STOP_MARK
+from knowrithm_bots.core.user_messages import NOTHING_OF_YOURS_TO_STOP
 from tests.emulators.telegram_api import ALICE, BOB, GROUP_ID, TelegramEmulator
 from tests.harness import running_bot
 from tests.support import eventually, stored_replies
@@ -35,18 +36,26 @@ async def test_stop_ends_a_streaming_answer_at_once_and_the_next_is_answered(
         await eventually(lambda: [m.reply_markup for m in emu.messages] == [STOP_KEYBOARD])
         [streaming] = emu.messages
         assert emu.calls_of("editMessageReplyMarkup") == []
-        query = emu.click(
+        # A conversation per person in a plain group (the default): Bob cannot stop
+        # Alice's answer, and it goes on.
+        refused = emu.click(
             chat_id=GROUP_ID, message_id=streaming.message_id, text="⏹ Stop", user=BOB
         )
         await eventually(lambda: len(emu.callback_answers) == 1)
+        assert emu.messages[0].reply_markup == STOP_KEYBOARD
+        query = emu.click(
+            chat_id=GROUP_ID, message_id=streaming.message_id, text="⏹ Stop", user=ALICE
+        )
+        await eventually(lambda: len(emu.callback_answers) == 2)
         await bot.drain()
         [stopped] = emu.messages
-        mark = STOP_MARK.format(name="Bob")
+        mark = STOP_MARK.format(name="Alice")
         assert stopped.text.endswith(mark), stopped.text
         # The final edit took the button away, and no rating buttons: it is no answer.
         assert stopped.reply_markup is None
         assert [(a.callback_query_id, a.text) for a in emu.callback_answers] == [
-            (query, "Stopped.")
+            (refused, NOTHING_OF_YOURS_TO_STOP),
+            (query, "Stopped."),
         ]
         edits = len(emu.calls_of("editMessageText"))
         server.faults.release_replies()
@@ -65,7 +74,7 @@ async def test_stop_ends_a_streaming_answer_at_once_and_the_next_is_answered(
         emu.press_raced(
             chat_id=GROUP_ID, message_id=first.message_id, data="answer:stop", user=ALICE
         )
-        await eventually(lambda: len(emu.callback_answers) == 2)
+        await eventually(lambda: len(emu.callback_answers) == 3)
     assert emu.callback_answers[-1].text == "Nothing to stop: that answer has ended."
     assert [text for _, text in server.state.chat_requests] == [
         "tell me a story",
