@@ -24,6 +24,7 @@ __all__ = [
     "Limits",
     "NativeStream",
     "Posted",
+    "SupportsFeedbackButtons",
     "SupportsNativeStream",
     "SupportsStopButton",
     "SupportsStore",

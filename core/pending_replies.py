@@ -226,6 +226,7 @@ class Tracker:
     def __init__(self, *, replies: PendingReplies, reply: PendingReply) -> None:
         self._replies = replies
         self.reply = reply
+        self.done = False  # the record is gone: the answer is shown in full
 
     async def update(self, **changes: Any) -> None:
         self.reply = dataclasses.replace(self.reply, **changes)

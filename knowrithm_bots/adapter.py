@@ -12,7 +12,10 @@ from knowrithm_bots.core.adapter import (
     EventSink,
     NativeStream,
     Posted,
+    SupportsFeedbackButtons,
     SupportsNativeStream,
+    SupportsStopButton,
+    SupportsStore,
     UserEmails,
 )
 from knowrithm_bots.core.attached_files import is_text_like, read_attached
@@ -89,7 +92,10 @@ __all__ = [
     "RedactionScope",
     "Redactor",
     "Scope",
+    "SupportsFeedbackButtons",
     "SupportsNativeStream",
+    "SupportsStopButton",
+    "SupportsStore",
     "ThreadKeyCodec",
     "ThreadQueue",
     "Translate",

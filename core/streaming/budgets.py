@@ -178,7 +178,10 @@ class TokenBucket:
     def rate_limited(self, *, now: float, retry_after: float) -> None:
         """The platform answered 429: wait ``retry_after``, then go on more slowly."""
         self._refill(now)
-        self.scale = max(SLOWEST, self.scale * SLOWDOWN)
+        if now >= self.blocked_until:
+            # One slowdown per block: the 429s of calls already in flight when the first
+            # came back answer the same overload, and must not halve the rate again each.
+            self.scale = max(SLOWEST, self.scale * SLOWDOWN)
         self._limited_at = now
         until = max(self.blocked_until, now + max(0.0, retry_after))
         self.blocked_until = until

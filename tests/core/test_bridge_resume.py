@@ -11,6 +11,7 @@ from knowrithm_bots.core.bridge import Bridge
 from knowrithm_bots.core.events import Author, Inbound, Origin
 from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.pending_replies import PREFIX, PendingReplies, PendingReply
+from knowrithm_bots.core.testing import RecordingAdapter
 from tests.core.test_bridge import Bot, make_bot
 
 pytestmark = pytest.mark.knowrithm_modes
@@ -152,4 +153,37 @@ async def test_an_unreadable_record_is_set_aside_and_the_message_answered_afresh
         quarantined = [key async for key, _ in bot.store.scan("quarantine:reply:")]
         assert quarantined == ["quarantine:reply:recording:ev-odd"]
     finally:
+        await bot.bridge.stop()
+
+
+class SlowButtons(RecordingAdapter):
+    """Rating buttons that wait (as they wait for their turn in a spent budget)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offering = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def feedback_buttons_in(self, *, thread: str) -> bool:
+        return True
+
+    async def offer_feedback(self, *, thread: str, message_id: str) -> None:
+        self.offering.set()
+        await self.release.wait()
+
+
+async def test_an_answer_shown_in_full_is_done_before_its_rating_buttons(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    adapter = SlowButtons()
+    bot = await make_bot(knowrithm, client, adapter=adapter)
+    try:
+        await adapter.say("what is new?", event_id="ev-1")
+        await asyncio.wait_for(adapter.offering.wait(), timeout=10)
+        # A crash now must not make the next run redo an answer everyone already sees.
+        assert await stored_replies_left(bot) == []
+        assert adapter.messages_in(THREAD) == bot.assistant_messages()
+    finally:
+        adapter.release.set()
+        await bot.bridge.drain()
         await bot.bridge.stop()

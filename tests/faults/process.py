@@ -73,7 +73,7 @@ class BotProcess:
             self.process = await asyncio.create_subprocess_exec(
                 str(BIN / "knowrithm-bots"),
                 "--log-level",
-                "INFO",
+                os.environ.get("FAULT_LOG_LEVEL", "INFO"),
                 "--log-file",
                 str(self.log_path()),
                 "run",

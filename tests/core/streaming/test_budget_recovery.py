@@ -30,6 +30,16 @@ def test_a_busy_bucket_earns_its_rate_back_by_calls_not_by_time() -> None:
     assert abs(bucket.scale - 0.6) < 1e-9
 
 
+def test_429s_of_calls_already_in_flight_slow_the_bucket_once() -> None:
+    bucket = TokenBucket(rate=1.0, burst=3, now=0.0)
+    for _ in range(3):  # three calls sent together, all refused
+        bucket.rate_limited(now=0.01, retry_after=1.0)
+    assert bucket.scale == 0.5
+    assert bucket.blocked_until == 1.01
+    bucket.rate_limited(now=2.0, retry_after=1.0)  # refused again once the block had ended
+    assert bucket.scale == 0.25
+
+
 def test_recovery_waits_for_the_block_to_end() -> None:
     bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
     bucket.rate_limited(now=0.0, retry_after=30.0)
