@@ -45,9 +45,13 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.streaming
+	$(BIN)/python -m benchmarks.bridge
+	$(BIN)/python -m benchmarks.real_adapters
 
+# Both smokes (streaming engine, whole bridge) in about 15 s; one summary line, their full
+# output only when one fails.
 bench-smoke: $(STAMP)
-	@if [ -f benchmarks/streaming/__main__.py ]; then $(BIN)/python -m benchmarks.streaming --smoke; fi
+	@$(BIN)/python -m benchmarks.smoke_summary
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -81,6 +81,17 @@ def seconds(*, most: float) -> Callable[[str], float]:
     return parse
 
 
+def answer_words(text: str) -> int:
+    """How many words the local agent answers with: 1 to 100,000."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, not {text!r}")
+    return value
+
+
 def host(text: str) -> str:
     """An IP address or a host name (checked for form only; binding tells whether it is ours)."""
     bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
@@ -207,6 +218,14 @@ def build_parser() -> Parser:
         default=DEFAULT_WORD_DELAY,
         metavar="SECONDS",
         help="pause between the words of an answer",
+    )
+    local.add_argument(
+        "--answer-words",
+        type=answer_words,
+        default=None,
+        metavar="N",
+        help="answer every question with N numbered words (w1 w2 ...) instead of the echo,"
+        " for load tests and benchmarks",
     )
     local.add_argument(
         "--documented",

@@ -79,6 +79,7 @@ def _main(argv: Sequence[str] | None) -> int:
                         host=args.host,
                         port=args.port,
                         delay=args.word_delay,
+                        answer_words=args.answer_words,
                         documented=args.documented,
                         signals=signals,
                     )
@@ -186,13 +187,23 @@ def _say_waiting(line: str) -> None:
 
 
 async def _local_knowrithm(
-    *, host: str, port: int, delay: float, documented: bool, signals: StopSignals
+    *,
+    host: str,
+    port: int,
+    delay: float,
+    answer_words: int | None = None,
+    documented: bool,
+    signals: StopSignals,
 ) -> None:
-    from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
+    from knowrithm_bots.bots.local_knowrithm import CountingAgent, LocalKnowrithm
 
     signals.install()
     server = LocalKnowrithm(
-        host=host, port=port, word_delay=delay, mode="documented" if documented else "streaming"
+        host=host,
+        port=port,
+        word_delay=delay,
+        agent=None if answer_words is None else CountingAgent(words=answer_words),
+        mode="documented" if documented else "streaming",
     )
     try:
         await server.start()

@@ -1,6 +1,11 @@
 """A local Knowrithm-compatible HTTP server: for the demo, the CLI and the tests."""
 
-from knowrithm_bots.bots.local_knowrithm.agent import Agent, EchoAgent, ScriptedAgent
+from knowrithm_bots.bots.local_knowrithm.agent import (
+    Agent,
+    CountingAgent,
+    EchoAgent,
+    ScriptedAgent,
+)
 from knowrithm_bots.bots.local_knowrithm.context import SERVER_MODES, ServerMode
 from knowrithm_bots.bots.local_knowrithm.events import StreamEvent
 from knowrithm_bots.bots.local_knowrithm.faults import Faults, InjectedFailure
@@ -20,6 +25,7 @@ from knowrithm_bots.bots.local_knowrithm.state import LocalState
 __all__ = [
     "SERVER_MODES",
     "Agent",
+    "CountingAgent",
     "EchoAgent",
     "EndRecord",
     "Faults",

@@ -1,4 +1,5 @@
-"""The agents that write the local server's replies: a protocol, an echo and a scripted one."""
+"""The agents that write the local server's replies: a protocol, an echo, a scripted one and a
+counting one (for load tests)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,17 @@ class ScriptedAgent:
     def reply(self, *, question: str, history: Sequence[StoredMessage]) -> str:
         """The script's answer."""
         return self._script(question, history)
+
+
+class CountingAgent:
+    """Answers ``words`` numbered words (``w1 w2 ...``) after the question, so a load test can
+    tell from any piece of text which words of the answer it holds."""
+
+    def __init__(self, *, words: int) -> None:
+        if words < 1:
+            raise ValueError("a counting agent answers at least one word")
+        self._tail = " ".join(f"w{index}" for index in range(1, words + 1))
+
+    def reply(self, *, question: str, history: Sequence[StoredMessage]) -> str:
+        """``question`` then the numbered words."""
+        return f"{question}: {self._tail}"

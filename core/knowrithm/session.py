@@ -104,8 +104,9 @@ class HttpSession:
             if self._shared is None:
                 self._shared = self._wrap(self._transport) if self._wrap else self._transport
             transport = SharedTransport(self._shared)
-        elif self._wrap is not None:
-            transport = self._wrap(PooledTransport(limits=limits))
+        else:
+            pooled = PooledTransport(limits=limits)
+            transport = self._wrap(pooled) if self._wrap is not None else pooled
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers={"User-Agent": _USER_AGENT, "Accept": "application/json", **self._headers},

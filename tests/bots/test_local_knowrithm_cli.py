@@ -1,13 +1,16 @@
-"""`knowrithm-bots local-knowrithm --documented` serves the documented-service mode."""
+"""`knowrithm-bots local-knowrithm`: the documented-service mode and load-test answers."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
 import httpx
 
+from knowrithm_bots.core.knowrithm import KnowrithmClient
 from tests.bots.local_process import local_knowrithm_process
+from tests.support import env_without_proxies
 
 BIN = Path(sys.executable).parent
 
@@ -22,3 +25,31 @@ async def test_the_documented_flag_serves_answers_without_a_stream_url() -> None
     assert accepted.status_code == 202
     assert "task_id" in accepted.json()
     assert "stream_url" not in accepted.json()
+
+
+async def test_answer_words_makes_every_answer_that_many_numbered_words() -> None:
+    async with (
+        local_knowrithm_process("--word-delay", "0", "--answer-words", "5") as (_, base_url),
+        KnowrithmClient(
+            base_url=base_url, api_key="local-key", api_secret="local-secret"
+        ) as client,
+    ):
+        conversation = await client.start_conversation(agent_id="local-agent", entity_type="USER")
+        answer = await client.send_message(conversation_id=conversation.id, text="q7")
+    assert answer.content == "q7: w1 w2 w3 w4 w5"
+
+
+async def test_answer_words_out_of_range_is_refused_in_one_sentence() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "knowrithm-bots"),
+        "local-knowrithm",
+        "--answer-words",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env_without_proxies(),
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert stderr.decode().count("\n") == 1
+    assert "--answer-words: must be a whole number from 1 to 100000, not '0'" in stderr.decode()

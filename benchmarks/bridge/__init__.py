@@ -1,0 +1,1 @@
+"""The whole bridge under load: bot process, real Knowrithm client, local server, 429s."""

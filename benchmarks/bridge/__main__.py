@@ -1,0 +1,56 @@
+"""``python -m benchmarks.bridge [--smoke] [--soak MINUTES] [--sizes N ...] [--out DIR]``.
+
+Runs the whole bridge at 10, 100 and 1,000 concurrent replies (and 100 replies in 10 Telegram
+groups), each in a fresh bot process against the local Knowrithm server in another process;
+writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``. ``--smoke`` runs 10
+short replies, keeps no files unless ``--out`` is given and exits with status 1 on any error.
+``--soak MINUTES`` starts 5 new threads per second for that long and writes ``soak.json`` and
+``soak.md``. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.bridge.report import write_bridge, write_soak
+from benchmarks.bridge.runs import Scenario, run_scenario, run_soak
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+WORD_DELAY = 1 / 30  # ~30 tokens per second, one word per token
+SIZES = (10, 100, 1000)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="10 short replies, < 20 s")
+    parser.add_argument("--soak", type=float, metavar="MINUTES", default=None)
+    parser.add_argument("--sizes", type=int, nargs="*", default=None)
+    parser.add_argument("--no-groups", action="store_true", help="skip the group scenario")
+    parser.add_argument("--profile", metavar="FILE", default=None, help="cProfile the bot")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if args.soak is not None:
+        result = run_soak(minutes=args.soak, word_delay=WORD_DELAY)
+        write_soak(result, out=args.out or RESULTS)
+        return 0 if result["complete"] == result["threads"] else 1
+    if args.smoke:
+        scenarios = [Scenario(replies=10, words=30)]
+    else:
+        sizes = args.sizes or SIZES
+        scenarios = [Scenario(replies=size) for size in sizes]
+        if not args.no_groups and args.sizes is None:
+            scenarios.append(Scenario(replies=100, groups=10))
+    rows = [
+        run_scenario(scenario, word_delay=WORD_DELAY, profile=args.profile)
+        for scenario in scenarios
+    ]
+    out = args.out if (args.smoke or args.sizes) else (args.out or RESULTS)
+    summary = write_bridge(rows, out=out, smoke=args.smoke)
+    print(summary, flush=True)
+    return 0 if all(row["errors"] == 0 for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""The bot process of the benchmark: one run of the whole bridge, its figures on stdout.
+
+``python -m benchmarks.bridge.bot --base-url URL --replies N`` runs BotRunner, the real
+Knowrithm client (against the local server the driver started in another process) and the
+simulated Telegram of ``platform.py``; every reply is asked at once, each in its own chat
+(or ``--groups G``: spread over G group chats). ``--soak MINUTES`` instead starts ``--rate``
+new threads per second and samples the RSS every 10 s. ``--client-only`` measures the
+Knowrithm client alone: the same questions, read to the end with no bridge. It prints one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import contextlib
+import cProfile
+import json
+import logging
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.bridge.platform import TelegramLikePlatform, last_word
+from knowrithm_bots.bots.runner import BotRunner
+from knowrithm_bots.core.adapter import Adapter
+from knowrithm_bots.core.config import parse_settings
+from knowrithm_bots.core.config.models import Settings
+from knowrithm_bots.core.events import Author, Inbound, Origin
+from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.knowrithm.models import ReplyDelta, ReplyEvent
+from knowrithm_bots.core.knowrithm.streaming import Resume
+from knowrithm_bots.core.store import SqliteStore, Store
+
+AGENT_ID = "local-agent"
+_QUESTION = re.compile(rb"\bq(\d+)\b")
+_QUESTION_TEXT = re.compile(r"\bq(\d+)\b")
+
+
+class Probe:
+    """What the bot saw, kept in flat arrays so that measuring adds little to the RSS."""
+
+    def __init__(self, *, words: int) -> None:
+        self.words = words
+        self.inbound: dict[int, float] = {}
+        self.chat_sent: dict[int, float] = {}
+        self.deltas: dict[int, array.array[float]] = {}
+        self.chunks = 0
+        self.last_chunk = 0.0
+
+    def delta_times(self, question: int) -> array.array[float]:
+        times = self.deltas.get(question)
+        if times is None:
+            times = self.deltas[question] = array.array("d", bytes(8 * (self.words + 1)))
+        return times
+
+
+class StampChatPosts(httpx.AsyncBaseTransport):
+    """Notes when each question's chat POST leaves the client."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, probe: Probe) -> None:
+        self._inner = inner
+        self._probe = probe
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/chat"):
+            found = _QUESTION.search(request.content)
+            if found is not None:
+                self._probe.chat_sent.setdefault(int(found.group(1)), time.monotonic())
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class ProbedClient(KnowrithmClient):
+    """The real client; its reply stream notes when each numbered word arrives."""
+
+    probe: Probe
+
+    def stream_reply(
+        self, *, conversation_id: str, text: str, resume: Resume | None = None, **more: Any
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        events = super().stream_reply(
+            conversation_id=conversation_id, text=text, resume=resume, **more
+        )
+        found = _QUESTION_TEXT.search(text)
+        if found is None:
+            return events
+        return self._noted(events, self.probe.delta_times(int(found.group(1))))
+
+    async def _noted(
+        self, events: AsyncGenerator[ReplyEvent, None], times: array.array[float]
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        probe = self.probe
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, ReplyDelta):
+                    probe.chunks += 1
+                    probe.last_chunk = time.monotonic()
+                    word = last_word(event.text)
+                    # Slot 0: the first delta (the question's echo, before any counted word).
+                    if word or not times[0]:
+                        times[word] = time.monotonic()
+                yield event
+
+
+def _client(base_url: str, probe: Probe, *, concurrency: int) -> ProbedClient:
+    client = ProbedClient(
+        base_url=base_url,
+        api_key="local-key",
+        api_secret="local-secret",
+        concurrency=concurrency,
+        timeout=60.0,
+        task_timeout=900.0,
+        transport_wrapper=lambda inner: StampChatPosts(inner, probe),
+    )
+    client.probe = probe
+    return client
+
+
+def _inbound(index: int, *, groups: int) -> Inbound:
+    chat = f"g{index % groups}" if groups else f"c{index}"
+    thread = f"bench:{chat}" if not groups else f"bench:{chat}#{index}"
+    return Inbound(
+        thread=thread,
+        event_id=f"e{index}",
+        text=f"q{index}",
+        author=Author(id=f"u{index}", display_name=f"User {index}"),
+        origin=Origin(adapter="bench", channel_id=chat, is_direct=not groups),
+        message_id=f"m{index}",
+    )
+
+
+def rss_mb() -> float:
+    """The process's resident memory now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class LoopLag:
+    """How late a 10 ms timer fires: how long anything ready waits for the busy loop."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.01
+            await asyncio.sleep(0.01)
+            self.lags.append(loop.time() - due)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings, platform: Adapter, client: KnowrithmClient, store: Store
+) -> AsyncIterator[BotRunner]:
+    """A BotRunner over ``platform`` running in this loop until the block ends."""
+    runner = BotRunner(
+        settings=settings,
+        adapters={"bench": platform},
+        client=client,
+        agent_id=AGENT_ID,
+        store=store,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop=stop))
+    await runner.started.wait()
+    try:
+        yield runner
+    finally:
+        stop.set()
+        await running
+
+
+async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
+    """Ask every question at once and wait until every answer shows its last word."""
+    probe = Probe(words=args.words)
+    platform = TelegramLikePlatform(keep_log=True)
+    concurrency = max(args.replies, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        settings = parse_settings(
+            {
+                "store": {"backend": "sqlite", "path": str(Path(folder) / "bot.sqlite")},
+                "conversations": {"max_concurrent_threads": concurrency},
+            },
+            env={},
+        )
+        store = SqliteStore(path=settings.store.path)
+        async with (
+            _client(args.base_url, probe, concurrency=concurrency) as client,
+            running_bot(settings, platform, client, store) as runner,
+        ):
+            lag = LoopLag()
+            lag.start()
+            profiler = cProfile.Profile() if args.profile else None
+            cpu_before, started = _cpu(), time.monotonic()
+            if profiler is not None:
+                profiler.enable()
+            events = [_inbound(i, groups=args.groups) for i in range(args.replies)]
+
+            async def deliver(index: int, event: Inbound) -> None:
+                probe.inbound[index] = time.monotonic()
+                await runner.bridge.on_message(event)
+
+            # All at once, as a platform's updates arrive for many chats: delivered one by
+            # one, the last would reach the bridge only once the loop has served the first.
+            await asyncio.gather(*(deliver(i, e) for i, e in enumerate(events)))
+            deadline = started + args.within
+            reported = started
+            while time.monotonic() < deadline:
+                complete = sum(1 for w in platform.shown.values() if w >= args.words)
+                if complete >= args.replies:
+                    break
+                if time.monotonic() - reported >= 10.0:
+                    reported = time.monotonic()
+                    print(
+                        f"  {reported - started:.0f} s: {complete} answered, "
+                        f"{len(probe.chat_sent)} asked, {probe.chunks} chunks, "
+                        f"{platform.accepted} calls, {platform.rate_limited} 429s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runner.bridge.drain(), max(1.0, deadline - time.monotonic()))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            elapsed, cpu = time.monotonic() - started, _cpu() - cpu_before
+            await lag.stop()
+        await store.close()
+    return _figures(args, probe, platform, lag, cpu=cpu, elapsed=elapsed, started=started)
+
+
+def _question_of(thread: str) -> int:
+    """The question number of ``bench:c<i>`` or ``bench:g<k>#<i>``."""
+    return int(thread.rsplit("#", 1)[1] if "#" in thread else thread.split(":c", 1)[1])
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _figures(
+    args: argparse.Namespace,
+    probe: Probe,
+    platform: TelegramLikePlatform,
+    lag: LoopLag,
+    *,
+    cpu: float,
+    elapsed: float,
+    started: float,
+) -> dict[str, Any]:
+    complete = sum(1 for w in platform.shown.values() if w >= args.words)
+    to_chat = [probe.chat_sent[i] - probe.inbound[i] for i in probe.inbound if i in probe.chat_sent]
+    first_posts, all_calls = [], []
+    seen: set[str] = set()
+    for call in platform.log:
+        times = probe.deltas.get(_question_of(call.thread))
+        if times is None:
+            continue
+        if call.kind == "post" and call.thread not in seen and times[0]:
+            first_posts.append(call.at - times[0])
+        seen.add(call.thread)
+        if times[call.word]:
+            all_calls.append(call.at - times[call.word])
+    return {
+        "replies": args.replies,
+        "groups": args.groups,
+        "words": args.words,
+        "complete": complete,
+        "errors": args.replies - complete,
+        "seconds": elapsed,
+        "streams_done_s": probe.last_chunk - started,
+        "chunks": probe.chunks,
+        "cpu_s": cpu,
+        "platform_sim_cpu_s": platform.sim_cpu,
+        "peak_rss_mb": peak_rss_mb(),
+        "platform_calls": platform.accepted,
+        "platform_429s": platform.rate_limited,
+        "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
+        "delta_to_call_ms": {
+            "first_post_p50": _ms(_pct(first_posts, 0.5)),
+            "first_post_p99": _ms(_pct(first_posts, 0.99)),
+            "all_p50": _ms(_pct(all_calls, 0.5)),
+            "all_p99": _ms(_pct(all_calls, 0.99)),
+        },
+        "loop_lag_ms": {"p50": _ms(_pct(lag.lags, 0.5)), "p99": _ms(_pct(lag.lags, 0.99))},
+    }
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000.0, 3)
+
+
+async def client_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The Knowrithm client alone: start the conversations, then read every reply at once."""
+    probe = Probe(words=args.words)
+    async with _client(args.base_url, probe, concurrency=max(args.replies, 1)) as client:
+        conversations = [
+            await client.start_conversation(agent_id=AGENT_ID, entity_type="USER")
+            for _ in range(args.replies)
+        ]
+
+        async def ask(index: int, conversation_id: str) -> None:
+            stream = KnowrithmClient.stream_reply(
+                client, conversation_id=conversation_id, text=f"q{index}"
+            )
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, ReplyDelta):
+                        probe.chunks += 1
+
+        cpu_before, started = _cpu(), time.monotonic()
+        await asyncio.gather(*(ask(i, c.id) for i, c in enumerate(conversations)))
+        cpu, elapsed = _cpu() - cpu_before, time.monotonic() - started
+    return {"replies": args.replies, "chunks": probe.chunks, "cpu_s": cpu, "seconds": elapsed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--replies", type=int, default=10)
+    parser.add_argument("--words", type=int, default=300)
+    parser.add_argument("--groups", type=int, default=0)
+    parser.add_argument("--within", type=float, default=900.0)
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--client-only", action="store_true")
+    parser.add_argument("--soak", type=float, default=None, metavar="MINUTES")
+    parser.add_argument("--rate", type=float, default=5.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
+    if args.soak is not None:
+        from benchmarks.bridge.soak import soak_run
+
+        result = asyncio.run(soak_run(args))
+    elif args.client_only:
+        result = asyncio.run(client_run(args))
+    else:
+        result = asyncio.run(bridge_run(args))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

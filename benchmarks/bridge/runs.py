@@ -1,0 +1,133 @@
+"""Starting the local server and the bot in their own processes, and collecting the figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+_URL = re.compile(r"Local Knowrithm API on (\S+)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """``replies`` asked at once, each in its own private chat, or over ``groups`` groups."""
+
+    replies: int
+    words: int = 300
+    groups: int = 0
+
+    @property
+    def name(self) -> str:
+        where = f"in {self.groups} groups" if self.groups else "chats"
+        return f"{self.replies:,} {where}"
+
+
+@contextmanager
+def local_server(*, words: int, word_delay: float) -> Iterator[str]:
+    """``knowrithm-bots local-knowrithm`` in its own process; yields its base URL."""
+    command = [
+        str(ROOT / ".venv" / "bin" / "knowrithm-bots"),
+        "local-knowrithm",
+        "--port",
+        "0",
+        "--word-delay",
+        f"{word_delay:.6f}",
+        "--answer-words",
+        str(words),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = _URL.search(line)
+        if found is None:
+            raise RuntimeError(f"the local server did not start: {line!r}")
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _bot(base_url: str, *options: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.bridge.bot", "--base-url", base_url, *options]
+    # Its stderr (progress, warnings) goes straight to ours.
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the bot process failed (status {done.returncode})")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_scenario(scenario: Scenario, *, word_delay: float, profile: str | None) -> dict[str, Any]:
+    """The client alone, then the whole bridge, each against a fresh server."""
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    common = ["--replies", str(scenario.replies), "--words", str(scenario.words)]
+    with local_server(words=scenario.words, word_delay=word_delay) as url:
+        client = _bot(url, *common, "--client-only")
+    # The same questions with answers a tenth as long: the difference is the cost per event,
+    # the rest the cost of a message (stream open, POST, final event).
+    short_words = max(1, scenario.words // 10)
+    with local_server(words=short_words, word_delay=word_delay) as url:
+        short = _bot(
+            url, "--replies", str(scenario.replies), "--words", str(short_words), "--client-only"
+        )
+    client["short"] = short
+    with local_server(words=scenario.words, word_delay=word_delay) as url:
+        extra = ["--groups", str(scenario.groups)] if scenario.groups else []
+        if profile:
+            extra += ["--profile", profile]
+        bridge = _bot(url, *common, *extra)
+    load_after = os.getloadavg()
+    row = _derive(scenario, bridge=bridge, client=client)
+    row["load_average"] = [round(load_before[0], 2), round(load_after[0], 2)]
+    row["wall_s"] = round(time.monotonic() - started, 1)
+    print(f"{scenario.name}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    return row
+
+
+def _derive(
+    scenario: Scenario, *, bridge: dict[str, Any], client: dict[str, Any]
+) -> dict[str, Any]:
+    chunks = max(1, bridge["chunks"])
+    bot_cpu = bridge["cpu_s"] - bridge["platform_sim_cpu_s"]
+    client_per_message = client["cpu_s"] / max(1, client["replies"])
+    client_share = client_per_message * scenario.replies
+    short = client["short"]
+    per_event = (client["cpu_s"] - short["cpu_s"]) / max(1, client["chunks"] - short["chunks"])
+    per_message_fixed = (client["cpu_s"] - per_event * client["chunks"]) / max(1, client["replies"])
+    return {
+        "scenario": scenario.name,
+        **bridge,
+        "client_only": client,
+        "bot_cpu_us_per_chunk": round(1e6 * bot_cpu / chunks, 1),
+        "client_cpu_ms_per_message": round(1e3 * client_per_message, 3),
+        "client_cpu_us_per_chunk": round(1e6 * client["cpu_s"] / max(1, client["chunks"]), 1),
+        "client_cpu_us_per_event": round(1e6 * per_event, 1),
+        "client_cpu_ms_per_message_fixed": round(1e3 * per_message_fixed, 3),
+        "client_cpu_ms_per_message_at_21_events": round(
+            1e3 * (per_message_fixed + 21 * per_event), 3
+        ),
+        "bridge_cpu_us_per_chunk": round(1e6 * (bot_cpu - client_share) / chunks, 1),
+    }
+
+
+def run_soak(*, minutes: float, word_delay: float, rate: float = 5.0) -> dict[str, Any]:
+    """One bot process starting ``rate`` threads per second for ``minutes``."""
+    load_before = os.getloadavg()
+    with local_server(words=300, word_delay=word_delay) as url:
+        result = _bot(url, "--soak", str(minutes), "--rate", str(rate), "--words", "300")
+    result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    return result
