@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from benchmarks.streaming.agent import Answer
 from benchmarks.streaming.runner import RunLog
 from knowrithm_bots.core.adapter import Budget
+from knowrithm_bots.core.limits import CallKind
 from knowrithm_bots.core.streaming.layout import Layout
 from knowrithm_bots.core.testing import PlainBucket
 
@@ -78,7 +79,7 @@ _Group = tuple[int, str]  # (the budget's number in the platform's list, the sco
 
 
 def _charged(
-    budgets: Sequence[Budget], keys: Mapping[str, str], kind: str | None = None
+    budgets: Sequence[Budget], keys: Mapping[str, str], kind: CallKind | None = None
 ) -> Iterator[tuple[_Group, Budget]]:
     """The budgets a call of ``kind`` (any kind: None) in a thread with scope ``keys`` is
     charged to, each with its group."""
@@ -95,7 +96,7 @@ class _Buckets:
         self._budgets = budgets
         self._made: dict[_Group, PlainBucket] = {}
 
-    def charged(self, keys: Mapping[str, str], kind: str) -> list[PlainBucket]:
+    def charged(self, keys: Mapping[str, str], kind: CallKind) -> list[PlainBucket]:
         """The buckets a call of ``kind`` in a thread with scope ``keys`` is charged to."""
         found = []
         for group, budget in _charged(self._budgets, keys, kind):
@@ -310,7 +311,7 @@ class _Floors:
 
     def floor(self, *, thread: str, plan: _Plan, offset: int, at: float) -> float:
         message = plan.message_of(offset)
-        kind = "post" if plan.posts[message] > at else "edit"
+        kind: CallKind = "post" if plan.posts[message] > at else "edit"
         counts = [
             (budget.per / budget.rate, self._counts[group])
             for group, budget in _charged(self._budgets, self._keys[thread], kind)

@@ -3,7 +3,9 @@
 Each platform enforces exactly what the shipped adapter declares (its ``Limits``: length
 limit, per-message edit interval and budgets), so the engine runs as it does in production.
 The engine is told these budgets; the baselines are not told anything, as in the bots they
-imitate.
+imitate. Where the shipped adapter streams natively by default (Slack threads, Telegram
+private chats), the platform offers that native stream: the engine uses it, the baselines
+post and edit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from knowrithm_bots.adapters.discord.adapter import DiscordAdapter
 from knowrithm_bots.adapters.slack.adapter import SlackAdapter
 from knowrithm_bots.adapters.telegram.adapter import TelegramAdapter
 from knowrithm_bots.core.adapter import Limits
+from knowrithm_bots.core.testing import NativeBehaviour
 
 Keys = Callable[[str], Mapping[str, str]]
 
@@ -31,6 +34,10 @@ class Platform:
     many_chats: Keys
     one_chat_name: str
     many_chats_name: str
+    # The native stream the shipped adapter opens by default, in one chat and in many
+    # (None: post + edit there).
+    native_one_chat: NativeBehaviour | None = None
+    native_many_chats: NativeBehaviour | None = None
 
     def latency(self, rng: random.Random) -> Callable[[], float]:
         """One-way network delay: half the round trip, ±20 %."""
@@ -51,6 +58,10 @@ TELEGRAM = Platform(
     many_chats=lambda t: {"chat": _chat(t), "bot": "bot"},
     one_chat_name="one group",
     many_chats_name="private chats",
+    # stream_drafts (on by default): private chats stream into a sendMessageDraft draft,
+    # charged to the same budgets as messages (the adapter declares no budget of its own
+    # for drafts), which vanishes; the engine then posts the answer.
+    native_many_chats=NativeBehaviour(leftover=False, lasting=False),
 )
 
 SLACK = Platform(
@@ -61,6 +72,11 @@ SLACK = Platform(
     many_chats=lambda t: {"chat": _chat(t), "workspace": "T1"},
     one_chat_name="one channel",
     many_chats_name="channels of one workspace",
+    # native_streaming (on by default): replies in threads stream through chat.startStream /
+    # appendStream / stopStream, charged to the workspace's ~100/min "append" budget; the
+    # stream's message stays.
+    native_one_chat=NativeBehaviour(leftover=True, lasting=True),
+    native_many_chats=NativeBehaviour(leftover=True, lasting=True),
 )
 
 DISCORD = Platform(
@@ -74,6 +90,11 @@ DISCORD = Platform(
 )
 
 PLATFORMS = (TELEGRAM, SLACK, DISCORD)
+
+
+def one_reply_native(platform: Platform) -> NativeBehaviour | None:
+    """The native stream of a single reply (a private chat on Telegram, else one channel)."""
+    return platform.native_many_chats if platform is TELEGRAM else platform.native_one_chat
 
 
 def one_reply_keys(platform: Platform) -> Keys:

@@ -3,9 +3,10 @@
 Every policy receives the same tokens at the same (virtual) times through a ``Sink``. The
 baselines are written the way such bots are: one loop per reply that looks at the text
 whenever a chunk arrives, edits when its rule says so (awaiting the call), sleeps the
-``retry_after`` of a 429 and tries again, and ends with a final edit. They see everything
-generated so far at each check (as bots that read the stream concurrently do), which is
-the kindest reading of them.
+``retry_after`` of a 429 that reaches it and tries again, and ends with a final edit. Each
+call goes through the platform's client library as modelled in ``libraries.py`` (its
+queueing and its own 429 handling come first). They see everything generated so far at each
+check (as bots that read the stream concurrently do), which is the kindest reading of them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from benchmarks.streaming.libraries import Library, library_for
 from knowrithm_bots.core.adapter import Adapter
 from knowrithm_bots.core.clock import Clock
 from knowrithm_bots.core.errors import PlatformRateLimited
@@ -82,14 +85,19 @@ class _Edits:
 
     last_at: float
     last_length: int
+    # Characters a rule adds to its threshold after refusals (n3d1117 adds 5 per failure).
+    backoff: int = 0
 
 
 Rule = Callable[[float, int, _Edits], bool]  # (now, length of text so far, last edit) -> edit?
 
 
 class _BaselineSink:
-    def __init__(self, *, adapter: Adapter, thread: str, clock: Clock, rule: Rule) -> None:
+    def __init__(
+        self, *, adapter: Adapter, library: Library, thread: str, clock: Clock, rule: Rule
+    ) -> None:
         self._adapter = adapter
+        self._library = library
         self._thread = thread
         self._clock = clock
         self._rule = rule
@@ -135,15 +143,27 @@ class _BaselineSink:
                 for index, segment in enumerate(segments):
                     if index < len(self._ids):
                         if self._shown[index] != segment:
-                            await self._adapter.edit(
-                                thread=self._thread, message_id=self._ids[index], text=segment
+                            await self._library.send(
+                                kind="edit",
+                                thread=self._thread,
+                                call=partial(
+                                    self._adapter.edit,
+                                    thread=self._thread,
+                                    message_id=self._ids[index],
+                                    text=segment,
+                                ),
                             )
                             self._shown[index] = segment
                     else:
-                        posted = await self._adapter.post(thread=self._thread, text=segment)
+                        posted = await self._library.send(
+                            kind="post",
+                            thread=self._thread,
+                            call=partial(self._adapter.post, thread=self._thread, text=segment),
+                        )
                         self._ids.append(posted.id)
                         self._shown.append(segment)
             except PlatformRateLimited as exc:
+                edits.backoff += 5
                 await self._clock.sleep(exc.retry_after)
                 text = self._final if self._final is not None else self._text
                 continue
@@ -152,13 +172,22 @@ class _BaselineSink:
             return
 
 
-@dataclass(frozen=True)
+@dataclass
 class BaselinePolicy:
+    """A baseline rule on ``platform``'s client library (one library for the whole bot)."""
+
     name: str
     rule: Rule
+    platform: str
+    seed: int = 0
+    _library: Library | None = None
 
     def open(self, *, adapter: Adapter, thread: str, clock: Clock) -> Sink:
-        return _BaselineSink(adapter=adapter, thread=thread, clock=clock, rule=self.rule)
+        if self._library is None:
+            self._library = library_for(platform=self.platform, adapter=adapter, seed=self.seed)
+        return _BaselineSink(
+            adapter=adapter, library=self._library, thread=thread, clock=clock, rule=self.rule
+        )
 
 
 def _every_chunk(now: float, length: int, edits: _Edits) -> bool:
@@ -169,20 +198,24 @@ def _every(seconds: float) -> Rule:
     return lambda now, length, edits: now - edits.last_at >= seconds
 
 
-def _cutoff(length: int) -> int:
-    """New characters needed before an edit, growing with the answer (a popular Telegram bot's
-    rule for private chats: 15 at first, 90 once the answer is long)."""
+def _cutoff(length: int, *, group: bool) -> int:
+    """New characters needed before an edit, growing with the answer: n3d1117's
+    chatgpt-telegram-bot, 15/25/45/90 in private chats and 50/90/120/180 in groups."""
+    steps = (50, 90, 120, 180) if group else (15, 25, 45, 90)
     if length > 1000:
-        return 90
+        return steps[3]
     if length > 200:
-        return 45
+        return steps[2]
     if length > 50:
-        return 25
-    return 15
+        return steps[1]
+    return steps[0]
 
 
-def _characters(now: float, length: int, edits: _Edits) -> bool:
-    return length - edits.last_length >= _cutoff(length)
+def _characters(*, group: bool) -> Rule:
+    def rule(now: float, length: int, edits: _Edits) -> bool:
+        return length - edits.last_length >= _cutoff(length, group=group) + edits.backoff
+
+    return rule
 
 
 # --- a floor for CPU: the simulation alone -------------------------------------------------
@@ -208,18 +241,34 @@ class NullPolicy:
         return _NullSink()
 
 
-_POLICIES: dict[str, Callable[[], Policy]] = {
-    "engine": EnginePolicy,
-    "every chunk": lambda: BaselinePolicy("every chunk", _every_chunk),
-    "every 500 ms": lambda: BaselinePolicy("every 500 ms", _every(0.5)),
-    "15-90 new chars": lambda: BaselinePolicy("15-90 new chars", _characters),
-    "every 1 s": lambda: BaselinePolicy("every 1 s", _every(1.0)),
-    "simulation only": NullPolicy,
-}
-
-POLICY_NAMES = tuple(_POLICIES)  # the engine first, the CPU reference last
+# The fixed intervals swept for the calls-against-staleness curve (seconds between edits).
+SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
-def make_policy(name: str) -> Policy:
-    """A fresh policy (the engine's pacer must not carry over between runs)."""
-    return _POLICIES[name]()
+def sweep_name(seconds: float) -> str:
+    return f"every {seconds:g} s"
+
+
+SWEEP_NAMES = tuple(sweep_name(seconds) for seconds in SWEEP)
+CHARACTERS = "n3d1117 cut-offs"
+# The engine first, the CPU reference last.
+POLICY_NAMES = ("engine", "every chunk", CHARACTERS, *SWEEP_NAMES, "simulation only")
+
+
+def make_policy(name: str, *, platform: str, group: bool, seed: int = 0) -> Policy:
+    """A fresh policy (the engine's pacer and a library's queues must not carry over).
+
+    ``group``: the replies share one chat (a Telegram group, a channel), where n3d1117's bot
+    uses its group cut-offs."""
+    if name == "engine":
+        return EnginePolicy()
+    if name == "simulation only":
+        return NullPolicy()
+    if name == "every chunk":
+        return BaselinePolicy(name, _every_chunk, platform, seed)
+    if name == CHARACTERS:
+        return BaselinePolicy(name, _characters(group=group), platform, seed)
+    for seconds in SWEEP:
+        if name == sweep_name(seconds):
+            return BaselinePolicy(name, _every(seconds), platform, seed)
+    raise ValueError(f"no policy is called {name!r}")

@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from benchmarks.streaming.agent import Answer, make_answer
-from benchmarks.streaming.platforms import Keys, Platform, one_reply_keys
+from benchmarks.streaming.platforms import Keys, Platform, one_reply_keys, one_reply_native
 from benchmarks.streaming.policies import Policy, Sink
 from benchmarks.streaming.virtual_time import LoopClock, VirtualTimeLoop
+from benchmarks.streaming.wire import WirePlatform
 from knowrithm_bots.core.adapter import Budget
-from knowrithm_bots.core.testing import FakePlatformAdapter
+from knowrithm_bots.core.testing import NativeBehaviour
 
 RUN_LIMIT = 48 * 3600.0  # virtual seconds; a policy still going after two days has failed
 
@@ -25,8 +26,9 @@ class Scenario:
     """``replies`` concurrent replies, all asked at t=0: ``single``, ``one chat``, ``many``.
 
     A strained scenario's platform enforces only ``enforce_share`` of every declared rate
-    (the engine is still told the declared budgets) and refuses the next call with a 429 at
-    each of ``injected_429s`` (virtual seconds).
+    (the engine is still told the declared budgets), refuses the next call with a 429 at
+    each of ``injected_429s`` (virtual seconds) and, with ``punish_repeats``, lengthens
+    ``retry_after`` for repeated 429s as Telegram does (``wire.WirePlatform``).
     """
 
     name: str
@@ -34,6 +36,9 @@ class Scenario:
     shape: str
     enforce_share: float = 1.0
     injected_429s: tuple[float, ...] = ()
+    punish_repeats: bool = False
+    # Offer the native streams the shipped adapters use by default (the engine takes them).
+    native_streams: bool = True
 
     @property
     def strained(self) -> bool:
@@ -43,6 +48,13 @@ class Scenario:
         if self.shape == "many":
             return [f"c{i}#0" for i in range(self.replies)]
         return [f"c0#{i}" for i in range(self.replies)]
+
+    def native(self, platform: Platform) -> NativeBehaviour | None:
+        if not self.native_streams:
+            return None
+        if self.shape == "single":
+            return one_reply_native(platform)
+        return platform.native_many_chats if self.shape == "many" else platform.native_one_chat
 
     def keys(self, platform: Platform) -> Keys:
         if self.shape == "single":
@@ -59,7 +71,7 @@ class RunLog:
     policy: str
     threads: list[str]
     answers: list[Answer]
-    adapter: FakePlatformAdapter
+    adapter: WirePlatform
     keys: Keys
     cpu_seconds: float
     virtual_seconds: float
@@ -92,7 +104,7 @@ def _enforced(platform: Platform, share: float) -> tuple[Budget, ...]:
     return tuple(replace(b, rate=b.rate * share) for b in platform.limits.budgets)
 
 
-async def _inject(adapter: FakePlatformAdapter, times: Sequence[float]) -> None:
+async def _inject(adapter: WirePlatform, times: Sequence[float]) -> None:
     for at in times:
         await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
         adapter.rate_limit_next(retry_after=1.0)
@@ -103,7 +115,8 @@ async def _run(
 ) -> RunLog:
     clock = LoopClock()
     keys = scenario.keys(platform)
-    adapter = FakePlatformAdapter(
+    adapter = WirePlatform(
+        punish_repeats=scenario.punish_repeats,
         clock=clock,
         limits=platform.limits,
         enforce=_enforced(platform, scenario.enforce_share),
@@ -111,6 +124,7 @@ async def _run(
         keys=keys,
         name=platform.name,
         keep_texts=False,
+        native=scenario.native(platform),
     )
     threads = scenario.threads()
     injector = asyncio.create_task(_inject(adapter, scenario.injected_429s))

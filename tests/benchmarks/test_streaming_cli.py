@@ -16,7 +16,12 @@ def test_one_scenario_with_another_seed_writes_only_where_told(tmp_path: Path) -
     record = json.loads((tmp_path / "streaming.json").read_text())
     assert record["seed"] == 7
     assert {row["scenario"] for row in record["results"]} == {"1 reply"}
-    assert {row["policy"] for row in record["results"]} == {"engine", "every 1 s"}
+    assert {row["policy"] for row in record["results"]} == {
+        "engine",
+        "every 1 s",
+        "every 2 s",
+        "n3d1117 cut-offs",
+    }
     engine = [row for row in record["results"] if row["policy"] == "engine"]
     assert [row["rate_limited"] for row in engine] == [0, 0, 0]
     assert {(check["platform"], check["scenario"]) for check in record["targets"]} == {
