@@ -132,6 +132,11 @@ class SlackNativeStream(NativeStream):
         try:
             await self._stopper.stop(message, markdown_text=rest or None)
         except StreamRefused as exc:
+            if exc.code == NOT_STREAMING and not rest:
+                # Slack closed the stream itself (idle ~30 s, e.g. while stops queue at
+                # Tier 2) after it showed the whole answer: there is nothing left to show,
+                # and handing over to post + edit would post the answer a second time.
+                return [Posted(id=message.encode())]
             await self._refused(exc)
             if self._stopped_by_user:
                 return [Posted(id=message.encode())]

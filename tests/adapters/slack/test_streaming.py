@@ -86,6 +86,27 @@ async def test_stream_expiring_mid_answer_continues_in_the_same_message(
 
 
 @pytest.mark.knowrithm_modes("streaming")
+async def test_a_stream_closed_by_slack_after_showing_the_whole_answer_is_the_answer() -> None:
+    # The first start is refused with a 429, so the answer is whole before the stream
+    # opens: the stream starts with all of it and is stopped at once; Slack (idle TTL 0
+    # here, ~30 s in life, when stops queue at Tier 2) has closed it by then.
+    answer = " ".join(f"word{n}" for n in range(10))
+    async with SlackEmulator(stream_idle_ttl=0.0) as emu:
+        emu.fail_next("chat.startStream", "ratelimited", status=429, retry_after=1)
+        server = slow_server(answer, word_delay=0.001)
+        async with server, slack_bot(emu, server) as bot:
+            await bot.send(events.app_mention(text=f"{MENTION} quick"))
+            await bot.settle()
+
+    assert [c.error for c in emu.calls_to("chat.stopStream")] == ["message_not_in_streaming_state"]
+    # Shown once, in the stream's message: not posted a second time.
+    (message,) = emu.bot_messages(ids.CHANNEL_ID)
+    assert (message.is_stream, message.stream_state, message.text) == (True, "expired", answer)
+    assert not emu.calls_to("chat.postMessage")
+    assert bot.replies() == [answer]
+
+
+@pytest.mark.knowrithm_modes("streaming")
 async def test_an_answer_longer_than_a_stream_rolls_over(emu: SlackEmulator) -> None:
     answer = long_lines(30)  # about 15,000 characters
     async with slow_server(answer, word_delay=0.002) as server, slack_bot(emu, server) as bot:
