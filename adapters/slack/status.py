@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,6 +23,11 @@ log = logging.getLogger(__name__)
 # Answers meaning the app cannot set statuses anywhere in the workspace.
 WORKSPACE_WIDE = frozenset({"feature_not_enabled", "unknown_method", "method_deprecated"})
 
+# Slack keeps a status for two minutes unless the bot replies (assistant.threads.setStatus,
+# "A two minute timeout applies"): one call shows it, and it is set again only before it
+# would lapse, however often the engine asks for its typing indicator.
+REFRESH_AFTER = 90.0
+
 
 class ThinkingStatus:
     """Shows ``text`` as the thread's status; gives up quietly where Slack does not allow it.
@@ -31,12 +38,22 @@ class ThinkingStatus:
     status itself when the bot replies.
     """
 
-    def __init__(self, *, client: AsyncWebClient, text: str) -> None:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        text: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._text = text
+        self._clock = clock
         self._off_teams: set[str] = set()
         self._off_channels: Lru[tuple[str, str], bool] = Lru(size=2000)
-        self._shown: Lru[str, bool] = Lru(size=2000)
+        self._shown: Lru[str, float] = Lru(size=2000)  # thread → when its status was set
+        # A status is cosmetic: after a 429 the workspace gets none until Slack's
+        # Retry-After has passed, rather than a refused call from every waiting thread.
+        self._quiet_until: dict[str, float] = {}
 
     def _available(self, thread: ThreadKey) -> bool:
         return (
@@ -49,12 +66,24 @@ class ThinkingStatus:
     async def show(self, thread: ThreadKey) -> None:
         if not self._available(thread):
             return
-        if await self._set(thread, self._text):
-            self._shown.put(thread.encode(), value=True)
+        now = self._clock()
+        if self._quiet_until.get(thread.team, 0.0) > now:
+            return
+        shown_at = self._shown.get(thread.encode())
+        if shown_at is not None and now - shown_at < REFRESH_AFTER:
+            return
+        try:
+            done = await self._set(thread, self._text)
+        except PlatformRateLimited as exc:
+            self._quiet_until[thread.team] = now + exc.retry_after
+            log.debug("thinking status rate limited in %s: %s", thread.team, exc)
+            return
+        if done:
+            self._shown.put(thread.encode(), value=now)
 
     async def clear(self, thread: ThreadKey) -> None:
         """Remove a status nothing replaced (the answer could not be posted)."""
-        if self._shown.pop(thread.encode()) and self._available(thread):
+        if self._shown.pop(thread.encode()) is not None and self._available(thread):
             await self._set(thread, "")
 
     def forget(self, thread: ThreadKey) -> None:
