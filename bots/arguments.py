@@ -53,15 +53,25 @@ class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpF
         return super()._get_help_string(action)
 
 
-def port(text: str) -> int:
-    """A TCP port to listen on; 0 lets the system pick a free one."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
-    return value
+def whole_number(*, least: int, most: int, what: str) -> Callable[[str], int]:
+    """A whole number from ``least`` to ``most``; ``what`` names it in the refusal."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            value = least - 1
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"must be {what} from {least} to {most}, not {text!r}")
+        return value
+
+    return parse
+
+
+# A TCP port to listen on; 0 lets the system pick a free one.
+port = whole_number(least=0, most=65535, what="a port number")
+# How many words the local agent answers with, for load tests.
+answer_words = whole_number(least=1, most=100_000, what="a whole number")
 
 
 def seconds(*, most: float) -> Callable[[str], float]:
@@ -79,17 +89,6 @@ def seconds(*, most: float) -> Callable[[str], float]:
         return value
 
     return parse
-
-
-def answer_words(text: str) -> int:
-    """How many words the local agent answers with: 1 to 100,000."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, not {text!r}")
-    return value
 
 
 def host(text: str) -> str:

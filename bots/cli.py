@@ -191,7 +191,7 @@ async def _local_knowrithm(
     host: str,
     port: int,
     delay: float,
-    answer_words: int | None = None,
+    answer_words: int | None,
     documented: bool,
     signals: StopSignals,
 ) -> None:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from pathlib import Path
-
 import httpx
 
 from knowrithm_bots.core.knowrithm import KnowrithmClient
+from tests.adapters.test_console import run_cli
 from tests.bots.local_process import local_knowrithm_process
-from tests.support import env_without_proxies
-
-BIN = Path(sys.executable).parent
 
 
 async def test_the_documented_flag_serves_answers_without_a_stream_url() -> None:
@@ -39,17 +33,8 @@ async def test_answer_words_makes_every_answer_that_many_numbered_words() -> Non
     assert answer.content == "q7: w1 w2 w3 w4 w5"
 
 
-async def test_answer_words_out_of_range_is_refused_in_one_sentence() -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "knowrithm-bots"),
-        "local-knowrithm",
-        "--answer-words",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env_without_proxies(),
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 2
-    assert stderr.decode().count("\n") == 1
-    assert "--answer-words: must be a whole number from 1 to 100000, not '0'" in stderr.decode()
+def test_answer_words_out_of_range_is_refused_in_one_sentence() -> None:
+    result = run_cli("local-knowrithm", "--answer-words", "0", timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "--answer-words: must be a whole number from 1 to 100000, not '0'" in result.stderr
