@@ -488,21 +488,11 @@ class Bridge:
             shown = await self._respond(adapter, _cleaned(event), tracker, timing)
             # Final: shown in full, or a sentence saying why not. Only now is the event done;
             # a stop or crash before this leaves the record for the next run to finish.
-            await self._mark_done(event, tracker)
+            await tracker.finish()
         finally:
             timing.close()
             self._answering.discard(tracker.reply.key)
             await adapter.reply_done(thread=event.thread, message_ids=shown)
-
-    async def _mark_done(self, event: Inbound, tracker: Tracker) -> None:
-        if tracker.done:
-            return
-        try:
-            await self._replies.finish(event)
-        except StoreError as exc:
-            log.error("thread %s: could not mark the answer done: %s", event.thread, exc)
-        else:
-            tracker.done = True
 
     async def _tell(self, event: Inbound, text: str) -> None:
         adapter = self._adapters[event.adapter]
@@ -570,7 +560,7 @@ class Bridge:
             # Done before the buttons: they wait their turn in a budget the other answers
             # share, and a crash while they wait must not make the next run redo an answer
             # shown in full (rating by reaction still works without them).
-            await self._mark_done(event, tracker)
+            await tracker.finish()
             await self._offer_feedback(adapter, event.thread, ids)
             return ids
         except (KnowrithmBotsError, PlatformError) as exc:

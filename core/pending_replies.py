@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.events import Author, ContextMessage, Inbound, InboundFile, Origin
 from knowrithm_bots.core.store import JSON, Store
 
@@ -226,7 +227,7 @@ class Tracker:
     def __init__(self, *, replies: PendingReplies, reply: PendingReply) -> None:
         self._replies = replies
         self.reply = reply
-        self.done = False  # the record is gone: the answer is shown in full
+        self._finished = False
 
     async def update(self, **changes: Any) -> None:
         self.reply = dataclasses.replace(self.reply, **changes)
@@ -234,6 +235,18 @@ class Tracker:
             await self._replies.save(self.reply)
         except Exception as exc:
             log.warning("%s: could not record how far the answer got: %s", self.reply.key, exc)
+
+    async def finish(self) -> None:
+        """The answer is final: mark its event done and drop the record, once. A failure is
+        logged; the record then stays for the next run to finish."""
+        if self._finished:
+            return
+        try:
+            await self._replies.finish(self.reply.event)
+        except StoreError as exc:
+            log.error("%s: could not mark the answer done: %s", self.reply.key, exc)
+        else:
+            self._finished = True
 
     async def shown(self, message_ids: list[str]) -> None:
         if tuple(message_ids) != self.reply.shown:
