@@ -18,13 +18,11 @@ from typing import Any
 
 from knowrithm_bots.core.adapter import Budget, NativeStream, Posted
 from knowrithm_bots.core.errors import PlatformError, PlatformRateLimited
-from knowrithm_bots.core.limits import CallKind
 from knowrithm_bots.core.testing import (
     FakeNativeStream,
     FakePlatformAdapter,
     NativeBehaviour,
     PlainBucket,
-    PlatformCall,
 )
 
 # Refusals closer together than this on one scope count as repeated flooding.
@@ -75,53 +73,18 @@ class WirePlatform(FakePlatformAdapter):
             return None
         return _RecordedStream(adapter=self, thread=thread, behaviour=self.native)
 
-    def _bucket(self, budget: Budget, key: str) -> PlainBucket:
-        bucket = self._buckets.get((budget, key))
-        if bucket is None:
-            bucket = _HeaderBucket(rate=budget.rate / budget.per, burst=budget.burst)
-            self._buckets[(budget, key)] = bucket
-        return bucket
+    def _new_bucket(self, budget: Budget) -> PlainBucket:
+        return _HeaderBucket(rate=budget.rate / budget.per, burst=budget.burst)
 
-    async def arrive(
-        self, *, kind: CallKind, thread: str, message_id: str | None, text: str | None
+    def _accepted(
+        self,
+        now: float,
+        *,
+        thread: str,
+        charged: Sequence[tuple[Budget, str]],
+        buckets: Sequence[PlainBucket],
     ) -> None:
-        await self.network()
-        now = self.clock.monotonic()
-        keys = self.budget_keys(thread=thread)
-        charged = [
-            (budget, keys[budget.scope])
-            for budget in self._enforce
-            if budget.scope in keys and budget.charges(kind)
-        ]
-        scopes = tuple(f"{budget.scope}:{key}" for budget, key in charged)
-        buckets = [self._bucket(budget, key) for budget, key in charged]
-        error: PlatformError | None = self._injected.pop(0) if self._injected else None
-        if error is None:
-            error = self._judge(now, scopes, buckets)
-        if error is None:
-            for bucket in buckets:
-                bucket.take(now)
-            self.headers[thread] = self._headers(now, charged, buckets)
-        self.calls.append(
-            PlatformCall(
-                kind=kind,
-                thread=thread,
-                message_id=message_id,
-                text=text if self._keep_texts else None,
-                at=now,
-                outcome=(
-                    "ok"
-                    if error is None
-                    else "429"
-                    if isinstance(error, PlatformRateLimited)
-                    else "error"
-                ),
-                scopes=scopes,
-            )
-        )
-        if error is not None:
-            await self.network()
-            raise error
+        self.headers[thread] = self._headers(now, charged, buckets)
 
     def _judge(
         self, now: float, scopes: Sequence[str], buckets: Sequence[PlainBucket]

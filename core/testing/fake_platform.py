@@ -178,12 +178,11 @@ class FakePlatformAdapter(Adapter):
         error: PlatformError | None = self._injected.pop(0) if self._injected else None
         if error is None:
             buckets = [self._bucket(budget, key) for budget, key in charged]
-            wait = max((b.ready_at(now) for b in buckets), default=now) - now
-            if wait > 1e-9:
-                error = PlatformRateLimited("too many requests", retry_after=float(math.ceil(wait)))
-            else:
+            error = self._judge(now, scopes, buckets)
+            if error is None:
                 for bucket in buckets:
                     bucket.take(now)
+                self._accepted(now, thread=thread, charged=charged, buckets=buckets)
         outcome = "ok" if error is None else "error"
         if isinstance(error, PlatformRateLimited):
             outcome = "429"
@@ -202,12 +201,34 @@ class FakePlatformAdapter(Adapter):
             await self.network()
             raise error
 
+    def _judge(
+        self, now: float, scopes: Sequence[str], buckets: Sequence[PlainBucket]
+    ) -> PlatformError | None:
+        """The 429 a call charged to ``buckets`` (named ``scopes``) earns now, if any: a
+        subclass may judge more harshly."""
+        wait = max((b.ready_at(now) for b in buckets), default=now) - now
+        if wait > 1e-9:
+            return PlatformRateLimited("too many requests", retry_after=float(math.ceil(wait)))
+        return None
+
+    def _accepted(
+        self,
+        now: float,
+        *,
+        thread: str,
+        charged: Sequence[tuple[Budget, str]],
+        buckets: Sequence[PlainBucket],
+    ) -> None:
+        """A call went through, its buckets charged: a subclass may answer with more."""
+
     def _bucket(self, budget: Budget, key: str) -> PlainBucket:
         bucket = self._buckets.get((budget, key))
         if bucket is None:
-            rate = budget.rate / budget.per
-            bucket = self._buckets[(budget, key)] = PlainBucket(rate=rate, burst=budget.burst)
+            bucket = self._buckets[(budget, key)] = self._new_bucket(budget)
         return bucket
+
+    def _new_bucket(self, budget: Budget) -> PlainBucket:
+        return PlainBucket(rate=budget.rate / budget.per, burst=budget.burst)
 
     def _check_text(self, text: str) -> None:
         if not text.strip():
