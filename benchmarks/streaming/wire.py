@@ -25,6 +25,11 @@ from knowrithm_bots.core.testing import (
     PlainBucket,
 )
 
+# Telegram documents only that retry_after is "the number of seconds left to wait" (Bot API,
+# ResponseParameters). That it grows with repeated floods is reported, not documented:
+# tdlib/telegram-bot-api issue #535 saw each recurring 429 of a chat carry a longer
+# retry_after than the last. The window, doubling and cap below are our model of that
+# report, a harsher platform on purpose, not a recorded figure.
 # Refusals closer together than this on one scope count as repeated flooding.
 STRIKE_WINDOW = 30.0
 # The most a repeated violation stretches a retry_after (2**5 = 32 times the base wait), and
