@@ -133,9 +133,10 @@ class SlackNativeStream(NativeStream):
             await self._stopper.stop(message, markdown_text=rest or None)
         except StreamRefused as exc:
             if exc.code == NOT_STREAMING and not rest:
-                # Slack closed the stream itself (idle ~30 s, e.g. while stops queue at
-                # Tier 2) after it showed the whole answer: there is nothing left to show,
-                # and handing over to post + edit would post the answer a second time.
+                # Slack closed the stream itself (idle ~30 s, PLATFORMS.md "Slack chat
+                # streams"; e.g. while stops queue at Tier 2) after it showed the whole
+                # answer: nothing is left to show, and handing over to post + edit would
+                # post the answer a second time.
                 return [Posted(id=message.encode())]
             await self._refused(exc)
             if self._stopped_by_user:
