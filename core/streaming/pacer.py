@@ -149,15 +149,19 @@ class Pacer:
 
     async def turn(
         self, *, lane: Lane, since: float, first: bool = False, final: bool = False
-    ) -> None:
+    ) -> float:
         """Wait until a call charged to ``lane`` may go; ``since`` is when the oldest text
         this call will show arrived (staler goes first). ``first`` marks a reply with
         nothing visible yet, ``final`` a call the reply cannot do without (its final text,
         or the post of a message it rolled into): first posts go before those, and those
         before every refresh; only they may spend the burst. The turn is spent on return:
-        give it back with ``refund`` if the call is not made."""
+        give it back with ``refund`` if the call is not made.
+
+        Return the moment the buckets were charged (for a shared budget, when the store was
+        asked): the call's arrival is uncertain from then on, so a round trip counted from
+        it measures the arrival jitter (``observed``) with the wait to send included."""
         if not lane.buckets:
-            return
+            return self._clock.monotonic()
         loop = asyncio.get_running_loop()
         urgent = first or final
         rank = since - FIRST_TEXT_PRIORITY * (2 if first else 1 if final else 0)
@@ -167,22 +171,22 @@ class Pacer:
         self._scheduler.submit(lane=lane, waiter=waiter, now=self._clock.monotonic())
         if not waiter.future.done():
             self._arm()
-            try:
-                await waiter.future
-            except asyncio.CancelledError:
-                if self._scheduler.cancel(waiter):
-                    self.refund(lane=lane)
-                if not self._scheduler.waiting:
-                    self._stop_timer()
-                raise
+        try:
+            charged = await waiter.future
+        except asyncio.CancelledError:
+            if self._scheduler.cancel(waiter):
+                self.refund(lane=lane)
+            if not self._scheduler.waiting:
+                self._stop_timer()
+            raise
         shared = self._shared
         if shared is None:
-            return
+            return charged
         twins = [bucket for bucket in lane.buckets if bucket.shared is not None]
         if not twins:
-            return
+            return charged
         try:
-            await shared.take(buckets=twins, rank=(rank, waiter.seq), full=not urgent)
+            return await shared.take(buckets=twins, rank=(rank, waiter.seq), full=not urgent)
         except asyncio.CancelledError:
             self.refund(lane=lane)  # the local turn was granted; the shared one never was
             raise

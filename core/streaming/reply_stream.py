@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from knowrithm_bots.core.adapter import (
     Adapter,
@@ -29,6 +30,8 @@ from knowrithm_bots.core.streaming.progress import Progress
 from knowrithm_bots.core.streaming.scheduler import Lane
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = ["RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
 
@@ -327,15 +330,18 @@ class ReplyStream:
             # A refresh's place in line is not the final text's: when ``finish`` comes
             # first, the turn is withdrawn and the final text asks again.
             if self._final is not None:
-                await turn
-            elif not await _unless(self._finishing, turn):
-                continue
+                charged = await turn
+            else:
+                granted = await _unless(self._finishing, turn)
+                if granted is None:
+                    continue
+                charged = granted.result()
             # The turn may have taken a while: show the newest text, not the text that asked.
             newest = self._next_step()
             if newest is None or (newest.kind, newest.index) != (step.kind, step.index):
                 self._pacer.refund(lane=lane)
                 continue
-            await self._perform(newest, lane=lane)
+            await self._perform(newest, lane=lane, charged=charged)
 
     def _target(self) -> str:
         return self._final if self._final is not None else self._text
@@ -405,7 +411,8 @@ class ReplyStream:
             return 0.0
         return min(gap, LEAD_SHARE * self._route.budget_interval)
 
-    async def _perform(self, step: Step, *, lane: Lane) -> None:
+    async def _perform(self, step: Step, *, lane: Lane, charged: float) -> None:
+        """Make ``step``'s call; ``charged`` is when its turn was charged to the budgets."""
         sent_at = self._clock.monotonic()
         final = self._final is not None
         try:
@@ -438,9 +445,9 @@ class ReplyStream:
         self._outages.recovered()
         self._refused = None
         self._refresh_failures = 0
-        round_trip = self._clock.monotonic() - sent_at
-        self._observe_latency(round_trip)
-        self._pacer.observed(route=self._route, round_trip=round_trip)
+        answered_at = self._clock.monotonic()
+        self._observe_latency(answered_at - sent_at)
+        self._pacer.observed(route=self._route, round_trip=answered_at - min(charged, sent_at))
         self._pacer.succeeded(lane=lane)
         self._progress.shown(upto=self._shown_upto(self._target()))
 
@@ -543,9 +550,9 @@ class ReplyStream:
                 await task
 
 
-async def _unless(event: asyncio.Event, work: Awaitable[None]) -> bool:
+async def _unless(event: asyncio.Event, work: Awaitable[T]) -> asyncio.Future[T] | None:
     """Await ``work`` unless ``event`` is set first, which cancels it (and waits until it
-    has wound down, so a withdrawn turn is given back); True when ``work`` finished."""
+    has wound down, so a withdrawn turn is given back); the finished ``work``, or None."""
     working = asyncio.ensure_future(work)
     waking = asyncio.ensure_future(event.wait())
     try:
@@ -556,9 +563,9 @@ async def _unless(event: asyncio.Event, work: Awaitable[None]) -> bool:
             working.cancel()
         await asyncio.wait({working})
     if working.cancelled():
-        return False
+        return None
     working.result()
-    return True
+    return working
 
 
 def _with_notice(partial: str, notice: str) -> str:

@@ -22,12 +22,13 @@ from knowrithm_bots.core.streaming.budgets import EPSILON, TokenBucket
 
 
 class Waiter:
-    """One call waiting for its turn; ``since`` is when its oldest unshown text arrived."""
+    """One call waiting for its turn; ``since`` is when its oldest unshown text arrived. The
+    future gives the moment the turn was granted."""
 
     __slots__ = ("cancelled", "full", "future", "seq", "since")
 
     def __init__(
-        self, *, since: float, seq: int, future: asyncio.Future[None], full: bool = False
+        self, *, since: float, seq: int, future: asyncio.Future[float], full: bool = False
     ) -> None:
         self.since = since
         self.seq = seq
@@ -151,7 +152,7 @@ class Scheduler:
                 bucket.take(now)
             lane.pop()
             self.waiting -= 1
-            head.future.set_result(None)
+            head.future.set_result(now)
 
     def _park(self, lane: Lane, bucket: TokenBucket, now: float) -> None:
         head = lane.head()

@@ -57,9 +57,10 @@ class SharedPacing:
 
     async def take(
         self, *, buckets: Sequence[TokenBucket], rank: tuple[float, int], full: bool
-    ) -> None:
+    ) -> float:
         """Wait until the shared twins of ``buckets`` give one call (``full``: without
-        spending their burst), or the store fails; ``rank`` orders waiters, lowest first."""
+        spending their burst), or the store fails; ``rank`` orders waiters, lowest first.
+        Return when the take that gave the call was sent: the store granted it after that."""
         key = tuple(_state(bucket).key for bucket in buckets)
         gate = self._gates.get(key)
         if gate is None:
@@ -68,7 +69,7 @@ class SharedPacing:
                 clock=self._clock,
                 done=functools.partial(self._gates.pop, key, None),
             )
-        await gate.wait(rank=rank, full=full)
+        return await gate.wait(rank=rank, full=full)
 
     def block(self, *, buckets: Sequence[TokenBucket], retry_after: float) -> None:
         """Tell the other instances about a 429 on ``buckets`` (in the background: the
@@ -165,7 +166,7 @@ def _state(bucket: TokenBucket) -> SharedState:
 class _Waiter:
     __slots__ = ("full", "future")
 
-    def __init__(self, *, full: bool, future: asyncio.Future[None]) -> None:
+    def __init__(self, *, full: bool, future: asyncio.Future[float]) -> None:
         self.full = full
         self.future = future
 
@@ -188,7 +189,7 @@ class _Gate:
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
 
-    async def wait(self, *, rank: tuple[float, int], full: bool) -> None:
+    async def wait(self, *, rank: tuple[float, int], full: bool) -> float:
         waiter = _Waiter(full=full, future=asyncio.get_running_loop().create_future())
         heapq.heappush(self._heap, (rank, waiter))
         if self._heap[0][1] is waiter:
@@ -196,7 +197,7 @@ class _Gate:
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="shared budget gate")
         try:
-            await waiter.future
+            return await waiter.future
         except asyncio.CancelledError:
             self._wake.set()  # it may be the head the runner is sleeping for
             raise
@@ -210,6 +211,7 @@ class _Gate:
         try:
             while (head := self._head()) is not None:
                 self._wake.clear()
+                asked = self._clock.monotonic()
                 wait = await self._attempt(full=head.full)
                 if wait <= 0.0:
                     # The token goes to whoever is most urgent now; one who came meanwhile
@@ -217,7 +219,7 @@ class _Gate:
                     granted = self._head()
                     if granted is not None:
                         heapq.heappop(self._heap)
-                        granted.future.set_result(None)
+                        granted.future.set_result(asked)
                     continue
                 await self._sleep(wait)
         finally:

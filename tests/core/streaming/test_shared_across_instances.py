@@ -10,7 +10,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,8 @@ from knowrithm_bots.core.adapter import Budget, Limits
 from knowrithm_bots.core.clock import SystemClock
 from knowrithm_bots.core.errors import PlatformRateLimited
 from knowrithm_bots.core.store.redis_budgets import RedisBudgets
-from knowrithm_bots.core.streaming import Pacer
+from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.shared_budgets import SharedBucket, SharedGrant
 from knowrithm_bots.core.testing import FakePlatformAdapter
 from tests.core.streaming.test_shared_budget import most_in_any_window
 from tests.redis_server import RedisServer, started_server
@@ -32,7 +33,8 @@ CALLS = 12  # per reply
 
 # The platform forgives one call of the burst: on two busy cores, calls granted a token's
 # time apart may reach it a few ms closer together than that (the pacers' jitter reserve
-# covers the spread of the round trips they measure, not every stall of the event loop).
+# covers the spread of the trips they measure from each charge, not a stall longer than any
+# of those).
 # The calls are also judged against the declared budget itself (``within_budget``).
 FORGIVING = Budget(scope="chat", rate=CHAT.rate, per=CHAT.per, burst=CHAT.burst + 1)
 
@@ -53,14 +55,13 @@ async def reply(pacer: Pacer, fake: FakePlatformAdapter, *, thread: str, calls: 
     lane = route.lane("post")
     made = 0
     while made < calls:
-        await pacer.turn(lane=lane, since=time.monotonic(), final=True)
-        sent = time.monotonic()
+        charged = await pacer.turn(lane=lane, since=time.monotonic(), final=True)
         try:
             await fake.post(thread=thread, text="x")
         except PlatformRateLimited as exc:
             await asyncio.sleep(pacer.rate_limited(lane=lane, retry_after=exc.retry_after))
             continue
-        pacer.observed(route=route, round_trip=time.monotonic() - sent)
+        pacer.observed(route=route, round_trip=time.monotonic() - charged)
         pacer.succeeded(lane=lane)
         made += 1
 
@@ -210,3 +211,74 @@ async def test_a_first_post_goes_before_a_refresh_waiting_for_the_shared_bucket(
     await asyncio.sleep(0.02)
     await asyncio.wait_for(asyncio.gather(refresh, turn("first", first_post=True)), 5)
     assert order == ["first", "refresh"]
+
+
+class SlowReplies:
+    """A shared store whose answers take ``delay`` seconds more to come back, as from a
+    busy host: the token was taken in Redis, the instance hears of it later."""
+
+    def __init__(self, store: RedisBudgets, *, delay: float) -> None:
+        self._store = store
+        self.delay = delay
+        self.where = store.where
+
+    async def take(self, *, buckets: Sequence[SharedBucket]) -> SharedGrant:
+        grant = await self._store.take(buckets=buckets)
+        await asyncio.sleep(self.delay)
+        return grant
+
+    async def block(self, *, buckets: Sequence[SharedBucket], retry_after: float) -> None:
+        await self._store.block(buckets=buckets, retry_after=retry_after)
+
+    async def close(self) -> None:
+        await self._store.close()
+
+
+async def test_a_shared_turn_counts_from_when_the_store_was_asked(
+    redis_server: RedisServer,
+) -> None:
+    """The call may arrive any time after Redis granted it, so the pacer measures the
+    arrival jitter from the ask: a slow answer from the store widens the reserve."""
+    store = SlowReplies(
+        RedisBudgets(url=redis_server.url, key_prefix=redis_server.prefix()), delay=0.05
+    )
+    try:
+        pacer = Pacer(shared=store)
+        fake = platform()
+        lane = pacer.route(adapter=fake, thread="c1#a").lane("post")
+        charged = await pacer.turn(lane=lane, since=time.monotonic(), final=True)
+        assert time.monotonic() - charged >= 0.05
+    finally:
+        await store.close()
+
+
+async def test_a_reply_reserves_for_the_time_the_store_took_to_answer(
+    redis_server: RedisServer,
+) -> None:
+    store = SlowReplies(
+        RedisBudgets(url=redis_server.url, key_prefix=redis_server.prefix()), delay=0.08
+    )
+    try:
+        pacer = Pacer(shared=store)
+        fake = platform()
+        reply = ReplyStream(adapter=fake, thread="c1#a", pacer=pacer)
+        reply.feed("Hello")
+        await asyncio.wait_for(reply.finish(text="Hello there."), 5)
+        # Fewer trips than a spread is measured from: a quarter of the longest stands for
+        # it, and the longest counts from the ask (the platform alone took at most 8 ms).
+        jitter = pacer.route(adapter=fake, thread="c1#a").jitter.seconds
+        assert jitter >= 0.25 * 0.08
+    finally:
+        await store.close()
+
+
+async def test_a_local_turn_counts_from_when_its_bucket_refilled() -> None:
+    fake = platform()
+    pacer = Pacer()
+    lane = pacer.route(adapter=fake, thread="c1#a").lane("post")
+    for _ in range(CHAT.burst):
+        await pacer.turn(lane=lane, since=time.monotonic(), final=True)
+    asked = time.monotonic()
+    charged = await pacer.turn(lane=lane, since=asked, final=True)
+    # The bucket refilled one token 1/rate after the burst; the turn is charged then.
+    assert asked < charged <= time.monotonic()
