@@ -48,7 +48,8 @@ class PoolSizes:
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
-    """A pool of up to ``limits`` connections, sending as an ``httpx.AsyncClient`` of default
+    """The calls' pool (the reply streams go through ``AiohttpTransport``, which is cheaper
+    per event): up to ``limits`` connections, sending as an ``httpx.AsyncClient`` of default
     settings would, so the proxies and certificates the environment names still apply (a
     client given a transport ignores them); the transport a ``TransportWrapper`` wraps.
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from knowrithm_bots.core.errors import ConfigError, KnowrithmError
+from knowrithm_bots.core.knowrithm.aiohttp_transport import AiohttpTransport
 from knowrithm_bots.core.knowrithm.error_mapping import (
     decode_json,
     error_from_response,
@@ -95,7 +96,7 @@ class HttpSession:
         self._streams: httpx.AsyncClient | None = None
         self._closed = False
 
-    def _new_client(self, *, connections: int) -> httpx.AsyncClient:
+    def _new_client(self, *, connections: int, streams: bool = False) -> httpx.AsyncClient:
         if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
         transport: httpx.AsyncBaseTransport | None = None
@@ -105,7 +106,12 @@ class HttpSession:
                 self._shared = self._wrap(self._transport) if self._wrap else self._transport
             transport = SharedTransport(self._shared)
         else:
-            pooled = PooledTransport(limits=limits)
+            # Reply streams are read event by event, where aiohttp costs a third of the CPU.
+            pooled: httpx.AsyncBaseTransport = (
+                AiohttpTransport(connections=connections)
+                if streams
+                else PooledTransport(limits=limits)
+            )
             transport = self._wrap(pooled) if self._wrap is not None else pooled
         return httpx.AsyncClient(
             base_url=self.base_url,
@@ -127,7 +133,7 @@ class HttpSession:
     def stream_client(self) -> httpx.AsyncClient:
         """The client whose pool holds the reply streams, created on first use."""
         if self._streams is None:
-            self._streams = self._new_client(connections=self.pool_sizes.streams)
+            self._streams = self._new_client(connections=self.pool_sizes.streams, streams=True)
         elif self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
         return self._streams
