@@ -3,6 +3,7 @@ the number of replies that may run at once, so neither can starve the other."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -58,14 +59,16 @@ class PooledTransport(httpx.AsyncBaseTransport):
     that shard always has one free, so no request waits while another shard idles.
     """
 
-    def __init__(self, *, limits: httpx.Limits) -> None:
+    def __init__(self, *, limits: httpx.Limits, tls: ssl.SSLContext | None = None) -> None:
         total = limits.max_connections or SHARD
         count = -(-total // SHARD)
         each = -(-total // count)
         shard = httpx.Limits(max_connections=each, max_keepalive_connections=each)
-        # One TLS context, made as a default client makes its own (the environment's
-        # certificates apply): each costs ~1 MB and ~20 ms of CPU to load.
-        tls = httpx.create_ssl_context()
+        # One TLS context for every shard (the caller's, or one made as a default client
+        # makes its own, so the environment's certificates apply): each costs ~1 MB and
+        # ~20 ms of CPU to load.
+        if tls is None:
+            tls = httpx.create_ssl_context()
         self._shards = [
             httpx.AsyncClient(limits=shard, follow_redirects=False, verify=tls)
             for _ in range(count)
