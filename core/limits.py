@@ -40,7 +40,9 @@ class Budget:
     ``kinds`` limits the budget to some calls (``CallKind``s); empty means every call
     (Slack's ``chat.update`` Tier 3 is ``kinds=("edit",)``). ``shared_backoff`` says whether
     a 429 on a call charged here pauses the whole scope for ``retry_after``: set it to False
-    for wide budgets (the whole bot) whose 429s usually belong to a narrower scope.
+    for wide budgets (the whole bot) whose 429s usually belong to a narrower scope. Such a
+    budget still backs off when calls through two different narrower scopes are refused
+    within a second (``streaming.budgets.CORROBORATION_WINDOW``).
 
     Construction raises ``ValueError`` for a scope or kind that is not a known one, and for
     a ``rate``, ``per`` or ``burst`` (a whole number) that is not positive.

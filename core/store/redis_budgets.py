@@ -106,6 +106,10 @@ for i, key in ipairs(KEYS) do
     s[1] = s[1] - 1
     s[4] = math.min(1, s[4] + RECOVERY)
     save(key, s[1], s[2], s[3], s[4], s[5], s[6])
+    -- Calls given since the last slowdown, once its block ended (see BLOCK).
+    if now >= s[3] and redis.call('HEXISTS', key, 'trial') == 1 then
+      redis.call('HINCRBY', key, 'trial', 1)
+    end
   end
   reply[3 * i - 1] = tostring(s[1])
   reply[3 * i] = tostring(math.max(0, s[3] - now))
@@ -116,7 +120,11 @@ return reply
 )
 
 # KEYS: the buckets; ARGV[1] retry_after in ms, then per bucket declared rate (per second)
-# and burst. Each is emptied, blocked, and slowed.
+# and burst. Each is emptied and blocked; slowed as ``TokenBucket.rate_limited`` slows, once
+# per block and only after the slower rate was tried: ``trial`` counts the calls given since
+# the last slowdown's block ended, and the first of them is the one call a block lets
+# through (its own 429 says nothing of the slower rate), so a second one stands for "a call
+# went through at that rate".
 BLOCK = (
     _BUCKET
     + """
@@ -124,8 +132,12 @@ local retry = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   local rate = tonumber(ARGV[2 * i]) / 1000
   local burst = tonumber(ARGV[2 * i + 1])
+  local trial = tonumber(redis.call('HGET', key, 'trial'))
   local _, _, blocked, scale = load(key, rate, burst)
-  scale = math.max(SLOWEST, scale * SLOWDOWN)
+  if now >= blocked and (trial == nil or trial >= 2 or scale >= 1) then
+    scale = math.max(SLOWEST, scale * SLOWDOWN)
+    redis.call('HSET', key, 'trial', 0)
+  end
   blocked = math.max(blocked, now + retry)
   save(key, 0, math.max(now, blocked - 1 / (rate * scale)), blocked, scale, rate, burst)
 end

@@ -21,6 +21,11 @@ RECOVERY_HALF_LIFE = 60.0
 RECOVERED = 0.01
 # A bucket this long past its last 429 may be forgotten even when its rate is not fully back.
 FORGET_AFTER = 600.0
+# A wide budget that does not back off for one 429 (``Budget.shared_backoff``: the platform
+# does not say which limit a 429 belongs to, and most belong to one chat) backs off when
+# calls through two different narrower scopes are refused this close together: then it is
+# the budget they share that ran out.
+CORROBORATION_WINDOW = 1.0
 # The spread of the last JITTER_SAMPLES round trips to a platform stands for how much closer
 # together than sent two calls may arrive there (a round trip spreads at least as much as its
 # way out, so this errs safe once enough trips were seen: a few trips understate the spread).
@@ -62,11 +67,17 @@ class TokenBucket:
     ``rate`` is calls per second, ``burst`` the most calls that may go back to back. A 429
     blocks the bucket for the platform's ``retry_after``, lets exactly one call through when
     that has passed, and slows the rate (the declared budget was too generous); each
-    successful call then wins a little of the rate back, and quiet time the rest.
+    successful call then wins a little of the rate back, and quiet time the rest. A 429
+    slows the bucket again only after a call went through at the slower rate: refusals with
+    no success between them (the calls in flight when the first came back, or the one call
+    let through after a block, refused again by a platform still punishing) say nothing
+    about the slower rate.
     """
 
     __slots__ = (
+        "_last_refusal",
         "_limited_at",
+        "_proven",
         "_tokens",
         "_updated",
         "backs_off",
@@ -104,6 +115,11 @@ class TokenBucket:
         self.scale = 1.0
         self.blocked_until = -math.inf
         self._limited_at = -math.inf
+        # When and through which narrower scope a call was last refused (``corroborated``).
+        self._last_refusal: tuple[float, int] = (-math.inf, 0)
+        # Whether a call went through since the last slowdown (the declared rate is on trial
+        # until the first 429).
+        self._proven = True
         self._tokens = self.burst
         self._updated = now
 
@@ -178,10 +194,11 @@ class TokenBucket:
     def rate_limited(self, *, now: float, retry_after: float) -> None:
         """The platform answered 429: wait ``retry_after``, then go on more slowly."""
         self._refill(now)
-        if now >= self.blocked_until:
-            # One slowdown per block: the 429s of calls already in flight when the first
-            # came back answer the same overload, and must not halve the rate again each.
+        if (self._proven or self.scale >= 1.0) and now >= self.blocked_until:
+            # One slowdown per block, and none before the slower rate was tried: the 429s of
+            # calls already in flight when the first came back answer the same overload.
             self.scale = max(SLOWEST, self.scale * SLOWDOWN)
+            self._proven = False
         self._limited_at = now
         until = max(self.blocked_until, now + max(0.0, retry_after))
         self.blocked_until = until
@@ -190,7 +207,16 @@ class TokenBucket:
         self._tokens = 0.0
         self._updated = max(now, until - 1.0 / self.effective_rate)
 
+    def corroborated(self, *, now: float, source: int) -> bool:
+        """A call charged here was refused through the narrower scope ``source`` (any id of
+        it): whether a call through another one was refused within
+        ``CORROBORATION_WINDOW``, so this budget should back off too."""
+        at, previous = self._last_refusal
+        self._last_refusal = (now, source)
+        return previous != source and now - at <= CORROBORATION_WINDOW
+
     def succeeded(self) -> None:
         """A call charged here went through: win back some of the rate lost to 429s."""
+        self._proven = True
         if self.scale < 1.0:
             self.scale = min(1.0, self.scale + RECOVERY)

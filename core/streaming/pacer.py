@@ -71,8 +71,10 @@ class Pacer:
     spread of the round trips the replies measured on that adapter (``observed``), which
     costs a moment once, not a share of every second.
 
-    A 429 (``rate_limited``) pauses every scope the call was charged to (except budgets
-    with ``shared_backoff=False``) for the platform's ``retry_after`` and slows them down;
+    A 429 (``rate_limited``) pauses every scope the call was charged to (a budget with
+    ``shared_backoff=False`` only when calls of two different lanes, so two narrower scopes,
+    were refused within ``CORROBORATION_WINDOW``) for the platform's ``retry_after`` and
+    slows them down;
     successful calls (``succeeded``) and quiet time earn the rate back. Calls no declared
     budget covers are charged to a bucket of their thread's own at the adapter's
     ``edit_interval`` (burst ``FALLBACK_BURST``), so 429s back them off too.
@@ -218,11 +220,15 @@ class Pacer:
         wait that is no number taken as unknown, never more than a day)."""
         wait = rate_limit_wait(retry_after, paced=bool(lane.buckets))
         now = self._clock.monotonic()
-        for bucket in lane.buckets:
-            if bucket.backs_off:
-                bucket.rate_limited(now=now, retry_after=wait)
+        backing_off = [
+            bucket
+            for bucket in lane.buckets
+            if bucket.backs_off or bucket.corroborated(now=now, source=id(lane))
+        ]
+        for bucket in backing_off:
+            bucket.rate_limited(now=now, retry_after=wait)
         if self._shared is not None:
-            twins = [b for b in lane.buckets if b.backs_off and b.shared is not None]
+            twins = [b for b in backing_off if b.shared is not None]
             if twins:
                 self._shared.block(buckets=twins, retry_after=wait)
         metrics = self._metrics

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store.redis_budgets import RedisBudgets
+from knowrithm_bots.core.streaming.budgets import RECOVERY
 from knowrithm_bots.core.streaming.shared_budgets import SharedBucket
 from tests.redis_server import RedisServer
 from tests.support import free_port
@@ -75,6 +76,30 @@ async def test_a_429_blocks_the_bucket_for_everyone_then_lets_one_call_through(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_429_slows_the_shared_bucket_once_per_block_and_only_after_a_trial(
+    budgets: RedisBudgets,
+) -> None:
+    async def scale() -> float:
+        probe = SharedBucket(key=CHAT.key, rate=CHAT.rate, burst=CHAT.burst, need=99.0)
+        return (await budgets.take(buckets=[probe])).levels[0].scale  # takes nothing
+
+    # Three instances' calls in flight together, all refused: one slowdown.
+    for _ in range(3):
+        await budgets.block(buckets=[CHAT], retry_after=0.1)
+    assert await scale() == 0.5
+    await asyncio.sleep(0.25)  # the block, and a token at the slower rate (5 a second)
+    # The one call the block lets through is refused again: not a trial of the slower rate.
+    assert (await budgets.take(buckets=[CHAT])).granted
+    await budgets.block(buckets=[CHAT], retry_after=0.1)
+    assert await scale() == 0.5 + RECOVERY  # what the call won back, and not halved
+    # Two calls given after the block (the second at the slower rate), then a 429: slower.
+    for _ in range(2):
+        await asyncio.sleep(0.25)
+        assert (await budgets.take(buckets=[CHAT])).granted
+    await budgets.block(buckets=[CHAT], retry_after=0.1)
+    assert 0.25 <= await scale() < 0.3  # half of 0.5 and what the calls won back
 
 
 async def test_buckets_live_under_the_store_prefix_and_vanish_once_full_again(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from knowrithm_bots.core.adapter import Budget, Limits
 from knowrithm_bots.core.streaming import Pacer
-from knowrithm_bots.core.streaming.budgets import RECOVERY_HALF_LIFE, TokenBucket
+from knowrithm_bots.core.streaming.budgets import RECOVERY, RECOVERY_HALF_LIFE, TokenBucket
 from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
 
 
@@ -36,8 +36,32 @@ def test_429s_of_calls_already_in_flight_slow_the_bucket_once() -> None:
         bucket.rate_limited(now=0.01, retry_after=1.0)
     assert bucket.scale == 0.5
     assert bucket.blocked_until == 1.01
-    bucket.rate_limited(now=2.0, retry_after=1.0)  # refused again once the block had ended
-    assert bucket.scale == 0.25
+    bucket.succeeded()  # a call went through at the slower rate
+    bucket.rate_limited(now=3.0, retry_after=1.0)  # refused again once the block had ended
+    assert abs(bucket.scale - (0.5 + RECOVERY) * 0.5) < 1e-9
+
+
+def test_the_call_let_through_after_a_block_refused_again_does_not_slow_the_bucket() -> None:
+    # A platform still punishing (Telegram lengthens retry_after for repeated floods) or a
+    # 429 for another reason: no call went at the slower rate, so it is not judged.
+    bucket = TokenBucket(rate=1.0, burst=3, now=0.0)
+    bucket.rate_limited(now=0.0, retry_after=1.0)
+    bucket.rate_limited(now=2.0, retry_after=2.0)
+    bucket.rate_limited(now=6.0, retry_after=4.0)
+    assert bucket.scale == 0.5
+    assert bucket.blocked_until == 10.0
+    bucket.succeeded()
+    bucket.rate_limited(now=12.0, retry_after=1.0)
+    assert abs(bucket.scale - (0.5 + RECOVERY) * 0.5) < 1e-9
+
+
+def test_a_bucket_back_at_full_rate_by_quiet_time_is_slowed_by_its_next_429() -> None:
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    bucket.rate_limited(now=0.0, retry_after=1.0)
+    bucket.ready_at(3600.0)
+    assert bucket.scale == 1.0
+    bucket.rate_limited(now=3600.0, retry_after=1.0)
+    assert bucket.scale == 0.5
 
 
 def test_recovery_waits_for_the_block_to_end() -> None:

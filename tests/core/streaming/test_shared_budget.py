@@ -8,6 +8,8 @@ from collections import defaultdict
 
 from knowrithm_bots.core.adapter import Budget, Limits
 from knowrithm_bots.core.streaming import Pacer, ReplyStream
+from knowrithm_bots.core.streaming.budgets import TokenBucket
+from knowrithm_bots.core.streaming.scheduler import Lane
 from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock, PlatformCall
 from tests.core.streaming.drive import agent, drive, settle, words
 
@@ -182,16 +184,21 @@ async def test_budget_kinds_and_scopes_apply_only_where_they_belong() -> None:
     assert first.lane("edit").buckets[0] is second.lane("edit").buckets[0]
 
 
-async def post_elsewhere_after_a_429(*, shared_backoff: bool) -> tuple[PlatformCall, float]:
-    """Reply A's final edit meets a 429 charged to its chat and to the bot-wide budget;
-    then reply B in another chat posts. Returns the 429 and when B's post arrived."""
-    clock = ManualClock()
+def chat_and_bot_budgets(clock: ManualClock, *, shared_backoff: bool) -> FakePlatformAdapter:
+    """A platform with a chat budget and a bot-wide one."""
     budgets = (
         Budget(scope="chat", rate=1),
         Budget(scope="bot", rate=30, burst=30, shared_backoff=shared_backoff),
     )
     limits = Limits(max_message_length=4096, edit_interval=0.0, budgets=budgets)
-    fake = FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+    return FakePlatformAdapter(clock=clock, limits=limits, keys=group_keys)
+
+
+async def post_elsewhere_after_a_429(*, shared_backoff: bool) -> tuple[PlatformCall, float]:
+    """Reply A's final edit meets a 429 charged to its chat and to the bot-wide budget;
+    then reply B in another chat posts. Returns the 429 and when B's post arrived."""
+    clock = ManualClock()
+    fake = chat_and_bot_budgets(clock, shared_backoff=shared_backoff)
     pacer = Pacer(clock=clock)
     a = ReplyStream(adapter=fake, thread="A", clock=clock, pacer=pacer)
     b = ReplyStream(adapter=fake, thread="B", clock=clock, pacer=pacer)
@@ -225,3 +232,36 @@ async def test_429_on_a_budget_without_shared_backoff_does_not_pause_other_chats
 async def test_429_on_a_budget_with_shared_backoff_pauses_every_chat_it_covers() -> None:
     limited, posted = await post_elsewhere_after_a_429(shared_backoff=True)
     assert posted >= limited.at + 7 - 1e-9
+
+
+def bot_wide_lanes(clock: ManualClock) -> tuple[Pacer, dict[str, Lane], TokenBucket]:
+    """Three chats' lanes under a bot-wide budget that does not back off for one 429."""
+    fake = chat_and_bot_budgets(clock, shared_backoff=False)
+    pacer = Pacer(clock=clock)
+    lanes = {chat: pacer.route(adapter=fake, thread=chat).lane("edit") for chat in "ABC"}
+    (bot,) = (bucket for bucket in lanes["C"].buckets if bucket.rate == 30)
+    return pacer, lanes, bot
+
+
+def test_429s_in_two_chats_within_a_second_back_off_the_bot_wide_budget() -> None:
+    clock = ManualClock()
+    pacer, lanes, bot = bot_wide_lanes(clock)
+    pacer.rate_limited(lane=lanes["A"], retry_after=5.0)
+    assert bot.blocked_until < clock.monotonic()  # one chat's 429: most likely its own
+    clock.advance(0.5)
+    pacer.rate_limited(lane=lanes["B"], retry_after=5.0)
+    # Two chats refused together: the budget they share ran out; chat C waits too.
+    assert bot.blocked_until == clock.monotonic() + 5.0
+    assert bot.scale == 0.5
+
+
+def test_429s_of_one_chat_or_far_apart_leave_the_bot_wide_budget_alone() -> None:
+    clock = ManualClock()
+    pacer, lanes, bot = bot_wide_lanes(clock)
+    pacer.rate_limited(lane=lanes["A"], retry_after=5.0)
+    clock.advance(0.5)
+    pacer.rate_limited(lane=lanes["A"], retry_after=5.0)
+    clock.advance(1.5)
+    pacer.rate_limited(lane=lanes["B"], retry_after=5.0)
+    assert bot.blocked_until < clock.monotonic()
+    assert bot.scale == 1.0
