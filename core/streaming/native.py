@@ -58,10 +58,12 @@ class Source(Protocol):
 class NativePhase:
     """Drives one native stream: appends the new text at the pace allowed, then finishes.
 
-    Every append and the finish take a turn from the pacer (budget kind ``"append"``) and
-    keep ``interval`` seconds apart. A 429 backs off and the next append carries everything
-    that arrived meanwhile. When the platform refuses or expires the stream (or keeps
-    failing), the outcome tells post + edit where to pick up, so no text is lost or repeated.
+    Every append and the finish take a turn from the pacer (budget kind ``"append"``);
+    appends keep ``interval`` seconds apart, the finish only ``final_interval`` after the
+    last call (the budgets still pace it, as they pace a final edit). A 429 backs off and
+    the next append carries everything that arrived meanwhile. When the platform refuses or
+    expires the stream (or keeps failing), the outcome tells post + edit where to pick up,
+    so no text is lost or repeated.
     """
 
     stream: NativeStream
@@ -75,6 +77,8 @@ class NativePhase:
     thread: str = ""
     # Told the id of the stream's message once it shows (as ``NativeStream.leftover`` says).
     on_message: Callable[[str], Awaitable[None]] | None = None
+    # The per-message interval the finish keeps; None: ``interval``.
+    final_interval: float | None = None
 
     async def run(self) -> NativeOutcome:
         sent = ""
@@ -87,11 +91,19 @@ class NativePhase:
             if final is None and not fresh.strip():
                 await self.source.changed()
                 continue
-            wait = max(last_call + self.interval, not_before) - self.clock.monotonic()
+            gap = self.interval
+            if final is not None and self.final_interval is not None:
+                gap = self.final_interval
+            wait = max(last_call + gap, not_before) - self.clock.monotonic()
             if wait > 0:
                 await self.clock.sleep(wait)
+            # The finish shows the final text: it ranks with final texts (before refreshes,
+            # and it may spend the burst) rather than wait for the bucket to fill again.
             await self.pacer.turn(
-                lane=self.lane, since=self.progress.since_or_now(), first=not sent
+                lane=self.lane,
+                since=self.progress.since_or_now(),
+                first=not sent,
+                final=final is not None,
             )
             final = self.source.final
             fresh = self.source.text[len(sent) :]

@@ -294,6 +294,7 @@ class ReplyStream:
             progress=self._progress,
             # An append is a refresh by another name: at least the budget's pace apart.
             interval=max(self._interval, self._route.budget_interval),
+            final_interval=self._interval,
             on_visible=self._visible,
             thread=self._thread,
             on_message=self._stream_shows,

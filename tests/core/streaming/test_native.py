@@ -181,3 +181,27 @@ async def test_without_a_per_message_interval_appends_keep_the_budgets_pace() ->
     appends = [c.at for c in fake.calls if c.kind == "append"][:-1]  # the finish may go early
     assert len(appends) >= 2
     assert min(b - a for a, b in itertools.pairwise(appends)) >= 1.0 - 1e-9
+
+
+async def test_the_finish_may_spend_the_burst_the_appends_keep() -> None:
+    # Appends leave the burst alone; the finish shows the final text, which a user waits
+    # for: it goes as soon as one token is there, not once the bucket is nearly full again.
+    budget = Budget(scope="chat", rate=1, per=1, burst=3)
+    limits = Limits(max_message_length=4000, edit_interval=0.0, budgets=(budget,))
+    clock = ManualClock()
+    fake = Spy(clock=clock, limits=limits, native=NativeBehaviour())
+    pacer = Pacer(clock=clock)
+    a, b = (ReplyStream(adapter=fake, thread=f"c1#{x}", clock=clock, pacer=pacer) for x in "ab")
+
+    async def story() -> None:
+        a.feed("First")  # its stream opens: 2 tokens of 3 left
+        await clock.sleep(0.1)
+        b.feed("Second")  # another reply in the chat opens its stream: 1.1 left
+        await clock.sleep(0.4)
+        await a.finish(text="First answer.")
+        await b.finish(text="Second answer.")
+
+    await drive(clock, story())
+    finish = next(c for c in fake.calls if c.thread == "c1#a" and c.text == "First answer.")
+    assert finish.at < 0.6  # at once, with the token there; not at 1.4 with two
+    assert [stream.finished for stream in fake.opened] == ["First answer.", "Second answer."]
