@@ -5,7 +5,8 @@ groups), each in a fresh bot process against the local Knowrithm server in anoth
 writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``. ``--smoke`` runs 10
 short replies, keeps no files unless ``--out`` is given and exits with status 1 on any error.
 ``--soak MINUTES`` starts 5 new threads per second for that long and writes ``soak.json`` and
-``soak.md``. See benchmarks/README.md.
+``soak.md``. ``--httpx-streams`` reads the reply streams through httpx instead of aiohttp,
+to compare the two. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def main() -> int:
     parser.add_argument("--no-groups", action="store_true", help="skip the group scenario")
     parser.add_argument("--profile", metavar="FILE", default=None, help="cProfile the bot")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--httpx-streams",
+        action="store_true",
+        help="read the reply streams through httpx, as before aiohttp (an A/B comparison)",
+    )
     args = parser.parse_args()
     if args.soak is not None:
         result = run_soak(minutes=args.soak, word_delay=WORD_DELAY)
@@ -43,7 +49,12 @@ def main() -> int:
         if not args.no_groups and args.sizes is None:
             scenarios.append(Scenario(replies=100, groups=10))
     rows = [
-        run_scenario(scenario, word_delay=WORD_DELAY, profile=args.profile)
+        run_scenario(
+            scenario,
+            word_delay=WORD_DELAY,
+            profile=args.profile,
+            httpx_streams=args.httpx_streams,
+        )
         for scenario in scenarios
     ]
     out = args.out if (args.smoke or args.sizes) else (args.out or RESULTS)

@@ -70,11 +70,14 @@ def _bot(base_url: str, *options: str) -> dict[str, Any]:
     return result
 
 
-def run_scenario(scenario: Scenario, *, word_delay: float, profile: str | None) -> dict[str, Any]:
+def run_scenario(
+    scenario: Scenario, *, word_delay: float, profile: str | None, httpx_streams: bool = False
+) -> dict[str, Any]:
     """The client alone, then the whole bridge, each against a fresh server."""
     load_before = os.getloadavg()
     started = time.monotonic()
-    common = ["--replies", str(scenario.replies), "--words", str(scenario.words)]
+    transport = ["--httpx-streams"] if httpx_streams else []
+    common = ["--replies", str(scenario.replies), "--words", str(scenario.words), *transport]
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         client = _bot(url, *common, "--client-only")
     # The same questions with answers a tenth as long: the difference is the cost per event,
@@ -82,7 +85,13 @@ def run_scenario(scenario: Scenario, *, word_delay: float, profile: str | None) 
     short_words = max(1, scenario.words // 10)
     with local_server(words=short_words, word_delay=word_delay) as url:
         short = _bot(
-            url, "--replies", str(scenario.replies), "--words", str(short_words), "--client-only"
+            url,
+            "--replies",
+            str(scenario.replies),
+            "--words",
+            str(short_words),
+            "--client-only",
+            *transport,
         )
     client["short"] = short
     with local_server(words=scenario.words, word_delay=word_delay) as url:
