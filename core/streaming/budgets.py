@@ -21,6 +21,12 @@ RECOVERY_HALF_LIFE = 60.0
 RECOVERED = 0.01
 # A bucket this long past its last 429 may be forgotten even when its rate is not fully back.
 FORGET_AFTER = 600.0
+# Refreshes leave this many calls of a budget's burst for the calls a user waits on (first
+# posts and final texts): enough that the next two go at once. Keeping more (the whole burst
+# but one, as before) starves refreshes on a wide budget with a large burst: Slack's
+# workspace-wide stream budget (burst 20) let no refresh go for ~12 s after a crowd of
+# first appends.
+URGENT_RESERVE = 2.0
 # A wide budget that does not back off for one 429 (``Budget.shared_backoff``: the platform
 # does not say which limit a 429 belongs to, and most belong to one chat) backs off when
 # calls through two different narrower scopes are refused this close together: then it is
@@ -152,11 +158,12 @@ class TokenBucket:
 
     def need(self, *, full: bool = False) -> float:
         """Tokens the bucket must hold for one call to go: one, plus what arrival jitter may
-        take (``jitter``); for a call that must not spend the burst (``full``), all of it
-        but the call's own token. A bucket slowed by a 429 has no burst left to keep."""
+        take (``jitter``); for a call that must not spend the burst (``full``), enough to
+        leave ``URGENT_RESERVE`` calls after it (at most the burst but one). A bucket slowed
+        by a 429 has no burst left to keep."""
         need = 1.0 if self.jitter is None else 1.0 + self.rate * self.jitter.seconds
         if full and self.scale >= 1.0:
-            need = max(need, self.burst - 1.0)
+            need = max(need, min(self.burst - 1.0, URGENT_RESERVE + 1.0))
         return min(self.burst, need)
 
     def ready_at(self, now: float, *, full: bool = False) -> float:

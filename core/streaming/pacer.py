@@ -63,8 +63,9 @@ class Pacer:
     ``adapter.budget_keys(thread=)`` which chat, group or workspace a thread counts against;
     a budget whose scope the thread has no key for does not apply to it. When several
     replies wait for the same budget, replies showing nothing yet go first, then final texts,
-    then the refresh whose visible text is stalest. Refreshes spend only a budget's
-    sustained rate, never its burst, so the burst is there for first posts and final texts.
+    then the refresh whose visible text is stalest. Refreshes spend a budget's sustained
+    rate and its burst only down to ``URGENT_RESERVE`` calls, which are kept for first posts
+    and final texts.
 
     Calls are paced at the full declared rates, no share of them left unused: arrival
     jitter is covered by keeping back ``rate × jitter`` of every burst, the jitter being the
@@ -156,8 +157,8 @@ class Pacer:
         this call will show arrived (staler goes first). ``first`` marks a reply with
         nothing visible yet, ``final`` a call the reply cannot do without (its final text,
         or the post of a message it rolled into): first posts go before those, and those
-        before every refresh; only they may spend the burst. The turn is spent on return:
-        give it back with ``refund`` if the call is not made.
+        before every refresh; only they may spend the burst's last ``URGENT_RESERVE`` calls.
+        The turn is spent on return: give it back with ``refund`` if the call is not made.
 
         Return the moment the buckets were charged (for a shared budget, when the store was
         asked): the call's arrival is uncertain from then on, so a round trip counted from

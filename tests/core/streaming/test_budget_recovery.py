@@ -88,3 +88,21 @@ async def test_chats_rate_limited_once_and_then_quiet_are_forgotten() -> None:
         pacer.route(adapter=fake, thread=f"new{chat}")
         clock.advance(0.01)
     assert pacer.bucket_count <= 1100
+
+
+def test_refreshes_leave_a_reserve_of_the_burst_not_all_of_it() -> None:
+    # A wide budget with a large burst (Slack's workspace stream budget): a refresh may go
+    # while the calls a user waits on still find URGENT_RESERVE of the burst after it.
+    wide = TokenBucket(rate=1.0, burst=20, now=0.0)
+    for _ in range(17):
+        wide.take(0.0)
+    assert wide.is_ready(0.0, full=True)  # 3 left: one refresh, and 2 kept
+    wide.take(0.0)
+    assert not wide.is_ready(0.0, full=True)
+    assert wide.is_ready(0.0)  # a first post or a final text may still go
+    # A chat's burst of 3 keeps two of them, as before.
+    chat = TokenBucket(rate=1.0, burst=3, now=0.0)
+    chat.take(0.0)
+    assert chat.is_ready(0.0, full=True)
+    chat.take(0.0)
+    assert not chat.is_ready(0.0, full=True)
