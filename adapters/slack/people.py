@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -103,13 +104,16 @@ class Directory:
     One rule for both: only a usable answer is kept for the hour. A lookup that failed, or
     whose answer lacked the user or the channel's name, is asked again after a minute: it
     says nothing lasting, and the name decides whether ``allowed_channels`` lets a channel
-    in, so an hour of a wrong "unknown" would be an hour of silence there.
+    in, so an hour of a wrong "unknown" would be an hour of silence there. Lookups of one
+    key asked while one is under way wait for its answer: fifty mentions in a new channel
+    at once make one ``conversations.info`` call, not fifty against its Tier 3 budget.
     """
 
     def __init__(self, *, client: AsyncWebClient) -> None:
         self._client = client
         self._people: Lru[str, tuple[float, Person | None]] = Lru(size=CACHE_SIZE)
         self._channels: Lru[str, tuple[float, str | None]] = Lru(size=CACHE_SIZE)
+        self._under_way: dict[tuple[str, str], _Flight] = {}
 
     async def person(self, user_id: str) -> Person | None:
         async def look_up() -> Person | None:
@@ -118,7 +122,7 @@ class Directory:
             user = answer.get("user")
             return Person.from_api(user) if isinstance(user, dict) else None
 
-        return await _cached(self._people, user_id, look_up, method="users.info")
+        return await self._once(self._people, user_id, look_up, method="users.info")
 
     async def channel_name(self, channel_id: str) -> str | None:
         """The channel's name without '#', or None for DMs and when it cannot be read."""
@@ -130,7 +134,44 @@ class Directory:
             name = channel.get("name") if isinstance(channel, dict) else None
             return str(name) if name else None
 
-        return await _cached(self._channels, channel_id, look_up, method="conversations.info")
+        return await self._once(self._channels, channel_id, look_up, method="conversations.info")
+
+    async def _once(
+        self,
+        memory: Lru[str, tuple[float, T | None]],
+        key: str,
+        look_up: Callable[[], Awaitable[T | None]],
+        *,
+        method: str,
+    ) -> T | None:
+        """``_cached``, with one lookup of ``key`` under way at a time: it runs in a task of
+        its own that the callers wait on, and the last of them to be cancelled cancels it."""
+        flight = (method, key)
+        pending = self._under_way.get(flight)
+        if pending is None:
+            task = asyncio.ensure_future(_cached(memory, key, look_up, method=method))
+            pending = self._under_way[flight] = _Flight(task)
+            task.add_done_callback(lambda _: self._under_way.pop(flight, None))
+        pending.waiters += 1
+        try:
+            found: T | None = await asyncio.shield(pending.task)
+            return found
+        except asyncio.CancelledError:
+            if pending.waiters == 1:
+                pending.task.cancel()  # nobody else waits for it (the adapter is stopping)
+            raise
+        finally:
+            pending.waiters -= 1
+
+
+class _Flight:
+    """A lookup under way and how many callers wait for it."""
+
+    __slots__ = ("task", "waiters")
+
+    def __init__(self, task: asyncio.Future[Any]) -> None:
+        self.task = task
+        self.waiters = 0
 
 
 async def _cached(
