@@ -151,17 +151,25 @@ class Directory:
         if pending is None:
             task = asyncio.ensure_future(_cached(memory, key, look_up, method=method))
             pending = self._under_way[flight] = _Flight(task)
-            task.add_done_callback(lambda _: self._under_way.pop(flight, None))
+            task.add_done_callback(lambda _: self._forget(flight, task))
         pending.waiters += 1
         try:
             found: T | None = await asyncio.shield(pending.task)
             return found
         except asyncio.CancelledError:
             if pending.waiters == 1:
-                pending.task.cancel()  # nobody else waits for it (the adapter is stopping)
+                # Nobody else waits for it (the adapter is stopping): cancel it, and let a
+                # later caller start a lookup of its own rather than join this one.
+                pending.task.cancel()
+                self._forget(flight, pending.task)
             raise
         finally:
             pending.waiters -= 1
+
+    def _forget(self, flight: tuple[str, str], task: asyncio.Future[Any]) -> None:
+        entry = self._under_way.get(flight)
+        if entry is not None and entry.task is task:
+            del self._under_way[flight]
 
 
 class _Flight:

@@ -137,6 +137,9 @@ for i, key in ipairs(KEYS) do
   if now >= blocked and (trial == nil or trial >= 2 or scale >= 1) then
     scale = math.max(SLOWEST, scale * SLOWDOWN)
     redis.call('HSET', key, 'trial', 0)
+  elseif now >= blocked then
+    -- A new block, not slowed: the call it lets through starts the trial again.
+    redis.call('HSET', key, 'trial', 0)
   end
   blocked = math.max(blocked, now + retry)
   save(key, 0, math.max(now, blocked - 1 / (rate * scale)), blocked, scale, rate, burst)

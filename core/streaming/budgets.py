@@ -163,7 +163,7 @@ class TokenBucket:
         by a 429 has no burst left to keep."""
         need = 1.0 if self.jitter is None else 1.0 + self.rate * self.jitter.seconds
         if full and self.scale >= 1.0:
-            need = max(need, min(self.burst - 1.0, URGENT_RESERVE + 1.0))
+            need = max(need, min(self.burst - 1.0, need + URGENT_RESERVE))
         return min(self.burst, need)
 
     def ready_at(self, now: float, *, full: bool = False) -> float:
@@ -222,8 +222,11 @@ class TokenBucket:
         self._last_refusal = (now, source)
         return previous != source and now - at <= CORROBORATION_WINDOW
 
-    def succeeded(self) -> None:
-        """A call charged here went through: win back some of the rate lost to 429s."""
-        self._proven = True
+    def succeeded(self, *, charged: float | None = None) -> None:
+        """A call charged here (at ``charged``, when known) went through: win back some of
+        the rate lost to 429s. Only a call charged after the last 429 tried the slower rate:
+        one sent before it and answered late proves nothing about it."""
+        if charged is None or charged >= self._limited_at:
+            self._proven = True
         if self.scale < 1.0:
             self.scale = min(1.0, self.scale + RECOVERY)

@@ -201,10 +201,10 @@ class Pacer:
         for bucket in lane.buckets:
             bucket.refund(now)
 
-    def succeeded(self, *, lane: Lane) -> None:
-        """A call charged to ``lane`` went through."""
+    def succeeded(self, *, lane: Lane, charged: float | None = None) -> None:
+        """A call charged to ``lane`` (at ``charged``, when known) went through."""
         for bucket in lane.buckets:
-            bucket.succeeded()
+            bucket.succeeded(charged=charged)
         metrics = self._metrics
         if metrics is not None:
             for adapter, scope in _scopes(lane):
@@ -221,10 +221,13 @@ class Pacer:
         wait that is no number taken as unknown, never more than a day)."""
         wait = rate_limit_wait(retry_after, paced=bool(lane.buckets))
         now = self._clock.monotonic()
+        # The narrower scopes the call was charged to (its chat's buckets, shared by every
+        # reply there), so that two replies in one chat count as one source.
+        source = hash(tuple(id(bucket) for bucket in lane.buckets if bucket.backs_off))
         backing_off = [
             bucket
             for bucket in lane.buckets
-            if bucket.backs_off or bucket.corroborated(now=now, source=id(lane))
+            if bucket.backs_off or bucket.corroborated(now=now, source=source)
         ]
         for bucket in backing_off:
             bucket.rate_limited(now=now, retry_after=wait)

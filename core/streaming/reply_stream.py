@@ -449,7 +449,7 @@ class ReplyStream:
         answered_at = self._clock.monotonic()
         self._observe_latency(answered_at - sent_at)
         self._pacer.observed(route=self._route, round_trip=answered_at - min(charged, sent_at))
-        self._pacer.succeeded(lane=lane)
+        self._pacer.succeeded(lane=lane, charged=charged)
         self._progress.shown(upto=self._shown_upto(self._target()))
 
     def _shown_upto(self, text: str) -> int:

@@ -106,3 +106,14 @@ def test_refreshes_leave_a_reserve_of_the_burst_not_all_of_it() -> None:
     assert chat.is_ready(0.0, full=True)
     chat.take(0.0)
     assert not chat.is_ready(0.0, full=True)
+
+
+def test_a_late_success_of_a_call_sent_before_the_429_proves_nothing() -> None:
+    bucket = TokenBucket(rate=1.0, burst=3, now=0.0)
+    bucket.rate_limited(now=1.0, retry_after=1.0)
+    bucket.succeeded(charged=0.9)  # in flight when the 429 came, answered after it
+    bucket.rate_limited(now=2.5, retry_after=1.0)  # the call let through, refused again
+    assert abs(bucket.scale - (0.5 + RECOVERY)) < 1e-9  # not halved again
+    bucket.succeeded(charged=4.0)
+    bucket.rate_limited(now=5.0, retry_after=1.0)
+    assert bucket.scale < 0.3

@@ -265,3 +265,18 @@ def test_429s_of_one_chat_or_far_apart_leave_the_bot_wide_budget_alone() -> None
     pacer.rate_limited(lane=lanes["B"], retry_after=5.0)
     assert bot.blocked_until < clock.monotonic()
     assert bot.scale == 1.0
+
+
+def test_429s_of_two_replies_in_one_chat_leave_the_bot_wide_budget_alone() -> None:
+    clock = ManualClock()
+    fake = chat_and_bot_budgets(clock, shared_backoff=False)
+    pacer = Pacer(clock=clock)
+    # Two replies in one chat: two routes, two lanes, one chat bucket.
+    first, second = (pacer.route(adapter=fake, thread="A").lane("edit") for _ in range(2))
+    assert first is not second
+    (bot,) = (bucket for bucket in first.buckets if bucket.rate == 30)
+    pacer.rate_limited(lane=first, retry_after=5.0)
+    clock.advance(0.5)
+    pacer.rate_limited(lane=second, retry_after=5.0)
+    assert bot.blocked_until < clock.monotonic()  # the chat's own limit, not the bot's
+    assert bot.scale == 1.0
