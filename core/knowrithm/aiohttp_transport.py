@@ -1,22 +1,31 @@
-"""An httpx transport that sends over aiohttp: the reply streams' pool, read at a third of the CPU.
+"""An httpx transport that sends over aiohttp: both of the client's pools, at a fraction of the CPU.
 
 A reply stream wakes the client once per SSE event, hundreds of times per answer. Through
 httpcore each wake runs h11's pure-Python parser and several layers of generators (about
 190 µs of CPU per event on the benchmark machine); aiohttp parses in C and hands the body
-over as it arrives (about 70 µs: ``benchmarks/bridge``). The rest of the client still sees
-httpx requests and responses, so an injected transport (``httpx.MockTransport`` in tests)
-replaces this one as it replaces any other.
+over as it arrives (about 70 µs: ``benchmarks/bridge``). A call costs less too: httpcore
+scans every connection of its pool on each request, aiohttp does not. The rest of the
+client still sees httpx requests and responses, so an injected transport
+(``httpx.MockTransport`` in tests) replaces this one as it replaces any other.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import aiohttp
 import httpx
+
+logger = logging.getLogger(__name__)
+
+# A proxy URL and the headers that go to it (its credentials), or no proxy.
+Proxy = tuple[str | None, dict[str, str] | None]
 
 
 class _PoolWaitTimedOut(Exception):
@@ -83,8 +92,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     connections, which keeps them open between requests.
 
     The session is made on the first request (it belongs to the running event loop) with
-    the proxies the environment names (``trust_env``, as an httpx client has by default)
-    and the certificates of httpx's default TLS context. Bodies pass through as the server
+    the certificates of httpx's default TLS context; each origin goes through the proxy the
+    environment names for it (``environment_proxy``, read once per origin), as an httpx
+    client's would. Bodies pass through as the server
     sent them: httpx decodes a ``Content-Encoding`` itself. The request's httpx timeouts
     apply: ``connect`` to the connect, ``pool`` plus ``connect`` to the wait for a pooled
     connection and its setup together (aiohttp times them as one; no ``pool``, no limit),
@@ -98,6 +108,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._proxies: dict[tuple[str, str, int | None], Proxy] = {}
+
+    def _proxy(self, url: httpx.URL) -> Proxy:
+        origin = (url.scheme, url.host, url.port)
+        found = self._proxies.get(origin)
+        if found is None:
+            found = self._proxies[origin] = environment_proxy(url)
+        return found
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -113,7 +131,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session = aiohttp.ClientSession(
             connector=connector,
             trace_configs=[tracing],
-            trust_env=True,
+            trust_env=False,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=None),
@@ -133,15 +151,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeouts.get("read"),
         )
         body = await request.aread()
+        proxy, proxy_headers = self._proxy(request.url)
+        headers = request.headers.multi_items()
+        if proxy_headers and request.url.scheme == "http":
+            # A plain-HTTP request goes to the proxy as it is (aiohttp sends ``proxy_headers``
+            # only to open an HTTPS tunnel), so the credentials ride along in it.
+            headers += proxy_headers.items()
         queue = _Queue()
         with _translated(request, _BEFORE_ANSWER):
             try:
                 response = await session.request(
                     request.method,
                     str(request.url),
-                    headers=request.headers.multi_items(),
+                    headers=headers,
                     data=body or None,
                     allow_redirects=False,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
                     timeout=timeout,
                     trace_request_ctx=queue,
                 )
@@ -164,6 +190,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def environment_proxy(url: httpx.URL) -> Proxy:
+    """The proxy the environment names for ``url`` (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, less ``NO_PROXY``, as httpx reads them), with its credentials apart.
+
+    aiohttp would look this up on every request when trusting the environment, in a thread,
+    and read ``~/.netrc`` for credentials to the server too; an httpx client does neither.
+    """
+    proxies = urllib.request.getproxies()
+    host = url.host
+    if not host or urllib.request.proxy_bypass(host):
+        return None, None
+    named = proxies.get(url.scheme) or proxies.get("all")
+    if not named:
+        return None, None
+    proxy = httpx.URL(named if "://" in named else f"http://{named}")
+    if proxy.scheme != "http":
+        # aiohttp reaches servers only through plain-HTTP proxies (https ones tunnel too).
+        logger.warning(
+            "The %s proxy the environment names is not supported; connecting directly.",
+            proxy.scheme,
+        )
+        return None, None
+    headers = None
+    if proxy.username:
+        pair = f"{proxy.username}:{proxy.password or ''}".encode()
+        headers = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return str(proxy.copy_with(username=None, password=None)), headers
 
 
 def _version(version: aiohttp.HttpVersion | None) -> bytes:

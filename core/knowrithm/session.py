@@ -18,7 +18,6 @@ from knowrithm_bots.core.knowrithm.error_mapping import (
     error_from_transport,
 )
 from knowrithm_bots.core.knowrithm.pools import (
-    PooledTransport,
     PoolSizes,
     SharedTransport,
     TransportWrapper,
@@ -98,7 +97,7 @@ class HttpSession:
         self._tls: ssl.SSLContext | None = None
         self._closed = False
 
-    def _new_client(self, *, connections: int, streams: bool = False) -> httpx.AsyncClient:
+    def _new_client(self, *, connections: int) -> httpx.AsyncClient:
         if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
         transport: httpx.AsyncBaseTransport | None = None
@@ -108,14 +107,11 @@ class HttpSession:
                 self._shared = self._wrap(self._transport) if self._wrap else self._transport
             transport = SharedTransport(self._shared)
         else:
-            # Reply streams are read event by event, where aiohttp costs a third of the CPU.
             # Both pools trust the same certificates, loaded once (~30 ms of CPU and ~1 MB).
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
-            pooled: httpx.AsyncBaseTransport = (
-                AiohttpTransport(connections=connections, tls=self._tls)
-                if streams
-                else PooledTransport(limits=limits, tls=self._tls)
+            pooled: httpx.AsyncBaseTransport = AiohttpTransport(
+                connections=connections, tls=self._tls
             )
             transport = self._wrap(pooled) if self._wrap is not None else pooled
         return httpx.AsyncClient(
@@ -138,7 +134,7 @@ class HttpSession:
     def stream_client(self) -> httpx.AsyncClient:
         """The client whose pool holds the reply streams, created on first use."""
         if self._streams is None:
-            self._streams = self._new_client(connections=self.pool_sizes.streams, streams=True)
+            self._streams = self._new_client(connections=self.pool_sizes.streams)
         elif self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
         return self._streams

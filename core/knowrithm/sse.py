@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from knowrithm_bots.core.errors import ProtocolError
 
-_LINE_END = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"[0-9]+")
 # Knowrithm's events are a few kilobytes; a line or event far beyond this is a broken stream.
 MAX_EVENT_CHARS = 1 << 20
@@ -64,20 +63,26 @@ class SSEParser:
             self._skip_lf = False
         if not text:
             return []
-        events: list[SSEEvent] = []
-        start = 0
+        if "\r" in text:
+            # A CR at the very end may be half of a CRLF split across chunks.
+            self._skip_lf = text.endswith("\r")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         # Only the new text is scanned: the unfinished line never holds a line end.
-        for match in _LINE_END.finditer(text):
-            self._extend(text[start : match.start()])
-            line = "".join(self._partial)
+        lines = text.split("\n")
+        tail = lines.pop()
+        events: list[SSEEvent] = []
+        if lines and self._partial:
+            self._extend(lines[0])
+            lines[0] = "".join(self._partial)
             self._partial.clear()
             self._partial_len = 0
+        for line in lines:
+            if len(line) > self._max:
+                self._give_up(f"a line longer than {self._max:,} characters")
             event = self._line(line)
             if event is not None:
                 events.append(event)
-            start = match.end()
-        self._extend(text[start:])
-        self._skip_lf = start == len(text) and text.endswith("\r")
+        self._extend(tail)
         return events
 
     def _extend(self, piece: str) -> None:

@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -165,22 +165,35 @@ class _StreamLost(Exception):
 
 
 class _SSEReader:
-    """Reads events from one open SSE response, bounding the silence between reads."""
+    """Reads events from one open SSE response, bounding the silence between reads.
+
+    The silence is watched by one timer per stream, re-armed only when it fires, rather than
+    a timeout scope per read: a reply is read hundreds of times, each scheduling and
+    cancelling a timer on the event loop's heap. The body is read as the transport delivers
+    it, past httpx's decoding iterators, unless the server compressed it.
+    """
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
-        self._chunks = response.aiter_bytes()
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        self._chunks: AsyncIterator[bytes]
+        if encoding in ("", "identity") and isinstance(response.stream, httpx.AsyncByteStream):
+            self._chunks = aiter(response.stream)
+        else:
+            self._chunks = response.aiter_bytes()
         self._parser = SSEParser()
         self._pending: collections.deque[SSEEvent] = collections.deque()
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._reading: asyncio.Task[Any] | None = None
+        self._since = 0.0
+        self._idle = 0.0
+        self._expired = False
 
     async def next(self, *, idle_timeout: float) -> SSEEvent:
         """Return the next event; raise ``_StreamLost`` at the end, on a break or on silence."""
         while not self._pending:
-            try:
-                async with asyncio.timeout(idle_timeout):
-                    chunk = await anext(self._chunks, None)
-            except (TimeoutError, httpx.HTTPError) as exc:
-                raise _StreamLost from exc
+            chunk = await self._read(idle_timeout)
             if chunk is None:
                 raise _StreamLost
             try:
@@ -191,10 +204,53 @@ class _SSEReader:
                 raise _StreamLost from exc
         return self._pending.popleft()
 
+    async def _read(self, idle_timeout: float) -> bytes | None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._since = now = self._loop.time()
+        self._idle = idle_timeout
+        due = now + idle_timeout
+        if self._timer is None or self._timer.when() > due:
+            self._arm(due)
+        self._reading, self._expired = task, False
+        cancelling = task.cancelling()
+        try:
+            return await anext(self._chunks, None)
+        except asyncio.CancelledError:
+            # The watchdog's cancel is ours to absorb; any other belongs to the caller.
+            if self._expired and task.uncancel() <= cancelling:
+                raise _StreamLost from TimeoutError(f"no event for {idle_timeout:g} s")
+            raise
+        except httpx.HTTPError as exc:
+            raise _StreamLost from exc
+        finally:
+            self._reading = None
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._watch)
+
+    def _watch(self) -> None:
+        self._timer = None
+        reading = self._reading
+        if reading is None:
+            return  # the next read arms it again
+        due = self._since + self._idle
+        if self._loop.time() < due:
+            self._arm(due)
+        elif not self._expired:
+            self._expired = True
+            reading.cancel()
+
     async def aclose(self) -> None:
-        if isinstance(self._chunks, AsyncGenerator):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        chunks = self._chunks
+        if isinstance(chunks, AsyncGenerator):
             with contextlib.suppress(httpx.HTTPError):
-                await self._chunks.aclose()
+                await chunks.aclose()
         await _close_quietly(self._response)
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from knowrithm_bots.core.knowrithm.pools import PooledTransport
+from knowrithm_bots.core.knowrithm.aiohttp_transport import AiohttpTransport
 from knowrithm_bots.core.observability.metrics import BotMetrics
 
 __all__ = ["MeteredTransport", "error_kind"]
@@ -52,9 +52,10 @@ class _MeteredStream(httpx.AsyncByteStream):
 
 
 class MeteredTransport(httpx.AsyncBaseTransport):
-    """Wraps ``inner`` (default: what httpx would use itself) for ``KnowrithmClient``'s
-    ``transport``: each request's latency until its response headers, and each failure
-    (no response, an error status, a body cut off) by kind, go to ``metrics``.
+    """Wraps ``inner`` (default: the client's own kind of pool, of httpx's default 100
+    connections) for ``KnowrithmClient``'s ``transport``: each request's latency until its
+    response headers, and each failure (no response, an error status, a body cut off) by
+    kind, go to ``metrics``.
 
     The request and the response pass through unchanged; no URL, header or body is recorded.
     """
@@ -63,7 +64,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         self, *, metrics: BotMetrics, inner: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self._metrics = metrics
-        self._inner = inner or PooledTransport(limits=httpx.Limits())
+        self._inner = inner or AiohttpTransport(connections=100)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()

@@ -1,9 +1,10 @@
-"""The reply streams' transport: httpx requests sent over aiohttp to a real server on 127.0.0.1,
+"""The client's transport: httpx requests sent over aiohttp to a real server on 127.0.0.1,
 with httpx's exceptions, timeouts and connection reuse."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from knowrithm_bots.core.knowrithm.aiohttp_transport import AiohttpTransport
+from knowrithm_bots.core.knowrithm.aiohttp_transport import AiohttpTransport, environment_proxy
 from tests.support import free_port
 
 
@@ -23,6 +24,7 @@ class Server:
         self.peers: list[tuple[str, int]] = []
         self.gone = asyncio.Event()
         self.seen: list[tuple[str, bytes, str | None]] = []
+        self.proxied: list[tuple[str, str | None]] = []
         self.url = ""
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
@@ -45,6 +47,11 @@ class Server:
         body = await request.read()
         self.seen.append((request.method, body, request.headers.get("X-Test")))
         return web.Response(body=b"ok")
+
+    async def as_proxy(self, request: web.Request) -> web.Response:
+        """A forward proxy's view: the absolute target, and the proxy credentials sent."""
+        self.proxied.append((str(request.url), request.headers.get("Proxy-Authorization")))
+        return web.Response(body=b"via proxy")
 
     async def silent(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -78,6 +85,7 @@ async def server() -> AsyncIterator[Server]:
     app.router.add_get("/silent", steered.silent)
     app.router.add_get("/dropped", steered.dropped)
     app.router.add_get("/gzipped", steered.gzipped)
+    app.router.add_get("/proxied", steered.as_proxy)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     port = free_port()
@@ -175,3 +183,54 @@ async def test_a_closed_transport_refuses_requests(server: Server) -> None:
 def test_a_transport_needs_a_connection() -> None:
     with pytest.raises(ValueError, match="at least one"):
         AiohttpTransport(connections=0)
+
+
+@pytest.fixture
+def clean_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+async def test_requests_go_through_the_proxy_the_environment_names(
+    server: Server, clean_proxy_environment: pytest.MonkeyPatch
+) -> None:
+    # The test server plays the proxy: it gets the absolute target and the credentials,
+    # which the proxy URL carried and which must not go to the server as well.
+    proxy = server.url.replace("http://", "http://bot%40corp:s3cret@")
+    clean_proxy_environment.setenv("HTTP_PROXY", proxy)
+    async with client() as http:
+        response = await http.get("http://knowrithm.invalid/proxied")
+    assert response.text == "via proxy"
+    ((target, credentials),) = server.proxied
+    assert target == "http://knowrithm.invalid/proxied"
+    assert credentials == "Basic " + base64.b64encode(b"bot@corp:s3cret").decode()
+
+
+async def test_no_proxy_and_an_unsupported_proxy_connect_directly(
+    server: Server, clean_proxy_environment: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    nothing_listens = f"http://127.0.0.1:{free_port()}"
+    clean_proxy_environment.setenv("HTTP_PROXY", nothing_listens)
+    clean_proxy_environment.setenv("NO_PROXY", "127.0.0.1")
+    async with client() as http:
+        assert (await http.get(f"{server.url}/small")).text == "ok"
+    clean_proxy_environment.delenv("NO_PROXY")
+    clean_proxy_environment.setenv("HTTP_PROXY", "socks5://127.0.0.1:1")
+    async with client() as http:
+        assert (await http.get(f"{server.url}/small")).text == "ok"
+    assert "socks5 proxy the environment names is not supported" in caplog.text
+    assert server.proxied == []
+
+
+def test_the_proxy_is_looked_up_without_credentials_in_its_url(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    clean_proxy_environment.setenv("ALL_PROXY", "proxy.corp:3128")
+    assert environment_proxy(httpx.URL("https://api.example/v1")) == (
+        "http://proxy.corp:3128",
+        None,
+    )
+    clean_proxy_environment.setenv("NO_PROXY", "api.example")
+    assert environment_proxy(httpx.URL("https://api.example/v1")) == (None, None)

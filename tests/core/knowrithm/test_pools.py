@@ -13,7 +13,7 @@ import pytest
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.errors import KnowrithmError
 from knowrithm_bots.core.knowrithm import KnowrithmClient
-from knowrithm_bots.core.knowrithm.pools import EXTRA_CALLS, SHARD, PooledTransport, PoolSizes
+from knowrithm_bots.core.knowrithm.pools import EXTRA_CALLS, PoolSizes
 from tests.core.knowrithm.steps import expected_echo, new_conversation, reply_events, split
 from tests.harness import client_for
 
@@ -176,28 +176,3 @@ async def test_a_closed_client_refuses_calls_and_streams(server: LocalKnowrithm)
         await client.get_agent(agent_id=server.agent_id)
     with pytest.raises(KnowrithmError, match="closed"):
         await reply_events(client, conversation, "hello")
-
-
-async def test_a_pool_larger_than_a_shard_gives_every_request_a_connection(
-    server: LocalKnowrithm,
-) -> None:
-    # Two shards of SHARD - 4 connections: as many responses held open at once as the pool
-    # has connections must all start (a request sent to a full shard would wait for the
-    # pool timeout while the other shard has room), and closing them frees every shard.
-    connections = 2 * (SHARD - 4)
-    pooled = PooledTransport(limits=PoolSizes.limits(connections))
-    timeout = httpx.Timeout(TIMEOUT, pool=0.5)
-    async with httpx.AsyncClient(transport=pooled, timeout=timeout) as http:
-        url = f"{server.base_url}/v1/health"
-        held = await asyncio.gather(
-            *(http.send(http.build_request("GET", url), stream=True) for _ in range(connections))
-        )
-        assert [r.status_code for r in held] == [200] * connections
-        assert sorted(pooled._busy) == [SHARD - 4, SHARD - 4]
-        for response in held:
-            await response.aclose()
-        assert pooled._busy == [0, 0]
-        # Freed connections serve again.
-        again = await http.get(url)
-        assert again.status_code == 200
-        assert pooled._busy == [0, 0]
