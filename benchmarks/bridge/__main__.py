@@ -5,8 +5,8 @@ groups), each in a fresh bot process against the local Knowrithm server in anoth
 writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``. ``--smoke`` runs 10
 short replies, keeps no files unless ``--out`` is given and exits with status 1 on any error.
 ``--soak MINUTES`` starts 5 new threads per second for that long and writes ``soak.json`` and
-``soak.md``. ``--httpx-streams`` reads the reply streams through httpx instead of aiohttp,
-to compare the two. See benchmarks/README.md.
+``soak.md``. ``--httpx`` sends the Knowrithm client's requests through httpx's own transport
+(httpcore) instead of aiohttp, to compare the two. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def main() -> int:
     parser.add_argument("--profile", metavar="FILE", default=None, help="cProfile the bot")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
-        "--httpx-streams",
+        "--httpx",
         action="store_true",
-        help="read the reply streams through httpx, as before aiohttp (an A/B comparison)",
+        help="send through httpx's own transport, as before aiohttp (an A/B comparison)",
     )
     args = parser.parse_args()
     if args.soak is not None:
@@ -42,7 +42,7 @@ def main() -> int:
         write_soak(result, out=args.out or RESULTS)
         return 0 if result["complete"] == result["threads"] else 1
     if args.smoke:
-        scenarios = [Scenario(replies=10, words=30)]
+        scenarios = [Scenario(replies=10, words=30, late=2)]
     else:
         sizes = args.sizes or SIZES
         scenarios = [Scenario(replies=size) for size in sizes]
@@ -53,7 +53,7 @@ def main() -> int:
             scenario,
             word_delay=WORD_DELAY,
             profile=args.profile,
-            httpx_streams=args.httpx_streams,
+            httpx=args.httpx,
         )
         for scenario in scenarios
     ]

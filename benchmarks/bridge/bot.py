@@ -3,8 +3,10 @@
 ``python -m benchmarks.bridge.bot --base-url URL --replies N`` runs BotRunner, the real
 Knowrithm client (against the local server the driver started in another process) and the
 simulated Telegram of ``platform.py``; every reply is asked at once, each in its own chat
-(or ``--groups G``: spread over G group chats). ``--soak MINUTES`` instead starts ``--rate``
-new threads per second and samples the RSS every 10 s. ``--client-only`` measures the
+(or ``--groups G``: spread over G group chats); ``--late K`` asks K more once every answer
+has been read from Knowrithm, while the platform's pace still holds answers back.
+``--soak MINUTES`` instead starts ``--rate`` new threads per second and samples the RSS
+every 10 s. ``--client-only`` measures the
 Knowrithm client alone: the same questions, read to the end with no bridge. It prints one
 JSON object.
 """
@@ -24,7 +26,7 @@ import ssl
 import sys
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,12 @@ from knowrithm_bots.core.config.models import Settings
 from knowrithm_bots.core.events import Author, Inbound, Origin
 from knowrithm_bots.core.knowrithm import KnowrithmClient, session
 from knowrithm_bots.core.knowrithm.models import ReplyDelta, ReplyEvent
-from knowrithm_bots.core.knowrithm.pools import PooledTransport, PoolSizes
+from knowrithm_bots.core.knowrithm.pools import PoolSizes
 from knowrithm_bots.core.knowrithm.streaming import Resume
 from knowrithm_bots.core.store import SqliteStore, Store
 
 AGENT_ID = "local-agent"
+LATE_EVERY = 0.25
 _QUESTION = re.compile(rb"\bq(\d+)\b")
 _QUESTION_TEXT = re.compile(r"\bq(\d+)\b")
 
@@ -50,13 +53,20 @@ _QUESTION_TEXT = re.compile(r"\bq(\d+)\b")
 class Probe:
     """What the bot saw, kept in flat arrays so that measuring adds little to the RSS."""
 
-    def __init__(self, *, words: int) -> None:
+    def __init__(self, *, words: int, replies: int = 0) -> None:
         self.words = words
+        # Set once the first ``replies`` answers have been read in full (a chunk per word,
+        # and the question's echo).
+        self.all_read = asyncio.Event()
+        self.all_read_at = replies * (words + 1)
+        self.all_read_after = 0.0
         self.inbound: dict[int, float] = {}
         self.chat_sent: dict[int, float] = {}
         self.deltas: dict[int, array.array[float]] = {}
         self.chunks = 0
         self.last_chunk = 0.0
+        # How many earlier answers were not yet shown in full when each late question came.
+        self.late_waiting: list[int] = []
 
     def delta_times(self, question: int) -> array.array[float]:
         times = self.deltas.get(question)
@@ -108,6 +118,9 @@ class ProbedClient(KnowrithmClient):
                 if isinstance(event, ReplyDelta):
                     probe.chunks += 1
                     probe.last_chunk = time.monotonic()
+                    if probe.chunks >= probe.all_read_at and not probe.all_read.is_set():
+                        probe.all_read.set()
+                        probe.all_read_after = probe.last_chunk
                     word = last_word(event.text)
                     # Slot 0: the first delta (the question's echo, before any counted word).
                     if word or not times[0]:
@@ -207,7 +220,7 @@ async def running_bot(
 
 async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
     """Ask every question at once and wait until every answer shows its last word."""
-    probe = Probe(words=args.words)
+    probe = Probe(words=args.words, replies=args.replies)
     platform = TelegramLikePlatform(keep_log=True)
     concurrency = max(args.replies, 1)
     with tempfile.TemporaryDirectory() as folder:
@@ -238,11 +251,13 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             # All at once, as a platform's updates arrive for many chats: delivered one by
             # one, the last would reach the bridge only once the loop has served the first.
             await asyncio.gather(*(deliver(i, e) for i, e in enumerate(events)))
+            late = asyncio.create_task(_ask_late(args, probe, platform, deliver))
+            expected = args.replies + args.late
             deadline = started + args.within
             reported = started
             while time.monotonic() < deadline:
                 complete = sum(1 for w in platform.shown.values() if w >= args.words)
-                if complete >= args.replies:
+                if complete >= expected:
                     break
                 if time.monotonic() - reported >= 10.0:
                     reported = time.monotonic()
@@ -254,6 +269,7 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
                         flush=True,
                     )
                 await asyncio.sleep(0.2)
+            late.cancel()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(runner.bridge.drain(), max(1.0, deadline - time.monotonic()))
             if profiler is not None:
@@ -263,6 +279,28 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             await lag.stop()
         await store.close()
     return _figures(args, probe, platform, lag, cpu=cpu, elapsed=elapsed, started=started)
+
+
+async def _ask_late(
+    args: argparse.Namespace,
+    probe: Probe,
+    platform: TelegramLikePlatform,
+    deliver: Callable[[int, Inbound], Coroutine[Any, Any, None]],
+) -> None:
+    """Once every answer has been read from Knowrithm, while the platform's pace still holds
+    many back, ask ``args.late`` more questions in chats of their own, one every
+    ``LATE_EVERY`` seconds: how soon they reach Knowrithm must not depend on that backlog."""
+    await probe.all_read.wait()
+    asked: set[asyncio.Task[None]] = set()
+    for k in range(args.late):
+        index = args.replies + k
+        waiting = sum(1 for w in platform.shown.values() if w < args.words)
+        waiting += args.replies - len(platform.shown)
+        probe.late_waiting.append(waiting)
+        task = asyncio.create_task(deliver(index, _inbound(index, groups=args.groups)))
+        asked.add(task)
+        task.add_done_callback(asked.discard)
+        await asyncio.sleep(LATE_EVERY)
 
 
 def _question_of(thread: str) -> int:
@@ -288,7 +326,16 @@ def _figures(
     started: float,
 ) -> dict[str, Any]:
     complete = sum(1 for w in platform.shown.values() if w >= args.words)
-    to_chat = [probe.chat_sent[i] - probe.inbound[i] for i in probe.inbound if i in probe.chat_sent]
+    to_chat = [
+        probe.chat_sent[i] - probe.inbound[i]
+        for i in probe.inbound
+        if i in probe.chat_sent and i < args.replies
+    ]
+    late_to_chat = [
+        probe.chat_sent[i] - probe.inbound[i]
+        for i in probe.inbound
+        if i in probe.chat_sent and i >= args.replies
+    ]
     first_posts, all_calls = [], []
     seen: set[str] = set()
     for call in platform.log:
@@ -304,10 +351,12 @@ def _figures(
         "replies": args.replies,
         "groups": args.groups,
         "words": args.words,
+        "late": args.late,
         "complete": complete,
-        "errors": args.replies - complete,
+        "errors": args.replies + args.late - complete,
         "seconds": elapsed,
-        "streams_done_s": probe.last_chunk - started,
+        # Until the first ``replies`` answers were read (the late questions' come after).
+        "streams_done_s": (probe.all_read_after or probe.last_chunk) - started,
         "chunks": probe.chunks,
         "cpu_s": cpu,
         "platform_sim_cpu_s": platform.sim_cpu,
@@ -315,6 +364,13 @@ def _figures(
         "platform_calls": platform.accepted,
         "platform_429s": platform.rate_limited,
         "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
+        "late_to_chat_ms": {
+            "p50": _ms(_pct(late_to_chat, 0.5)),
+            "p99": _ms(_pct(late_to_chat, 0.99)),
+            "max": _ms(max(late_to_chat, default=None)),
+            "answers_waiting_min": min(probe.late_waiting, default=0),
+            "answers_waiting_max": max(probe.late_waiting, default=0),
+        },
         "delta_to_call_ms": {
             "first_post_p50": _ms(_pct(first_posts, 0.5)),
             "first_post_p99": _ms(_pct(first_posts, 0.99)),
@@ -364,12 +420,14 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
     return {"replies": args.replies, "chunks": probe.chunks, "cpu_s": cpu, "seconds": elapsed}
 
 
-def _read_streams_through_httpx() -> None:
-    """Give the client's stream pool httpcore's sharded pool, as the calls have (the
-    transport the streams had before ``AiohttpTransport``), for an A/B comparison."""
+def _send_through_httpx() -> None:
+    """Give both of the client's pools httpx's own transport (httpcore, h11 and anyio), as
+    they had before ``AiohttpTransport``, for an A/B comparison."""
 
-    def pooled(*, connections: int, tls: ssl.SSLContext | None = None) -> PooledTransport:
-        return PooledTransport(limits=PoolSizes.limits(connections), tls=tls)
+    def pooled(*, connections: int, tls: ssl.SSLContext | None = None) -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport(
+            limits=PoolSizes.limits(connections), verify=tls if tls is not None else True
+        )
 
     session.AiohttpTransport = pooled  # type: ignore[assignment,misc]
 
@@ -380,16 +438,17 @@ def main() -> int:
     parser.add_argument("--replies", type=int, default=10)
     parser.add_argument("--words", type=int, default=300)
     parser.add_argument("--groups", type=int, default=0)
+    parser.add_argument("--late", type=int, default=0, help="questions asked after the rest")
     parser.add_argument("--within", type=float, default=900.0)
     parser.add_argument("--profile", default=None)
     parser.add_argument("--client-only", action="store_true")
-    parser.add_argument("--httpx-streams", action="store_true")
+    parser.add_argument("--httpx", action="store_true")
     parser.add_argument("--soak", type=float, default=None, metavar="MINUTES")
     parser.add_argument("--rate", type=float, default=5.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
-    if args.httpx_streams:
-        _read_streams_through_httpx()
+    if args.httpx:
+        _send_through_httpx()
     if args.soak is not None:
         from benchmarks.bridge.soak import soak_run
 

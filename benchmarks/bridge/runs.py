@@ -25,6 +25,9 @@ class Scenario:
     replies: int
     words: int = 300
     groups: int = 0
+    # Questions asked once every answer has been read, while the platform's pace holds
+    # answers back (see ``bot._ask_late``).
+    late: int = 20
 
     @property
     def name(self) -> str:
@@ -71,12 +74,12 @@ def _bot(base_url: str, *options: str) -> dict[str, Any]:
 
 
 def run_scenario(
-    scenario: Scenario, *, word_delay: float, profile: str | None, httpx_streams: bool = False
+    scenario: Scenario, *, word_delay: float, profile: str | None, httpx: bool = False
 ) -> dict[str, Any]:
     """The client alone, then the whole bridge, each against a fresh server."""
     load_before = os.getloadavg()
     started = time.monotonic()
-    transport = ["--httpx-streams"] if httpx_streams else []
+    transport = ["--httpx"] if httpx else []
     common = ["--replies", str(scenario.replies), "--words", str(scenario.words), *transport]
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         client = _bot(url, *common, "--client-only")
@@ -96,6 +99,7 @@ def run_scenario(
     client["short"] = short
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         extra = ["--groups", str(scenario.groups)] if scenario.groups else []
+        extra += ["--late", str(scenario.late)]
         if profile:
             extra += ["--profile", profile]
         bridge = _bot(url, *common, *extra)
@@ -113,7 +117,8 @@ def _derive(
     chunks = max(1, bridge["chunks"])
     bot_cpu = bridge["cpu_s"] - bridge["platform_sim_cpu_s"]
     client_per_message = client["cpu_s"] / max(1, client["replies"])
-    client_share = client_per_message * scenario.replies
+    # The late questions are messages too.
+    client_share = client_per_message * (scenario.replies + int(bridge.get("late", 0)))
     short = client["short"]
     per_event = (client["cpu_s"] - short["cpu_s"]) / max(1, client["chunks"] - short["chunks"])
     per_message_fixed = (client["cpu_s"] - per_event * client["chunks"]) / max(1, client["replies"])
