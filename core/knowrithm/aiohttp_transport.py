@@ -236,8 +236,13 @@ class _Body(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
         while True:
-            with _translated(self._request, _WHILE_READING):
+            # Not ``with _translated(...)``: this runs once per SSE event, and a context
+            # manager made from a generator costs more than the read's own Python.
+            try:
                 chunk = await content.readany()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                with _translated(self._request, _WHILE_READING):
+                    raise exc
             if not chunk:
                 self._ended = True
                 return

@@ -3,6 +3,7 @@ error translation."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -226,7 +227,12 @@ class HttpSession:
         self, *, path: str, headers: Mapping[str, str], read_timeout: float | None
     ) -> httpx.Response:
         """Send a GET on the stream pool and return the response with its body still unread;
-        the caller closes it."""
+        the caller closes it.
+
+        ``read_timeout`` bounds the wait for the response's headers only: the caller watches
+        the silence between the body's events itself, once per stream, where a transport's
+        read timeout would set and cancel a timer for every event.
+        """
         client = self.stream_client()
         # A reply beyond the pool's size waits for another's stream to end, however long
         # that takes, rather than fail: streams hold no call connection while they wait.
@@ -237,6 +243,12 @@ class HttpSession:
             "GET",
             self.url(path),
             headers=dict(headers),
-            timeout=httpx.Timeout(self.timeout, read=read_timeout, pool=pool),
+            timeout=httpx.Timeout(self.timeout, read=None, pool=pool),
         )
-        return await client.send(request, stream=True)
+        try:
+            async with asyncio.timeout(read_timeout):
+                return await client.send(request, stream=True)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(
+                f"no answer within {read_timeout:g} s", request=request
+            ) from exc

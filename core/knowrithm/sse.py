@@ -77,11 +77,14 @@ class SSEParser:
             self._partial.clear()
             self._partial_len = 0
         for line in lines:
-            if len(line) > self._max:
+            if not line:
+                event = self._dispatch()
+                if event is not None:
+                    events.append(event)
+            elif len(line) > self._max:
                 self._give_up(f"a line longer than {self._max:,} characters")
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
+            elif line[0] != ":":  # a comment otherwise
+                self._field(line)
         self._extend(tail)
         return events
 
@@ -99,11 +102,7 @@ class SSEParser:
         self._data, self._data_len = [], 0
         raise ProtocolError(f"Knowrithm's event stream sent {what}.")
 
-    def _line(self, line: str) -> SSEEvent | None:
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            return None
+    def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
@@ -120,7 +119,6 @@ class SSEParser:
                 self.last_event_id = value
         elif name == "retry" and _DIGITS.fullmatch(value):
             self.retry_ms = int(value)
-        return None
 
     def _dispatch(self) -> SSEEvent | None:
         data, event = self._data, self._event
