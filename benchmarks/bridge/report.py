@@ -48,11 +48,13 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| scenario | answered | errors | all streams read s | all shown s | chunks | platform "
         "calls | 429s | peak RSS MB | bot CPU µs/chunk | bridge CPU µs/chunk | client CPU "
-        "ms/message (fixed + µs/event) | inbound → chat request ms p50 / p99 | late question → "
+        "ms/message (fixed + µs/event) | client / bare aiohttp CPU µs/chunk | inbound → chat "
+        "request ms p50 / p99 | late question → "
         "chat request ms p50 / p99 (answers held back by the pace) | first delta → "
         "first post ms p50 / p99 | newest text → call ms p50 / p99 | loop lag ms p50 / p99 "
+        "(p99 once every question was sent) "
         "| load average (1 min) before → after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         d = r["delta_to_call_ms"]
@@ -64,12 +66,14 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
             f"{r['bot_cpu_us_per_chunk']:.1f} | {r['bridge_cpu_us_per_chunk']:.1f} | "
             f"{r['client_cpu_ms_per_message']:.2f} ({r['client_cpu_ms_per_message_fixed']:.2f} + "
             f"{r['client_cpu_us_per_event']:.0f}) | "
+            f"{r['client_cpu_us_per_chunk']:.0f} / {r['floor_cpu_us_per_chunk']:.0f} | "
             f"{_fmt(r['inbound_to_chat_ms']['p50'])} / {_fmt(r['inbound_to_chat_ms']['p99'])} | "
             f"{_fmt(late['p50'])} / {_fmt(late['p99'])} ({late['answers_waiting_min']:,}-"
             f"{late['answers_waiting_max']:,}) | "
             f"{_fmt(d['first_post_p50'])} / {_fmt(d['first_post_p99'])} | "
             f"{_fmt(d['all_p50'])} / {_fmt(d['all_p99'])} | "
-            f"{_fmt(r['loop_lag_ms']['p50'])} / {_fmt(r['loop_lag_ms']['p99'])} | "
+            f"{_fmt(r['loop_lag_ms']['p50'])} / {_fmt(r['loop_lag_ms']['p99'])} "
+            f"({_fmt(r['loop_lag_ms'].get('p99_after_sends'))}) | "
             f"{r['load_average'][0]:.2f} → {r['load_average'][1]:.2f} |"
         )
     return lines
@@ -99,10 +103,11 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     )
     if 100 in by_size:
         lag = by_size[100]["loop_lag_ms"]["p99"]
+        steady = by_size[100]["loop_lag_ms"].get("p99_after_sends")
         add(
             "delta → platform call p99 ≤ 5 ms at 100, when the budget allows the call "
             "(bounded by how late the loop runs a ready task: loop lag p99)",
-            f"{_fmt(lag)} ms",
+            f"{_fmt(lag)} ms ({_fmt(steady)} ms once every question was sent)",
             lag is not None and lag <= 5.0,
         )
     if 1000 in by_size:

@@ -97,6 +97,11 @@ def run_scenario(
             *transport,
         )
     client["short"] = short
+    # The floor: bare aiohttp reading the same streams (what the runtime costs, not us).
+    with local_server(words=scenario.words, word_delay=word_delay) as url:
+        client["floor"] = _bot(
+            url, "--replies", str(scenario.replies), "--words", str(scenario.words), "--floor"
+        )
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         extra = ["--groups", str(scenario.groups)] if scenario.groups else []
         extra += ["--late", str(scenario.late)]
@@ -129,6 +134,9 @@ def _derive(
         "bot_cpu_us_per_chunk": round(1e6 * bot_cpu / chunks, 1),
         "client_cpu_ms_per_message": round(1e3 * client_per_message, 3),
         "client_cpu_us_per_chunk": round(1e6 * client["cpu_s"] / max(1, client["chunks"]), 1),
+        "floor_cpu_us_per_chunk": round(
+            1e6 * client["floor"]["cpu_s"] / max(1, client["floor"]["chunks"]), 1
+        ),
         "client_cpu_us_per_event": round(1e6 * per_event, 1),
         "client_cpu_ms_per_message_fixed": round(1e3 * per_message_fixed, 3),
         "client_cpu_ms_per_message_at_21_events": round(

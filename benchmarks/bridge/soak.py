@@ -8,6 +8,7 @@ import contextlib
 import gc
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
             sampler = asyncio.create_task(_sample(samples, platform, args.words, done))
             started = time.monotonic()
             total = int(args.soak * 60 * args.rate)
+            tracing = _Tracing(after=total // 3) if args.trace_memory else None
             for index in range(total):
+                if tracing is not None:
+                    tracing.at(index)
                 due = started + index / args.rate
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 await runner.bridge.on_message(_inbound(index, groups=0))
@@ -53,6 +57,7 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             _collect(platform, args.words, done)
+            growth = tracing.growth() if tracing is not None else []
         await store.close()
     return {
         "minutes": args.soak,
@@ -62,7 +67,44 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
         "platform_429s": platform.rate_limited,
         "peak_rss_mb": peak_rss_mb(),
         "samples": samples,
+        "python_growth": growth,
     }
+
+
+class _Tracing:
+    """tracemalloc snapshots once the run is warm and at its end: how much Python-level
+    memory grew in between (the first entry), and where most, by the allocating call stack."""
+
+    def __init__(self, *, after: int) -> None:
+        self._after = after
+        self._first: tracemalloc.Snapshot | None = None
+        tracemalloc.start(6)
+
+    def at(self, index: int) -> None:
+        if index == self._after and self._first is None:
+            gc.collect()
+            self._first = tracemalloc.take_snapshot()
+
+    def growth(self, top: int = 12) -> list[dict[str, Any]]:
+        gc.collect()
+        last = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        if self._first is None:
+            return []
+        stats = last.compare_to(self._first, "traceback")
+        grown = sorted((stat for stat in stats if stat.size_diff > 0), key=lambda x: -x.size_diff)
+        total = sum(stat.size_diff for stat in stats)
+        return [
+            {"kb": round(total / 1024, 1), "blocks": sum(stat.count_diff for stat in stats)},
+            *(
+                {
+                    "kb": round(stat.size_diff / 1024, 1),
+                    "blocks": stat.count_diff,
+                    "stack": [f"{frame.filename}:{frame.lineno}" for frame in stat.traceback],
+                }
+                for stat in grown[:top]
+            ),
+        ]
 
 
 def _collect(platform: TelegramLikePlatform, words: int, done: list[int]) -> None:
