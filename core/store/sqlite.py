@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 5.0
 PURGE_BATCH = 2000
+SCAN_PAGE = 500
 
 
 def after_prefix(prefix: str) -> str | None:
@@ -82,17 +83,25 @@ class _Table:
     def remove(self, key: str) -> None:
         self._conn.execute(f"DELETE FROM {self._name} WHERE key = ?", (key,))
 
-    def items(self, prefix: str) -> list[tuple[str, Stored]]:
-        """The rows whose key starts with ``prefix``, read as one range of the key's index,
-        so their cost does not depend on how many other rows there are."""
+    def items(
+        self, prefix: str, *, after: str | None, size: int
+    ) -> tuple[list[tuple[str, Stored]], str | None]:
+        """Up to ``size`` rows whose key starts with ``prefix``, in key order after ``after``
+        (from the first when None), read as one range of the key's index, so their cost does
+        not depend on how many other rows there are; with the last key read, None at the end."""
         end = after_prefix(prefix)
+        low, op = (prefix, ">=") if after is None else (after, ">")
         if end is None:
-            sql = f"SELECT key, value FROM {self._name} WHERE key >= ?"
-            rows = self._conn.execute(sql, (prefix,)).fetchall()
+            sql = f"SELECT key, value FROM {self._name} WHERE key {op} ? ORDER BY key LIMIT ?"
+            rows = self._conn.execute(sql, (low, size)).fetchall()
         else:
-            sql = f"SELECT key, value FROM {self._name} WHERE key >= ? AND key < ?"
-            rows = self._conn.execute(sql, (prefix, end)).fetchall()
-        return [(k, parse(v)) for k, v in rows if isinstance(k, str)]
+            sql = (
+                f"SELECT key, value FROM {self._name} WHERE key {op} ? AND key < ? "
+                "ORDER BY key LIMIT ?"
+            )
+            rows = self._conn.execute(sql, (low, end, size)).fetchall()
+        last = rows[-1][0] if len(rows) == size and isinstance(rows[-1][0], str) else None
+        return [(k, parse(v)) for k, v in rows if isinstance(k, str)], last
 
     def batch_after(self, key: str | None, *, size: int) -> tuple[list[tuple[str, Stored]], bool]:
         """Up to ``size`` text-keyed rows in key order after ``key`` (from the first when
@@ -283,10 +292,17 @@ class SqliteStore:
         return await self._write(move)
 
     async def scan(self, prefix: str) -> AsyncIterator[tuple[str, JSON]]:
-        for key, stored in await self._read(lambda t: t.items(prefix)):
-            state, value = unwrap(stored, now=self._now)
-            if state == "live":
-                yield key, value
+        # In pages: however many rows match, neither the rows read at once (the idle sweep
+        # reads every conversation) nor the time the worker is held grows with them.
+        after: str | None = None
+        while True:
+            page, after = await self._read(functools.partial(_page, prefix, after))
+            for key, stored in page:
+                state, value = unwrap(stored, now=self._now)
+                if state == "live":
+                    yield key, value
+            if after is None:
+                return
 
     async def purge_expired(self) -> int:
         # In batches, each its own short transaction: however big the file, no call holds
@@ -316,3 +332,9 @@ class SqliteStore:
         self._closed = True
         if not await self._worker.close(last=lambda _deadline: self._file.close()):
             log.warning("the store file %s did not close in time; leaving it", self._path)
+
+
+def _page(
+    prefix: str, after: str | None, table: _Table
+) -> tuple[list[tuple[str, Stored]], str | None]:
+    return table.items(prefix, after=after, size=SCAN_PAGE)

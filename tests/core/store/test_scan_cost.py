@@ -9,12 +9,14 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from knowrithm_bots.core.sessions import THREAD_PREFIX
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 from knowrithm_bots.core.store.expiry import wrap
+from knowrithm_bots.core.store.sqlite import SCAN_PAGE, _Table
 from knowrithm_bots.core.store.sqlite_file import create_table_sql
 
 THREADS = 100
@@ -87,3 +89,39 @@ async def test_the_sweep_costs_the_same_beside_100000_other_records(
         f"scanning {THREADS} threads took {timings[FEW] * 1e3:.2f} ms beside {FEW} records "
         f"and {timings[MANY] * 1e3:.2f} ms beside {MANY}"
     )
+
+
+@pytest.mark.parametrize("threads", [SCAN_PAGE * 2, SCAN_PAGE * 2 + 1, 7])
+async def test_the_sqlite_scan_reads_in_pages_and_misses_no_row(
+    threads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many conversations there are, one read of the sweep holds at most a page of
+    them in memory (and the store's worker for as long), and every one is found once."""
+    path = tmp_path / "bot.sqlite"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(create_table_sql(TABLE))
+        others = [r for r in _records(FEW) if not r[0].startswith(THREAD_PREFIX)]
+        conversations = [
+            (f"{THREAD_PREFIX}telegram:{n}", wrap({"n": n}, ttl=None, now=time.time))
+            for n in range(threads)
+        ]
+        rows = [(key, json.dumps(value)) for key, value in others + conversations]
+        db.executemany(f"INSERT INTO {TABLE} (key, value) VALUES (?, ?)", rows)
+    pages: list[int] = []
+    real = _Table.items
+
+    def counted(self: _Table, prefix: str, *, after: str | None, size: int) -> Any:
+        page, last = real(self, prefix, after=after, size=size)
+        pages.append(len(page))
+        return page, last
+
+    monkeypatch.setattr(_Table, "items", counted)
+    store = SqliteStore(path=path, table=TABLE)
+    try:
+        found = [key async for key, _ in store.scan(THREAD_PREFIX)]
+    finally:
+        await store.close()
+    assert len(found) == len(set(found)) == threads
+    assert all(key.startswith(THREAD_PREFIX) for key in found)
+    assert max(pages) <= SCAN_PAGE
+    assert len(pages) == threads // SCAN_PAGE + 1
