@@ -677,8 +677,9 @@ class Bridge:
         tracker: Tracker,
     ) -> tuple[Message, str]:
         """Send the question in ``session``'s conversation (or a new one, if that is gone)."""
-        # Recorded before the send, so that a resumed send composes the same question.
-        await tracker.update(with_context=started)
+        # Recorded with the send's own record (``_stream``, before the send), so that a
+        # resumed send composes the same question.
+        tracker.note(with_context=started)
         try:
             answer = await self._stream(
                 session.conversation_id,
@@ -697,7 +698,7 @@ class Bridge:
                 exc,
             )
             session, _ = await self._open_telling(event, replacing=session.conversation_id)
-            await tracker.update(with_context=True)
+            tracker.note(with_context=True)
             answer = await self._stream(
                 session.conversation_id,
                 self._question(event, tracker),

@@ -229,6 +229,11 @@ class Tracker:
         self.reply = reply
         self._finished = False
 
+    def note(self, **changes: Any) -> None:
+        """Change the record without writing it: the next ``update`` writes it with its own
+        changes (one store write where two would follow each other)."""
+        self.reply = dataclasses.replace(self.reply, **changes)
+
     async def update(self, **changes: Any) -> None:
         self.reply = dataclasses.replace(self.reply, **changes)
         try:

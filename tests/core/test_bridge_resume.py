@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
 from knowrithm_bots.core.bridge import Bridge
-from knowrithm_bots.core.events import Author, Inbound, Origin
+from knowrithm_bots.core.events import Author, ContextMessage, Inbound, Origin
 from knowrithm_bots.core.knowrithm import KnowrithmClient
 from knowrithm_bots.core.pending_replies import PREFIX, PendingReplies, PendingReply
 from knowrithm_bots.core.testing import RecordingAdapter
@@ -187,3 +188,30 @@ async def test_an_answer_shown_in_full_is_done_before_its_rating_buttons(
         adapter.release.set()
         await bot.bridge.drain()
         await bot.bridge.stop()
+
+
+async def test_the_record_says_the_question_carried_the_thread_s_earlier_messages(
+    knowrithm: LocalKnowrithm, client: KnowrithmClient
+) -> None:
+    """A resumed send must compose the question as the first one did: whether it carried the
+    earlier messages is stored with the send, before Knowrithm gets it."""
+    bot = await make_bot(knowrithm, client)
+    knowrithm.faults.hold_replies(after_words=3)
+    earlier = (ContextMessage(author="Grace", text="the build is red again"),)
+    event = dataclasses.replace(event_named("ev-1", "why?"), context=earlier)
+    await bot.bridge.on_message(event)
+    record = None
+    for _ in range(500):
+        record = await PendingReplies(store=bot.store).get(event)
+        if record is not None and record.stage == "accepted":
+            break
+        await asyncio.sleep(0.01)
+    assert record is not None and record.stage == "accepted"
+    assert record.with_context is True
+    knowrithm.faults.release_replies()
+    await bot.bridge.drain()
+    questions = [
+        m.content for ms in knowrithm.state.messages.values() for m in ms if m.role == "user"
+    ]
+    assert len(questions) == 1 and "the build is red again" in questions[0]
+    await bot.bridge.stop()
