@@ -205,6 +205,8 @@ def write_soak(result: dict[str, Any], *, out: Path) -> None:
     half = len(samples) // 2
     later = [s["rss_mb"] for s in samples[half:]]
     slope = _slope(samples[half:])
+    heap = _slope(samples[half:], key="heap_in_use_mb") if "heap_in_use_mb" in samples[0] else None
+    blocks = _slope(samples[half:], key="python_blocks") if "python_blocks" in samples[0] else None
     lines = [
         f"# Soak: {result['rate']:g} new threads per second for {result['minutes']:g} minutes",
         "",
@@ -216,22 +218,35 @@ def write_soak(result: dict[str, Any], *, out: Path) -> None:
         f"Second half of the run: RSS {min(later):.1f}–{max(later):.1f} MB, trend "
         f"{slope * 60:+.2f} MB per minute"
         + (f" ({1024 * slope / result['rate']:+.2f} KB per new thread)." if slope else "."),
+        *(
+            []
+            if heap is None or blocks is None
+            else [
+                f"In the same half, malloc's bytes in use moved {heap * 60:+.2f} MB per minute "
+                f"and Python's allocated blocks {blocks * 60:+,.0f} per minute.",
+            ]
+        ),
         "",
-        "| s | RSS MB | answered |",
-        "|---:|---:|---:|",
-        *(f"| {s['t']:.0f} | {s['rss_mb']:.1f} | {s['answered']:,} |" for s in samples),
+        "| s | RSS MB | malloc in use MB | malloc free, kept MB | Python blocks | answered |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {s['t']:.0f} | {s['rss_mb']:.1f} | {_fmt(s.get('heap_in_use_mb'))} | "
+            f"{_fmt(s.get('heap_free_mb'))} | {s.get('python_blocks', 0):,} | "
+            f"{s['answered']:,} |"
+            for s in samples
+        ),
         "",
     ]
     (out / "soak.md").write_text("\n".join(lines))
     print("\n".join(lines[:6]), flush=True)
 
 
-def _slope(samples: list[dict[str, Any]]) -> float:
-    """Least-squares MB per second."""
+def _slope(samples: list[dict[str, Any]], *, key: str = "rss_mb") -> float:
+    """Least-squares growth of ``key`` per second."""
     if len(samples) < 2:
         return 0.0
     xs = [float(s["t"]) for s in samples]
-    ys = [float(s["rss_mb"]) for s in samples]
+    ys = [float(s[key]) for s in samples]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import gc
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -122,11 +125,51 @@ async def _sample(
     while True:
         _collect(platform, words, done)
         gc.collect()  # what is left is held, not garbage waiting for a collection
-        samples.append(
-            {
-                "t": round(time.monotonic() - started, 1),
-                "rss_mb": round(rss_mb(), 2),
-                "answered": done[0],
-            }
-        )
+        sample = {
+            "t": round(time.monotonic() - started, 1),
+            "rss_mb": round(rss_mb(), 2),
+            "answered": done[0],
+            "python_blocks": sys.getallocatedblocks(),
+        }
+        sample.update(heap_mb())
+        samples.append(sample)
         await asyncio.sleep(SAMPLE_EVERY)
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def heap_mb() -> dict[str, float]:
+    """glibc's malloc heap, all arenas: the bytes in use and the bytes freed but kept.
+
+    What is in use is what the process holds (Python's large objects, sqlite, OpenSSL,
+    aiohttp's parser); what is free but kept counts in RSS without being held by anyone.
+    Empty where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return {}
+    libc = ctypes.CDLL(name)
+    mallinfo2 = getattr(libc, "mallinfo2", None)
+    if mallinfo2 is None:
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {
+        "heap_in_use_mb": round((info.uordblks + info.hblkhd) / 2**20, 2),
+        "heap_free_mb": round(info.fordblks / 2**20, 2),
+    }
