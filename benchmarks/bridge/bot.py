@@ -225,7 +225,9 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
     """Ask every question at once and wait until every answer shows its last word."""
     probe = Probe(words=args.words, replies=args.replies)
     platform = TelegramLikePlatform(keep_log=True)
-    concurrency = max(args.replies, 1)
+    # Room for the late questions too: without it they would wait for a free slot (the cap
+    # doing its job), which is not the wait they measure (for answers held back by the pace).
+    concurrency = max(args.replies + args.late, 1)
     with tempfile.TemporaryDirectory() as folder:
         settings = parse_settings(
             {
