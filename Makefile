@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bridge
 	$(BIN)/python -m benchmarks.real_adapters
 
-# Both smokes (streaming engine, whole bridge) in about 15 s; one summary line, their full
+# Both smokes (streaming engine, whole bridge) in about 35 s; one summary line, their full
 # output only when one fails.
 bench-smoke: $(STAMP)
 	@$(BIN)/python -m benchmarks.smoke_summary
