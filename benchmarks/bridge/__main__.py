@@ -5,7 +5,9 @@ groups), each in a fresh bot process against the local Knowrithm server in anoth
 writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``. ``--smoke`` runs 10
 short replies, keeps no files unless ``--out`` is given and exits with status 1 on any error.
 ``--soak MINUTES`` starts 5 new threads per second for that long and writes ``soak.json`` and
-``soak.md``. ``--httpx`` sends the Knowrithm client's requests through httpx's own transport
+``soak.md`` (``--idle-minutes`` ends conversations sooner than the default 30 minutes, so
+that the run reaches the steady state of a bot whose conversations end as fast as they
+start). ``--httpx`` sends the Knowrithm client's requests through httpx's own transport
 (httpcore) instead of aiohttp, to compare the two. See benchmarks/README.md.
 """
 
@@ -27,6 +29,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="10 short replies, < 20 s")
     parser.add_argument("--soak", type=float, metavar="MINUTES", default=None)
+    parser.add_argument(
+        "--idle-minutes",
+        type=float,
+        default=None,
+        help="soak: end conversations after this many idle minutes (default: the bot's 30)",
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--no-groups", action="store_true", help="skip the group scenario")
     parser.add_argument("--profile", metavar="FILE", default=None, help="cProfile the bot")
@@ -38,7 +46,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.soak is not None:
-        result = run_soak(minutes=args.soak, word_delay=WORD_DELAY)
+        result = run_soak(minutes=args.soak, word_delay=WORD_DELAY, idle_minutes=args.idle_minutes)
         write_soak(result, out=args.out or RESULTS)
         return 0 if result["complete"] == result["threads"] else 1
     if args.smoke:

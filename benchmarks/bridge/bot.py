@@ -502,6 +502,7 @@ def main() -> int:
     parser.add_argument("--httpx", action="store_true")
     parser.add_argument("--soak", type=float, default=None, metavar="MINUTES")
     parser.add_argument("--rate", type=float, default=5.0)
+    parser.add_argument("--idle-minutes", type=float, default=None)
     parser.add_argument("--trace-memory", action="store_true", help="soak: tracemalloc growth")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")

@@ -208,12 +208,22 @@ def write_soak(result: dict[str, Any], *, out: Path) -> None:
     heap = _slope(samples[half:], key="heap_in_use_mb") if "heap_in_use_mb" in samples[0] else None
     blocks = _slope(samples[half:], key="python_blocks") if "python_blocks" in samples[0] else None
     lines = [
-        f"# Soak: {result['rate']:g} new threads per second for {result['minutes']:g} minutes",
+        f"# Soak: {result['rate']:g} new threads per second for {result['minutes']:g} minutes"
+        + (
+            f", conversations ending after {result['idle_minutes']:g} idle minutes"
+            if "idle_minutes" in result
+            else ""
+        ),
         "",
         f"Machine: {_machine()}; load average (1 min) {result['load_average'][0]:.2f} before, "
         f"{result['load_average'][1]:.2f} after. Threads: {result['threads']:,}, answered in "
         f"full: {result['complete']:,}, 429s: {result['platform_429s']}, peak RSS "
-        f"{result['peak_rss_mb']:.1f} MB.",
+        f"{result['peak_rss_mb']:.1f} MB"
+        + (
+            f"; conversations still open at the end: {result['conversations_live_at_end']:,}."
+            if "conversations_live_at_end" in result
+            else "."
+        ),
         "",
         f"Second half of the run: RSS {min(later):.1f}–{max(later):.1f} MB, trend "
         f"{slope * 60:+.2f} MB per minute"

@@ -146,10 +146,14 @@ def _derive(
     }
 
 
-def run_soak(*, minutes: float, word_delay: float, rate: float = 5.0) -> dict[str, Any]:
-    """One bot process starting ``rate`` threads per second for ``minutes``."""
+def run_soak(
+    *, minutes: float, word_delay: float, rate: float = 5.0, idle_minutes: float | None = None
+) -> dict[str, Any]:
+    """One bot process starting ``rate`` threads per second for ``minutes``; conversations
+    end after ``idle_minutes`` idle (the bot's default when None)."""
     load_before = os.getloadavg()
+    idle = [] if idle_minutes is None else ["--idle-minutes", str(idle_minutes)]
     with local_server(words=300, word_delay=word_delay) as url:
-        result = _bot(url, "--soak", str(minutes), "--rate", str(rate), "--words", "300")
+        result = _bot(url, "--soak", str(minutes), "--rate", str(rate), "--words", "300", *idle)
     result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     return result

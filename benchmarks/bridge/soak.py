@@ -19,6 +19,7 @@ from benchmarks.bridge.bot import _inbound, peak_rss_mb, rss_mb, running_bot
 from benchmarks.bridge.platform import TelegramLikePlatform
 from knowrithm_bots.core.config import parse_settings
 from knowrithm_bots.core.knowrithm import KnowrithmClient
+from knowrithm_bots.core.sessions import THREAD_PREFIX
 from knowrithm_bots.core.store import SqliteStore
 
 SAMPLE_EVERY = 10.0
@@ -28,9 +29,12 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
     """Start ``args.rate`` threads per second for ``args.soak`` minutes, one question each."""
     platform = TelegramLikePlatform(keep_log=False)
     with tempfile.TemporaryDirectory() as folder:
-        settings = parse_settings(
-            {"store": {"backend": "sqlite", "path": str(Path(folder) / "bot.sqlite")}}, env={}
-        )
+        config: dict[str, Any] = {
+            "store": {"backend": "sqlite", "path": str(Path(folder) / "bot.sqlite")}
+        }
+        if args.idle_minutes is not None:
+            config["conversations"] = {"idle_minutes": args.idle_minutes}
+        settings = parse_settings(config, env={})
         store = SqliteStore(path=settings.store.path)
         async with (
             KnowrithmClient(
@@ -61,9 +65,12 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
                 await sampler
             _collect(platform, args.words, done)
             growth = tracing.growth() if tracing is not None else []
+            # Conversations the idle sweep had not ended yet: the store's live state.
+            live = [key async for key, _ in store.scan(THREAD_PREFIX)]
         await store.close()
     return {
         "minutes": args.soak,
+        "idle_minutes": settings.conversations.idle_minutes,
         "rate": args.rate,
         "threads": total,
         "complete": done[0],
@@ -71,6 +78,7 @@ async def soak_run(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "samples": samples,
         "python_growth": growth,
+        "conversations_live_at_end": len(live),
     }
 
 
