@@ -235,7 +235,7 @@ class Tracker:
         self.reply = dataclasses.replace(self.reply, **changes)
 
     async def update(self, **changes: Any) -> None:
-        self.reply = dataclasses.replace(self.reply, **changes)
+        self.note(**changes)
         try:
             await self._replies.save(self.reply)
         except Exception as exc:

@@ -88,7 +88,8 @@ class _Table:
     ) -> tuple[list[tuple[str, Stored]], str | None]:
         """Up to ``size`` rows whose key starts with ``prefix``, in key order after ``after``
         (from the first when None), read as one range of the key's index, so their cost does
-        not depend on how many other rows there are; with the last key read, None at the end."""
+        not depend on how many other rows there are; with the last key read, None at the end.
+        Rows keyed otherwise than by text (another program's) are left out."""
         end = after_prefix(prefix)
         low, op = (prefix, ">=") if after is None else (after, ">")
         if end is None:
@@ -102,19 +103,6 @@ class _Table:
             rows = self._conn.execute(sql, (low, end, size)).fetchall()
         last = rows[-1][0] if len(rows) == size and isinstance(rows[-1][0], str) else None
         return [(k, parse(v)) for k, v in rows if isinstance(k, str)], last
-
-    def batch_after(self, key: str | None, *, size: int) -> tuple[list[tuple[str, Stored]], bool]:
-        """Up to ``size`` text-keyed rows in key order after ``key`` (from the first when
-        None), and whether there may be more. Rows keyed otherwise (another program's) sort
-        after all text in sqlite, so the batches end there."""
-        if key is None:
-            sql = f"SELECT key, value FROM {self._name} ORDER BY key LIMIT ?"
-            rows = self._conn.execute(sql, (size,)).fetchall()
-        else:
-            sql = f"SELECT key, value FROM {self._name} WHERE key > ? ORDER BY key LIMIT ?"
-            rows = self._conn.execute(sql, (key, size)).fetchall()
-        texts = [(k, parse(v)) for k, v in rows if isinstance(k, str)]
-        return texts, len(texts) == size
 
     def move_aside(self, key: str, stored: Stored) -> str:
         """Put ``stored`` under an unused quarantine key and drop ``key``."""
@@ -309,19 +297,20 @@ class SqliteStore:
         # the worker (and every other store call) for long, nor runs into its timeout.
         removed = 0
         after: str | None = None
-        more = True
-        while more:
-            count, after, more = await self._write(functools.partial(self._purge_batch, after))
+        while True:
+            count, after = await self._write(functools.partial(self._purge_batch, after))
             removed += count
-        return removed
+            if after is None:
+                return removed
 
-    def _purge_batch(self, after: str | None, table: _Table) -> tuple[int, str | None, bool]:
-        rows, more = table.batch_after(after, size=PURGE_BATCH)
+    def _purge_batch(self, after: str | None, table: _Table) -> tuple[int, str | None]:
+        # Every text key (the empty prefix); rows keyed otherwise are another program's.
+        rows, last = table.items("", after=after, size=PURGE_BATCH)
         # Only records this store wrote and that have expired; unreadable rows are kept.
         expired = [k for k, v in rows if unwrap(v, now=self._now)[0] == "expired"]
         for key in expired:
             table.remove(key)
-        return len(expired), rows[-1][0] if rows else after, more
+        return len(expired), last
 
     def lock(self, key: str, *, ttl: float = 60.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, ttl=ttl)

@@ -16,7 +16,7 @@ import pytest
 from knowrithm_bots.core.sessions import THREAD_PREFIX
 from knowrithm_bots.core.store import MemoryStore, SqliteStore, Store
 from knowrithm_bots.core.store.expiry import wrap
-from knowrithm_bots.core.store.sqlite import SCAN_PAGE, _Table
+from knowrithm_bots.core.store.sqlite import PURGE_BATCH, SCAN_PAGE, _Table
 from knowrithm_bots.core.store.sqlite_file import create_table_sql
 
 THREADS = 100
@@ -125,3 +125,34 @@ async def test_the_sqlite_scan_reads_in_pages_and_misses_no_row(
     assert all(key.startswith(THREAD_PREFIX) for key in found)
     assert max(pages) <= SCAN_PAGE
     assert len(pages) == threads // SCAN_PAGE + 1
+
+
+async def test_the_sqlite_purge_walks_every_page_and_leaves_other_programs_rows(
+    tmp_path: Path,
+) -> None:
+    """Expired records spread over several purge batches all go; live ones, and rows keyed
+    by a number or bytes (another program's, in the same table), stay."""
+    path = tmp_path / "bot.sqlite"
+    expired = 2 * PURGE_BATCH + 1
+    past = time.time() - 10
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(create_table_sql(TABLE))
+        rows: list[tuple[object, str]] = [
+            (f"event:x:{n:05d}", json.dumps(wrap(1, ttl=1, now=lambda: past)))
+            for n in range(expired)
+        ]
+        rows += [
+            (f"event:x:{n:05d}a", json.dumps(wrap(1, ttl=None, now=time.time)))
+            for n in range(0, expired, 97)
+        ]
+        rows += [(7, "not ours"), (b"blob", "not ours either")]
+        db.executemany(f"INSERT INTO {TABLE} (key, value) VALUES (?, ?)", rows)
+    live = (expired + 96) // 97
+    store = SqliteStore(path=path, table=TABLE)
+    try:
+        assert await store.purge_expired() == expired
+        assert len([key async for key, _ in store.scan("event:")]) == live
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == live + 2
