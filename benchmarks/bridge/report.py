@@ -205,43 +205,32 @@ def write_soak(result: dict[str, Any], *, out: Path) -> None:
     half = len(samples) // 2
     later = [s["rss_mb"] for s in samples[half:]]
     slope = _slope(samples[half:])
+    # malloc's figures are glibc's: absent elsewhere.
     heap = _slope(samples[half:], key="heap_in_use_mb") if "heap_in_use_mb" in samples[0] else None
-    blocks = _slope(samples[half:], key="python_blocks") if "python_blocks" in samples[0] else None
+    blocks = _slope(samples[half:], key="python_blocks")
     lines = [
-        f"# Soak: {result['rate']:g} new threads per second for {result['minutes']:g} minutes"
-        + (
-            f", conversations ending after {result['idle_minutes']:g} idle minutes"
-            if "idle_minutes" in result
-            else ""
-        ),
+        f"# Soak: {result['rate']:g} new threads per second for {result['minutes']:g} minutes, "
+        f"conversations ending after {result['idle_minutes']:g} idle minutes",
         "",
         f"Machine: {_machine()}; load average (1 min) {result['load_average'][0]:.2f} before, "
         f"{result['load_average'][1]:.2f} after. Threads: {result['threads']:,}, answered in "
         f"full: {result['complete']:,}, 429s: {result['platform_429s']}, peak RSS "
-        f"{result['peak_rss_mb']:.1f} MB"
-        + (
-            f"; conversations still open at the end: {result['conversations_live_at_end']:,}."
-            if "conversations_live_at_end" in result
-            else "."
-        ),
+        f"{result['peak_rss_mb']:.1f} MB; conversations still open at the end: "
+        f"{result['conversations_live_at_end']:,}.",
         "",
         f"Second half of the run: RSS {min(later):.1f}–{max(later):.1f} MB, trend "
         f"{slope * 60:+.2f} MB per minute"
         + (f" ({1024 * slope / result['rate']:+.2f} KB per new thread)." if slope else "."),
-        *(
-            []
-            if heap is None or blocks is None
-            else [
-                f"In the same half, malloc's bytes in use moved {heap * 60:+.2f} MB per minute "
-                f"and Python's allocated blocks {blocks * 60:+,.0f} per minute.",
-            ]
-        ),
+        "In the same half, "
+        + ("" if heap is None else f"malloc's bytes in use moved {heap * 60:+.2f} MB per minute ")
+        + ("" if heap is None else "and ")
+        + f"Python's allocated blocks {blocks * 60:+,.0f} per minute.",
         "",
         "| s | RSS MB | malloc in use MB | malloc free, kept MB | Python blocks | answered |",
         "|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {s['t']:.0f} | {s['rss_mb']:.1f} | {_fmt(s.get('heap_in_use_mb'))} | "
-            f"{_fmt(s.get('heap_free_mb'))} | {s.get('python_blocks', 0):,} | "
+            f"{_fmt(s.get('heap_free_mb'))} | {s['python_blocks']:,} | "
             f"{s['answered']:,} |"
             for s in samples
         ),

@@ -76,7 +76,8 @@ def _bot(base_url: str, *options: str) -> dict[str, Any]:
 def run_scenario(
     scenario: Scenario, *, word_delay: float, profile: str | None, httpx: bool = False
 ) -> dict[str, Any]:
-    """The client alone, then the whole bridge, each against a fresh server."""
+    """The client alone (full and short answers), bare aiohttp on the same streams, then the
+    whole bridge, each against a fresh server."""
     load_before = os.getloadavg()
     started = time.monotonic()
     transport = ["--httpx"] if httpx else []

@@ -7,13 +7,15 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmarks.bridge.bot import _inbound, peak_rss_mb, rss_mb, running_bot
 from benchmarks.bridge.platform import TelegramLikePlatform
@@ -168,16 +170,22 @@ def heap_mb() -> dict[str, float]:
     What is in use is what the process holds (Python's large objects, sqlite, OpenSSL,
     aiohttp's parser); what is free but kept counts in RSS without being held by anyone.
     Empty where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return {}
-    libc = ctypes.CDLL(name)
-    mallinfo2 = getattr(libc, "mallinfo2", None)
+    mallinfo2 = _mallinfo2()
     if mallinfo2 is None:
         return {}
-    mallinfo2.restype = _MallInfo2
     info = mallinfo2()
     return {
         "heap_in_use_mb": round((info.uordblks + info.hblkhd) / 2**20, 2),
         "heap_free_mb": round(info.fordblks / 2**20, 2),
     }
+
+
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    """glibc's ``mallinfo2``, looked up once; None where there is none."""
+    name = ctypes.util.find_library("c")
+    function = None if name is None else getattr(ctypes.CDLL(name), "mallinfo2", None)
+    if function is None:
+        return None
+    function.restype = _MallInfo2
+    return cast("Callable[[], _MallInfo2]", function)
