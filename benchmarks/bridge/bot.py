@@ -41,7 +41,6 @@ from knowrithm_bots.core.config.models import Settings
 from knowrithm_bots.core.events import Author, Inbound, Origin
 from knowrithm_bots.core.knowrithm import KnowrithmClient, session
 from knowrithm_bots.core.knowrithm.models import ReplyDelta, ReplyEvent
-from knowrithm_bots.core.knowrithm.pools import PoolSizes
 from knowrithm_bots.core.knowrithm.streaming import Resume
 from knowrithm_bots.core.store import SqliteStore, Store
 
@@ -482,7 +481,8 @@ def _send_through_httpx() -> None:
 
     def pooled(*, connections: int, tls: ssl.SSLContext | None = None) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(
-            limits=PoolSizes.limits(connections), verify=tls if tls is not None else True
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            verify=tls if tls is not None else True,
         )
 
     session.AiohttpTransport = pooled  # type: ignore[assignment,misc]

@@ -35,21 +35,3 @@ class PoolSizes:
         if concurrency < 1:
             raise ValueError("The Knowrithm client needs a concurrency of at least 1.")
         return cls(streams=concurrency, calls=concurrency + EXTRA_CALLS)
-
-    @staticmethod
-    def limits(connections: int) -> httpx.Limits:
-        return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
-class SharedTransport(httpx.AsyncBaseTransport):
-    """One transport used by both pools' clients; closing a client leaves it open, so that
-    its owner closes it once."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        return None

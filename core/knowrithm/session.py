@@ -18,11 +18,7 @@ from knowrithm_bots.core.knowrithm.error_mapping import (
     error_from_response,
     error_from_transport,
 )
-from knowrithm_bots.core.knowrithm.pools import (
-    PoolSizes,
-    SharedTransport,
-    TransportWrapper,
-)
+from knowrithm_bots.core.knowrithm.pools import PoolSizes, TransportWrapper
 from knowrithm_bots.core.knowrithm.retry import (
     RetryPolicy,
     Safety,
@@ -34,6 +30,8 @@ from knowrithm_bots.core.retry_after import parse_retry_after
 
 Sleep = Callable[[float], Awaitable[None]]
 _USER_AGENT = "knowrithm-bots/0.1"
+# The encodings httpx decodes without optional packages.
+_ACCEPT_ENCODING = "gzip, deflate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,11 +58,16 @@ def _api_root(base_url: str) -> httpx.URL:
 
 
 class HttpSession:
-    """Owns two lazily created ``httpx.AsyncClient``s, one whose pool holds the reply streams
-    and one whose pool serves every other request (see ``PoolSizes``), and sends through them.
+    """Owns two lazily created transports, one whose pool holds the reply streams and one
+    whose pool serves every other request (see ``PoolSizes``), and sends through them.
 
-    An injected ``transport`` serves both clients and is closed once, by ``aclose``; the
-    pools are then its own, so one bounded pool there is shared by streams and calls again.
+    Requests go straight to the transport, not through an ``httpx.AsyncClient``: the client's
+    per-request work (merging defaults, the cookie jar, redirect and auth hooks) cost about
+    as much CPU as the transport itself, for features this API does not use. It authenticates
+    every request with headers, so no cookie is kept; redirects are not followed.
+
+    An injected ``transport`` serves both pools and is closed once, by ``aclose``; the pools
+    are then its own, so one bounded pool there is shared by streams and calls again.
     ``transport_wrapper`` (to meter requests, say) wraps each pool's transport, or the
     injected one.
     """
@@ -90,68 +93,82 @@ class HttpSession:
         self.sleep = sleep
         self.timeout = timeout
         self.pool_sizes = PoolSizes.for_concurrency(concurrency)
-        self._headers = dict(headers)
+        # What an httpx client would have sent by default, and ours over it.
+        self._headers: dict[str, str] = {
+            "Accept-Encoding": _ACCEPT_ENCODING,
+            "Connection": "keep-alive",
+            "User-Agent": _USER_AGENT,
+            "Accept": "application/json",
+            **headers,
+        }
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self._transport = transport
         self._wrap = transport_wrapper
         self._shared: httpx.AsyncBaseTransport | None = None
-        self._calls: httpx.AsyncClient | None = None
-        self._streams: httpx.AsyncClient | None = None
+        self._calls: httpx.AsyncBaseTransport | None = None
+        self._streams: httpx.AsyncBaseTransport | None = None
         self._tls: ssl.SSLContext | None = None
         self._closed = False
 
-    def _new_client(self, *, connections: int) -> httpx.AsyncClient:
+    def _new_pool(self, *, connections: int) -> httpx.AsyncBaseTransport:
         if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
-        transport: httpx.AsyncBaseTransport | None = None
-        limits = PoolSizes.limits(connections)
         if self._transport is not None:
             if self._shared is None:
                 self._shared = self._wrap(self._transport) if self._wrap else self._transport
-            transport = SharedTransport(self._shared)
-        else:
-            # Both pools trust the same certificates, loaded once (~30 ms of CPU and ~1 MB).
-            if self._tls is None:
-                self._tls = httpx.create_ssl_context()
-            pooled: httpx.AsyncBaseTransport = AiohttpTransport(
-                connections=connections, tls=self._tls
-            )
-            transport = self._wrap(pooled) if self._wrap is not None else pooled
-        return httpx.AsyncClient(
-            base_url=self.base_url,
-            headers={"User-Agent": _USER_AGENT, "Accept": "application/json", **self._headers},
-            transport=transport,
-            limits=limits,
-            timeout=httpx.Timeout(self.timeout),
-            follow_redirects=False,
-        )
+            return self._shared
+        # Both pools trust the same certificates, loaded once (~30 ms of CPU and ~1 MB).
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        pooled: httpx.AsyncBaseTransport = AiohttpTransport(connections=connections, tls=self._tls)
+        return self._wrap(pooled) if self._wrap is not None else pooled
 
-    def client(self) -> httpx.AsyncClient:
-        """The client for calls (every request but the reply streams), created on first use."""
-        if self._calls is None:
-            self._calls = self._new_client(connections=self.pool_sizes.calls)
-        elif self._closed:
+    def _calls_pool(self) -> httpx.AsyncBaseTransport:
+        """The pool for calls (every request but the reply streams), created on first use."""
+        if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
+        if self._calls is None:
+            self._calls = self._new_pool(connections=self.pool_sizes.calls)
         return self._calls
 
-    def stream_client(self) -> httpx.AsyncClient:
-        """The client whose pool holds the reply streams, created on first use."""
-        if self._streams is None:
-            self._streams = self._new_client(connections=self.pool_sizes.streams)
-        elif self._closed:
+    def _streams_pool(self) -> httpx.AsyncBaseTransport:
+        """The pool that holds the reply streams, created on first use."""
+        if self._closed:
             raise KnowrithmError("The Knowrithm client is closed; create a new one.")
+        if self._streams is None:
+            self._streams = self._new_pool(connections=self.pool_sizes.streams)
         return self._streams
 
+    def _request(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        timeouts: Mapping[str, float | None] | None = None,
+    ) -> httpx.Request:
+        return httpx.Request(
+            method,
+            url,
+            headers={**self._headers, **headers} if headers else self._headers,
+            json=json,
+            params=params,
+            extensions={"timeout": timeouts if timeouts is not None else self._timeouts},
+        )
+
     async def aclose(self) -> None:
-        """Close both clients (and an injected transport); later calls raise, closing again
-        does nothing."""
+        """Close both pools (or the injected transport, once); later calls raise, closing
+        again does nothing."""
         self._closed = True
-        clients = (self._calls, self._streams)
+        owned = [] if self._transport is not None else [self._calls, self._streams]
         self._calls = self._streams = None
         shared, self._shared = self._shared, None
         try:
-            for client in clients:
-                if client is not None:
-                    await client.aclose()
+            for pool in owned:
+                if pool is not None:
+                    await pool.aclose()
         finally:
             if shared is not None:
                 await shared.aclose()
@@ -199,14 +216,20 @@ class HttpSession:
         attempt = 0
         while True:
             attempt += 1
+            request = self._request(
+                method,
+                url,
+                json=json,
+                params=params,
+                timeouts=http_timeout.as_dict() if http_timeout is not None else None,
+            )
             try:
-                response = await self.client().request(
-                    method,
-                    url,
-                    json=json,
-                    params=params,
-                    timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                response = await self._calls_pool().handle_async_request(request)
+                response.request = request
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
             except httpx.HTTPError as exc:
                 error = error_from_transport(exc=exc, action=action, origin=self.origin)
                 delay = policy.delay(attempt=attempt, retry_after=None)
@@ -236,22 +259,24 @@ class HttpSession:
         the silence between the body's events itself, once per stream, where a transport's
         read timeout would set and cancel a timer for every event.
         """
-        client = self.stream_client()
+        transport = self._streams_pool()
         # A reply beyond the pool's size waits for another's stream to end, however long
         # that takes, rather than fail: streams hold no call connection while they wait.
         # Through an injected transport (its own pool, perhaps shared with the calls) the
         # usual wait applies.
         pool: float | None = None if self._transport is None else self.timeout
-        request = client.build_request(
+        request = self._request(
             "GET",
             self.url(path),
-            headers=dict(headers),
-            timeout=httpx.Timeout(self.timeout, read=None, pool=pool),
+            headers=headers,
+            timeouts=httpx.Timeout(self.timeout, read=None, pool=pool).as_dict(),
         )
         try:
             async with asyncio.timeout(read_timeout):
-                return await client.send(request, stream=True)
+                response = await transport.handle_async_request(request)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(
                 f"no answer within {read_timeout:g} s", request=request
             ) from exc
+        response.request = request
+        return response

@@ -348,3 +348,26 @@ async def test_history_reads_messages_nested_under_data() -> None:
         ("m2", "assistant", "hello", 5),
     ]
     assert dict(fake.requests[0].url.params) == {"page": "1", "per_page": "10"}
+
+
+async def test_every_request_carries_the_client_headers_and_no_cookie() -> None:
+    # The API authenticates each request with headers: a cookie a proxy or load balancer
+    # sets is not kept, so it can never carry one conversation's session into another.
+    fake = FakeKnowrithm()
+    fake.on(
+        "POST",
+        "/api/v1/conversation",
+        json_response(201, conversation(), **{"Set-Cookie": "session=abc; Path=/"}),
+    )
+    async with make_client(fake) as client:
+        for _ in range(2):
+            await client.start_conversation(agent_id="a", entity_type="USER")
+    first, second = fake.requests
+    for request in (first, second):
+        assert request.headers["User-Agent"].startswith("knowrithm-bots/")
+        assert request.headers["Accept"] == "application/json"
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"
+        assert request.headers["Host"] == "knowrithm.test"
+        assert request.headers["X-API-Key"] == KEY
+        assert request.headers["Content-Type"] == "application/json"
+    assert "Cookie" not in second.headers
