@@ -36,10 +36,15 @@ CORROBORATION_WINDOW = 1.0
 # together than sent two calls may arrive there (a round trip spreads at least as much as its
 # way out, so this errs safe once enough trips were seen: a few trips understate the spread).
 # Until JITTER_MIN_SAMPLES were measured, a quarter of the longest round trip seen stands for
-# it (half of the way out); before any trip, nothing does (a full burst needs no reserve).
+# it (half of the way out).
 JITTER_MIN_SAMPLES = 32
 JITTER_SAMPLES = 64
 UNMEASURED_JITTER_SHARE = 0.25
+# Never less than this, measured or not: a call can wait this long on a busy host before
+# either end's process runs it, and a sender sees little of that in a few round trips (three
+# bot processes sharing a Telegram chat on two busy cores got a 429 for a call that arrived
+# 3 ms early, its bucket's first call having waited longer on the way than the later one).
+MIN_JITTER = 0.025
 
 
 class Jitter:
@@ -53,7 +58,7 @@ class Jitter:
     __slots__ = ("_trips", "seconds")
 
     def __init__(self) -> None:
-        self.seconds = 0.0
+        self.seconds = MIN_JITTER
         self._trips: deque[float] = deque(maxlen=JITTER_SAMPLES)
 
     def observe(self, round_trip: float) -> None:
@@ -62,9 +67,10 @@ class Jitter:
         trips.append(round_trip)
         longest = max(trips)
         if len(trips) >= JITTER_MIN_SAMPLES:
-            self.seconds = longest - min(trips)
+            spread = longest - min(trips)
         else:
-            self.seconds = UNMEASURED_JITTER_SHARE * longest
+            spread = UNMEASURED_JITTER_SHARE * longest
+        self.seconds = max(MIN_JITTER, spread)
 
 
 class TokenBucket:

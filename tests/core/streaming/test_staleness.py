@@ -9,6 +9,7 @@ import pytest
 
 from knowrithm_bots.core.adapter import Budget, Limits
 from knowrithm_bots.core.streaming import Layout, Pacer, ReplyStream
+from knowrithm_bots.core.streaming.budgets import MIN_JITTER
 from knowrithm_bots.core.streaming.progress import Progress
 from knowrithm_bots.core.streaming.reply_stream import STALENESS_TARGET
 from knowrithm_bots.core.testing import FakePlatformAdapter, ManualClock
@@ -199,13 +200,15 @@ async def test_text_a_roll_over_left_hidden_is_ranked_by_its_own_arrival() -> No
     await drive(clock, script())
     calls = [(c.thread, c.kind, round(c.at, 6)) for c in fake.calls]
     # At t=10 the first reply's older text goes (its first message, up to the roll-over);
-    # what is left arrived at t=3, later than the second reply's t=2, which goes next.
+    # what is left arrived at t=3, later than the second reply's t=2, which goes next. The
+    # burst's second call waits for the reserve kept for arrival jitter, and so do the rest.
+    j = MIN_JITTER
     assert calls == [
         ("c1#a", "post", 0.0),
-        ("c1#b", "post", 0.0),
-        ("c1#a", "edit", 10.0),
-        ("c1#b", "edit", 20.0),
-        ("c1#a", "post", 30.0),
+        ("c1#b", "post", j),
+        ("c1#a", "edit", 10.0 + j),
+        ("c1#b", "edit", 20.0 + j),
+        ("c1#a", "post", 30.0 + j),
     ]
     assert fake.visible("c1#a") == first.text
     assert fake.visible("c1#b") == second.text
