@@ -160,6 +160,13 @@ class TelegramLikePlatform(FakePlatformAdapter):
             self.messages[message_id] = FakeMessage(thread=thread, text="")
             self._message_ids.setdefault(thread, []).append(message_id)
 
+    def start_counting(self) -> None:
+        """Count from now on only: the calls, 429s and log so far (a warm-up's) are dropped."""
+        self.sim_cpu = 0.0
+        self.accepted = self.rate_limited = 0
+        self.log.clear()
+        self.shown.clear()
+
     def forget(self, thread: str) -> None:
         """Drop what the platform keeps for a finished thread (a soak starts thousands), so
         that the simulation's memory, counted in the bot's RSS, does not grow with them."""
