@@ -66,7 +66,8 @@ class ConversationChannel:
         """Number, remember and deliver an event to every open stream."""
         event = StreamEvent(id=self._next_id, name=name, data=data, task_id=task_id, cut=cut)
         self._next_id += 1
-        self._log.append(event)
+        if self._replay:  # pub/sub keeps nothing: kept events would only fill memory
+            self._log.append(event)
         for subscription in self._subscribers:
             subscription.queue.put_nowait(event)
         return event
@@ -96,6 +97,16 @@ class ConversationChannel:
         """Id of the newest event emitted, 0 before any."""
         return self._next_id - 1
 
+    def forget_finished(self) -> None:
+        """Drop the remembered events, unless a reply is still being written.
+
+        Called when the conversation ends: nothing resumes an ended conversation's finished
+        replies, and each kept reply holds one event per word, so a server that answered
+        9,000 conversations used to hold some 1.4 GB of them until it stopped.
+        """
+        if not self._in_flight:
+            self._log.clear()
+
     def close_all(self) -> None:
         """End every open stream of this conversation."""
         for subscription in self._subscribers:
@@ -117,6 +128,12 @@ class EventHub:
             channel = ConversationChannel(replay=self._replay)
             self._channels[conversation_id] = channel
         return channel
+
+    def conversation_ended(self, *, conversation_id: str) -> None:
+        """Forget what the ended conversation's channel remembers (its event ids go on)."""
+        channel = self._channels.get(conversation_id)
+        if channel is not None:
+            channel.forget_finished()
 
     def close_all(self) -> None:
         """End every open stream; streams opened afterwards end at once."""

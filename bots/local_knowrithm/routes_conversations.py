@@ -154,6 +154,7 @@ async def end_conversation(request: web.Request) -> web.Response:
     if conversation.status != "ended":
         conversation.status = "ended"
         conversation.ended_at = utc_now()
+    context.hub.conversation_ended(conversation_id=conversation.id)
     if rating is not None:
         conversation.rating = rating
     if feedback is not None:

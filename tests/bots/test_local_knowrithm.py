@@ -574,6 +574,20 @@ async def test_last_event_id_replays_what_followed(client: httpx.AsyncClient) ->
     assert events[-2].event == "chat_response"
 
 
+async def test_an_ended_conversation_keeps_no_events_to_replay(client: httpx.AsyncClient) -> None:
+    # Each finished reply kept one event per word until the server stopped; nothing resumes
+    # an ended conversation's replies, so ending it lets them go.
+    cid = (await start(client))["id"]
+    accepted = await chat(client, cid, "remember me")
+    await wait_task(client, accepted["task_id"])
+    async with open_stream(client, cid, headers={"Last-Event-ID": "0"}) as stream:
+        assert (await stream.next()).id == 1  # before the end, a resume replays the reply
+    assert (await client.post(f"/conversation/{cid}/end", json={})).status_code == 200
+    async with open_stream(client, cid, headers={"Last-Event-ID": "0"}) as stream:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(stream.next(), 0.3)
+
+
 async def test_stream_url_in_chat_answer_replays_the_whole_reply(
     client: httpx.AsyncClient,
 ) -> None:
