@@ -42,6 +42,7 @@ class ConversationChannel:
         self._subscribers: set[Subscription] = set()
         self._in_flight: set[str] = set()
         self._armed_cuts: set[str] = set()
+        self._ended = False
 
     def begin_reply(self, *, task_id: str, cut: bool = False) -> None:
         """Mark a reply as in flight, so late subscribers get its events replayed."""
@@ -52,6 +53,7 @@ class ConversationChannel:
     def end_reply(self, *, task_id: str) -> None:
         """The reply's final answer has been emitted; stop replaying it to newcomers."""
         self._in_flight.discard(task_id)
+        self._forget_if_ended()
 
     def claim_cut(self, *, task_id: str | None) -> bool:
         """True once per armed reply: the caller is the stream that gets cut."""
@@ -66,7 +68,9 @@ class ConversationChannel:
         """Number, remember and deliver an event to every open stream."""
         event = StreamEvent(id=self._next_id, name=name, data=data, task_id=task_id, cut=cut)
         self._next_id += 1
-        if self._replay:  # pub/sub keeps nothing: kept events would only fill memory
+        # The documented service publishes through Redis pub/sub (docs
+        # platform/architecture.mdx) and keeps nothing to replay, so neither does its mode here.
+        if self._replay:
             self._log.append(event)
         for subscription in self._subscribers:
             subscription.queue.put_nowait(event)
@@ -97,14 +101,19 @@ class ConversationChannel:
         """Id of the newest event emitted, 0 before any."""
         return self._next_id - 1
 
-    def forget_finished(self) -> None:
-        """Drop the remembered events, unless a reply is still being written.
+    def end(self) -> None:
+        """The conversation ended: drop the remembered events once no reply is being written.
 
-        Called when the conversation ends: nothing resumes an ended conversation's finished
-        replies, and each kept reply holds one event per word, so a server that answered
-        9,000 conversations used to hold some 1.4 GB of them until it stopped.
+        Replay is this server's own offer (the documented service has none, see ``publish``),
+        so no client can count on resuming an ended conversation's finished replies; and
+        each kept reply holds one event per word, so a server that answered 9,000
+        conversations used to hold some 1.4 GB of them until it stopped. Event ids go on.
         """
-        if not self._in_flight:
+        self._ended = True
+        self._forget_if_ended()
+
+    def _forget_if_ended(self) -> None:
+        if self._ended and not self._in_flight:
             self._log.clear()
 
     def close_all(self) -> None:
@@ -130,10 +139,10 @@ class EventHub:
         return channel
 
     def conversation_ended(self, *, conversation_id: str) -> None:
-        """Forget what the ended conversation's channel remembers (its event ids go on)."""
+        """The conversation ended: its channel forgets its events (``ConversationChannel.end``)."""
         channel = self._channels.get(conversation_id)
         if channel is not None:
-            channel.forget_finished()
+            channel.end()
 
     def close_all(self) -> None:
         """End every open stream; streams opened afterwards end at once."""

@@ -111,8 +111,6 @@ class HttpSession:
         self._closed = False
 
     def _new_pool(self, *, connections: int) -> httpx.AsyncBaseTransport:
-        if self._closed:
-            raise KnowrithmError("The Knowrithm client is closed; create a new one.")
         if self._transport is not None:
             if self._shared is None:
                 self._shared = self._wrap(self._transport) if self._wrap else self._transport

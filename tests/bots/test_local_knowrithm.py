@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import uuid
@@ -586,6 +587,26 @@ async def test_an_ended_conversation_keeps_no_events_to_replay(client: httpx.Asy
     async with open_stream(client, cid, headers={"Last-Event-ID": "0"}) as stream:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(stream.next(), 0.3)
+
+
+async def test_a_reply_still_written_when_its_conversation_ends_is_let_go_when_done(
+    server: LocalKnowrithm, client: httpx.AsyncClient
+) -> None:
+    cid = (await start(client))["id"]
+    server.faults.hold_replies()
+    try:
+        accepted = await chat(client, cid, "slow one")
+        assert (await client.post(f"/conversation/{cid}/end", json={})).status_code == 200
+    finally:
+        server.faults.release_replies()
+    await wait_task(client, accepted["task_id"])
+    replayed = []
+    async with open_stream(client, cid, headers={"Last-Event-ID": "0"}) as stream:
+        with contextlib.suppress(TimeoutError):
+            while True:
+                replayed.append(await asyncio.wait_for(stream.next(), 0.3))
+    # At most the status that follows the answer; none of the reply's words.
+    assert [e.event for e in replayed if e.event != "chat_status"] == []
 
 
 async def test_stream_url_in_chat_answer_replays_the_whole_reply(
