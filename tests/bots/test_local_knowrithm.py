@@ -7,8 +7,8 @@ import contextlib
 import json
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +109,16 @@ async def client(server: LocalKnowrithm) -> AsyncIterator[httpx.AsyncClient]:
         verify=TLS, base_url=server.base_url + "/v1", headers=AUTH
     ) as http:
         yield http
+
+
+@contextmanager
+def replies_held(server: LocalKnowrithm) -> Iterator[None]:
+    """Replies stop before their first word for the block (see ``Faults.hold_replies``)."""
+    server.faults.hold_replies()
+    try:
+        yield
+    finally:
+        server.faults.release_replies()
 
 
 @asynccontextmanager
@@ -496,13 +506,10 @@ async def test_task_polling_goes_from_pending_to_completed(
 ) -> None:
     conversation = await start(client)
     # Held before its first word, the reply is certainly unfinished at the first poll.
-    server.faults.hold_replies()
-    try:
+    with replies_held(server):
         accepted = await chat(client, conversation["id"], "slow")
         pending = (await client.get(f"/tasks/{accepted['task_id']}/status")).json()
         assert pending == {"task_id": accepted["task_id"], "status": "pending"}
-    finally:
-        server.faults.release_replies()
     done = await wait_task(client, accepted["task_id"])
     assert done["status"] == "completed"
     assert done["result"]["role"] == "assistant"
@@ -536,15 +543,12 @@ async def test_late_subscriber_gets_in_flight_reply_replayed(
     cid = (await start(client))["id"]
     # The reply is held before its first word, so the subscriber below is late (both status
     # events are already out) while the reply is certainly still in flight.
-    server.faults.hold_replies()
-    try:
+    with replies_held(server):
         accepted = await chat(client, cid, "late")
         async with open_stream(client, cid) as stream:
             replayed = [await stream.next(), await stream.next()]
             server.faults.release_replies()
             events = replayed + await stream.until(completed(accepted["task_id"]))
-    finally:
-        server.faults.release_replies()
     assert [e.data.get("status") for e in events[:2]] == ["queued", "in_progress"]
     assert [e.id for e in events[:2]] == [1, 2]
     chunks = "".join(e.data["content"] for e in events if e.event == "chat_chunk")
@@ -593,12 +597,9 @@ async def test_a_reply_still_written_when_its_conversation_ends_is_let_go_when_d
     server: LocalKnowrithm, client: httpx.AsyncClient
 ) -> None:
     cid = (await start(client))["id"]
-    server.faults.hold_replies()
-    try:
+    with replies_held(server):
         accepted = await chat(client, cid, "slow one")
         assert (await client.post(f"/conversation/{cid}/end", json={})).status_code == 200
-    finally:
-        server.faults.release_replies()
     await wait_task(client, accepted["task_id"])
     replayed = []
     async with open_stream(client, cid, headers={"Last-Event-ID": "0"}) as stream:
