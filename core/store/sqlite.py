@@ -77,8 +77,11 @@ class _Table:
         return self._conn.execute(sql, (key,)).fetchone() is not None
 
     def put(self, key: str, value: Stored) -> None:
+        self.put_raw(key, _raw(value))
+
+    def put_raw(self, key: str, raw: object) -> None:
         sql = f"REPLACE INTO {self._name} (key, value) VALUES (?, ?)"
-        self._conn.execute(sql, (key, _raw(value)))
+        self._conn.execute(sql, (key, raw))
 
     def remove(self, key: str) -> None:
         self._conn.execute(f"DELETE FROM {self._name} WHERE key = ?", (key,))
@@ -236,8 +239,9 @@ class SqliteStore:
             warn_unreadable(key)
         return value
 
-    def _store(self, table: _Table, key: str, record: Stored, *, only_if_absent: bool) -> bool:
-        """Write ``record``, moving an unreadable row aside first, in one transaction."""
+    def _store(self, table: _Table, key: str, text: str, *, only_if_absent: bool) -> bool:
+        """Write the record ``text`` (its JSON), moving an unreadable row aside first, in one
+        transaction."""
         stored = table.get(key)
         state = unwrap(stored, now=self._now)[0]
         if only_if_absent and state == "live":
@@ -245,15 +249,15 @@ class SqliteStore:
         moved = None
         if stored is not None and state == "unreadable":
             moved = table.move_aside(key, stored)
-        table.put(key, record)
+        table.put_raw(key, text)
         if moved is not None:
             warn_moved(key, target=moved)
         return True
 
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
-        record = wrap(value, ttl=ttl, now=self._now)
-        json.dumps(record)  # fail here, before touching the file, on a non-JSON value
-        await self._write(lambda t: self._store(t, key, record, only_if_absent=False))
+        # Encoded here: a non-JSON value fails before the file is touched.
+        text = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        await self._write(lambda t: self._store(t, key, text, only_if_absent=False))
 
     async def delete(self, key: str) -> None:
         def remove(table: _Table) -> None:
@@ -266,9 +270,8 @@ class SqliteStore:
         await self._write(remove)
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
-        record = wrap(value, ttl=ttl, now=self._now)
-        json.dumps(record)
-        return await self._write(lambda t: self._store(t, key, record, only_if_absent=True))
+        text = json.dumps(wrap(value, ttl=ttl, now=self._now))
+        return await self._write(lambda t: self._store(t, key, text, only_if_absent=True))
 
     async def quarantine(self, key: str) -> str | None:
         def move(table: _Table) -> str | None:

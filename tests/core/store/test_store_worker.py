@@ -99,3 +99,64 @@ def test_a_call_stuck_for_good_does_not_keep_the_process_from_exiting() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["timed", "out", "left"]
     assert time.monotonic() - started < 10
+
+
+async def test_results_finished_while_the_loop_is_busy_come_back_in_one_wake_up() -> None:
+    """The thread wakes the loop once for every result it finishes while the loop has not
+    taken the earlier ones: under load, one wake-up carries many results, not one each."""
+    worker = Worker(name="t", timeout=5)
+    await worker.run(lambda _d: None)  # the thread is running
+    loop = asyncio.get_running_loop()
+    wakes = 0
+    wake = loop.call_soon_threadsafe
+
+    def counted(callback: object, *args: object) -> asyncio.Handle:
+        nonlocal wakes
+        wakes += 1
+        return wake(callback, *args)  # type: ignore[arg-type]
+
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+    try:
+        calls = [asyncio.ensure_future(worker.run(lambda _d, n=n: n)) for n in range(200)]
+        await asyncio.sleep(0)  # every call is queued
+        # Blocking on purpose: the loop is busy while the thread answers all 200.
+        time.sleep(0.3)  # noqa: ASYNC251
+        assert await asyncio.gather(*calls) == list(range(200))
+    finally:
+        del loop.call_soon_threadsafe
+    assert 1 <= wakes <= 2
+    assert await worker.close(last=lambda _d: None)
+
+
+async def test_a_call_cancelled_before_it_started_never_runs() -> None:
+    worker = Worker(name="t", timeout=5)
+    release = threading.Event()
+    ran: list[str] = []
+    blocking = asyncio.ensure_future(worker.run(lambda _d: release.wait()))
+    queued = asyncio.ensure_future(worker.run(lambda _d: ran.append("queued")))
+    await asyncio.sleep(0.05)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    release.set()
+    assert await blocking is True
+    assert await worker.run(lambda _d: "after") == "after"
+    assert ran == []
+    assert await worker.close(last=lambda _d: None)
+
+
+def test_one_worker_serves_one_event_loop_after_another() -> None:
+    """A store outlives an ``asyncio.run`` (a command that runs several): its worker hands
+    each result to the loop that asked, also once an earlier loop has closed."""
+    worker = Worker(name="t", timeout=5)
+
+    async def ask(n: int) -> list[int]:
+        return list(await asyncio.gather(*(worker.run(lambda _d, k=k: k) for k in range(n))))
+
+    assert asyncio.run(ask(5)) == list(range(5))
+    assert asyncio.run(ask(7)) == list(range(7))
+
+    async def close() -> bool:
+        return await worker.close(last=lambda _d: None)
+
+    assert asyncio.run(close())
