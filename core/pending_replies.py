@@ -172,15 +172,23 @@ def _event_json(event: Inbound) -> JSON:
         "event_id": event.event_id,
         "text": event.text,
         "message_id": event.message_id,
-        "author": dataclasses.asdict(event.author),
-        "origin": dataclasses.asdict(event.origin),
+        "author": _flat(event.author),
+        "origin": _flat(event.origin),
     }
     # Left out when empty, so records without them read the same in older versions.
     if event.context:
-        record["context"] = [dataclasses.asdict(message) for message in event.context]
+        record["context"] = [_flat(message) for message in event.context]
     if event.files:
-        record["files"] = [dataclasses.asdict(file) for file in event.files]
+        record["files"] = [_flat(file) for file in event.files]
     return record
+
+
+def _flat(item: Author | Origin | ContextMessage | InboundFile) -> dict[str, JSON]:
+    """The fields of a record whose values are all plain (str, int, bool or None).
+
+    Not ``dataclasses.asdict``: it deep-copies every value, and the record is written several
+    times per answer."""
+    return {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
 
 
 def _event_from(value: Any) -> Inbound | None:

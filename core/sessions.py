@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from knowrithm_bots.core.clock import Clock, SystemClock
@@ -40,7 +40,15 @@ class Session:
     last_active: float
 
     def to_json(self) -> JSON:
-        return dict(asdict(self))
+        # Spelled out: ``dataclasses.asdict`` deep-copies every value, once per message.
+        return {
+            "thread": self.thread,
+            "conversation_id": self.conversation_id,
+            "entity_type": self.entity_type,
+            "lead_id": self.lead_id,
+            "started_at": self.started_at,
+            "last_active": self.last_active,
+        }
 
     @classmethod
     def from_json(cls, value: JSON) -> Session | None:
@@ -136,7 +144,7 @@ class Sessions:
         return await self.touch(session), started
 
     async def touch(self, session: Session) -> Session:
-        touched = Session(**{**asdict(session), "last_active": self._clock.now()})
+        touched = replace(session, last_active=self._clock.now())
         await self._store.set(THREAD_PREFIX + session.thread, value=touched.to_json())
         return touched
 
