@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.streaming
 	$(BIN)/python -m benchmarks.bridge
 	$(BIN)/python -m benchmarks.real_adapters
+	$(BIN)/python -m benchmarks.store_calls
 
 # Both smokes (streaming engine, whole bridge) in about 35 s; one summary line, their full
 # output only when one fails.

@@ -79,6 +79,26 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _turns(rows: list[dict[str, Any]]) -> list[str]:
+    """How many turns of the event loop a chunk took in each process, and the store thread's
+    CPU: what the difference of bot and client is made of (see benchmarks/README.md)."""
+    lines = [
+        "| scenario | loop turns per chunk: bot / client alone / bare aiohttp | store thread "
+        "CPU ms per question |",
+        "|---|---:|---:|",
+    ]
+    for r in rows:
+        turns = r.get("loop_turns_per_chunk")
+        if turns is None:
+            continue
+        store = r["cpu_s"] - r.get("loop_thread_cpu_s", r["cpu_s"])
+        lines.append(
+            f"| {r['scenario']} | {turns['bot']:.2f} / {turns['client']:.2f} / "
+            f"{turns['floor']:.2f} | {1e3 * store / max(1, _asked(r)):.2f} |"
+        )
+    return lines
+
+
 def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     by_size = {r["replies"]: r for r in rows if not r["groups"]}
     lines = ["| target | measured | met |", "|---|---|---|"]
@@ -154,6 +174,8 @@ def write_bridge(rows: list[dict[str, Any]], *, out: Path | None, smoke: bool) -
         "of each run is in the table).",
         "",
         *_table(rows),
+        "",
+        *_turns(rows),
         "",
         *_verdicts(rows),
         "",

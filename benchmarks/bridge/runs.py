@@ -88,8 +88,14 @@ def run_scenario(
     started = time.monotonic()
     transport = ["--httpx"] if httpx else []
     common = ["--replies", str(scenario.replies), "--words", str(scenario.words), *transport]
+    # Measured alone, the questions are spread over one word's time. Asked in the same
+    # instant, every stream's words would leave the server in the same turn of its loop and
+    # reach the client together, sharing the turns of its loop: a saving that independent
+    # conversations do not get, and that the bot (which starts them one by one) does not
+    # get either. ``loop_turns`` in the results shows it.
+    stagger = ["--stagger", f"{word_delay:.6f}"]
     with local_server(words=scenario.words, word_delay=word_delay) as url:
-        client = _bot(url, *common, "--client-only")
+        client = _bot(url, *common, "--client-only", *stagger)
     # The same questions with answers a tenth as long: the difference is the cost per event,
     # the rest the cost of a message (stream open, POST, final event).
     short_words = max(1, scenario.words // 10)
@@ -101,13 +107,20 @@ def run_scenario(
             "--words",
             str(short_words),
             "--client-only",
+            *stagger,
             *transport,
         )
     client["short"] = short
     # The floor: bare aiohttp reading the same streams (what the runtime costs, not us).
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         client["floor"] = _bot(
-            url, "--replies", str(scenario.replies), "--words", str(scenario.words), "--floor"
+            url,
+            "--replies",
+            str(scenario.replies),
+            "--words",
+            str(scenario.words),
+            "--floor",
+            *stagger,
         )
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         extra = ["--groups", str(scenario.groups)] if scenario.groups else []
@@ -150,6 +163,11 @@ def _derive(
             1e3 * (per_message_fixed + 21 * per_event), 3
         ),
         "bridge_cpu_us_per_chunk": round(1e6 * (bot_cpu - client_share) / chunks, 1),
+        "loop_turns_per_chunk": {
+            "bot": round(bridge["loop_turns"] / chunks, 2),
+            "client": round(client["loop_turns"] / max(1, client["chunks"]), 2),
+            "floor": round(client["floor"]["loop_turns"] / max(1, client["floor"]["chunks"]), 2),
+        },
     }
 
 

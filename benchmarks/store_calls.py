@@ -1,0 +1,135 @@
+"""``python -m benchmarks.store_calls [--calls N] [--smoke] [--out FILE]``: what a store call
+costs the bot's process.
+
+Every answer makes about ten calls on the store (the event claimed, the session read and
+touched, the record of how far the answer got written three times, the message link, the
+done mark, the record dropped). The sqlite store runs them on one worker thread, so a call
+costs the hand-off to that thread and back as well as sqlite's own work. This measures the
+process's CPU (user + system, every thread) per call, with the calls issued all at once (as
+a burst of questions does) and one after another (as a quiet bot does), for:
+
+* the worker alone, running calls that do nothing: the hand-off's own price;
+* the sqlite store, a record like an answer's written (``add_if_absent`` then ``set``) and
+  a mark read (``get``), on a file in a temporary folder.
+
+It writes a Markdown table to ``benchmarks/results/store_calls.md`` (or ``--out``); ``--smoke``
+runs 300 calls and writes nothing unless ``--out`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from knowrithm_bots.core.store import SqliteStore
+from knowrithm_bots.core.store.worker import Worker
+
+RESULTS = Path(__file__).parent / "results" / "store_calls.md"
+RECORD = {
+    "event": {
+        "thread": "telegram:100200300",
+        "event_id": "update:123456789",
+        "text": "How much does the yearly plan cost for a team of twelve?",
+        "author": {"id": "100200300", "display_name": "Ada Lovelace", "is_bot": False},
+        "origin": {"adapter": "telegram", "channel_id": "100200300", "is_direct": True},
+    },
+    "stage": "sending",
+    "conversation_id": "5b0f8c1e-2a7d-4d55-9c1a-0d3f5e6a7b8c",
+}
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _measure(
+    calls: int, one: Callable[[int], Awaitable[object]], *, together: bool
+) -> tuple[float, float]:
+    """CPU µs and wall µs per call for ``calls`` calls of ``one(i)``."""
+    cpu, wall = _cpu(), time.monotonic()
+    if together:
+        await asyncio.gather(*(one(i) for i in range(calls)))
+    else:
+        for i in range(calls):
+            await one(i)
+    return 1e6 * (_cpu() - cpu) / calls, 1e6 * (time.monotonic() - wall) / calls
+
+
+async def _rows(calls: int) -> list[tuple[str, str, float, float]]:
+    rows: list[tuple[str, str, float, float]] = []
+    worker = Worker(name="bench", timeout=30.0)
+    await worker.run(lambda _deadline: None)  # the thread is started outside the count
+
+    async def nothing(_i: int) -> object:
+        return await worker.run(lambda _deadline: None)
+
+    for together in (True, False):
+        cpu, wall = await _measure(calls, nothing, together=together)
+        rows.append(("worker, a call that does nothing", _how(together), cpu, wall))
+    await worker.close(last=lambda _deadline: None)
+
+    with tempfile.TemporaryDirectory(prefix="store-calls-") as folder:
+        store = SqliteStore(path=str(Path(folder) / "bench.sqlite"))
+        await store.set("warm", value=1)
+        for together in (True, False):
+            tag = "t" if together else "o"
+
+            async def answer_calls(i: int, tag: str = tag) -> object:
+                # Three calls, as an answer makes them: counted as three below.
+                key = f"reply:telegram:{tag}{i}"
+                await store.add_if_absent(key, value=RECORD, ttl=86400.0)
+                await store.set(key, value=RECORD, ttl=86400.0)
+                return await store.get(f"event:telegram:{tag}{i}")
+
+            cpu, wall = await _measure(calls // 3, answer_calls, together=together)
+            what = "sqlite store: add_if_absent, set, get"
+            rows.append((what, _how(together), cpu / 3, wall / 3))
+        await store.close()
+    return rows
+
+
+def _how(together: bool) -> str:
+    return "all at once" if together else "one after another"
+
+
+def _table(rows: list[tuple[str, str, float, float]], calls: int) -> str:
+    lines = [
+        "# What a store call costs",
+        "",
+        f"`python -m benchmarks.store_calls --calls {calls}` on {os.cpu_count()} cores, "
+        f"{platform.machine()}, Python {platform.python_version()}: the process's CPU (every "
+        "thread) and the wall time per call.",
+        "",
+        "| calls | issued | CPU µs per call | wall µs per call |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [f"| {what} | {how} | {cpu:.0f} | {wall:.0f} |" for what, how, cpu, wall in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=12_000)
+    parser.add_argument("--smoke", action="store_true", help="300 calls, no file")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    calls = 300 if args.smoke else args.calls
+    text = _table(asyncio.run(_rows(calls)), calls)
+    print(text, end="")
+    out = args.out if args.smoke else (args.out or RESULTS)
+    if out is not None:
+        out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
