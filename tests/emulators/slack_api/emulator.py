@@ -57,6 +57,8 @@ class InjectedFailure:
     error: str
     status: int
     retry_after: int | None
+    # Only a call whose parameters this accepts takes the failure (None: the next call).
+    when: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 class SlackEmulator(LocalService):
@@ -291,16 +293,24 @@ class SlackEmulator(LocalService):
         self.rate_limiter.reset()
 
     def fail_next(
-        self, method: str, error: str, *, status: int = 200, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         """The next call to `method` answers `{"ok": false, "error": error}` (queued, in order).
 
         A 429 without `retry_after` carries `Retry-After: 1`, as Slack always sends one.
+        With `when`, the failure waits for a call whose parameters it accepts (an error
+        about a call's text, say, only for a call that carries text).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
         self._failures[method].append(
-            InjectedFailure(error=error, status=status, retry_after=retry_after)
+            InjectedFailure(error=error, status=status, retry_after=retry_after, when=when)
         )
 
     def expire_streams(self) -> list[SlackMessage]:
@@ -334,7 +344,7 @@ class SlackEmulator(LocalService):
             if handler is None:
                 raise ApiError("unknown_method")
             self._authenticate(method, parsed.token)
-            self._take_failure(method)
+            self._take_failure(method, params)
             channel = str(params.get("channel") or params.get("channel_id") or "")
             retry_after = self.rate_limiter.acquire(method=method, channel=channel)
             if retry_after is not None:
@@ -370,9 +380,9 @@ class SlackEmulator(LocalService):
             raise ApiError("not_allowed_token_type")
         raise ApiError("invalid_auth")
 
-    def _take_failure(self, method: str) -> None:
+    def _take_failure(self, method: str, params: Mapping[str, Any]) -> None:
         queue = self._failures.get(method)
-        if not queue:
+        if not queue or (queue[0].when is not None and not queue[0].when(params)):
             return
         failure = queue.popleft()
         headers: dict[str, str] = {}
