@@ -147,11 +147,9 @@ class Worker:
     def _hand_back(self, job: _Job[Any]) -> None:
         """Queue ``job``'s outcome for its loop, waking the loop unless a wake is pending."""
         with self._lock:
-            finished = self._finished.get(job.loop)
-            wake = finished is None
-            if wake:
-                finished = self._finished[job.loop] = deque()
-            finished.append(job)  # type: ignore[union-attr]
+            # A loop with results already waiting has been woken for them and takes these too.
+            wake = job.loop not in self._finished
+            self._finished.setdefault(job.loop, deque()).append(job)
         if wake:
             try:
                 job.loop.call_soon_threadsafe(self._deliver, job.loop)
