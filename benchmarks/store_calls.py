@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -46,22 +45,17 @@ RECORD = {
 }
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def _measure(
     calls: int, one: Callable[[int], Awaitable[object]], *, together: bool
 ) -> tuple[float, float]:
     """CPU µs and wall µs per call for ``calls`` calls of ``one(i)``."""
-    cpu, wall = _cpu(), time.monotonic()
+    cpu, wall = time.process_time(), time.monotonic()
     if together:
         await asyncio.gather(*(one(i) for i in range(calls)))
     else:
         for i in range(calls):
             await one(i)
-    return 1e6 * (_cpu() - cpu) / calls, 1e6 * (time.monotonic() - wall) / calls
+    return 1e6 * (time.process_time() - cpu) / calls, 1e6 * (time.monotonic() - wall) / calls
 
 
 async def _rows(calls: int) -> list[tuple[str, str, float, float]]:

@@ -202,9 +202,27 @@ class LoopLag:
                 await self._task
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+class Window:
+    """What the process spent from its creation until ``close``: CPU (every thread, as
+    ``process_time`` counts it), CPU of this thread alone (the event loop's), wall time and
+    turns of the event loop."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self._cpu = time.process_time()
+        self._loop_thread_cpu = time.thread_time()
+        self._turns = CountingSelector.turns
+        self.seconds = self.cpu = self.loop_thread_cpu = 0.0
+        self.turns = 0
+
+    def close(self) -> None:
+        self.seconds = time.monotonic() - self.started
+        self.cpu = time.process_time() - self._cpu
+        self.loop_thread_cpu = time.thread_time() - self._loop_thread_cpu
+        self.turns = CountingSelector.turns - self._turns
+
+    def figures(self) -> dict[str, float]:
+        return {"cpu_s": self.cpu, "seconds": self.seconds, "loop_turns": self.turns}
 
 
 class CountingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
@@ -272,9 +290,8 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             lag = LoopLag()
             lag.start()
             profiler = cProfile.Profile() if args.profile else None
-            cpu_before, started = _cpu(), time.monotonic()
-            turns_before = CountingSelector.turns
-            loop_thread_before = time.thread_time()
+            window = Window()
+            started = window.started
             if profiler is not None:
                 profiler.enable()
             events = [_inbound(i, groups=args.groups) for i in range(args.replies)]
@@ -310,16 +327,10 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
-            elapsed, cpu = time.monotonic() - started, _cpu() - cpu_before
-            turns = CountingSelector.turns - turns_before
-            loop_thread_cpu = time.thread_time() - loop_thread_before
+            window.close()
             await lag.stop()
         await store.close()
-    figures = _figures(args, probe, platform, lag, cpu=cpu, elapsed=elapsed, started=started)
-    figures["loop_turns"] = turns
-    # The rest of ``cpu_s`` ran in other threads: the store's (sqlite) worker.
-    figures["loop_thread_cpu_s"] = loop_thread_cpu
-    return figures
+    return _figures(args, probe, platform, lag, window=window)
 
 
 async def _warm_up(
@@ -388,10 +399,9 @@ def _figures(
     platform: TelegramLikePlatform,
     lag: LoopLag,
     *,
-    cpu: float,
-    elapsed: float,
-    started: float,
+    window: Window,
 ) -> dict[str, Any]:
+    started = window.started
     complete = sum(1 for w in platform.shown.values() if w >= args.words)
     to_chat = [
         probe.chat_sent[i] - probe.inbound[i]
@@ -425,11 +435,14 @@ def _figures(
         "late": args.late,
         "complete": complete,
         "errors": args.replies + args.late - complete,
-        "seconds": elapsed,
+        "seconds": window.seconds,
         # Until the first ``replies`` answers were read (the late questions' come after).
         "streams_done_s": (probe.all_read_after or probe.last_chunk) - started,
         "chunks": probe.chunks,
-        "cpu_s": cpu,
+        "cpu_s": window.cpu,
+        # The rest of ``cpu_s`` ran in other threads: the store's (sqlite) worker.
+        "loop_thread_cpu_s": window.loop_thread_cpu,
+        "loop_turns": window.turns,
         "platform_sim_cpu_s": platform.sim_cpu,
         "peak_rss_mb": peak_rss_mb(),
         "platform_calls": platform.accepted,
@@ -492,17 +505,10 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
                     if isinstance(event, ReplyDelta):
                         probe.chunks += 1
 
-        cpu_before, started, turns = _cpu(), time.monotonic(), CountingSelector.turns
+        window = Window()
         await asyncio.gather(*(ask(i, c.id) for i, c in enumerate(conversations)))
-        cpu, elapsed = _cpu() - cpu_before, time.monotonic() - started
-        turns = CountingSelector.turns - turns
-    return {
-        "replies": args.replies,
-        "chunks": probe.chunks,
-        "cpu_s": cpu,
-        "seconds": elapsed,
-        "loop_turns": turns,
-    }
+        window.close()
+    return {"replies": args.replies, "chunks": probe.chunks, **window.figures()}
 
 
 async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -542,17 +548,10 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
 
         await ask(0, conversations.pop())  # warm-up, as the client's
         chunks = 0
-        cpu_before, started, turns = _cpu(), time.monotonic(), CountingSelector.turns
+        window = Window()
         await asyncio.gather(*(ask(i, c) for i, c in enumerate(conversations)))
-        cpu, elapsed = _cpu() - cpu_before, time.monotonic() - started
-        turns = CountingSelector.turns - turns
-    return {
-        "replies": args.replies,
-        "chunks": chunks,
-        "cpu_s": cpu,
-        "seconds": elapsed,
-        "loop_turns": turns,
-    }
+        window.close()
+    return {"replies": args.replies, "chunks": chunks, **window.figures()}
 
 
 def _send_through_httpx() -> None:

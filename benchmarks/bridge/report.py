@@ -88,10 +88,8 @@ def _turns(rows: list[dict[str, Any]]) -> list[str]:
         "|---|---:|---:|",
     ]
     for r in rows:
-        turns = r.get("loop_turns_per_chunk")
-        if turns is None:
-            continue
-        store = r["cpu_s"] - r.get("loop_thread_cpu_s", r["cpu_s"])
+        turns = r["loop_turns_per_chunk"]
+        store = r["cpu_s"] - r["loop_thread_cpu_s"]
         lines.append(
             f"| {r['scenario']} | {turns['bot']:.2f} / {turns['client']:.2f} / "
             f"{turns['floor']:.2f} | {1e3 * store / max(1, _asked(r)):.2f} |"

@@ -55,9 +55,11 @@ async def test_a_stream_whose_last_words_are_refused_is_stopped_then_edited(
     emu: SlackEmulator,
 ) -> None:
     answer = " ".join(f"word{n}" for n in range(60))
-    # Only a stop that carries text can be too long. Whether the answer's last words are
-    # still unsent when it ends depends on the engine's pace and the host's load, so the
-    # question is asked again (in a new thread) until a stop carried text and was refused.
+    # Only a stop that carries text can be too long: the limit is on its markdown_text
+    # (12,000 characters, api.slack.com/methods/chat.stopStream; the emulator's
+    # MAX_STREAM_TEXT). Whether the answer's last words are still unsent when it ends
+    # depends on the engine's pace and the host's load, so the question is asked again (in
+    # a new thread) until a stop carried text and was refused.
     emu.fail_next(
         "chat.stopStream", "msg_too_long", when=lambda params: bool(params.get("markdown_text"))
     )

@@ -9,7 +9,9 @@ from .records import AssistantStatus, SlackMessage
 from .workspace import Workspace
 
 MAX_TEXT = 40_000  # Slack truncates longer message text
-MAX_STREAM_TEXT = 12_000  # per markdown_text of the chat.*Stream methods
+# Per markdown_text of the chat.*Stream methods: "Limit this field to 12,000 characters"
+# (api.slack.com/methods/chat.startStream, .../chat.appendStream, .../chat.stopStream).
+MAX_STREAM_TEXT = 12_000
 MAX_BLOCKS = 50
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
