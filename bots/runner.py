@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowrithm_bots.bots.endpoint_check import Notify, verify_endpoint
+from knowrithm_bots.bots.heap_trim import HeapTrimmer
 from knowrithm_bots.bots.observability import Observability, build_observability
 from knowrithm_bots.core.adapter import Adapter, SupportsStore
 from knowrithm_bots.core.answer_leases import DEFAULT_TTL
@@ -227,6 +228,8 @@ class BotRunner:
                 ),
             ),
         )
+        # Freed memory goes back to the OS, so RSS follows what the bot holds.
+        self.heap_trimmer = HeapTrimmer(clock=self._clock)
         self.started = asyncio.Event()
         self._running = False
         self._failed: dict[str, str] = {}
@@ -273,6 +276,8 @@ class BotRunner:
             if self._shared_budgets is not None:
                 stack.push_async_callback(self._shared_budgets.close)
             stack.push_async_callback(self.bridge.stop)
+            trimming = asyncio.create_task(self.heap_trimmer.run(), name="heap trim")
+            stack.push_async_callback(_cancelled, trimming)
             for adapter in self._adapters.values():
                 await adapter.start(sink=self.bridge)
                 stack.push_async_callback(adapter.stop)
@@ -335,6 +340,12 @@ class BotRunner:
         """The adapters whose platform connection ended for good, each with the sentence
         saying why (empty while every adapter serves); for health checks."""
         return dict(self._failed)
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class StopSignals:

@@ -246,7 +246,7 @@ def write_soak(result: dict[str, Any], *, out: Path) -> None:
         + ("" if heap is None else "and ")
         + f"Python's allocated blocks {blocks * 60:+,.0f} per minute.",
         "",
-        "| s | RSS MB | malloc in use MB | malloc free, kept MB | Python blocks | answered |",
+        "| s | RSS MB | malloc in use MB | malloc free MB | Python blocks | answered |",
         "|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {s['t']:.0f} | {s['rss_mb']:.1f} | {_fmt(s.get('heap_in_use_mb'))} | "

@@ -165,11 +165,12 @@ class _MallInfo2(ctypes.Structure):
 
 
 def heap_mb() -> dict[str, float]:
-    """glibc's malloc heap, all arenas: the bytes in use and the bytes freed but kept.
+    """glibc's malloc heap, all arenas: the bytes in use and the bytes free.
 
     What is in use is what the process holds (Python's large objects, sqlite, OpenSSL,
-    aiohttp's parser); what is free but kept counts in RSS without being held by anyone.
-    Empty where the C library is not glibc."""
+    aiohttp's parser). What is free stays on malloc's lists for reuse; its whole pages count
+    in RSS until the bot's heap trim (``bots.heap_trim``, once a minute) hands them back to
+    the OS, so this figure grows where RSS need not. Empty where the C library is not glibc."""
     mallinfo2 = _mallinfo2()
     if mallinfo2 is None:
         return {}
