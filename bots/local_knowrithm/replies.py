@@ -41,6 +41,32 @@ class Pacing:
     first_token_delay: float = 0.0
 
 
+class Cadence:
+    """The times of one answer's words: ``every`` seconds apart on a timeline fixed at its
+    first word, not a pause after each write.
+
+    A pause after each write lets the server's own delays add up, and two answers whose
+    words once meet in one turn of the loop are written in step from then on: ten answers
+    begun 3 ms apart were all written in the same millisecond by their hundredth word. An
+    agent's answers come from separate model calls, each at its own pace, so here each keeps
+    its own timeline. A whole word behind (a reply held by a test), it starts afresh.
+    """
+
+    def __init__(self, every: float) -> None:
+        self._every = every
+        self._loop = asyncio.get_running_loop()
+        self._due = self._loop.time()
+
+    async def wait(self) -> None:
+        """Until the next word is due; at least one turn of the loop, even at zero delay, so
+        that streams write each word as it comes."""
+        now = self._loop.time()
+        self._due += self._every
+        if self._due < now - self._every:
+            self._due = now
+        await asyncio.sleep(max(0.0, self._due - now))
+
+
 @dataclass(frozen=True)
 class AcceptedChat:
     """What POST .../chat reports back in task mode."""
@@ -176,6 +202,7 @@ class ReplyRunner:
             await asyncio.sleep(self._pacing.first_token_delay)
             answer = self._agent.reply(question=user_message.content, history=history)
             emit_chunks = self._faults.emit_chunks and shapes.chunks
+            cadence = Cadence(self._pacing.word_delay)
             for index, piece in enumerate(split_words(answer)):
                 await self._faults.wait_while_held(words_written=index)
                 if emit_chunks:
@@ -189,8 +216,7 @@ class ReplyRunner:
                         task_id=task.id,
                         cut=cut is not None and index == cut - 1,
                     )
-                # Sleeping even at zero delay lets streams write each chunk as it comes.
-                await asyncio.sleep(self._pacing.word_delay)
+                await cadence.wait()
         except Exception as exc:
             logger.warning("local agent failed to reply: %s", exc)
             task.status, task.error = "failed", f"The agent failed to reply: {exc}"
