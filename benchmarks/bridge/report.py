@@ -97,6 +97,31 @@ def _turns(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _runs(rows: list[dict[str, Any]]) -> list[str]:
+    """Every run of each scenario, where it ran more than once: how far the middle run
+    (the one in the tables) is from the others."""
+    repeated = [r for r in rows if len(r.get("runs", ())) > 1]
+    if not repeated:
+        return []
+    lines = [
+        "| scenario (the run shown is the middle one by bridge CPU) | bridge CPU µs/chunk, "
+        "each run | bot CPU µs/chunk | client alone CPU µs/chunk | loop lag p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in repeated:
+        runs = r["runs"]
+
+        def each(key: str, runs: list[dict[str, Any]] = runs) -> str:
+            return " / ".join(f"{run[key]:.0f}" for run in runs)
+
+        lags = " / ".join(_fmt(run["loop_lag_ms"]["p99"]) for run in runs)
+        lines.append(
+            f"| {r['scenario']} | {each('bridge_cpu_us_per_chunk')} | "
+            f"{each('bot_cpu_us_per_chunk')} | {each('client_cpu_us_per_chunk')} | {lags} |"
+        )
+    return ["", *lines]
+
+
 def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     by_size = {r["replies"]: r for r in rows if not r["groups"]}
     lines = ["| target | measured | met |", "|---|---|---|"]
@@ -110,7 +135,11 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
         rss = by_size[1000]["peak_rss_mb"]
         add("peak RSS < 300 MB at 1,000", f"{rss:.0f} MB", rss < TARGETS["rss_mb_at_1000"])
     worst = max(r["bridge_cpu_us_per_chunk"] for r in rows)
-    add("bridge CPU ≤ 50 µs per chunk", f"{worst:.1f} µs at worst", worst <= 50.0)
+    add(
+        "bridge CPU ≤ 50 µs per chunk",
+        f"{worst:.1f} µs at worst (the middle run where a scenario ran more than once)",
+        worst <= 50.0,
+    )
     client = max(r["client_cpu_ms_per_message"] for r in rows)
     add("Knowrithm client CPU ≤ 1 ms per message", f"{client:.2f} ms at worst", client <= 1.0)
     at21 = max(r["client_cpu_ms_per_message_at_21_events"] for r in rows)
@@ -120,11 +149,13 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
         at21 <= 1.0,
     )
     if 100 in by_size:
-        lag = by_size[100]["loop_lag_ms"]["p99"]
-        steady = by_size[100]["loop_lag_ms"].get("p99_after_sends")
+        # Every run's lag counts here, not the middle run's: a stall is what this target is about.
+        lags = [run["loop_lag_ms"] for run in by_size[100].get("runs", [by_size[100]])]
+        lag = max((one["p99"] for one in lags if one["p99"] is not None), default=None)
+        steady = max((one.get("p99_after_sends") or 0.0 for one in lags), default=None)
         add(
             "delta → platform call p99 ≤ 5 ms at 100, when the budget allows the call "
-            "(bounded by how late the loop runs a ready task: loop lag p99)",
+            "(bounded by how late the loop runs a ready task: loop lag p99, the worst run)",
             f"{_fmt(lag)} ms ({_fmt(steady)} ms once every question was sent)",
             lag is not None and lag <= 5.0,
         )
@@ -174,6 +205,7 @@ def write_bridge(rows: list[dict[str, Any]], *, out: Path | None, smoke: bool) -
         *_table(rows),
         "",
         *_turns(rows),
+        *_runs(rows),
         "",
         *_verdicts(rows),
         "",

@@ -171,6 +171,29 @@ def _derive(
     }
 
 
+def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the middle bridge share (the lower middle of an even number), with
+    every run's bridge, bot and client CPU per chunk listed under ``runs``."""
+    ordered = sorted(rows, key=lambda row: row["bridge_cpu_us_per_chunk"])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    middle["runs"] = [
+        {
+            key: row[key]
+            for key in (
+                "bridge_cpu_us_per_chunk",
+                "bot_cpu_us_per_chunk",
+                "client_cpu_us_per_chunk",
+                "loop_lag_ms",
+                "errors",
+            )
+        }
+        for row in rows
+    ]
+    # A failure in any run is a failure of the scenario, whichever run is shown.
+    middle["errors"] = max(row["errors"] for row in rows)
+    return middle
+
+
 def run_soak(
     *, minutes: float, word_delay: float, rate: float = 5.0, idle_minutes: float | None = None
 ) -> dict[str, Any]:
