@@ -483,10 +483,11 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
     certificates, create its pools and sessions, import the HTTP code paths it first
     meets) is not a cost per message, and at 10 replies it would add ~5-10 ms to each."""
     probe = Probe(words=args.words)
-    async with _client(args.base_url, probe, concurrency=max(args.replies, 1)) as client:
+    asked = args.replies + args.late
+    async with _client(args.base_url, probe, concurrency=max(asked, 1)) as client:
         conversations = [
             await client.start_conversation(agent_id=AGENT_ID, entity_type="USER")
-            for _ in range(args.replies + 1)
+            for _ in range(asked + 1)
         ]
         warm = KnowrithmClient.stream_reply(
             client, conversation_id=conversations.pop().id, text="warm up"
@@ -496,7 +497,8 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
                 pass
 
         async def ask(index: int, conversation_id: str) -> None:
-            await asyncio.sleep(args.stagger * index / max(1, args.replies))
+            if index < args.replies:
+                await asyncio.sleep(args.stagger * index / max(1, args.replies))
             stream = KnowrithmClient.stream_reply(
                 client, conversation_id=conversation_id, text=f"q{index}"
             )
@@ -506,9 +508,29 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
                         probe.chunks += 1
 
         window = Window()
-        await asyncio.gather(*(ask(i, c.id) for i, c in enumerate(conversations)))
+        await _in_two_waves(args, ask, [c.id for c in conversations])
         window.close()
-    return {"replies": args.replies, "chunks": probe.chunks, **window.figures()}
+    return {"replies": asked, "chunks": probe.chunks, **window.figures()}
+
+
+async def _in_two_waves(
+    args: argparse.Namespace,
+    ask: Callable[[int, str], Coroutine[Any, Any, None]],
+    conversations: list[str],
+) -> None:
+    """The first ``args.replies`` questions at once, then, once their answers are read, the
+    ``args.late`` others one every ``LATE_EVERY`` seconds: as the bot is asked them.
+
+    The late answers are read while little else streams, so each event wakes an idle loop
+    and costs more than one read among many; a client measured without them would be
+    charged at the busy rate for answers the bot reads at the idle one."""
+    first = conversations[: args.replies]
+    await asyncio.gather(*(ask(index, conversation) for index, conversation in enumerate(first)))
+    late: list[asyncio.Task[None]] = []
+    for index in range(args.replies, len(conversations)):
+        late.append(asyncio.create_task(ask(index, conversations[index])))
+        await asyncio.sleep(LATE_EVERY)
+    await asyncio.gather(*late)
 
 
 async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -519,18 +541,20 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
     aiohttp's, which no client on this runtime avoids."""
     headers = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
     probe = Probe(words=args.words)
+    asked = args.replies + args.late
     async with _client(args.base_url, probe, concurrency=1) as client:
         conversations = [
             (await client.start_conversation(agent_id=AGENT_ID, entity_type="USER")).id
-            for _ in range(args.replies + 1)
+            for _ in range(asked + 1)
         ]
-    connector = aiohttp.TCPConnector(limit=2 * (args.replies + 1))
+    connector = aiohttp.TCPConnector(limit=2 * (asked + 1))
     async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
         chunks = 0
 
         async def ask(index: int, conversation_id: str) -> None:
             nonlocal chunks
-            await asyncio.sleep(args.stagger * index / max(1, args.replies))
+            if index < args.replies:
+                await asyncio.sleep(args.stagger * index / max(1, args.replies))
             base = f"{args.base_url}/v1/conversation/{conversation_id}"
             accept = {"Accept": "text/event-stream"}
             async with http.get(f"{base}/messages/stream", headers=accept) as stream:
@@ -549,9 +573,9 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
         await ask(0, conversations.pop())  # warm-up, as the client's
         chunks = 0
         window = Window()
-        await asyncio.gather(*(ask(i, c) for i, c in enumerate(conversations)))
+        await _in_two_waves(args, ask, conversations)
         window.close()
-    return {"replies": args.replies, "chunks": chunks, **window.figures()}
+    return {"replies": asked, "chunks": chunks, **window.figures()}
 
 
 def _send_through_httpx() -> None:

@@ -88,6 +88,9 @@ def run_scenario(
     started = time.monotonic()
     transport = ["--httpx"] if httpx else []
     common = ["--replies", str(scenario.replies), "--words", str(scenario.words), *transport]
+    # The client alone and the floor are asked the late questions too, at the same moments:
+    # read while little else streams, their events cost more than the first wave's.
+    late = ["--late", str(scenario.late)]
     # Measured alone, the questions are spread over one word's time. Asked in the same
     # instant, every stream's words would leave the server in the same turn of its loop and
     # reach the client together, sharing the turns of its loop: a saving that independent
@@ -95,7 +98,7 @@ def run_scenario(
     # get either. ``loop_turns`` in the results shows it.
     stagger = ["--stagger", f"{word_delay:.6f}"]
     with local_server(words=scenario.words, word_delay=word_delay) as url:
-        client = _bot(url, *common, "--client-only", *stagger)
+        client = _bot(url, *common, "--client-only", *stagger, *late)
     # The same questions with answers a tenth as long: the difference is the cost per event,
     # the rest the cost of a message (stream open, POST, final event).
     short_words = max(1, scenario.words // 10)
@@ -108,6 +111,7 @@ def run_scenario(
             str(short_words),
             "--client-only",
             *stagger,
+            *late,
             *transport,
         )
     client["short"] = short
@@ -121,10 +125,11 @@ def run_scenario(
             str(scenario.words),
             "--floor",
             *stagger,
+            *late,
         )
     with local_server(words=scenario.words, word_delay=word_delay) as url:
         extra = ["--groups", str(scenario.groups)] if scenario.groups else []
-        extra += ["--late", str(scenario.late)]
+        extra += late
         if profile:
             extra += ["--profile", profile]
         bridge = _bot(url, *common, *extra)
@@ -142,8 +147,10 @@ def _derive(
     chunks = max(1, bridge["chunks"])
     bot_cpu = bridge["cpu_s"] - bridge["platform_sim_cpu_s"]
     client_per_message = client["cpu_s"] / max(1, client["replies"])
-    # The late questions are messages too.
-    client_share = client_per_message * (scenario.replies + int(bridge.get("late", 0)))
+    # The client alone was asked the same questions, the late ones too, at the same moments.
+    if client["replies"] != scenario.replies + int(bridge.get("late", 0)):
+        raise RuntimeError("the client alone was not asked the questions the bot was")
+    client_share = client["cpu_s"]
     short = client["short"]
     per_event = (client["cpu_s"] - short["cpu_s"]) / max(1, client["chunks"] - short["chunks"])
     per_message_fixed = (client["cpu_s"] - per_event * client["chunks"]) / max(1, client["replies"])
