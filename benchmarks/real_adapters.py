@@ -74,9 +74,13 @@ class Outcome:
     replies: int
     correct: int
     calls_ok: dict[str, int]
-    rate_limited: int
+    limited: dict[str, int]  # the 429s, by method
     seconds: float
     wrong: tuple[str, ...] = ()  # what the wrong replies showed instead
+
+    @property
+    def rate_limited(self) -> int:
+        return sum(self.limited.values())
 
     @property
     def calls_per_reply(self) -> float:
@@ -91,15 +95,13 @@ async def _wait(done: Callable[[], int], count: int, drain: Callable[[], Awaitab
         pass  # reported as fewer correct replies
 
 
-def _count(pairs: Iterable[tuple[str, bool]]) -> tuple[dict[str, int], int]:
+def _count(pairs: Iterable[tuple[str, bool]]) -> tuple[dict[str, int], dict[str, int]]:
+    """The calls that went through and those refused with a 429, by method."""
     ok: Counter[str] = Counter()
-    limited = 0
+    limited: Counter[str] = Counter()
     for method, went_through in pairs:
-        if went_through:
-            ok[method] += 1
-        else:
-            limited += 1
-    return dict(sorted(ok.items())), limited
+        (ok if went_through else limited)[method] += 1
+    return dict(sorted(ok.items())), dict(sorted(limited.items()))
 
 
 async def telegram(replies: int) -> Outcome:
@@ -284,14 +286,16 @@ def _markdown(outcomes: Sequence[Outcome], machine: str) -> str:
         "429s: those refused.",
         "",
         "| platform | replies | final text exactly right | calls/reply | calls by method "
-        "| 429s | took |",
+        "| 429s (by method) | took |",
         "|---|---|---:|---:|---|---:|---:|",
     ]
     for o in outcomes:
         by_method = ", ".join(f"{method} {count}" for method, count in o.calls_ok.items())
+        refused = ", ".join(f"{method} {count}" for method, count in o.limited.items())
         lines.append(
             f"| {o.platform} | {o.how} | {o.correct}/{o.replies} | {o.calls_per_reply:.2f} "
-            f"| {by_method} | {o.rate_limited} | {o.seconds:.0f} s |"
+            f"| {by_method} | {o.rate_limited}{f' ({refused})' if refused else ''} "
+            f"| {o.seconds:.0f} s |"
         )
     notes = [f"* {o.platform}, a wrong reply: {note}" for o in outcomes for note in o.wrong]
     if notes:
@@ -338,7 +342,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "words_per_answer": WORDS + 3,
         "word_delay_s": WORD_DELAY,
-        "results": [asdict(o) | {"calls_per_reply": round(o.calls_per_reply, 2)} for o in outcomes],
+        "results": [
+            asdict(o)
+            | {"rate_limited": o.rate_limited, "calls_per_reply": round(o.calls_per_reply, 2)}
+            for o in outcomes
+        ],
     }
     (args.out / "real_adapters.json").write_text(json.dumps(record, indent=2))
     markdown = _markdown(outcomes, machine)
