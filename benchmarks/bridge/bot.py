@@ -62,6 +62,8 @@ class Probe:
         self.all_read = asyncio.Event()
         self.all_read_at = replies * (words + 1)
         self.all_read_after = 0.0
+        # The process's CPU clock then: what the bot spent streaming, and what after.
+        self.all_read_cpu = 0.0
         self.inbound: dict[int, float] = {}
         self.chat_sent: dict[int, float] = {}
         self.deltas: dict[int, array.array[float]] = {}
@@ -123,6 +125,7 @@ class ProbedClient(KnowrithmClient):
                     if probe.chunks >= probe.all_read_at and not probe.all_read.is_set():
                         probe.all_read.set()
                         probe.all_read_after = probe.last_chunk
+                        probe.all_read_cpu = time.process_time()
                     word = last_word(event.text)
                     # Slot 0: the first delta (the question's echo, before any counted word).
                     if word or not times[0]:
@@ -214,7 +217,7 @@ class Window:
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self._cpu = time.process_time()
+        self.cpu_started = time.process_time()
         self._loop_thread_cpu = time.thread_time()
         self._turns = CountingSelector.turns
         self.seconds = self.cpu = self.loop_thread_cpu = 0.0
@@ -222,7 +225,7 @@ class Window:
 
     def close(self) -> None:
         self.seconds = time.monotonic() - self.started
-        self.cpu = time.process_time() - self._cpu
+        self.cpu = time.process_time() - self.cpu_started
         self.loop_thread_cpu = time.thread_time() - self._loop_thread_cpu
         self.turns = CountingSelector.turns - self._turns
 
@@ -445,12 +448,18 @@ def _figures(
         "streams_done_s": (probe.all_read_after or probe.last_chunk) - started,
         "chunks": probe.chunks,
         "cpu_s": window.cpu,
+        # Until the first answers were all read from Knowrithm; the rest went on the late
+        # questions and on showing what the platform's pace had held back.
+        "cpu_until_streams_read_s": (probe.all_read_cpu or time.process_time())
+        - window.cpu_started,
         # The rest of ``cpu_s`` ran in other threads: the store's (sqlite) worker.
         "loop_thread_cpu_s": window.loop_thread_cpu,
         "loop_turns": window.turns,
         "platform_sim_cpu_s": platform.sim_cpu,
         "peak_rss_mb": peak_rss_mb(),
         "platform_calls": platform.accepted,
+        # Typing notices go straight to the platform, outside the budgets (not in the calls).
+        "platform_typing_calls": platform.typings,
         "platform_429s": platform.rate_limited,
         "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
         "late_to_chat_ms": {
