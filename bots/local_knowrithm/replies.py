@@ -45,11 +45,13 @@ class Cadence:
     """The times of one answer's words: ``every`` seconds apart on a timeline fixed at its
     first word, not a pause after each write.
 
-    A pause after each write lets the server's own delays add up, and two answers whose
-    words once meet in one turn of the loop are written in step from then on: ten answers
-    begun 3 ms apart were all written in the same millisecond by their hundredth word. An
-    agent's answers come from separate model calls, each at its own pace, so here each keeps
-    its own timeline. A whole word behind (a reply held by a test), it starts afresh.
+    No public source describes this: the documented service sends no deltas at all
+    (KNOWRITHM_API.md, "chat_chunk"), and a streaming deployment's pace is undocumented. It
+    is this server's choice, made so that it invents no link between answers. A pause after
+    each write let the server's own delays add up, and two answers whose words once met in
+    one turn of its loop were written in step from then on (ten answers begun 3 ms apart,
+    all in the same millisecond by their hundredth word), which no separate model calls
+    would do. A whole word behind (a reply held by a test), it starts afresh.
     """
 
     def __init__(self, every: float) -> None:

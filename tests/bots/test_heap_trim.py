@@ -65,6 +65,7 @@ async def test_the_runner_trims_every_minute_until_it_stops() -> None:
         await eventually(lambda: runner.heap_trimmer.trims == 2, what="the second trim")
         stop.set()
         await asyncio.wait_for(task, 30)
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "heap trim"]
         clock.advance(TRIM_INTERVAL)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
         assert runner.heap_trimmer.trims == 2
