@@ -511,8 +511,6 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
                 pass
 
         async def ask(index: int, conversation_id: str) -> None:
-            if index < args.replies:
-                await asyncio.sleep(args.stagger * index / max(1, args.replies))
             stream = KnowrithmClient.stream_reply(
                 client, conversation_id=conversation_id, text=f"q{index}"
             )
@@ -521,11 +519,7 @@ async def client_run(args: argparse.Namespace) -> dict[str, Any]:
                     if isinstance(event, ReplyDelta):
                         probe.chunks += 1
 
-        window, lag = Window(), LoopLag()
-        lag.start()
-        await _in_two_waves(args, ask, [c.id for c in conversations])
-        window.close()
-        await lag.stop()
+        window = await _in_two_waves(args, ask, [c.id for c in conversations])
     return {"replies": asked, "chunks": probe.chunks, **window.figures()}
 
 
@@ -533,20 +527,31 @@ async def _in_two_waves(
     args: argparse.Namespace,
     ask: Callable[[int, str], Coroutine[Any, Any, None]],
     conversations: list[str],
-) -> None:
-    """The first ``args.replies`` questions at once, then, once their answers are read, the
-    ``args.late`` others one every ``LATE_EVERY`` seconds: as the bot is asked them.
+) -> Window:
+    """The first ``args.replies`` questions spread over ``args.stagger`` seconds, then, once
+    their answers are read, the ``args.late`` others one every ``LATE_EVERY`` seconds: as the
+    bot is asked them. Measured by a ``Window``, with the loop-lag probe the bot carries.
 
     The late answers are read while little else streams, so each event wakes an idle loop
     and costs more than one read among many; a client measured without them would be
     charged at the busy rate for answers the bot reads at the idle one."""
+    window, lag = Window(), LoopLag()
+    lag.start()
+
+    async def spread(index: int, conversation: str) -> None:
+        await asyncio.sleep(args.stagger * index / max(1, args.replies))
+        await ask(index, conversation)
+
     first = conversations[: args.replies]
-    await asyncio.gather(*(ask(index, conversation) for index, conversation in enumerate(first)))
+    await asyncio.gather(*(spread(index, conversation) for index, conversation in enumerate(first)))
     late: list[asyncio.Task[None]] = []
     for index in range(args.replies, len(conversations)):
         late.append(asyncio.create_task(ask(index, conversations[index])))
         await asyncio.sleep(LATE_EVERY)
     await asyncio.gather(*late)
+    window.close()
+    await lag.stop()
+    return window
 
 
 async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -569,8 +574,6 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
 
         async def ask(index: int, conversation_id: str) -> None:
             nonlocal chunks
-            if index < args.replies:
-                await asyncio.sleep(args.stagger * index / max(1, args.replies))
             base = f"{args.base_url}/v1/conversation/{conversation_id}"
             accept = {"Accept": "text/event-stream"}
             async with http.get(f"{base}/messages/stream", headers=accept) as stream:
@@ -588,11 +591,7 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
 
         await ask(0, conversations.pop())  # warm-up, as the client's
         chunks = 0
-        window, lag = Window(), LoopLag()
-        lag.start()
-        await _in_two_waves(args, ask, conversations)
-        window.close()
-        await lag.stop()
+        window = await _in_two_waves(args, ask, conversations)
     return {"replies": asked, "chunks": chunks, **window.figures()}
 
 
