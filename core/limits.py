@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-CallKind = Literal["post", "edit", "delete", "append"]
-"""A platform call a budget can charge; ``"append"`` is a native stream's append or finish."""
+CallKind = Literal["post", "edit", "delete", "append", "typing"]
+"""A platform call a budget can charge; ``"append"`` is a native stream's append or finish,
+``"typing"`` a typing notice (the engine sends one only when the budgets have room to spare)."""
 
 Scope = Literal["thread", "chat", "group", "workspace", "bot"]
 """What a budget is shared by; ``Adapter.budget_keys`` names the one a thread belongs to."""
@@ -98,11 +99,15 @@ class Limits:
     platform's shared rate budgets: the reply engine's process-wide pacer keeps every
     concurrent reply inside all of them, and never refreshes a message or appends to a
     native stream faster than the pace of the budgets that charge edits.
+
+    ``typing_shows_for`` is how many seconds the platform shows one typing notice: while an
+    answer shows nothing yet, the engine repeats the notice a little before it lapses.
     """
 
     max_message_length: int
     edit_interval: float = 1.0
     budgets: tuple[Budget, ...] = ()
+    typing_shows_for: float = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)

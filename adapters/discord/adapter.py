@@ -85,10 +85,15 @@ class DiscordAdapter(Adapter):
         # budgets pace every call, none is needed per message.
         edit_interval=0.0,
         budgets=(
-            Budget(scope="chat", rate=5.0, per=5.0, burst=5),
+            # Typing is a route of its own (POST /channels/{id}/typing), not a message write;
+            # only the bot-wide limit, which counts every request, charges it.
+            Budget(scope="chat", rate=5.0, per=5.0, burst=5, kinds=("post", "edit", "delete")),
             # A 429 in one channel must not pause the whole bot.
             Budget(scope="bot", rate=50.0, per=1.0, burst=50, shared_backoff=False),
         ),
+        # discord.com/developers/docs/resources/channel#trigger-typing-indicator: the
+        # indicator lasts 10 seconds, or until the bot's message arrives.
+        typing_shows_for=10.0,
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, delete=True

@@ -131,6 +131,9 @@ class SlackAdapter(Adapter):
             Budget(scope="workspace", rate=50.0, per=60.0, burst=10, kinds=("delete",)),
             Budget(scope="workspace", rate=100.0, per=60.0, burst=20, kinds=("append",)),
         ),
+        # The "typing" notice is the assistant thread status, which Slack keeps for two
+        # minutes (assistant.threads.setStatus); ThinkingStatus renews it no more often.
+        typing_shows_for=120.0,
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, native_stream=True, delete=True

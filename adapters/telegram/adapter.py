@@ -105,7 +105,10 @@ class TelegramAdapter(Adapter):
         # wait would only hold back a final text.
         edit_interval=0.0,
         # Telegram publishes none of these; they are the commonly observed safe pace, and
-        # a 429 slows the engine down further.
+        # a 429 slows the engine down further. They charge chat actions (typing) too:
+        # Telegram answers those with "Flood control exceeded" as well (reported in
+        # altryne/chatGPT-telegram-bot#52), and PTB's AIORateLimiter counts every request
+        # that names a chat against the chat's and the group's limits.
         budgets=(
             Budget(scope="chat", rate=1.0, per=1.0, burst=3),
             Budget(scope="group", rate=20.0, per=60.0, burst=5),
@@ -117,6 +120,8 @@ class TelegramAdapter(Adapter):
             # 4 + 20 leaves a margin of 6 calls for that.
             Budget(scope="bot", rate=20.0, per=1.0, burst=4, shared_backoff=False),
         ),
+        # core.telegram.org/bots/api#sendchataction: "The status is set for 5 seconds or less".
+        typing_shows_for=5.0,
     )
     capabilities: ClassVar[Capabilities] = Capabilities(
         edit=True, reactions=True, typing=True, native_stream=True, delete=True

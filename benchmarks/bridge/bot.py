@@ -458,9 +458,11 @@ def _figures(
         "platform_sim_cpu_s": platform.sim_cpu,
         "peak_rss_mb": peak_rss_mb(),
         "platform_calls": platform.accepted,
-        # Typing notices go straight to the platform, outside the budgets (not in the calls).
+        # Typing notices the platform took (judged by its budgets, not in the calls above),
+        # and the 429s (all calls) of which typing notices met some.
         "platform_typing_calls": platform.typings,
         "platform_429s": platform.rate_limited,
+        "platform_typing_429s": platform.typing_rate_limited,
         "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
         "late_to_chat_ms": {
             "p50": _ms(_pct(late_to_chat, 0.5)),

@@ -79,6 +79,7 @@ class TelegramLikePlatform(FakePlatformAdapter):
         self.sim_cpu = 0.0
         self.accepted = 0
         self.rate_limited = 0
+        self.typing_rate_limited = 0
         self.log: list[Call] = []
         self.shown: dict[str, int] = {}
         self._chats: dict[str, PlainBucket] = {}
@@ -99,14 +100,21 @@ class TelegramLikePlatform(FakePlatformAdapter):
         await self.network()
         started = time.process_time()
         refused = self._judge(thread=thread, now=time.monotonic())
-        if refused is None:
-            self.accepted += 1
-        else:
+        if refused is not None:
             self.rate_limited += 1
+            self.typing_rate_limited += kind == "typing"
+        elif kind != "typing":
+            self.accepted += 1  # typing notices are counted apart (``typings``)
         self.sim_cpu += time.process_time() - started
         if refused is not None:
             await self.network()
             raise PlatformRateLimited("Too Many Requests", retry_after=float(refused))
+
+    async def typing(self, *, thread: str) -> None:
+        # Judged like a message: Telegram floods chat actions too (see the adapter's budgets).
+        await self.arrive(kind="typing", thread=thread, message_id=None, text=None)
+        await self.network()
+        self.typings += 1
 
     def _judge(self, *, thread: str, now: float) -> int | None:
         """None when the call goes through, else the whole seconds to wait."""
@@ -163,7 +171,7 @@ class TelegramLikePlatform(FakePlatformAdapter):
     def start_counting(self) -> None:
         """Count from now on only: the calls, 429s and log so far (a warm-up's) are dropped."""
         self.sim_cpu = 0.0
-        self.accepted = self.rate_limited = 0
+        self.accepted = self.rate_limited = self.typing_rate_limited = self.typings = 0
         self.log.clear()
         self.shown.clear()
 

@@ -47,14 +47,16 @@ def summary_line(rows: list[dict[str, Any]]) -> str:
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| scenario | answered | errors | all streams read s | all shown s | chunks | platform "
-        "calls | 429s | peak RSS MB | bot CPU µs/chunk | bridge CPU µs/chunk | client CPU "
+        "calls | typing notices | 429s (of them typing) | peak RSS MB | bot CPU µs/chunk | "
+        "bridge CPU µs/chunk | client CPU "
         "ms/message (fixed + µs/event) | client / bare aiohttp CPU µs/chunk | inbound → chat "
         "request ms p50 / p99 | late question → "
         "chat request ms p50 / p99 (answers held back by the pace) | first delta → "
         "first post ms p50 / p99 | newest text → call ms p50 / p99 | loop lag ms p50 / p99 "
         "(p99 once every question was sent) "
         "| load average (1 min) before → after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|",
     ]
     for r in rows:
         d = r["delta_to_call_ms"]
@@ -62,7 +64,9 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {r['scenario']} | {r['complete']:,}/{_asked(r):,} | {r['errors']} | "
             f"{r['streams_done_s']:.1f} | {r['seconds']:.1f} | {r['chunks']:,} | "
-            f"{r['platform_calls']:,} | {r['platform_429s']:,} | {r['peak_rss_mb']:.0f} | "
+            f"{r['platform_calls']:,} | {_fmt(r.get('platform_typing_calls'))} | "
+            f"{r['platform_429s']:,} ({_fmt(r.get('platform_typing_429s'))}) | "
+            f"{r['peak_rss_mb']:.0f} | "
             f"{r['bot_cpu_us_per_chunk']:.1f} | {r['bridge_cpu_us_per_chunk']:.1f} | "
             f"{r['client_cpu_ms_per_message']:.2f} ({r['client_cpu_ms_per_message_fixed']:.2f} + "
             f"{r['client_cpu_us_per_event']:.0f}) | "
@@ -84,15 +88,18 @@ def _turns(rows: list[dict[str, Any]]) -> list[str]:
     CPU: what the difference of bot and client is made of (see benchmarks/README.md)."""
     lines = [
         "| scenario | loop turns per chunk: bot / client alone / bare aiohttp | store thread "
-        "CPU ms per question |",
-        "|---|---:|---:|",
+        "CPU ms per question | bot CPU s until every first-wave answer was read / after |",
+        "|---|---:|---:|---:|",
     ]
     for r in rows:
         turns = r["loop_turns_per_chunk"]
         store = r["cpu_s"] - r["loop_thread_cpu_s"]
+        until = r.get("cpu_until_streams_read_s")
+        after = None if until is None else r["cpu_s"] - until
         lines.append(
             f"| {r['scenario']} | {turns['bot']:.2f} / {turns['client']:.2f} / "
-            f"{turns['floor']:.2f} | {1e3 * store / max(1, _asked(r)):.2f} |"
+            f"{turns['floor']:.2f} | {1e3 * store / max(1, _asked(r)):.2f} | "
+            f"{_fmt(until, 2)} / {_fmt(after, 2)} |"
         )
     return lines
 

@@ -186,6 +186,12 @@ class TokenBucket:
     def is_ready(self, now: float, *, full: bool = False) -> bool:
         return self.ready_at(now, full=full) <= now + EPSILON
 
+    def has_spare(self, now: float) -> bool:
+        """Whether a call nobody waits on (a typing notice) may go now: at the full rate,
+        with the call a refresh would need to spare (``URGENT_RESERVE`` kept after it). A
+        bucket slowed by a 429 has nothing to spare until it has earned its rate back."""
+        return self.is_ready(now, full=True) and self.scale >= 1.0  # refilled, so recovered
+
     def take(self, now: float) -> None:
         """Spend one call (the caller checked ``is_ready``)."""
         self._refill(now)

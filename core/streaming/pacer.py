@@ -194,6 +194,36 @@ class Pacer:
             self.refund(lane=lane)  # the local turn was granted; the shared one never was
             raise
 
+    async def spare(self, *, lane: Lane) -> float | None:
+        """A turn for a call nobody waits on (a typing notice), only if it costs nobody a
+        wait: every bucket of ``lane`` is at its full rate, has room beyond what a refresh
+        leaves (``TokenBucket.has_spare``) and holds no waiting call. Never waits for a
+        bucket to refill; with shared budgets the store is asked once. Return the moment the
+        turn was charged, as ``turn`` does, or None when there is nothing to spare now.
+        A turn granted is spent: report the call with ``succeeded`` or ``rate_limited``, or
+        give it back with ``refund``."""
+        now = self._clock.monotonic()
+        buckets = lane.buckets
+        if not buckets:
+            return now
+        scheduler = self._scheduler
+        if any(scheduler.holds(bucket) or not bucket.has_spare(now) for bucket in buckets):
+            return None
+        for bucket in buckets:
+            bucket.take(now)
+        shared = self._shared
+        twins = [bucket for bucket in buckets if bucket.shared is not None]
+        if shared is None or not twins:
+            return now
+        try:
+            charged = await shared.try_take(buckets=twins)
+        except BaseException:
+            self.refund(lane=lane)
+            raise
+        if charged is None:
+            self.refund(lane=lane)  # the other instances spent the room meanwhile
+        return charged
+
     def refund(self, *, lane: Lane) -> None:
         """Return an unused turn (to the local buckets: a token taken from a shared one
         stays spent, which errs on the safe side)."""

@@ -38,7 +38,11 @@ __all__ = ["RETIRED_TEXT", "STALENESS_TARGET", "ReplyStream"]
 # What an adopted message is taken to show: nothing any answer equals, so it is edited.
 _UNKNOWN_TEXT = "\x00"
 
-TYPING_REPEAT = 4.0
+# A typing notice is repeated when this share of the time the platform shows it has passed:
+# Telegram shows one for 5 s ("sendChatAction": "5 seconds or less"), so every 4 s.
+TYPING_RENEW_SHARE = 0.8
+# However briefly an adapter says a notice shows, never more often than this.
+MIN_TYPING_REPEAT = 1.0
 RETIRED_TEXT = "…"
 # Mid-answer refreshes the platform refuses (bad markup in a partial text, a 400) are skipped
 # until the text changes; after this many failures in a row only the final text is tried.
@@ -529,12 +533,32 @@ class ReplyStream:
     # --- typing ----------------------------------------------------------------------------
 
     async def _keep_typing(self) -> None:
+        # A typing notice is charged to the budgets like any call (platforms count it:
+        # Telegram answers a chat action with 429 when a chat is flooded), but only with
+        # room nobody else needs: while calls wait for the pace it is skipped, not queued.
+        lane = self._route.lane("typing")
+        every = max(MIN_TYPING_REPEAT, TYPING_RENEW_SHARE * self._adapter.limits.typing_shows_for)
+        due = self._clock.monotonic()
         while True:
-            try:
-                await self._adapter.typing(thread=self._thread)
-            except PlatformError as exc:
-                log.debug("typing failed in %s: %s", self._thread, exc)
-            await self._clock.sleep(TYPING_REPEAT)
+            charged = await self._pacer.spare(lane=lane)
+            if charged is not None:
+                await self._type(lane=lane, charged=charged)
+            # On a fixed timeline from the first notice: a slow call must not let one lapse.
+            due += every
+            await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
+
+    async def _type(self, *, lane: Lane, charged: float) -> None:
+        try:
+            await self._adapter.typing(thread=self._thread)
+        except PlatformRateLimited as exc:
+            # The scope is over its budget: the calls that show text must hear it too.
+            self._pacer.rate_limited(lane=lane, retry_after=exc.retry_after)
+            log.debug("typing rate limited in %s", self._thread)
+        except PlatformError as exc:
+            # Kept spent: a refused call may still have counted where it arrived.
+            log.debug("typing failed in %s: %s", self._thread, exc)
+        else:
+            self._pacer.succeeded(lane=lane, charged=charged)
 
     async def _visible(self) -> None:
         """Text of the reply shows on the platform: no more typing; the first time, say so."""

@@ -107,6 +107,10 @@ class Scheduler:
         self.waiting -= 1
         return False
 
+    def holds(self, bucket: TokenBucket) -> bool:
+        """Whether some waiter is parked at ``bucket``, waiting for it to refill."""
+        return self._top(bucket) is not None
+
     def next_deadline(self) -> float | None:
         return self._timers[0][0] if self._timers and self.waiting else None
 

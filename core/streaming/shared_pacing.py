@@ -71,6 +71,17 @@ class SharedPacing:
             )
         return await gate.wait(rank=rank, full=full)
 
+    async def try_take(self, *, buckets: Sequence[TokenBucket]) -> float | None:
+        """Ask the store once for one call from the shared twins of ``buckets`` that spends
+        none of their burst, for a call nobody waits on: when the take was sent if it was
+        given (or the store is out), else None. Never queues behind the turns that wait."""
+        keys = {_state(bucket).key for bucket in buckets}
+        if any(keys.intersection(key) and gate.busy for key, gate in self._gates.items()):
+            return None  # turns of this instance wait for the same shared buckets
+        asked = self._clock.monotonic()
+        wait = await self._attempt(tuple(buckets), full=True)
+        return asked if wait <= 0.0 else None
+
     def block(self, *, buckets: Sequence[TokenBucket], retry_after: float) -> None:
         """Tell the other instances about a 429 on ``buckets`` (in the background: the
         caller waits ``retry_after`` anyway)."""
@@ -201,6 +212,11 @@ class _Gate:
         except asyncio.CancelledError:
             self._wake.set()  # it may be the head the runner is sleeping for
             raise
+
+    @property
+    def busy(self) -> bool:
+        """Whether a turn waits here."""
+        return self._head() is not None
 
     def _head(self) -> _Waiter | None:
         while self._heap and self._heap[0][1].future.done():

@@ -93,7 +93,9 @@ class FakePlatformAdapter(Adapter):
     there must not fool the judge too); a call arriving when one of them has no room fails
     with ``PlatformRateLimited`` and a whole-second ``retry_after``. ``rate_limit_next``
     and ``fail_next`` inject failures. ``native`` turns on native streaming; ``edit`` and
-    ``delete`` declare those capabilities (an undeclared call fails the test).
+    ``delete`` declare those capabilities (an undeclared call fails the test). Typing
+    notices are only counted (``typings``) unless ``judge_typing``: then they travel, are
+    charged to the budgets and recorded like every other call.
     """
 
     name: ClassVar[str] = "fake"
@@ -113,6 +115,7 @@ class FakePlatformAdapter(Adapter):
         keep_texts: bool = True,
         delete: bool = False,
         edit: bool = True,
+        judge_typing: bool = False,
     ) -> None:
         if limits is not None:
             self.limits = limits  # type: ignore[misc]
@@ -134,6 +137,7 @@ class FakePlatformAdapter(Adapter):
         self.messages: dict[str, FakeMessage] = {}
         self.drafts: dict[str, str] = {}
         self.typings = 0
+        self._judge_typing = judge_typing
 
     @classmethod
     def from_config(cls, *, config: Mapping[str, Any]) -> FakePlatformAdapter:
@@ -276,6 +280,9 @@ class FakePlatformAdapter(Adapter):
         await self.network()
 
     async def typing(self, *, thread: str) -> None:
+        if self._judge_typing:
+            await self.arrive(kind="typing", thread=thread, message_id=None, text=None)
+            await self.network()
         self.typings += 1
 
     async def open_native_stream(self, *, thread: str) -> NativeStream | None:

@@ -11,7 +11,7 @@ import pytest
 
 from knowrithm_bots.core.limits import CALL_KINDS, SCOPES, Budget, CallKind, Scope
 
-ALL_KINDS = "'post', 'edit', 'delete', 'append'"
+ALL_KINDS = "'post', 'edit', 'delete', 'append', 'typing'"
 ALL_SCOPES = "'thread', 'chat', 'group', 'workspace', 'bot'"
 
 
@@ -25,7 +25,7 @@ def refused(message: str) -> AbstractContextManager[pytest.ExceptionInfo[ValueEr
 
 
 def test_the_literal_types_and_the_runtime_lists_agree() -> None:
-    assert CALL_KINDS == get_args(CallKind) == ("post", "edit", "delete", "append")
+    assert CALL_KINDS == get_args(CallKind) == ("post", "edit", "delete", "append", "typing")
     assert SCOPES == get_args(Scope) == ("thread", "chat", "group", "workspace", "bot")
 
 

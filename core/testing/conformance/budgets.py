@@ -12,6 +12,7 @@ _NEEDS: dict[CallKind, str] = {
     "edit": "edit",
     "delete": "delete",
     "append": "native_stream",
+    "typing": "typing",
 }
 
 

@@ -64,7 +64,9 @@ async def test_topics_and_plain_groups_get_their_own_conversations(
     ]
     assert emu.drafts == []  # drafts exist only in private chats
     topics = {a.message_thread_id for a in emu.chat_actions if a.chat_id == FORUM_ID}
-    assert topics == {7, 8}  # "typing…" shows in the asker's topic
+    # "typing…" shows in the asker's topic; only where the chat's budget has room to spare,
+    # and the three answers in one chat leave it little.
+    assert topics and topics <= {7, 8}
     assert emu.calls_of("editMessageText")  # groups grow their answer by edits
 
 

@@ -22,7 +22,9 @@ from tests.support import eventually, free_port
 SECRET = "shared-budgets_0123"
 QUESTIONS = 6  # three to each instance, each in a topic of its own, all at once
 CHAT_BUDGET, GROUP_BUDGET = TelegramAdapter.limits.budgets[:2]
-PACED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage"})
+PACED = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage", "sendChatAction"}
+)
 
 
 def one_word(question: str, history: object) -> str:
@@ -85,7 +87,7 @@ async def two_instances(
             return sum(1 for m in emu.messages if m.chat_id == FORUM_ID)
 
         await eventually(lambda: answered() >= QUESTIONS, within=20, what="every answer")
-        # Every call the pacer paces in the forum: posts, edits, rating buttons.
+        # Every call the pacer paces in the forum: posts, edits, rating buttons, typing.
         return [c for c in emu.calls if c.params.get("chat_id") == FORUM_ID and c.method in PACED]
 
 

@@ -138,23 +138,43 @@ async def test_a_429_met_by_one_instance_holds_the_other_back(
     assert time.monotonic() - asked >= 0.8
 
 
-async def test_the_headroom_gauge_reads_the_shared_bucket(
-    shared_pair: tuple[Pacer, Pacer],
-) -> None:
+async def spent_by_the_first(pair: tuple[Pacer, Pacer], *, calls: int) -> FakePlatformAdapter:
+    """A platform with one chat budget (2 a second, burst 4), of which the first instance
+    has just spent ``calls`` in chat c1."""
     slow = Budget(scope="chat", rate=2.0, per=1.0, burst=4)
     fake = FakePlatformAdapter(
         clock=SystemClock(),
         limits=Limits(max_message_length=4000, edit_interval=0.0, budgets=(slow,)),
     )
-    first, second = shared_pair
+    first = pair[0]
     spender = first.route(adapter=fake, thread="c1#a").lane("post")
-    for _ in range(4):
+    for _ in range(calls):
         await first.turn(lane=spender, since=time.monotonic(), final=True)
+    return fake
+
+
+async def test_the_headroom_gauge_reads_the_shared_bucket(
+    shared_pair: tuple[Pacer, Pacer],
+) -> None:
+    fake = await spent_by_the_first(shared_pair, calls=4)
+    second = shared_pair[1]
     lane = second.route(adapter=fake, thread="c1#b").lane("post")
     await second.turn(lane=lane, since=time.monotonic(), final=True)  # waits ~0.5 s
     (level,) = second.budget_levels()
     # Its own bucket holds 3 of 4; the shared one, which the other instance emptied, ~0.
     assert level.headroom < 0.25
+
+
+async def test_a_typing_notice_takes_only_what_the_shared_bucket_spares(
+    shared_pair: tuple[Pacer, Pacer],
+) -> None:
+    fake = await spent_by_the_first(shared_pair, calls=3)
+    second = shared_pair[1]
+    typing = second.route(adapter=fake, thread="c1#b").lane("typing")
+    # Its own bucket is full; the shared one, which the other instance spent, is not.
+    assert await second.spare(lane=typing) is None
+    await asyncio.sleep(2.0)  # the shared bucket refills to its burst
+    assert await second.spare(lane=typing) is not None
 
 
 async def test_answers_go_on_by_local_buckets_while_redis_is_down_and_share_again_after(

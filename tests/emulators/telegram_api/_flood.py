@@ -7,7 +7,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-LIMITED_METHODS = frozenset({"sendMessage", "editMessageText", "sendMessageDraft"})
+# Chat actions count too: bots meet "Flood control exceeded" on sendChatAction
+# (altryne/chatGPT-telegram-bot#52, a bot renewing "typing" while it edits a long answer).
+LIMITED_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "sendMessageDraft", "sendChatAction"}
+)
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,7 @@ class Methods:
         chat = self.world.resolve_chat(params.get("chat_id"))
         action = params.get("action")
         ensure(action in CHAT_ACTIONS, bad_request("wrong parameter action in request"))
+        self._admit("sendChatAction", chat["id"])
         self.chat_actions.append(
             ChatActionRecord(
                 chat_id=chat["id"],
