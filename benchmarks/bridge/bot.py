@@ -18,6 +18,7 @@ import array
 import asyncio
 import contextlib
 import cProfile
+import gc
 import json
 import logging
 import re
@@ -210,6 +211,36 @@ class LoopLag:
                 await self._task
 
 
+class GcPauses:
+    """How long the garbage collector stopped the process while the window was open, by
+    generation: a full collection (generation 2) walks every object the answers hold."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._began = 0.0
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._began)
+
+    def start(self) -> None:
+        gc.callbacks.append(self._note)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._note)
+
+    def figures(self) -> dict[str, float | int | None]:
+        every = [pause for pauses in self.pauses.values() for pause in pauses]
+        return {
+            "total_ms": _ms(sum(every)),
+            "longest_ms": _ms(max(every, default=None)),
+            "full_collections": len(self.pauses[2]),
+            "longest_full_ms": _ms(max(self.pauses[2], default=None)),
+        }
+
+
 class Window:
     """What the process spent from its creation until ``close``: CPU (every thread, as
     ``process_time`` counts it), CPU of this thread alone (the event loop's), wall time and
@@ -297,6 +328,8 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             await _warm_up(args, runner, platform)
             lag = LoopLag()
             lag.start()
+            pauses = GcPauses()
+            pauses.start()
             profiler = cProfile.Profile() if args.profile else None
             window = Window()
             started = window.started
@@ -336,9 +369,10 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
             window.close()
+            pauses.stop()
             await lag.stop()
         await store.close()
-    return _figures(args, probe, platform, lag, window=window)
+    return {**_figures(args, probe, platform, lag, window=window), "gc": pauses.figures()}
 
 
 async def _warm_up(
@@ -480,6 +514,7 @@ def _figures(
         "loop_lag_ms": {
             "p50": _ms(_pct(lag.lags, 0.5)),
             "p99": _ms(_pct(lag.lags, 0.99)),
+            "max": _ms(max(lag.lags, default=None)),
             # Once the first ``replies`` questions had all been sent: the steady streaming,
             # without the burst of conversation starts.
             "p99_after_sends": _ms(_pct(after_sends, 0.99)),

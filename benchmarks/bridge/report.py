@@ -88,8 +88,9 @@ def _turns(rows: list[dict[str, Any]]) -> list[str]:
     CPU: what the difference of bot and client is made of (see benchmarks/README.md)."""
     lines = [
         "| scenario | loop turns per chunk: bot / client alone / bare aiohttp | store thread "
-        "CPU ms per question | bot CPU s until every first-wave answer was read / after |",
-        "|---|---:|---:|---:|",
+        "CPU ms per question | bot CPU s until every first-wave answer was read / after | "
+        "garbage collection: ms in all / full collections / longest pause ms | loop lag max ms |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         turns = r["loop_turns_per_chunk"]
@@ -99,9 +100,19 @@ def _turns(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {r['scenario']} | {turns['bot']:.2f} / {turns['client']:.2f} / "
             f"{turns['floor']:.2f} | {1e3 * store / max(1, _asked(r)):.2f} | "
-            f"{_fmt(until, 2)} / {_fmt(after, 2)} |"
+            f"{_fmt(until, 2)} / {_fmt(after, 2)} | {_gc(r.get('gc'))} | "
+            f"{_fmt(r['loop_lag_ms'].get('max'))} |"
         )
     return lines
+
+
+def _gc(figures: dict[str, Any] | None) -> str:
+    if figures is None:
+        return "–"
+    return (
+        f"{_fmt(figures['total_ms'])} / {figures['full_collections']} / "
+        f"{_fmt(figures['longest_ms'])}"
+    )
 
 
 def _runs(rows: list[dict[str, Any]]) -> list[str]:

@@ -8,12 +8,8 @@ import os
 import pytest
 
 from knowrithm_bots.bots.heap_trim import TRIM_INTERVAL, HeapTrimmer, malloc_trim, trim_heap
-from knowrithm_bots.bots.local_knowrithm import LocalKnowrithm
-from knowrithm_bots.bots.runner import BotRunner
-from knowrithm_bots.core.config import parse_settings
-from knowrithm_bots.core.store import MemoryStore
-from knowrithm_bots.core.testing import ManualClock, RecordingAdapter
-from tests.harness import client_for
+from knowrithm_bots.core.testing import ManualClock
+from tests.bots.bare_runner import bare_runner
 from tests.support import eventually
 
 glibc_only = pytest.mark.skipif(malloc_trim() is None, reason="the C library has no malloc_trim")
@@ -45,16 +41,7 @@ def test_the_interval_must_be_positive() -> None:
 @glibc_only
 async def test_the_runner_trims_every_minute_until_it_stops() -> None:
     clock = ManualClock()
-    adapter = RecordingAdapter()
-    async with LocalKnowrithm() as server, client_for(server) as client:
-        runner = BotRunner(
-            settings=parse_settings({}, env={}),
-            adapters={adapter.name: adapter},
-            client=client,
-            agent_id=server.agent_id,
-            store=MemoryStore(),
-            clock=clock,
-        )
+    async with bare_runner(clock=clock) as runner:
         assert runner.heap_trimmer.trims == 0  # constructing does nothing
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))
