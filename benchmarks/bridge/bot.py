@@ -497,6 +497,7 @@ def _figures(
         "platform_typing_calls": platform.typings,
         "platform_429s": platform.rate_limited,
         "platform_typing_429s": platform.typing_rate_limited,
+        "platform_429s_by_limit": dict(platform.rate_limited_by),
         "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
         "late_to_chat_ms": {
             "p50": _ms(_pct(late_to_chat, 0.5)),

@@ -12,7 +12,7 @@ import math
 import random
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -80,6 +80,8 @@ class TelegramLikePlatform(FakePlatformAdapter):
         self.accepted = 0
         self.rate_limited = 0
         self.typing_rate_limited = 0
+        # Which of the platform's limits refused each 429: "chat", "group" or "bot".
+        self.rate_limited_by: Counter[str] = Counter()
         self.log: list[Call] = []
         self.shown: dict[str, int] = {}
         self._chats: dict[str, PlainBucket] = {}
@@ -99,10 +101,12 @@ class TelegramLikePlatform(FakePlatformAdapter):
     ) -> None:
         await self.network()
         started = time.process_time()
-        refused = self._judge(thread=thread, now=time.monotonic())
-        if refused is not None:
+        judged = self._judge(thread=thread, now=time.monotonic())
+        refused = None if judged is None else judged[0]
+        if judged is not None:
             self.rate_limited += 1
             self.typing_rate_limited += kind == "typing"
+            self.rate_limited_by[judged[1]] += 1
         elif kind != "typing":
             self.accepted += 1  # typing notices are counted apart (``typings``)
         self.sim_cpu += time.process_time() - started
@@ -116,21 +120,23 @@ class TelegramLikePlatform(FakePlatformAdapter):
         await self.network()
         self.typings += 1
 
-    def _judge(self, *, thread: str, now: float) -> int | None:
-        """None when the call goes through, else the whole seconds to wait."""
+    def _judge(self, *, thread: str, now: float) -> tuple[int, str] | None:
+        """None when the call goes through, else the whole seconds to wait and the limit that
+        refused it (the one that would make it wait longest)."""
         chat = thread.split(":", 1)[1].split("#", 1)[0]
-        buckets = [self._bucket(self._chats, chat, CHAT_RATE, CHAT_BURST)]
+        buckets = {"chat": self._bucket(self._chats, chat, CHAT_RATE, CHAT_BURST)}
         if chat.startswith("g"):
-            buckets.append(self._bucket(self._groups, chat, GROUP_RATE, GROUP_BURST))
+            buckets["group"] = self._bucket(self._groups, chat, GROUP_RATE, GROUP_BURST)
         window = self._bot_window
         while window and window[0] <= now - 1.0:
             window.popleft()
-        wait = max(b.ready_at(now) for b in buckets) - now
+        waits = {limit: bucket.ready_at(now) - now for limit, bucket in buckets.items()}
         if len(window) >= BOT_CALLS_PER_SECOND:
-            wait = max(wait, window[0] + 1.0 - now)
-        if wait > 1e-9:
-            return max(1, math.ceil(wait))
-        for bucket in buckets:
+            waits["bot"] = window[0] + 1.0 - now
+        limit = max(waits, key=waits.__getitem__)
+        if waits[limit] > 1e-9:
+            return max(1, math.ceil(waits[limit])), limit
+        for bucket in buckets.values():
             bucket.take(now)
         window.append(now)
         return None
@@ -172,6 +178,7 @@ class TelegramLikePlatform(FakePlatformAdapter):
         """Count from now on only: the calls, 429s and log so far (a warm-up's) are dropped."""
         self.sim_cpu = 0.0
         self.accepted = self.rate_limited = self.typing_rate_limited = self.typings = 0
+        self.rate_limited_by.clear()
         self.log.clear()
         self.shown.clear()
 

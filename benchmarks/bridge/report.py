@@ -20,6 +20,12 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
 
 
+def _by_limit(row: dict[str, Any]) -> str:
+    """``"; bot 3"``: how many 429s each of the platform's limits gave, where any did."""
+    by = row.get("platform_429s_by_limit") or {}
+    return "".join(f"; {limit} {count:,}" for limit, count in sorted(by.items()))
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "–"
@@ -47,7 +53,8 @@ def summary_line(rows: list[dict[str, Any]]) -> str:
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| scenario | answered | errors | all streams read s | all shown s | chunks | platform "
-        "calls | typing notices | 429s (of them typing) | peak RSS MB | bot CPU µs/chunk | "
+        "calls | typing notices | 429s (of them typing; by the limit that refused) | "
+        "peak RSS MB | bot CPU µs/chunk | "
         "bridge CPU µs/chunk | client CPU "
         "ms/message (fixed + µs/event) | client / bare aiohttp CPU µs/chunk | inbound → chat "
         "request ms p50 / p99 | late question → "
@@ -65,7 +72,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {r['scenario']} | {r['complete']:,}/{_asked(r):,} | {r['errors']} | "
             f"{r['streams_done_s']:.1f} | {r['seconds']:.1f} | {r['chunks']:,} | "
             f"{r['platform_calls']:,} | {_fmt(r.get('platform_typing_calls'))} | "
-            f"{r['platform_429s']:,} ({_fmt(r.get('platform_typing_429s'))}) | "
+            f"{r['platform_429s']:,} ({_fmt(r.get('platform_typing_429s'))}{_by_limit(r)}) | "
             f"{r['peak_rss_mb']:.0f} | "
             f"{r['bot_cpu_us_per_chunk']:.1f} | {r['bridge_cpu_us_per_chunk']:.1f} | "
             f"{r['client_cpu_ms_per_message']:.2f} ({r['client_cpu_ms_per_message_fixed']:.2f} + "
