@@ -100,6 +100,7 @@ class TokenBucket:
         "rate",
         "scale",
         "shared",
+        "waiting",
     )
 
     def __init__(
@@ -124,6 +125,9 @@ class TokenBucket:
         # Set when other instances spend this budget too: its twin in the shared store is
         # then the authority, and this bucket only the first gate (see SharedPacing).
         self.shared = shared
+        # Calls charged to this bucket that wait for their turn, wherever their lane is held
+        # (kept by the Scheduler): a typing notice must leave their tokens alone.
+        self.waiting = 0
         self.scale = 1.0
         self.blocked_until = -math.inf
         self._limited_at = -math.inf

@@ -120,33 +120,44 @@ class Pacer:
         keys = adapter.budget_keys(thread=thread)
         budgets = adapter.limits.budgets
         applicable = [(budget, keys[budget.scope]) for budget in budgets if budget.scope in keys]
-        lanes: dict[CallKind, Lane] = {}
-        by_buckets: dict[tuple[int, ...], Lane] = {}
         fallback = _fallback_budget(adapter)
         jitter = self._jitter.setdefault(adapter.name, Jitter())
+        # Before any of this route's buckets exists: a prune in the middle would forget the
+        # ones made so far, which no registered route holds yet.
+        if len(self._buckets) + len(applicable) + 1 >= self._prune_at:
+            self._prune()
+        declared = [
+            (budget, self._bucket(adapter.name, budget, key, jitter=jitter))
+            for budget, key in applicable
+        ]
+        charged: dict[CallKind, tuple[TokenBucket, ...]] = {}
         for kind in CALL_KINDS:
-            buckets = tuple(
-                self._bucket(adapter.name, budget, key, jitter=jitter)
-                for budget, key in applicable
-                if budget.charges(kind)
-            )
+            buckets = tuple(bucket for budget, bucket in declared if budget.charges(kind))
             if not buckets and fallback is not None:
                 # No declared budget covers this call: a bucket of the thread's own still
                 # paces it and takes the platform's 429s, so a backoff is not a no-op.
                 buckets = (self._bucket(adapter.name, fallback, thread, jitter=jitter),)
+            charged[kind] = buckets
+        # The thread's narrower declared scopes, whichever kind of call names them: a typing
+        # notice charged only to the bot's budget still comes from its chat.
+        narrower = sorted({id(bucket) for _, bucket in declared if bucket.backs_off})
+        source = hash(tuple(narrower))
+        lanes: dict[CallKind, Lane] = {}
+        by_buckets: dict[tuple[int, ...], Lane] = {}
+        for kind, buckets in charged.items():
             # Kinds charged to the same buckets share one lane, so they queue together.
             identity = tuple(id(b) for b in buckets)
             lane = by_buckets.get(identity)
             if lane is None:
                 # One lane per reply is enough: a reply makes one call at a time, and
                 # replies sharing a chat meet in the chat's bucket, ordered by staleness.
-                lane = by_buckets[identity] = Lane(buckets)
+                lane = by_buckets[identity] = Lane(buckets, source=source)
             lanes[kind] = lane
-        declared = max(
+        interval = max(
             (budget.per / budget.rate for budget, _ in applicable if budget.charges("edit")),
             default=0.0,
         )
-        route = Route(lanes=lanes, budget_interval=declared, jitter=jitter)
+        route = Route(lanes=lanes, budget_interval=interval, jitter=jitter)
         self._routes.add(route)
         return route
 
@@ -177,7 +188,7 @@ class Pacer:
         try:
             charged = await waiter.future
         except asyncio.CancelledError:
-            if self._scheduler.cancel(waiter):
+            if self._scheduler.cancel(waiter, lane=lane):
                 self.refund(lane=lane)
             if not self._scheduler.waiting:
                 self._stop_timer()
@@ -226,10 +237,16 @@ class Pacer:
 
     def refund(self, *, lane: Lane) -> None:
         """Return an unused turn (to the local buckets: a token taken from a shared one
-        stays spent, which errs on the safe side)."""
+        stays spent, which errs on the safe side). A call held back meanwhile by the turn
+        given back goes at once, not when its timer would have fired."""
         now = self._clock.monotonic()
         for bucket in lane.buckets:
             bucket.refund(now)
+        scheduler = self._scheduler
+        for bucket in lane.buckets:
+            scheduler.wake(bucket, now)
+        if scheduler.waiting:
+            self._arm()
 
     def succeeded(self, *, lane: Lane, charged: float | None = None) -> None:
         """A call charged to ``lane`` (at ``charged``, when known) went through."""
@@ -251,9 +268,9 @@ class Pacer:
         wait that is no number taken as unknown, never more than a day)."""
         wait = rate_limit_wait(retry_after, paced=bool(lane.buckets))
         now = self._clock.monotonic()
-        # The narrower scopes the call was charged to (its chat's buckets, shared by every
+        # The narrower scopes the call came through (its chat's buckets, shared by every
         # reply there), so that two replies in one chat count as one source.
-        source = hash(tuple(id(bucket) for bucket in lane.buckets if bucket.backs_off))
+        source = lane.source
         backing_off = [
             bucket
             for bucket in lane.buckets
@@ -303,8 +320,6 @@ class Pacer:
         identity = (adapter, budget, key)
         bucket = self._buckets.get(identity)
         if bucket is None:
-            if len(self._buckets) >= self._prune_at:
-                self._prune()
             twin = None
             if self._shared is not None and budget.shared:
                 twin = SharedState(key=shared_key(adapter=adapter, budget=budget, scope_key=key))

@@ -543,9 +543,11 @@ class ReplyStream:
             charged = await self._pacer.spare(lane=lane)
             if charged is not None:
                 await self._type(lane=lane, charged=charged)
-            # On a fixed timeline from the first notice: a slow call must not let one lapse.
-            due += every
-            await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
+            # On a fixed timeline from the first notice, so that a slow call does not let one
+            # lapse; a call slower than the timeline restarts it, not a catch-up burst.
+            now = self._clock.monotonic()
+            due = max(due + every, now)
+            await self._clock.sleep(due - now)
 
     async def _type(self, *, lane: Lane, charged: float) -> None:
         try:

@@ -43,10 +43,14 @@ class Waiter:
 class Lane:
     """Waiters whose calls are charged to the same buckets, served stalest first."""
 
-    __slots__ = ("_heap", "buckets", "parked_at", "version")
+    __slots__ = ("_heap", "buckets", "parked_at", "source", "version")
 
-    def __init__(self, buckets: tuple[TokenBucket, ...]) -> None:
+    def __init__(self, buckets: tuple[TokenBucket, ...], *, source: int = 0) -> None:
         self.buckets = buckets
+        # Which narrower scope (a chat, say) a 429 on this lane comes through: the same for
+        # every lane of every reply in that scope, whatever buckets each kind of call is
+        # charged to, so that only refusals in two different scopes corroborate a wider one.
+        self.source = source
         self._heap: list[tuple[float, int, Waiter]] = []
         self.parked_at: TokenBucket | None = None
         self.version = 0
@@ -89,6 +93,8 @@ class Scheduler:
 
     def submit(self, *, lane: Lane, waiter: Waiter, now: float) -> None:
         self.waiting += 1
+        for bucket in lane.buckets:
+            bucket.waiting += 1
         previous = lane.head()
         lane.push(waiter)
         if lane.parked_at is None:
@@ -96,8 +102,9 @@ class Scheduler:
         elif previous is None or waiter.key() < previous.key():
             self._park(lane, lane.parked_at, now)  # a staler head: take its place in line
 
-    def cancel(self, waiter: Waiter) -> bool:
-        """Withdraw a waiter whose task was cancelled; True when its turn had been granted."""
+    def cancel(self, waiter: Waiter, *, lane: Lane) -> bool:
+        """Withdraw ``lane``'s waiter whose task was cancelled; True when its turn had been
+        granted."""
         if waiter.cancelled:
             return False
         waiter.cancelled = True
@@ -105,11 +112,15 @@ class Scheduler:
         if future.done() and not future.cancelled():
             return True
         self.waiting -= 1
+        for bucket in lane.buckets:
+            bucket.waiting -= 1
         return False
 
-    def holds(self, bucket: TokenBucket) -> bool:
-        """Whether some waiter is parked at ``bucket``, waiting for it to refill."""
-        return self._top(bucket) is not None
+    @staticmethod
+    def holds(bucket: TokenBucket) -> bool:
+        """Whether some call charged to ``bucket`` waits for its turn, whichever bucket holds
+        its lane back (a lane parked at its chat's bucket still needs the bot's next)."""
+        return bucket.waiting > 0
 
     def next_deadline(self) -> float | None:
         return self._timers[0][0] if self._timers and self.waiting else None
@@ -121,16 +132,21 @@ class Scheduler:
             if self._timer_at.get(bucket) != at:
                 continue  # superseded by an earlier timer for the same bucket
             del self._timer_at[bucket]
-            parked = self._parked.get(bucket)
-            while (head := self._top(bucket)) is not None and bucket.is_ready(now, full=head.full):
-                lane = heapq.heappop(parked or [])[3]
-                lane.parked_at = None
-                # Re-parks here only when the bucket no longer allows its head: no loop.
-                self._evaluate(lane, now)
-            if parked:
-                self._arm(bucket, now)
-            else:
-                self._parked.pop(bucket, None)
+            self.wake(bucket, now)
+
+    def wake(self, bucket: TokenBucket, now: float) -> None:
+        """Release the lanes parked at ``bucket`` that it allows by ``now`` (it refilled, or
+        was given back a turn that was not used), stalest first."""
+        parked = self._parked.get(bucket)
+        while (head := self._top(bucket)) is not None and bucket.is_ready(now, full=head.full):
+            lane = heapq.heappop(parked or [])[3]
+            lane.parked_at = None
+            # Re-parks here only when the bucket no longer allows its head: no loop.
+            self._evaluate(lane, now)
+        if parked:
+            self._arm(bucket, now)
+        else:
+            self._parked.pop(bucket, None)
 
     def _top(self, bucket: TokenBucket) -> Waiter | None:
         """The head of the first lane still parked at ``bucket`` (stale entries dropped)."""
@@ -154,6 +170,7 @@ class Scheduler:
                 return
             for bucket in lane.buckets:
                 bucket.take(now)
+                bucket.waiting -= 1
             lane.pop()
             self.waiting -= 1
             head.future.set_result(now)

@@ -55,8 +55,8 @@ async def test_cancelled_waiter_is_skipped_and_its_granted_turn_reported() -> No
     gone, next_one = waiter(1.0, 1), waiter(2.0, 2)
     scheduler.submit(lane=lane, waiter=gone, now=0.0)
     scheduler.submit(lane=lane, waiter=next_one, now=0.0)
-    assert scheduler.cancel(granted) is True  # it had its turn: the caller refunds it
-    assert scheduler.cancel(gone) is False
+    assert scheduler.cancel(granted, lane=lane) is True  # it had its turn: the caller refunds it
+    assert scheduler.cancel(gone, lane=lane) is False
     scheduler.dispatch(1.0)
     assert next_one.future.done() and not gone.future.done()
 

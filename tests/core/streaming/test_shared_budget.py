@@ -280,3 +280,30 @@ def test_429s_of_two_replies_in_one_chat_leave_the_bot_wide_budget_alone() -> No
     pacer.rate_limited(lane=second, retry_after=5.0)
     assert bot.blocked_until < clock.monotonic()  # the chat's own limit, not the bot's
     assert bot.scale == 1.0
+
+
+def test_a_typing_429_and_a_message_429_in_one_chat_leave_the_bot_wide_budget_alone() -> None:
+    clock = ManualClock()
+    # As on Discord: typing is a route of its own, charged only to the bot-wide budget.
+    budgets = (
+        Budget(scope="chat", rate=1, kinds=("post", "edit", "delete")),
+        Budget(scope="bot", rate=30, burst=30, shared_backoff=False),
+    )
+    fake = FakePlatformAdapter(
+        clock=clock,
+        limits=Limits(max_message_length=4096, edit_interval=0.0, budgets=budgets),
+        keys=group_keys,
+    )
+    pacer = Pacer(clock=clock)
+    route = pacer.route(adapter=fake, thread="A")
+    typing, edits = route.lane("typing"), route.lane("edit")
+    (bot,) = typing.buckets
+    pacer.rate_limited(lane=typing, retry_after=5.0)
+    clock.advance(0.5)
+    pacer.rate_limited(lane=edits, retry_after=5.0)
+    assert bot.blocked_until < clock.monotonic()  # both came through chat A
+    # Typing 429s from two chats do corroborate each other.
+    other = pacer.route(adapter=fake, thread="B").lane("typing")
+    clock.advance(0.2)
+    pacer.rate_limited(lane=other, retry_after=5.0)
+    assert bot.blocked_until == clock.monotonic() + 5.0
