@@ -78,7 +78,6 @@ class TelegramLikePlatform(FakePlatformAdapter):
         self.keep_log = keep_log
         self.sim_cpu = 0.0
         self.accepted = 0
-        self.rate_limited = 0
         self.typing_rate_limited = 0
         # Which of the platform's limits refused each 429: "chat", "group" or "bot".
         self.rate_limited_by: Counter[str] = Counter()
@@ -101,18 +100,21 @@ class TelegramLikePlatform(FakePlatformAdapter):
     ) -> None:
         await self.network()
         started = time.process_time()
-        judged = self._judge(thread=thread, now=time.monotonic())
-        refused = None if judged is None else judged[0]
-        if judged is not None:
-            self.rate_limited += 1
+        refused = self._judge(thread=thread, now=time.monotonic())
+        if refused is not None:
             self.typing_rate_limited += kind == "typing"
-            self.rate_limited_by[judged[1]] += 1
+            self.rate_limited_by[refused[1]] += 1
         elif kind != "typing":
             self.accepted += 1  # typing notices are counted apart (``typings``)
         self.sim_cpu += time.process_time() - started
         if refused is not None:
             await self.network()
-            raise PlatformRateLimited("Too Many Requests", retry_after=float(refused))
+            raise PlatformRateLimited("Too Many Requests", retry_after=float(refused[0]))
+
+    @property
+    def rate_limited(self) -> int:
+        """The 429s given, typing notices' included."""
+        return sum(self.rate_limited_by.values())
 
     async def typing(self, *, thread: str) -> None:
         # Judged like a message: Telegram floods chat actions too (see the adapter's budgets).
@@ -177,7 +179,7 @@ class TelegramLikePlatform(FakePlatformAdapter):
     def start_counting(self) -> None:
         """Count from now on only: the calls, 429s and log so far (a warm-up's) are dropped."""
         self.sim_cpu = 0.0
-        self.accepted = self.rate_limited = self.typing_rate_limited = self.typings = 0
+        self.accepted = self.typing_rate_limited = self.typings = 0
         self.rate_limited_by.clear()
         self.log.clear()
         self.shown.clear()

@@ -189,14 +189,14 @@ async def test_a_turn_given_back_goes_at_once_to_a_call_held_meanwhile() -> None
     pacer, posts, typing = one_chat_lanes(clock)
     assert await pacer.spare(lane=typing) is not None  # a notice about to go (or asked for)
     # Meanwhile the answer's first post needs the chat's last urgent calls, and is held.
-    first = [await pacer.turn(lane=posts, since=0.0, first=True)]
+    first = await pacer.turn(lane=posts, since=0.0, first=True)
     held = asyncio.ensure_future(pacer.turn(lane=posts, since=0.0, first=True))
     await settle()
     assert not held.done()
     # The notice is not made after all (another instance spent the shared room, say).
     pacer.refund(lane=typing)
     await settle()
-    assert held.done() and held.result() == clock.monotonic() == first[0]
+    assert held.done() and held.result() == clock.monotonic() == first
 
 
 async def test_notices_end_when_the_reply_is_closed_or_its_answer_cannot_be_shown() -> None:
