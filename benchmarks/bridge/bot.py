@@ -391,12 +391,19 @@ async def _warm_up(
         message_id="warm",
     )
     await runner.bridge.on_message(warm)
-    deadline = time.monotonic() + args.within
-    while time.monotonic() < deadline:
+    # Once the bridge is done with the question, the answer is shown or never will be: a
+    # wrong URL or a server that is down ends the run here, not after ``--within``.
+    drained = asyncio.create_task(asyncio.wait_for(runner.bridge.drain(), args.within))
+    while not drained.done():
         if platform.shown.get(warm.thread, 0) >= args.words:
             break
         await asyncio.sleep(0.1)
-    await asyncio.wait_for(runner.bridge.drain(), max(1.0, deadline - time.monotonic()))
+    await drained
+    if platform.shown.get(warm.thread, 0) < args.words:
+        raise SystemExit(
+            f"the warm-up question got no answer from {args.base_url} (the bot's log above "
+            "says why); is the local server running there, with the URL ending in /api?"
+        )
     platform.start_counting()
 
 

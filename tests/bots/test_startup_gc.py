@@ -1,4 +1,5 @@
-"""What a bot built while starting is kept out of the garbage collector's later passes."""
+"""What a bot built while starting is kept out of the garbage collector's later passes, and
+its youngest generation is collected less often."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from knowrithm_bots.bots.startup_gc import freeze_startup_objects
+from knowrithm_bots.bots.startup_gc import (
+    INTERPRETER_YOUNG_THRESHOLD,
+    YOUNG_THRESHOLD,
+    settle_collector,
+)
 from tests.bots.bare_runner import bare_runner
 
 
@@ -23,31 +28,49 @@ def tracked(obj: object) -> bool:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """A process that has not frozen yet, and, after the test, one whose heap is all
-    collectable again (the freeze is once per process; the test worker lives on)."""
-    freeze_startup_objects.cache_clear()
+    """A process that has not frozen yet, with the interpreter's thresholds, and, after the
+    test, one whose heap is all collectable again and whose thresholds are as they were (it
+    is once per process; the test worker lives on)."""
+    thresholds = gc.get_threshold()
+    settle_collector.cache_clear()
     gc.unfreeze()
+    gc.set_threshold(INTERPRETER_YOUNG_THRESHOLD, *thresholds[1:])
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_the_freeze_happens_once_per_process(unfrozen: None) -> None:
     before = Marker()
     assert tracked(before)
-    assert freeze_startup_objects() > 0
+    assert settle_collector() > 0
     assert not tracked(before)
     after = Marker()
-    freeze_startup_objects()  # a second runner in the same process freezes nothing more
+    settle_collector()  # a second runner in the same process freezes nothing more
     assert tracked(after)
 
 
 async def test_the_runner_freezes_what_it_built_once_started(unfrozen: None) -> None:
     async with bare_runner() as runner:
         assert gc.get_freeze_count() == 0  # constructing does nothing
+        assert gc.get_threshold()[0] == INTERPRETER_YOUNG_THRESHOLD
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))
         await asyncio.wait_for(runner.started.wait(), 10)
         assert gc.get_freeze_count() > 0
         assert not tracked(runner)
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+def test_the_young_threshold_rises_but_the_older_two_stay(unfrozen: None) -> None:
+    middle, old = gc.get_threshold()[1:]
+    settle_collector()
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
+
+
+def test_a_threshold_the_program_chose_is_kept(unfrozen: None) -> None:
+    gc.set_threshold(5_000, 15, 12)
+    settle_collector()
+    assert gc.get_threshold() == (5_000, 15, 12)
