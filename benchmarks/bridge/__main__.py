@@ -2,8 +2,10 @@
 
 Runs the whole bridge at 10, 100 and 1,000 concurrent replies (and 100 replies in 10 Telegram
 groups), each in a fresh bot process against the local Knowrithm server in another process;
-writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``. ``--smoke`` runs 10
-short replies, keeps no files unless ``--out`` is given and exits with status 1 on any error.
+then 1,000 questions answered in one word each (what starting their conversations costs,
+request by request); writes ``results/bridge.json``, ``bridge.md`` and ``bridge_cost.png``.
+``--smoke`` runs 10 short replies, keeps no files unless ``--out`` is given and exits with
+status 1 on any error.
 ``--soak MINUTES`` starts 5 new threads per second for that long and writes ``soak.json`` and
 ``soak.md`` (``--idle-minutes`` ends conversations sooner than the default 30 minutes, so
 that the run reaches the steady state of a bot whose conversations end as fast as they
@@ -19,7 +21,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.bridge.report import write_bridge, write_soak
-from benchmarks.bridge.runs import Scenario, median_run, run_scenario, run_soak
+from benchmarks.bridge.runs import Scenario, median_run, run_scenario, run_soak, run_starts
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 WORD_DELAY = 1 / 30  # ~30 tokens per second, one word per token
@@ -29,6 +31,8 @@ SIZES = (10, 100, 1000)
 # this many times, and the report shows the middle run with every run's figures beside it.
 REPEATS = 3
 REPEAT_BELOW = 1000
+# Questions asked at once with one-word answers, to measure conversation starts alone.
+STARTS = 1000
 
 
 def main() -> int:
@@ -43,6 +47,7 @@ def main() -> int:
     )
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--no-groups", action="store_true", help="skip the group scenario")
+    parser.add_argument("--no-starts", action="store_true", help="skip the 1,000 one-word answers")
     parser.add_argument(
         "--repeats",
         type=int,
@@ -84,10 +89,13 @@ def main() -> int:
         )
         for scenario in scenarios
     ]
+    full = not (args.smoke or args.sizes or args.profile or args.no_starts)
+    starts = run_starts(replies=STARTS, word_delay=WORD_DELAY) if full else None
     out = args.out if (args.smoke or args.sizes) else (args.out or RESULTS)
-    summary = write_bridge(rows, out=out, smoke=args.smoke)
+    summary = write_bridge(rows, starts=starts, out=out, smoke=args.smoke)
     print(summary, flush=True)
-    return 0 if all(row["errors"] == 0 for row in rows) else 1
+    errors = [row["errors"] for row in rows] + ([starts["errors"]] if starts else [])
+    return 0 if not any(errors) else 1
 
 
 if __name__ == "__main__":

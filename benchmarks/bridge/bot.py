@@ -45,6 +45,7 @@ from knowrithm_bots.core.knowrithm import KnowrithmClient, session
 from knowrithm_bots.core.knowrithm.models import ReplyDelta, ReplyEvent
 from knowrithm_bots.core.knowrithm.streaming import Resume
 from knowrithm_bots.core.store import SqliteStore, Store
+from knowrithm_bots.core.store.base import JSON
 
 AGENT_ID = "local-agent"
 LATE_EVERY = 0.25
@@ -72,6 +73,18 @@ class Probe:
         self.last_chunk = 0.0
         # How many earlier answers were not yet shown in full when each late question came.
         self.late_waiting: list[int] = []
+        # Per kind of request: when each left the client, and how long until its answer's
+        # headers came (for a stream, until it was open).
+        self.requests: dict[str, tuple[array.array[float], array.array[float]]] = {}
+        # How long each store call took, its wait for the store's thread included.
+        self.store_calls: array.array[float] = array.array("d")
+
+    def request_timed(self, kind: str, *, left: float, answered: float) -> None:
+        times = self.requests.get(kind)
+        if times is None:
+            times = self.requests[kind] = (array.array("d"), array.array("d"))
+        times[0].append(left)
+        times[1].append(answered - left)
 
     def delta_times(self, question: int) -> array.array[float]:
         times = self.deltas.get(question)
@@ -80,19 +93,38 @@ class Probe:
         return times
 
 
+def _request_kind(request: httpx.Request) -> str | None:
+    """Which of a question's three requests ``request`` is, if one."""
+    path = request.url.path
+    if request.method == "POST" and path.endswith("/conversation"):
+        return "start"
+    if request.method == "GET" and path.endswith("/messages/stream"):
+        return "stream"
+    if request.method == "POST" and path.endswith("/chat"):
+        return "chat"
+    return None
+
+
 class StampChatPosts(httpx.AsyncBaseTransport):
-    """Notes when each question's chat POST leaves the client."""
+    """Notes when each question's chat POST leaves the client, and when each request of a
+    question (conversation start, stream, chat) left and had its answer's headers."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, probe: Probe) -> None:
         self._inner = inner
         self._probe = probe
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        left = time.monotonic()
         if request.method == "POST" and request.url.path.endswith("/chat"):
             found = _QUESTION.search(request.content)
             if found is not None:
-                self._probe.chat_sent.setdefault(int(found.group(1)), time.monotonic())
-        return await self._inner.handle_async_request(request)
+                self._probe.chat_sent.setdefault(int(found.group(1)), left)
+        kind = _request_kind(request)
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            if kind is not None:
+                self._probe.request_timed(kind, left=left, answered=time.monotonic())
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -132,6 +164,42 @@ class ProbedClient(KnowrithmClient):
                     if word or not times[0]:
                         times[word] = time.monotonic()
                 yield event
+
+
+class TimedStore(SqliteStore):
+    """The sqlite store, noting how long each get, set, delete and add took for its caller."""
+
+    def __init__(self, *, path: Path, probe: Probe) -> None:
+        super().__init__(path=path)
+        self._probe = probe
+
+    async def get(self, key: str) -> JSON:
+        started = time.monotonic()
+        try:
+            return await super().get(key)
+        finally:
+            self._probe.store_calls.append(time.monotonic() - started)
+
+    async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
+        started = time.monotonic()
+        try:
+            await super().set(key, value=value, ttl=ttl)
+        finally:
+            self._probe.store_calls.append(time.monotonic() - started)
+
+    async def delete(self, key: str) -> None:
+        started = time.monotonic()
+        try:
+            await super().delete(key)
+        finally:
+            self._probe.store_calls.append(time.monotonic() - started)
+
+    async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
+        started = time.monotonic()
+        try:
+            return await super().add_if_absent(key, value=value, ttl=ttl)
+        finally:
+            self._probe.store_calls.append(time.monotonic() - started)
 
 
 def _client(base_url: str, probe: Probe, *, concurrency: int) -> ProbedClient:
@@ -320,7 +388,7 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             },
             env={},
         )
-        store = SqliteStore(path=settings.store.path)
+        store = TimedStore(path=Path(settings.store.path), probe=probe)
         async with (
             _client(args.base_url, probe, concurrency=concurrency) as client,
             running_bot(settings, platform, client, store) as runner,
@@ -332,6 +400,7 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             pauses.start()
             profiler = cProfile.Profile() if args.profile else None
             window = Window()
+            store_since = len(probe.store_calls)
             started = window.started
             if profiler is not None:
                 profiler.enable()
@@ -372,7 +441,8 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             pauses.stop()
             await lag.stop()
         await store.close()
-    return {**_figures(args, probe, platform, lag, window=window), "gc": pauses.figures()}
+    figures = _figures(args, probe, platform, lag, window=window, store_since=store_since)
+    return {**figures, "gc": pauses.figures()}
 
 
 async def _warm_up(
@@ -449,6 +519,7 @@ def _figures(
     lag: LoopLag,
     *,
     window: Window,
+    store_since: int = 0,
 ) -> dict[str, Any]:
     started = window.started
     complete = sum(1 for w in platform.shown.values() if w >= args.words)
@@ -519,6 +590,8 @@ def _figures(
             "all_p50": _ms(_pct(all_calls, 0.5)),
             "all_p99": _ms(_pct(all_calls, 0.99)),
         },
+        "requests": _requests(probe, started=started),
+        "store_call_ms": _store_calls(probe, since=store_since),
         "loop_lag_ms": {
             "p50": _ms(_pct(lag.lags, 0.5)),
             "p99": _ms(_pct(lag.lags, 0.99)),
@@ -528,6 +601,40 @@ def _figures(
             "p99_after_sends": _ms(_pct(after_sends, 0.99)),
         },
     }
+
+
+def _requests(probe: Probe, *, started: float) -> dict[str, dict[str, Any]]:
+    """Per kind of request made once measuring began: how many, when they left (s after the
+    first question came) and how long each took to be answered (ms), p50 and p99."""
+    figures: dict[str, dict[str, Any]] = {}
+    for kind, (left, took) in probe.requests.items():
+        pairs = [(at - started, t) for at, t in zip(left, took, strict=True) if at >= started]
+        if not pairs:
+            continue
+        lefts = [at for at, _ in pairs]
+        tooks = [t for _, t in pairs]
+        figures[kind] = {
+            "count": len(pairs),
+            "left_s_p50": _round(_pct(lefts, 0.5)),
+            "left_s_p99": _round(_pct(lefts, 0.99)),
+            "took_ms_p50": _ms(_pct(tooks, 0.5)),
+            "took_ms_p99": _ms(_pct(tooks, 0.99)),
+        }
+    return figures
+
+
+def _store_calls(probe: Probe, *, since: int) -> dict[str, Any]:
+    calls = list(probe.store_calls[since:])
+    return {
+        "count": len(calls),
+        "p50": _ms(_pct(calls, 0.5)),
+        "p99": _ms(_pct(calls, 0.99)),
+        "max": _ms(max(calls, default=None)),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _ms(value: float | None) -> float | None:

@@ -211,16 +211,68 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_bridge(rows: list[dict[str, Any]], *, out: Path | None, smoke: bool) -> str:
+def _starts(starts: dict[str, Any] | None) -> list[str]:
+    """Where the time from a question's arrival to its chat request goes when many come at
+    once and the answers are one word long."""
+    if starts is None:
+        return []
+    names = {
+        "start": "start the conversation (POST /conversation)",
+        "stream": "open the reply stream (GET …/messages/stream)",
+        "chat": "send the question (POST …/chat)",
+    }
+    lines = [
+        f"## {starts['replies']:,} questions at once, one-word answers: starting conversations",
+        "",
+        f"Every question in its own chat, asked in the same instant; {starts['complete']:,} "
+        f"answered, {starts['errors']} errors. From arrival to chat request: "
+        f"{_fmt(starts['inbound_to_chat_ms']['p50'], 0)} ms at the median, "
+        f"{_fmt(starts['inbound_to_chat_ms']['p99'], 0)} ms at p99. Bot CPU until every answer "
+        f"was read: {_fmt(starts['cpu_until_streams_read_s'], 2)} s; garbage collection "
+        f"{_gc(starts.get('gc'))}; loop lag max {_fmt(starts['loop_lag_ms']['max'], 0)} ms; "
+        f"load average {starts['load_average'][0]} → {starts['load_average'][1]}.",
+        "",
+        "| request, in the order a question makes them | count | left the client, s after "
+        "the questions came: p50 / p99 | answered after ms: p50 / p99 |",
+        "|---|---|---|---|",
+    ]
+    for kind, name in names.items():
+        figures = starts["requests"].get(kind)
+        if figures is None:
+            continue
+        lines.append(
+            f"| {name} | {figures['count']:,} | {_fmt(figures['left_s_p50'], 2)} / "
+            f"{_fmt(figures['left_s_p99'], 2)} | {_fmt(figures['took_ms_p50'], 0)} / "
+            f"{_fmt(figures['took_ms_p99'], 0)} |"
+        )
+    store = starts["store_call_ms"]
+    lines += [
+        "",
+        f"Store calls (sqlite, one worker thread): {store['count']:,}, each answered after "
+        f"{_fmt(store['p50'])} ms at the median, {_fmt(store['p99'])} ms at p99, "
+        f"{_fmt(store['max'], 0)} ms at most (the wait behind the others included).",
+        "",
+    ]
+    return lines
+
+
+def write_bridge(
+    rows: list[dict[str, Any]],
+    *,
+    starts: dict[str, Any] | None = None,
+    out: Path | None,
+    smoke: bool,
+) -> str:
     """Write bridge.json, bridge.md and bridge_cost.png into ``out`` (if given); return the
     summary line."""
     line = summary_line(rows)
     if out is None:
         return line
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bridge.json").write_text(
-        json.dumps({"machine": _machine(), "smoke": smoke, "rows": rows}, indent=2) + "\n"
-    )
+    document: dict[str, Any] = {"machine": _machine(), "smoke": smoke, "rows": rows}
+    if starts is not None:
+        document["starts"] = starts
+    (out / "bridge.json").write_text(json.dumps(document, indent=2) + "\n")
     text = [
         "# The whole bridge under load",
         "",
@@ -232,6 +284,7 @@ def write_bridge(rows: list[dict[str, Any]], *, out: Path | None, smoke: bool) -
         *_turns(rows),
         *_runs(rows),
         "",
+        *_starts(starts),
         *_verdicts(rows),
         "",
     ]

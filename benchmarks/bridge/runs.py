@@ -201,6 +201,20 @@ def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return middle
 
 
+def run_starts(*, replies: int, word_delay: float) -> dict[str, Any]:
+    """``replies`` questions at once, answered in one word each: what it costs to start
+    their conversations and send them, with next to nothing streamed meanwhile."""
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    with local_server(words=1, word_delay=word_delay) as url:
+        result = _bot(url, "--replies", str(replies), "--words", "1", "--late", "0")
+    result["scenario"] = f"{replies:,} starts"
+    result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    result["wall_s"] = round(time.monotonic() - started, 1)
+    print(f"{result['scenario']}: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
+
+
 def run_soak(
     *, minutes: float, word_delay: float, rate: float = 5.0, idle_minutes: float | None = None
 ) -> dict[str, Any]:

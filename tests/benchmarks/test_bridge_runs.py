@@ -1,10 +1,12 @@
-"""The bridge benchmark's repeated runs: the middle one is shown, none is hidden."""
+"""The bridge benchmark's repeated runs (the middle one is shown, none is hidden) and its
+measure of conversation starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.bridge.runs import median_run
+from benchmarks.bridge.report import _starts
+from benchmarks.bridge.runs import median_run, run_starts
 
 
 def run(bridge: float, *, errors: int = 0) -> dict[str, Any]:
@@ -35,3 +37,22 @@ def test_one_run_is_shown_as_it_is() -> None:
     shown = median_run([run(80.0)])
     assert shown["bridge_cpu_us_per_chunk"] == 80.0
     assert len(shown["runs"]) == 1
+
+
+def test_starts_time_each_request_of_a_question_in_a_real_bot_process() -> None:
+    """A few questions at once through the real bot and local server processes: every
+    question's three requests are timed, in the order a question makes them."""
+    starts = run_starts(replies=5, word_delay=0.01)
+    assert starts["scenario"] == "5 starts"
+    assert (starts["complete"], starts["errors"]) == (5, 0)
+    requests = starts["requests"]
+    assert [requests[kind]["count"] for kind in ("start", "stream", "chat")] == [5, 5, 5]
+    # A question's stream is opened once its conversation exists, and the question is sent
+    # once its stream is open.
+    assert requests["start"]["left_s_p50"] <= requests["stream"]["left_s_p50"]
+    assert requests["stream"]["left_s_p50"] <= requests["chat"]["left_s_p50"]
+    assert all(requests[kind]["took_ms_p50"] > 0 for kind in requests)
+    assert starts["store_call_ms"]["count"] >= 5 * 5  # at least five calls per question
+    table = "\n".join(_starts(starts))
+    assert "| start the conversation (POST /conversation) | 5 |" in table
+    assert "| send the question (POST …/chat) | 5 |" in table
