@@ -10,7 +10,11 @@ a burst of questions does) and one after another (as a quiet bot does), for:
 
 * the worker alone, running calls that do nothing: the hand-off's own price;
 * the sqlite store, a record like an answer's written (``add_if_absent`` then ``set``) and
-  a mark read (``get``), on a file in a temporary folder.
+  a mark read (``get``), on a file in a temporary folder;
+* the sqlite store's ``set``, one call after another, while a task on the event loop
+  computes for 1 ms between yields (a loop busy with many answers, or a plugin computing),
+  at the interpreter's thread switch interval (5 ms) and at the bot's (0.5 ms, see
+  ``bots/process_tuning.py``): the store's thread waits for the GIL after each statement.
 
 It writes a Markdown table to ``benchmarks/results/store_calls.md`` (or ``--out``); ``--smoke``
 runs 300 calls and writes nothing unless ``--out`` is given.
@@ -26,8 +30,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from knowrithm_bots.bots.process_tuning import INTERPRETER_SWITCH_INTERVAL, SWITCH_INTERVAL
+from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store import SqliteStore
 from knowrithm_bots.core.store.worker import Worker
 
@@ -91,6 +98,80 @@ async def _rows(calls: int) -> list[tuple[str, str, float, float]]:
     return rows
 
 
+async def _computing(stop: asyncio.Event) -> None:
+    """A task that computes for 1 ms between yields, as a loop busy with many answers does."""
+    while not stop.is_set():
+        until = time.perf_counter() + 0.001
+        while time.perf_counter() < until:
+            pass
+        await asyncio.sleep(0)
+
+
+@dataclass(frozen=True)
+class BusyRow:
+    """The store's calls at one switch interval while the loop computes."""
+
+    interval: float
+    walls: list[float]  # seconds, of the calls that succeeded
+    failed: int  # calls that ended in the store's timeout
+
+
+async def _busy_rows(calls: int) -> list[BusyRow]:
+    """The sqlite store's ``set``, one call after another with the store's own timeout (as
+    the bot has it), while the loop computes, at the interpreter's switch interval and at
+    the one the bot sets."""
+    rows: list[BusyRow] = []
+    before = sys.getswitchinterval()
+    try:
+        for interval in (INTERPRETER_SWITCH_INTERVAL, SWITCH_INTERVAL):
+            sys.setswitchinterval(interval)
+            walls: list[float] = []
+            failed = 0
+            with tempfile.TemporaryDirectory(prefix="store-calls-") as folder:
+                store = SqliteStore(path=str(Path(folder) / "bench.sqlite"))
+                await store.set("warm", value=1)
+                stop = asyncio.Event()
+                busy = asyncio.create_task(_computing(stop))
+                try:
+                    for i in range(calls):
+                        started = time.monotonic()
+                        try:
+                            await store.set(f"reply:telegram:b{i}", value=RECORD, ttl=86400.0)
+                        except StoreError:
+                            failed += 1
+                        else:
+                            walls.append(time.monotonic() - started)
+                finally:
+                    stop.set()
+                    await busy
+                await store.close()
+            rows.append(BusyRow(interval=interval, walls=walls, failed=failed))
+    finally:
+        sys.setswitchinterval(before)
+    return rows
+
+
+def _busy_table(rows: list[BusyRow]) -> list[str]:
+    lines = [
+        "",
+        "The sqlite store's `set`, one call after another, while a task on the event loop "
+        "computes for 1 ms between yields; the store's timeout is its default, 5 s:",
+        "",
+        "| thread switch interval | calls | answered | wall ms per answered call: median / "
+        "max | failed (the store's timeout) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        walls = sorted(row.walls)
+        median = f"{1e3 * walls[len(walls) // 2]:,.1f}" if walls else "–"
+        most = f"{1e3 * walls[-1]:,.1f}" if walls else "–"
+        lines.append(
+            f"| {row.interval * 1e3:g} ms | {len(walls) + row.failed} | {len(walls)} | "
+            f"{median} / {most} | {row.failed} |"
+        )
+    return lines
+
+
 def _how(together: bool) -> str:
     return "all at once" if together else "one after another"
 
@@ -106,7 +187,7 @@ def _table(rows: list[tuple[str, str, float, float]], calls: int) -> str:
         "| calls | issued | CPU µs per call | wall µs per call |",
         "|---|---|---:|---:|",
     ]
-    lines += [f"| {what} | {how} | {cpu:.0f} | {wall:.0f} |" for what, how, cpu, wall in rows]
+    lines += [f"| {what} | {how} | {cpu:,.0f} | {wall:,.0f} |" for what, how, cpu, wall in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -118,6 +199,7 @@ def main() -> int:
     args = parser.parse_args()
     calls = 300 if args.smoke else args.calls
     text = _table(asyncio.run(_rows(calls)), calls)
+    text += "\n".join(_busy_table(asyncio.run(_busy_rows(max(1, calls // 1000))))) + "\n"
     print(text, end="")
     out = args.out if args.smoke else (args.out or RESULTS)
     if out is not None:

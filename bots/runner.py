@@ -14,7 +14,7 @@ from typing import Any
 from knowrithm_bots.bots.endpoint_check import Notify, verify_endpoint
 from knowrithm_bots.bots.heap_trim import HeapTrimmer
 from knowrithm_bots.bots.observability import Observability, build_observability
-from knowrithm_bots.bots.startup_gc import settle_collector
+from knowrithm_bots.bots.process_tuning import tune_process
 from knowrithm_bots.core.adapter import Adapter, SupportsStore
 from knowrithm_bots.core.answer_leases import DEFAULT_TTL
 from knowrithm_bots.core.bridge import Bridge
@@ -283,7 +283,7 @@ class BotRunner:
                 await adapter.start(sink=self.bridge)
                 stack.push_async_callback(adapter.stop)
             self.bridge.start()
-            settle_collector()
+            tune_process()
             self.started.set()
             self._running = True
             closed = asyncio.create_task(self._all_closed())

@@ -22,6 +22,13 @@ def test_a_smoke_run_measures_each_kind_of_call(
     rows = [line for line in out.read_text().splitlines() if re.match(r"\| (worker|sqlite)", line)]
     assert len(rows) == 4
     for row in rows:
-        cpu, wall = (float(cell) for cell in row.strip("|").split("|")[-2:])
+        cpu, wall = (float(cell.replace(",", "")) for cell in row.strip("|").split("|")[-2:])
         assert cpu > 0 and wall > 0
+    # The store while the loop computes, at both switch intervals: every call answered or
+    # failed by the store's timeout.
+    busy = [line for line in out.read_text().splitlines() if re.match(r"\| [\d.]+ ms \|", line)]
+    assert [line.split("|")[1].strip() for line in busy] == ["5 ms", "0.5 ms"]
+    for line in busy:
+        calls, answered, _, failed = (cell.strip() for cell in line.strip("|").split("|")[1:])
+        assert int(answered) + int(failed) == int(calls) == 1
     assert store_calls.RESULTS.read_bytes() == recorded
