@@ -119,36 +119,40 @@ class BusyRow:
 async def _busy_rows(calls: int) -> list[BusyRow]:
     """The sqlite store's ``set``, one call after another with the store's own timeout (as
     the bot has it), while the loop computes, at the interpreter's switch interval and at
-    the one the bot sets."""
+    the one the bot sets; the process's own interval is put back afterwards."""
     rows: list[BusyRow] = []
     before = sys.getswitchinterval()
     try:
         for interval in (INTERPRETER_SWITCH_INTERVAL, SWITCH_INTERVAL):
             sys.setswitchinterval(interval)
-            walls: list[float] = []
-            failed = 0
             with tempfile.TemporaryDirectory(prefix="store-calls-") as folder:
                 store = SqliteStore(path=str(Path(folder) / "bench.sqlite"))
                 await store.set("warm", value=1)
                 stop = asyncio.Event()
                 busy = asyncio.create_task(_computing(stop))
                 try:
-                    for i in range(calls):
-                        started = time.monotonic()
-                        try:
-                            await store.set(f"reply:telegram:b{i}", value=RECORD, ttl=86400.0)
-                        except StoreError:
-                            failed += 1
-                        else:
-                            walls.append(time.monotonic() - started)
+                    rows.append(await _busy_calls(store, calls, interval=interval))
                 finally:
                     stop.set()
                     await busy
-                await store.close()
-            rows.append(BusyRow(interval=interval, walls=walls, failed=failed))
+                    await store.close()
     finally:
         sys.setswitchinterval(before)
     return rows
+
+
+async def _busy_calls(store: SqliteStore, calls: int, *, interval: float) -> BusyRow:
+    walls: list[float] = []
+    failed = 0
+    for i in range(calls):
+        started = time.monotonic()
+        try:
+            await store.set(f"reply:telegram:b{i}", value=RECORD, ttl=86400.0)
+        except StoreError:
+            failed += 1
+        else:
+            walls.append(time.monotonic() - started)
+    return BusyRow(interval=interval, walls=walls, failed=failed)
 
 
 def _busy_table(rows: list[BusyRow]) -> list[str]:

@@ -28,7 +28,7 @@ import ssl
 import sys
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,11 @@ class Probe:
         # How long each store call took, its wait for the store's thread included.
         self.store_calls: array.array[float] = array.array("d")
 
+    def start_counting(self) -> None:
+        """Count requests and store calls from now on only (the warm-up's are dropped)."""
+        self.requests.clear()
+        del self.store_calls[:]
+
     def request_timed(self, kind: str, *, left: float, answered: float) -> None:
         times = self.requests.get(kind)
         if times is None:
@@ -115,11 +120,11 @@ class StampChatPosts(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         left = time.monotonic()
-        if request.method == "POST" and request.url.path.endswith("/chat"):
+        kind = _request_kind(request)
+        if kind == "chat":
             found = _QUESTION.search(request.content)
             if found is not None:
                 self._probe.chat_sent.setdefault(int(found.group(1)), left)
-        kind = _request_kind(request)
         try:
             return await self._inner.handle_async_request(request)
         finally:
@@ -173,33 +178,29 @@ class TimedStore(SqliteStore):
         super().__init__(path=path)
         self._probe = probe
 
-    async def get(self, key: str) -> JSON:
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
         started = time.monotonic()
         try:
-            return await super().get(key)
+            yield
         finally:
             self._probe.store_calls.append(time.monotonic() - started)
+
+    async def get(self, key: str) -> JSON:
+        with self._timed():
+            return await super().get(key)
 
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
-        started = time.monotonic()
-        try:
+        with self._timed():
             await super().set(key, value=value, ttl=ttl)
-        finally:
-            self._probe.store_calls.append(time.monotonic() - started)
 
     async def delete(self, key: str) -> None:
-        started = time.monotonic()
-        try:
+        with self._timed():
             await super().delete(key)
-        finally:
-            self._probe.store_calls.append(time.monotonic() - started)
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
-        started = time.monotonic()
-        try:
+        with self._timed():
             return await super().add_if_absent(key, value=value, ttl=ttl)
-        finally:
-            self._probe.store_calls.append(time.monotonic() - started)
 
 
 def _client(base_url: str, probe: Probe, *, concurrency: int) -> ProbedClient:
@@ -399,8 +400,8 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             pauses = GcPauses()
             pauses.start()
             profiler = cProfile.Profile() if args.profile else None
+            probe.start_counting()
             window = Window()
-            store_since = len(probe.store_calls)
             started = window.started
             if profiler is not None:
                 profiler.enable()
@@ -441,8 +442,7 @@ async def bridge_run(args: argparse.Namespace) -> dict[str, Any]:
             pauses.stop()
             await lag.stop()
         await store.close()
-    figures = _figures(args, probe, platform, lag, window=window, store_since=store_since)
-    return {**figures, "gc": pauses.figures()}
+    return {**_figures(args, probe, platform, lag, window=window), "gc": pauses.figures()}
 
 
 async def _warm_up(
@@ -519,7 +519,6 @@ def _figures(
     lag: LoopLag,
     *,
     window: Window,
-    store_since: int = 0,
 ) -> dict[str, Any]:
     started = window.started
     complete = sum(1 for w in platform.shown.values() if w >= args.words)
@@ -591,7 +590,7 @@ def _figures(
             "all_p99": _ms(_pct(all_calls, 0.99)),
         },
         "requests": _requests(probe, started=started),
-        "store_call_ms": _store_calls(probe, since=store_since),
+        "store_call_ms": _store_calls(probe),
         "loop_lag_ms": {
             "p50": _ms(_pct(lag.lags, 0.5)),
             "p99": _ms(_pct(lag.lags, 0.99)),
@@ -608,13 +607,10 @@ def _requests(probe: Probe, *, started: float) -> dict[str, dict[str, Any]]:
     first question came) and how long each took to be answered (ms), p50 and p99."""
     figures: dict[str, dict[str, Any]] = {}
     for kind, (left, took) in probe.requests.items():
-        pairs = [(at - started, t) for at, t in zip(left, took, strict=True) if at >= started]
-        if not pairs:
-            continue
-        lefts = [at for at, _ in pairs]
-        tooks = [t for _, t in pairs]
+        lefts = [at - started for at in left]
+        tooks = list(took)
         figures[kind] = {
-            "count": len(pairs),
+            "count": len(tooks),
             "left_s_p50": _round(_pct(lefts, 0.5)),
             "left_s_p99": _round(_pct(lefts, 0.99)),
             "took_ms_p50": _ms(_pct(tooks, 0.5)),
@@ -623,8 +619,8 @@ def _requests(probe: Probe, *, started: float) -> dict[str, dict[str, Any]]:
     return figures
 
 
-def _store_calls(probe: Probe, *, since: int) -> dict[str, Any]:
-    calls = list(probe.store_calls[since:])
+def _store_calls(probe: Probe) -> dict[str, Any]:
+    calls = list(probe.store_calls)
     return {
         "count": len(calls),
         "p50": _ms(_pct(calls, 0.5)),

@@ -18,7 +18,9 @@ def test_a_smoke_run_measures_each_kind_of_call(
     recorded = store_calls.RESULTS.read_bytes()
     out = tmp_path / "store_calls.md"
     monkeypatch.setattr(sys, "argv", ["store_calls", "--smoke", "--out", str(out)])
+    interval = sys.getswitchinterval()
     assert store_calls.main() == 0
+    assert sys.getswitchinterval() == interval  # measuring at two intervals leaves ours
     rows = [line for line in out.read_text().splitlines() if re.match(r"\| (worker|sqlite)", line)]
     assert len(rows) == 4
     for row in rows:
