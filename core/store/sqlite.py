@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store.base import JSON
@@ -28,7 +29,7 @@ from knowrithm_bots.core.store.expiry import (
 )
 from knowrithm_bots.core.store.locks import KeyedLocks
 from knowrithm_bots.core.store.sqlite_file import SqliteFile, store_error
-from knowrithm_bots.core.store.worker import Worker, WorkerTimeout
+from knowrithm_bots.core.store.worker import Outcome, Worker, WorkerTimeout
 
 log = logging.getLogger("knowrithm_bots.core.store")
 
@@ -36,6 +37,8 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 5.0
 PURGE_BATCH = 2000
+# How often a group is tried together, its calls whose time ran out left out each time.
+GROUP_TRIES = 2
 SCAN_PAGE = 500
 
 
@@ -118,14 +121,51 @@ class _Table:
 Operation = Callable[[_Table], T]
 
 
+class _Call(Generic[T]):
+    """One operation as the worker runs it: alone when called (with its deadline), or with
+    the others that were waiting beside it (``SqliteStore._together``)."""
+
+    __slots__ = ("alone", "op", "write")
+
+    def __init__(
+        self, op: Operation[T], *, write: bool, alone: Callable[[Operation[T], bool, float], T]
+    ) -> None:
+        self.op = op
+        self.write = write
+        self.alone = alone
+
+    def __call__(self, deadline: float) -> T:
+        return self.alone(self.op, self.write, deadline)
+
+
+class _RanOut(Exception):
+    """A grouped call's time ran out before the group was committed."""
+
+
+def _outcome(fn: Callable[[float], Any], deadline: float) -> Outcome:
+    try:
+        return fn(deadline), None
+    except BaseException as exc:
+        return None, exc
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """Whether another program holds the file's lock."""
+    # Errors raised by the sqlite3 module itself (a closed connection) carry no name.
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 class SqliteStore:
     """Store backed by one sqlite file, in the layout sqlitedict uses (one table of key and
     value), so existing sqlitedict files keep working.
 
     Every call runs on one worker thread, which serialises them (so ``add_if_absent`` is
     atomic within the process) and keeps disk I/O off the event loop. Each write is
-    committed before the call returns, so a crash loses nothing acknowledged. The file is
-    opened on first use, not at construction. One process per file: for several processes
+    committed before the call returns, so a crash loses nothing acknowledged; the calls that
+    queued up while the thread was busy are committed together, in one transaction (under
+    load, most of a write's cost is its commit). The file is opened on first use, not at
+    construction. One process per file: for several processes
     use a shared backend.
 
     A failing disk (read-only, full, gone) makes calls raise StoreError within ``timeout``
@@ -148,7 +188,7 @@ class SqliteStore:
         # A lock held by another program is waited for within the call's time, so that it
         # ends in sqlite's own "database is locked" rather than in a bare timeout.
         self._file = SqliteFile(path=self._path, table=table, busy_timeout=timeout / 2)
-        self._worker = Worker(name="store", timeout=timeout)
+        self._worker = Worker(name="store", timeout=timeout, together=self._together)
         self._locks = KeyedLocks()
         self._closed = False
         self._failure: str | None = None
@@ -165,7 +205,7 @@ class SqliteStore:
         if self._closed:
             raise StoreError(f"the store at {self._path} is closed")
         try:
-            result = await self._worker.run(lambda deadline: self._attempt(op, write, deadline))
+            result = await self._worker.run(_Call(op, write=write, alone=self._attempt))
         except WorkerTimeout:
             self._failed(
                 StoreError(
@@ -201,8 +241,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 self._file.failed()
                 # Waiting for another program's lock again would only wait out the caller.
-                busy = exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-                if first is not None or busy or time.monotonic() >= deadline:
+                if first is not None or _busy(exc) or time.monotonic() >= deadline:
                     raise
                 first = exc
                 continue
@@ -231,6 +270,95 @@ class SqliteStore:
             raise
         return result
 
+    def _together(self, calls: Sequence[tuple[Callable[[float], Any], float]]) -> list[Outcome]:
+        """The outcomes of ``calls`` (waiting at the same time, in order), each run of
+        operations in one transaction; anything else (closing the file) on its own."""
+        outcomes: list[Outcome] = []
+        for grouped, run in itertools.groupby(calls, key=lambda c: isinstance(c[0], _Call)):
+            batch = list(run)
+            if grouped and len(batch) > 1:
+                outcomes.extend(self._grouped(batch))
+            else:
+                outcomes.extend(_outcome(fn, deadline) for fn, deadline in batch)
+        return outcomes
+
+    def _grouped(self, calls: list[tuple[Callable[[float], Any], float]]) -> list[Outcome]:
+        """The outcomes of ``calls`` committed in one transaction, or each on its own.
+
+        A call whose time has run out fails and the others go again together: under load the
+        oldest call of a group is the one nearest its end, and running all the rest alone for
+        its sake would cost most when the store is busiest. A file locked by another program
+        fails them all with that reason (a lone call would wait for the lock once more, each).
+        Any other failure and each call is run on its own, so that it reaches only the call it
+        belongs to, and a lone call's reopening of the file and retry apply.
+        """
+        outcomes: list[Outcome | None] = [None] * len(calls)
+        left = list(range(len(calls)))
+        for _ in range(GROUP_TRIES):
+            left = self._ran_out(calls, left, outcomes)
+            if not left:
+                break
+            try:
+                results = self._in_one_transaction([calls[i] for i in left])
+            except _RanOut:
+                continue
+            except sqlite3.Error as exc:
+                if _busy(exc):
+                    for i in left:
+                        outcomes[i] = (None, store_error(self._path, exc))
+                    left = []
+                break
+            except Exception:  # any other failure: each call's own outcome, below
+                break
+            for i, result in zip(left, results, strict=True):
+                outcomes[i] = (result, None)
+            left = []
+            break
+        for i in self._ran_out(calls, left, outcomes):
+            outcomes[i] = _outcome(*calls[i])
+        done = [outcome for outcome in outcomes if outcome is not None]
+        assert len(done) == len(calls), "every call has its outcome"
+        return done
+
+    @staticmethod
+    def _ran_out(
+        calls: list[tuple[Callable[[float], Any], float]],
+        left: list[int],
+        outcomes: list[Outcome | None],
+    ) -> list[int]:
+        """Fail the calls of ``left`` whose time has run out (their callers have been told
+        already); the others."""
+        now = time.monotonic()
+        kept = []
+        for i in left:
+            if now >= calls[i][1]:
+                outcomes[i] = (None, WorkerTimeout("timeout"))
+            else:
+                kept.append(i)
+        return kept
+
+    def _in_one_transaction(self, calls: list[tuple[Callable[[float], Any], float]]) -> list[Any]:
+        ops = [fn for fn, _ in calls if isinstance(fn, _Call)]
+        write = any(op.write for op in ops)
+        conn = self._file.connection()
+        table = _Table(conn, name=self._table)
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            results = [op.op(table) for op in ops]
+            # A caller whose time ran out has been told its write failed: none may happen.
+            if write and time.monotonic() >= min(deadline for _, deadline in calls):
+                raise _RanOut
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) or conn.in_transaction:
+                # As after a lone call's failure: the next call opens the file afresh, and
+                # never on a connection still holding what was rolled back.
+                self._file.failed()
+            raise
+        return results
+
     # --- the Store contract ---------------------------------------------------------------
 
     async def get(self, key: str) -> JSON:
@@ -239,39 +367,50 @@ class SqliteStore:
             warn_unreadable(key)
         return value
 
-    def _store(self, table: _Table, key: str, text: str, *, only_if_absent: bool) -> bool:
+    def _store(
+        self, table: _Table, key: str, text: str, *, only_if_absent: bool
+    ) -> tuple[bool, str | None]:
         """Write the record ``text`` (its JSON), moving an unreadable row aside first, in one
-        transaction."""
+        transaction; whether it was written, and where the unreadable row went."""
         stored = table.get(key)
         state = unwrap(stored, now=self._now)[0]
         if only_if_absent and state == "live":
-            return False
+            return False, None
         moved = None
         if stored is not None and state == "unreadable":
             moved = table.move_aside(key, stored)
         table.put_raw(key, text)
-        if moved is not None:
-            warn_moved(key, target=moved)
-        return True
+        return True, moved
+
+    # A row moved aside is logged once its transaction is committed, not by the operation: a
+    # group rolled back and run again would log a move that never happened, then once more.
 
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         # Encoded here: a non-JSON value fails before the file is touched.
         text = json.dumps(wrap(value, ttl=ttl, now=self._now))
-        await self._write(lambda t: self._store(t, key, text, only_if_absent=False))
+        _, moved = await self._write(lambda t: self._store(t, key, text, only_if_absent=False))
+        if moved is not None:
+            warn_moved(key, target=moved)
 
     async def delete(self, key: str) -> None:
-        def remove(table: _Table) -> None:
+        def remove(table: _Table) -> str | None:
             stored = table.get(key)
             if isinstance(stored, Unreadable):
-                warn_moved(key, target=table.move_aside(key, stored))
-            elif stored is not None:
+                return table.move_aside(key, stored)
+            if stored is not None:
                 table.remove(key)
+            return None
 
-        await self._write(remove)
+        moved = await self._write(remove)
+        if moved is not None:
+            warn_moved(key, target=moved)
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         text = json.dumps(wrap(value, ttl=ttl, now=self._now))
-        return await self._write(lambda t: self._store(t, key, text, only_if_absent=True))
+        added, moved = await self._write(lambda t: self._store(t, key, text, only_if_absent=True))
+        if moved is not None:
+            warn_moved(key, target=moved)
+        return added
 
     async def quarantine(self, key: str) -> str | None:
         def move(table: _Table) -> str | None:

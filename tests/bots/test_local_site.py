@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import select
+import socket
+import time
+from pathlib import Path
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -81,3 +86,37 @@ async def test_a_service_runs_for_its_async_with_block() -> None:
     with pytest.raises(ValueError, match="inside"):
         await use()
     assert calls == ["start", "stop"]
+
+
+def kernel_backlog_cap() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+async def test_connections_beyond_aiohttps_default_backlog_wait_in_the_queue() -> None:
+    """A thousand clients connecting at once (the bridge benchmark's reply streams) must not
+    overflow the listen queue: the kernel drops what overflows, and a client then retries
+    only a second later. 400 connect while the server accepts none; every one is made."""
+    somaxconn = kernel_backlog_cap()
+    if somaxconn < 400:
+        pytest.skip(f"net.core.somaxconn is {somaxconn} here: the kernel caps any backlog")
+    site = LocalSite()
+    port = await site.start(hello_app())
+    clients: list[socket.socket] = []
+    try:
+        # Blocking on purpose: the loop, and so the server, accepts nothing meanwhile.
+        for _ in range(400):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            clients.append(client)
+        deadline = time.monotonic() + 0.5
+        pending = list(clients)
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], pending, [], 0.05)
+            pending = [client for client in pending if client not in writable]
+        assert not pending, f"{len(pending)} of 400 connections were not made"
+        assert all(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for c in clients)
+    finally:
+        for client in clients:
+            client.close()
+        await site.stop()

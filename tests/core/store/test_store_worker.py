@@ -1,5 +1,6 @@
 """The store's worker thread: every wait is bounded, a stuck call blocks neither the callers
-nor the process's exit, and a call given up before it started never runs."""
+nor the process's exit, a call given up before it started never runs, and calls waiting at
+once are handed to the store together."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
-from knowrithm_bots.core.store.worker import Worker, WorkerTimeout
+from knowrithm_bots.core.store.worker import GROUP_LIMIT, Outcome, Worker, WorkerTimeout
+from tests.core.store.holding import held
 
 
 async def test_calls_run_in_order_on_another_thread() -> None:
@@ -160,3 +164,44 @@ def test_one_worker_serves_one_event_loop_after_another() -> None:
         return await worker.close(last=lambda _d: None)
 
     assert asyncio.run(close())
+
+
+async def test_calls_waiting_at_once_are_handed_over_together_in_order() -> None:
+    groups: list[list[object]] = []
+
+    def together(calls: Sequence[tuple[Callable[[float], Any], float]]) -> list[Outcome]:
+        groups.append([fn(deadline) for fn, deadline in calls])
+        return [(n, ValueError(n) if n == 3 else None) for n in groups[-1]]
+
+    worker = Worker(name="t", timeout=5, together=together)
+    release, blocking = await held(worker.run)
+    calls = [asyncio.ensure_future(worker.run(lambda _d, n=n: n)) for n in range(100)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await blocking is True
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert outcomes[:3] == [0, 1, 2] and isinstance(outcomes[3], ValueError)
+    assert outcomes[4:] == list(range(4, 100))
+    # The blocking call ran alone; the hundred waiting behind it in groups of the limit.
+    assert [len(group) for group in groups] == [GROUP_LIMIT, 100 - GROUP_LIMIT]
+    assert [n for group in groups for n in group] == list(range(100))
+    assert await worker.close(last=lambda _d: None)
+
+
+@pytest.mark.parametrize("outcomes", [[], [(1, None), "not an outcome", (3, None)]])
+async def test_a_broken_together_fails_its_callers_and_the_worker_goes_on(
+    outcomes: list[Any],
+) -> None:
+    def together(calls: Sequence[tuple[Callable[[float], Any], float]]) -> list[Outcome]:
+        return outcomes
+
+    worker = Worker(name="t", timeout=5, together=together)
+    release, blocking = await held(worker.run)
+    calls = [asyncio.ensure_future(worker.run(lambda _d, n=n: n)) for n in range(3)]
+    await asyncio.sleep(0.05)
+    release.set()
+    await blocking
+    failed = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(o, RuntimeError | ValueError) for o in failed), failed
+    assert await worker.run(lambda _d: "alone") == "alone"
+    assert await worker.close(last=lambda _d: None)
