@@ -146,11 +146,13 @@ class Worker:
             self._thread.start()
 
     def _serve(self) -> None:
+        # Without ``together`` one at a time: a call not yet run can still be given up.
+        limit = GROUP_LIMIT if self._together is not None else 1
         ending = False
         while not ending and (first := self._jobs.get()) is not None:
             jobs = [first]
             # Whatever else is waiting now goes with it, up to the limit.
-            while len(jobs) < GROUP_LIMIT:
+            while len(jobs) < limit:
                 try:
                     job = self._jobs.get_nowait()
                 except queue.Empty:
@@ -186,11 +188,11 @@ class Worker:
 
     def _perform(self, jobs: list[_Job[Any]]) -> None:
         if self._together is None or len(jobs) == 1:
-            for job in jobs:
-                try:
-                    job.result = job.fn(job.deadline)
-                except BaseException as exc:
-                    job.error = exc
+            (job,) = jobs
+            try:
+                job.result = job.fn(job.deadline)
+            except BaseException as exc:
+                job.error = exc
             return
         try:
             outcomes = self._together([(job.fn, job.deadline) for job in jobs])

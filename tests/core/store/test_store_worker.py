@@ -205,3 +205,30 @@ async def test_a_broken_together_fails_its_callers_and_the_worker_goes_on(
     assert all(isinstance(o, RuntimeError | ValueError) for o in failed), failed
     assert await worker.run(lambda _d: "alone") == "alone"
     assert await worker.close(last=lambda _d: None)
+
+
+async def test_without_together_calls_queued_at_once_still_start_one_at_a_time() -> None:
+    """Calls queued in the same instant are taken one by one, so that one given up while an
+    earlier one runs never runs."""
+    worker = Worker(name="t", timeout=5)
+    release = threading.Event()
+    ran: list[int] = []
+
+    def first(_deadline: float) -> None:
+        release.wait(10)
+        ran.append(0)
+
+    # Queued before the thread can take either: both ``put``s happen in this loop turn.
+    calls = [
+        asyncio.ensure_future(worker.run(first)),
+        asyncio.ensure_future(worker.run(lambda _d: ran.append(1))),
+    ]
+    await asyncio.sleep(0.05)
+    calls[1].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await calls[1]  # given up (its job dropped) while the first still runs
+    release.set()
+    await calls[0]
+    assert await worker.run(lambda _d: "after") == "after"
+    assert ran == [0]
+    assert await worker.close(last=lambda _d: None)
