@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, Literal, NoReturn, TypeVar, cast
 
 from knowrithm_bots.core.errors import StoreError
 from knowrithm_bots.core.store.base import JSON
@@ -138,8 +138,25 @@ class _Call(Generic[T]):
         return self.alone(self.op, self.write, deadline)
 
 
-class _RanOut(Exception):
-    """A grouped call's time ran out before the group was committed."""
+class _RanOut(StoreError):
+    """A call's time ran out before its transaction was committed."""
+
+
+def _ran_out(
+    calls: list[tuple[Callable[[float], Any], float]],
+    left: list[int],
+    outcomes: dict[int, Outcome],
+) -> list[int]:
+    """Fail the calls of ``left`` whose time has run out (their callers have been told
+    already); the others."""
+    now = time.monotonic()
+    kept = []
+    for i in left:
+        if now >= calls[i][1]:
+            outcomes[i] = (None, WorkerTimeout("timeout"))
+        else:
+            kept.append(i)
+    return kept
 
 
 def _outcome(fn: Callable[[float], Any], deadline: float) -> Outcome:
@@ -237,7 +254,9 @@ class SqliteStore:
         first: sqlite3.Error | None = None
         while True:
             try:
-                result = self._transaction(self._file.connection(), op, write, deadline)
+                results = self._transaction(
+                    self._file.connection(), [op], write=write, deadline=deadline
+                )
             except sqlite3.Error as exc:
                 self._file.failed()
                 # Waiting for another program's lock again would only wait out the caller.
@@ -248,27 +267,32 @@ class SqliteStore:
             if first is not None:
                 # Whatever made it fail may have cost data (a truncated file): an ERROR.
                 log.error("%s; it worked once opened afresh", store_error(self._path, first))
-            return result
+            return cast(T, results[0])
 
     def _transaction(
-        self, conn: sqlite3.Connection, op: Operation[T], write: bool, deadline: float
-    ) -> T:
+        self, conn: sqlite3.Connection, ops: list[Operation[Any]], *, write: bool, deadline: float
+    ) -> list[Any]:
+        """Run ``ops`` in order on ``conn`` and return their results: with writes, in one
+        transaction, committed only while ``deadline`` has not passed."""
         table = _Table(conn, name=self._table)
-        if not write:
-            return op(table)
-        # IMMEDIATE: the write lock is taken before the read, so read-then-write is atomic.
-        conn.execute("BEGIN IMMEDIATE")
+        if not write and len(ops) == 1:
+            return [ops[0](table)]  # one read needs no transaction of its own
+        # IMMEDIATE: the write lock is taken before the reads, so read-then-write is atomic.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            result = op(table)
-            if time.monotonic() >= deadline:
-                # The caller has been told this failed: it must not happen after all.
-                raise StoreError(f"the store file {self._path} was too slow to write")
+            results = [op(table) for op in ops]
+            if write and time.monotonic() >= deadline:
+                # A caller has been told this failed: it must not happen after all.
+                raise _RanOut(f"the store file {self._path} was too slow to write")
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                # The rollback failed: the next call must not run on what it left.
+                self._file.failed()
             raise
-        return result
+        return results
 
     def _together(self, calls: Sequence[tuple[Callable[[float], Any], float]]) -> list[Outcome]:
         """The outcomes of ``calls`` (waiting at the same time, in order), each run of
@@ -287,77 +311,50 @@ class SqliteStore:
 
         A call whose time has run out fails and the others go again together: under load the
         oldest call of a group is the one nearest its end, and running all the rest alone for
-        its sake would cost most when the store is busiest. A file locked by another program
-        fails them all with that reason (a lone call would wait for the lock once more, each).
-        Any other failure and each call is run on its own, so that it reaches only the call it
-        belongs to, and a lone call's reopening of the file and retry apply.
+        its sake would cost most when the store is busiest. On any failure but a lock held by
+        another program, each call is run on its own (``_try_together``).
         """
-        outcomes: list[Outcome | None] = [None] * len(calls)
+        outcomes: dict[int, Outcome] = {}
         left = list(range(len(calls)))
         for _ in range(GROUP_TRIES):
-            left = self._ran_out(calls, left, outcomes)
-            if not left:
-                break
-            try:
-                results = self._in_one_transaction([calls[i] for i in left])
-            except _RanOut:
+            left = _ran_out(calls, left, outcomes)
+            tried = self._try_together([calls[i] for i in left]) if left else []
+            if tried == "again":
                 continue
-            except sqlite3.Error as exc:
-                if _busy(exc):
-                    for i in left:
-                        outcomes[i] = (None, store_error(self._path, exc))
-                    left = []
-                break
-            except Exception:  # any other failure: each call's own outcome, below
-                break
-            for i, result in zip(left, results, strict=True):
-                outcomes[i] = (result, None)
-            left = []
+            if tried != "alone":
+                outcomes.update(zip(left, tried, strict=True))
+                left = []
             break
-        for i in self._ran_out(calls, left, outcomes):
+        for i in _ran_out(calls, left, outcomes):
             outcomes[i] = _outcome(*calls[i])
-        done = [outcome for outcome in outcomes if outcome is not None]
-        assert len(done) == len(calls), "every call has its outcome"
-        return done
+        return [outcomes[i] for i in range(len(calls))]
 
-    @staticmethod
-    def _ran_out(
-        calls: list[tuple[Callable[[float], Any], float]],
-        left: list[int],
-        outcomes: list[Outcome | None],
-    ) -> list[int]:
-        """Fail the calls of ``left`` whose time has run out (their callers have been told
-        already); the others."""
-        now = time.monotonic()
-        kept = []
-        for i in left:
-            if now >= calls[i][1]:
-                outcomes[i] = (None, WorkerTimeout("timeout"))
-            else:
-                kept.append(i)
-        return kept
-
-    def _in_one_transaction(self, calls: list[tuple[Callable[[float], Any], float]]) -> list[Any]:
-        ops = [fn for fn, _ in calls if isinstance(fn, _Call)]
-        write = any(op.write for op in ops)
-        conn = self._file.connection()
-        table = _Table(conn, name=self._table)
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    def _try_together(
+        self, calls: list[tuple[Callable[[float], Any], float]]
+    ) -> list[Outcome] | Literal["again", "alone"]:
+        """One transaction for ``calls``: their outcomes; ``again`` when a call's time ran
+        out before the commit; ``alone`` when it failed otherwise, so that each call runs on
+        its own, its failure reaching only itself, and a lone call's reopening of the file and
+        retry apply. A file locked by another program fails them all with that reason (a
+        lone call would wait for the lock once more, each)."""
+        ops = [cast(_Call[Any], fn) for fn, _ in calls]
         try:
-            results = [op.op(table) for op in ops]
-            # A caller whose time ran out has been told its write failed: none may happen.
-            if write and time.monotonic() >= min(deadline for _, deadline in calls):
-                raise _RanOut
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error) or conn.in_transaction:
-                # As after a lone call's failure: the next call opens the file afresh, and
-                # never on a connection still holding what was rolled back.
-                self._file.failed()
-            raise
-        return results
+            results = self._transaction(
+                self._file.connection(),
+                [op.op for op in ops],
+                write=any(op.write for op in ops),
+                deadline=min(deadline for _, deadline in calls),
+            )
+        except _RanOut:
+            return "again"
+        except sqlite3.Error as exc:
+            self._file.failed()
+            if _busy(exc):
+                return [(None, store_error(self._path, exc)) for _ in calls]
+            return "alone"
+        except Exception:
+            return "alone"
+        return [(result, None) for result in results]
 
     # --- the Store contract ---------------------------------------------------------------
 

@@ -44,13 +44,13 @@ async def store(path: Path) -> AsyncIterator[SqliteStore]:
 def count_groups(store: SqliteStore) -> list[int]:
     """The size of every group the store tries to commit in one transaction, from now on."""
     sizes: list[int] = []
-    tried = store._in_one_transaction
+    tried = store._try_together
 
-    def counted(calls: list[Any]) -> list[Any]:
+    def counted(calls: list[Any]) -> Any:
         sizes.append(len(calls))
         return tried(calls)
 
-    store._in_one_transaction = counted  # type: ignore[method-assign]
+    store._try_together = counted  # type: ignore[method-assign]
     return sizes
 
 
@@ -80,12 +80,14 @@ async def test_calls_waiting_together_are_committed_in_few_transactions(
     assert outcomes == [None, False] * 100
     assert groups and all(size > 1 for size in groups), groups
     assert 1 <= commits(path) - before <= 200 // 32
-    # Reads waiting together: one transaction that commits nothing.
+    # Reads waiting together: read in groups too, in transactions that commit nothing.
     before = commits(path)
+    del groups[:]
     futures, release, busy = await queued_behind(store, *(store.get(f"k{n}") for n in range(100)))
     release.set()
     await busy
     assert await asyncio.gather(*futures) == list(range(100))
+    assert sorted(groups) == [36, 64]
     assert commits(path) == before
 
     # Alone, each write is its own commit, as before.
