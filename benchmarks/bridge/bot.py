@@ -743,6 +743,57 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
     return {"replies": asked, "chunks": chunks, **window.figures()}
 
 
+async def starts_floor_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The floor under the starts: ``args.replies`` questions at once, each making with bare
+    aiohttp only the three requests the protocol needs before a question goes (start the
+    conversation, open its stream, send), in the order it needs them, and nothing else: no
+    store, no retries, no bridge, no platform.
+
+    How soon these questions leave is what the server, on this host, allows any bot; what the
+    bot takes beyond it is its own."""
+    headers = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
+    accept = {"Accept": "text/event-stream"}
+    probe = Probe(words=args.words)
+    # The bot's two pools (calls and streams) hold a connection per concurrent thread each.
+    connector = aiohttp.TCPConnector(limit=2 * (args.replies + 1))
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+
+        async def timed(kind: str, left: float) -> None:
+            probe.request_timed(kind, left=left, answered=time.monotonic())
+
+        async def ask(index: int) -> None:
+            left = time.monotonic()
+            start = {"agent_id": AGENT_ID, "entity_type": "user"}
+            async with http.post(f"{args.base_url}/v1/conversation", json=start) as made:
+                await timed("start", left)
+                body = await made.json()
+            conversation_id = body.get("conversation", body)["id"]
+            base = f"{args.base_url}/v1/conversation/{conversation_id}"
+            left = time.monotonic()
+            async with http.get(f"{base}/messages/stream", headers=accept) as stream:
+                await timed("stream", left)
+                left = probe.chat_sent[index] = time.monotonic()
+                async with http.post(f"{base}/chat", json={"message": f"q{index}"}) as sent:
+                    await timed("chat", left)
+                    await sent.read()
+                async for line in stream.content:
+                    if line.startswith(b"event: chat_response"):
+                        return
+
+        await ask(-1)  # warm-up, as the bot's
+        probe.start_counting()
+        window = Window()
+        await asyncio.gather(*(ask(index) for index in range(args.replies)))
+        window.close()
+    to_chat = [probe.chat_sent[index] - window.started for index in range(args.replies)]
+    return {
+        "replies": args.replies,
+        **window.figures(),
+        "inbound_to_chat_ms": {"p50": _ms(_pct(to_chat, 0.5)), "p99": _ms(_pct(to_chat, 0.99))},
+        "requests": _requests(probe, started=window.started),
+    }
+
+
 def _send_through_httpx() -> None:
     """Give both of the client's pools httpx's own transport (httpcore, h11 and anyio), as
     they had before ``AiohttpTransport``, for an A/B comparison."""
@@ -767,6 +818,9 @@ def main() -> int:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--client-only", action="store_true")
     parser.add_argument("--floor", action="store_true", help="bare aiohttp, no client")
+    parser.add_argument(
+        "--floor-starts", action="store_true", help="bare aiohttp: start, stream, send; no bot"
+    )
     parser.add_argument("--httpx", action="store_true")
     parser.add_argument("--stagger", type=float, default=0.0)
     parser.add_argument("--soak", type=float, default=None, metavar="MINUTES")
@@ -783,6 +837,8 @@ def main() -> int:
         result = _run(soak_run(args))
     elif args.floor:
         result = _run(floor_run(args))
+    elif args.floor_starts:
+        result = _run(starts_floor_run(args))
     elif args.client_only:
         result = _run(client_run(args))
     else:

@@ -147,7 +147,7 @@ def _runs(rows: list[dict[str, Any]]) -> list[str]:
     return ["", *lines]
 
 
-def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
+def _verdicts(rows: list[dict[str, Any]], starts: dict[str, Any] | None = None) -> list[str]:
     by_size = {r["replies"]: r for r in rows if not r["groups"]}
     lines = ["| target | measured | met |", "|---|---|---|"]
 
@@ -199,6 +199,18 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
             f"{late['answers_waiting_max']:,} answers held back",
             late["p99"] is not None and late["p99"] <= 1000.0 and late["answers_waiting_min"] > 0,
         )
+    if starts is not None and starts.get("floor") is not None:
+        bot, bare = (
+            starts["inbound_to_chat_ms"]["p99"],
+            starts["floor"]["inbound_to_chat_ms"]["p99"],
+        )
+        add(
+            f"{starts['replies']:,} questions asked at the same instant, one-word answers, "
+            "reach Knowrithm within 1 s (p99); beside it the floor: bare aiohttp making only "
+            "the protocol's three requests, which no bot against this server on this host beats",
+            f"bot {_fmt(bot)} ms; floor {_fmt(bare)} ms",
+            bot is not None and bot <= 1000.0,
+        )
     if 10 in by_size and 1000 in by_size:
         small, large = by_size[10]["bot_cpu_us_per_chunk"], by_size[1000]["bot_cpu_us_per_chunk"]
         growth = large / small
@@ -211,6 +223,14 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _spread(figures: dict[str, Any]) -> str:
+    """A request kind's "left" and "answered after" cells."""
+    return (
+        f"{_fmt(figures['left_s_p50'], 2)} / {_fmt(figures['left_s_p99'], 2)} | "
+        f"{_fmt(figures['took_ms_p50'], 0)} / {_fmt(figures['took_ms_p99'], 0)} |"
+    )
+
+
 def _starts(starts: dict[str, Any] | None) -> list[str]:
     """Where the time from a question's arrival to its chat request goes when many come at
     once and the answers are one word long."""
@@ -221,6 +241,7 @@ def _starts(starts: dict[str, Any] | None) -> list[str]:
         "stream": "open the reply stream (GET …/messages/stream)",
         "chat": "send the question (POST …/chat)",
     }
+    floor = starts.get("floor")
     lines = [
         f"## {starts['replies']:,} questions at once, one-word answers: starting conversations",
         "",
@@ -232,19 +253,33 @@ def _starts(starts: dict[str, Any] | None) -> list[str]:
         f"{_gc(starts.get('gc'))}; loop lag max {_fmt(starts['loop_lag_ms']['max'], 0)} ms; "
         f"load average {starts['load_average'][0]} → {starts['load_average'][1]}.",
         "",
-        "| request, in the order a question makes them | count | left the client, s after "
-        "the questions came: p50 / p99 | answered after ms: p50 / p99 |",
-        "|---|---|---|---|",
     ]
+    if floor is not None:
+        lines += [
+            "The floor (`--floor-starts`): the same questions, each making only these three "
+            "requests with bare aiohttp (no store, no bridge, no retries), against a fresh "
+            f"server: chat requests left {_fmt(floor['inbound_to_chat_ms']['p50'], 0)} ms "
+            f"after the questions came at the median, {_fmt(floor['inbound_to_chat_ms']['p99'], 0)}"
+            f" ms at p99, with {_fmt(floor['cpu_s'], 2)} s of CPU. No bot against this server "
+            "on this host sends sooner.",
+            "",
+        ]
+    head = "| request, in the order a question makes them | count | left the client, s after "
+    head += "the questions came: p50 / p99 | answered after ms: p50 / p99 |"
+    rule = "|---|---|---|---|"
+    if floor is not None:
+        head += " bare aiohttp: left s p50 / p99 | bare aiohttp: answered after ms p50 / p99 |"
+        rule += "---|---|"
+    lines += [head, rule]
     for kind, name in names.items():
         figures = starts["requests"].get(kind)
         if figures is None:
             continue
-        lines.append(
-            f"| {name} | {figures['count']:,} | {_fmt(figures['left_s_p50'], 2)} / "
-            f"{_fmt(figures['left_s_p99'], 2)} | {_fmt(figures['took_ms_p50'], 0)} / "
-            f"{_fmt(figures['took_ms_p99'], 0)} |"
-        )
+        row = f"| {name} | {figures['count']:,} | {_spread(figures)}"
+        bare = floor["requests"].get(kind) if floor is not None else None
+        if bare is not None:
+            row += f" {_spread(bare)}"
+        lines.append(row)
     store = starts["store_call_ms"]
     lines += [
         "",
@@ -285,7 +320,7 @@ def write_bridge(
         *_runs(rows),
         "",
         *_starts(starts),
-        *_verdicts(rows),
+        *_verdicts(rows, starts),
         "",
     ]
     (out / "bridge.md").write_text("\n".join(text))

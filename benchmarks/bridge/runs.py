@@ -203,11 +203,17 @@ def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_starts(*, replies: int, word_delay: float) -> dict[str, Any]:
     """``replies`` questions at once, answered in one word each: what it costs to start
-    their conversations and send them, with next to nothing streamed meanwhile."""
+    their conversations and send them, with next to nothing streamed meanwhile; and, under
+    ``floor``, the same questions making only the protocol's three requests with bare
+    aiohttp (what the server on this host allows any bot), each against a fresh server."""
     load_before = os.getloadavg()
     started = time.monotonic()
+    asked = ["--replies", str(replies), "--words", "1"]
     with local_server(words=1, word_delay=word_delay) as url:
-        result = _bot(url, "--replies", str(replies), "--words", "1", "--late", "0")
+        floor = _bot(url, *asked, "--floor-starts")
+    with local_server(words=1, word_delay=word_delay) as url:
+        result = _bot(url, *asked, "--late", "0")
+    result["floor"] = floor
     result["scenario"] = f"{replies:,} starts"
     result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     result["wall_s"] = round(time.monotonic() - started, 1)

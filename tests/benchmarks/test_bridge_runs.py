@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.bridge.report import _starts
+from benchmarks.bridge.report import _starts, _verdicts
 from benchmarks.bridge.runs import median_run, run_starts
 
 
@@ -41,7 +41,8 @@ def test_one_run_is_shown_as_it_is() -> None:
 
 def test_starts_time_each_request_of_a_question_in_a_real_bot_process() -> None:
     """A few questions at once through the real bot and local server processes: every
-    question's three requests are timed, in the order a question makes them."""
+    question's three requests are timed, in the order a question makes them; and the same
+    by bare aiohttp (the floor), in a process of its own against a fresh server."""
     starts = run_starts(replies=5, word_delay=0.01)
     assert starts["scenario"] == "5 starts"
     assert (starts["complete"], starts["errors"]) == (5, 0)
@@ -56,3 +57,16 @@ def test_starts_time_each_request_of_a_question_in_a_real_bot_process() -> None:
     table = "\n".join(_starts(starts))
     assert "| start the conversation (POST /conversation) | 5 |" in table
     assert "| send the question (POST …/chat) | 5 |" in table
+    floor = starts["floor"]
+    assert [floor["requests"][kind]["count"] for kind in ("start", "stream", "chat")] == [5] * 3
+    assert floor["requests"]["stream"]["left_s_p50"] <= floor["requests"]["chat"]["left_s_p50"]
+    assert floor["inbound_to_chat_ms"]["p50"] <= floor["inbound_to_chat_ms"]["p99"]
+    assert floor["inbound_to_chat_ms"]["p50"] > 0
+    assert "| bare aiohttp: left s p50 / p99 |" in table
+    assert f"server: chat requests left {round(floor['inbound_to_chat_ms']['p50'])} ms" in table
+    row = {**run(20.0), "replies": 10, "groups": 0}
+    row |= {"client_cpu_ms_per_message": 2.0, "client_cpu_ms_per_message_at_21_events": 2.0}
+    verdict = "\n".join(_verdicts([row], starts))
+    assert "5 questions asked at the same instant, one-word answers" in verdict
+    bot, bare = starts["inbound_to_chat_ms"]["p99"], floor["inbound_to_chat_ms"]["p99"]
+    assert f"| bot {bot:,.1f} ms; floor {bare:,.1f} ms | yes |" in verdict
