@@ -756,7 +756,9 @@ async def starts_floor_run(args: argparse.Namespace) -> dict[str, Any]:
     probe = Probe(words=args.words)
     # The bot's two pools (calls and streams) hold a connection per concurrent thread each.
     connector = aiohttp.TCPConnector(limit=2 * (args.replies + 1))
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+    # A refused request fails the run: a floor made of errors would flatter nobody but lie.
+    session = aiohttp.ClientSession(headers=headers, connector=connector, raise_for_status=True)
+    async with session as http:
 
         async def timed(kind: str, left: float) -> None:
             probe.request_timed(kind, left=left, answered=time.monotonic())
@@ -779,6 +781,7 @@ async def starts_floor_run(args: argparse.Namespace) -> dict[str, Any]:
                 async for line in stream.content:
                     if line.startswith(b"event: chat_response"):
                         return
+            raise RuntimeError(f"the stream of question {index} ended without its answer")
 
         await ask(-1)  # warm-up, as the bot's
         probe.start_counting()
