@@ -48,6 +48,9 @@ from knowrithm_bots.core.store import SqliteStore, Store
 from knowrithm_bots.core.store.base import JSON
 
 AGENT_ID = "local-agent"
+# The local server's default credentials, as bare aiohttp sends them (the floors).
+LOCAL_AUTH = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
+EVENT_STREAM = {"Accept": "text/event-stream"}
 LATE_EVERY = 0.25
 _QUESTION = re.compile(rb"\bq(\d+)\b")
 _QUESTION_TEXT = re.compile(r"\bq(\d+)\b")
@@ -708,7 +711,6 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
 
     What the client costs beyond this is ours; what this costs is the event loop's and
     aiohttp's, which no client on this runtime avoids."""
-    headers = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
     probe = Probe(words=args.words)
     asked = args.replies + args.late
     async with _client(args.base_url, probe, concurrency=1) as client:
@@ -717,14 +719,13 @@ async def floor_run(args: argparse.Namespace) -> dict[str, Any]:
             for _ in range(asked + 1)
         ]
     connector = aiohttp.TCPConnector(limit=2 * (asked + 1))
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+    async with aiohttp.ClientSession(headers=LOCAL_AUTH, connector=connector) as http:
         chunks = 0
 
         async def ask(index: int, conversation_id: str) -> None:
             nonlocal chunks
             base = f"{args.base_url}/v1/conversation/{conversation_id}"
-            accept = {"Accept": "text/event-stream"}
-            async with http.get(f"{base}/messages/stream", headers=accept) as stream:
+            async with http.get(f"{base}/messages/stream", headers=EVENT_STREAM) as stream:
                 async with http.post(f"{base}/chat", json={"message": f"q{index}"}) as sent:
                     await sent.read()
                 pending = b""
@@ -751,32 +752,30 @@ async def starts_floor_run(args: argparse.Namespace) -> dict[str, Any]:
 
     How soon these questions leave is what the server, on this host, allows any bot; what the
     bot takes beyond it is its own."""
-    headers = {"X-API-Key": "local-key", "X-API-Secret": "local-secret"}
-    accept = {"Accept": "text/event-stream"}
     probe = Probe(words=args.words)
     # The bot's two pools (calls and streams) hold a connection per concurrent thread each.
     connector = aiohttp.TCPConnector(limit=2 * (args.replies + 1))
     # A refused request fails the run: a floor made of errors would flatter nobody but lie.
-    session = aiohttp.ClientSession(headers=headers, connector=connector, raise_for_status=True)
+    session = aiohttp.ClientSession(headers=LOCAL_AUTH, connector=connector, raise_for_status=True)
     async with session as http:
 
-        async def timed(kind: str, left: float) -> None:
+        def timed(kind: str, left: float) -> None:
             probe.request_timed(kind, left=left, answered=time.monotonic())
 
         async def ask(index: int) -> None:
             left = time.monotonic()
             start = {"agent_id": AGENT_ID, "entity_type": "user"}
             async with http.post(f"{args.base_url}/v1/conversation", json=start) as made:
-                await timed("start", left)
+                timed("start", left)
                 body = await made.json()
             conversation_id = body.get("conversation", body)["id"]
             base = f"{args.base_url}/v1/conversation/{conversation_id}"
             left = time.monotonic()
-            async with http.get(f"{base}/messages/stream", headers=accept) as stream:
-                await timed("stream", left)
+            async with http.get(f"{base}/messages/stream", headers=EVENT_STREAM) as stream:
+                timed("stream", left)
                 left = probe.chat_sent[index] = time.monotonic()
                 async with http.post(f"{base}/chat", json={"message": f"q{index}"}) as sent:
-                    await timed("chat", left)
+                    timed("chat", left)
                     await sent.read()
                 async for line in stream.content:
                     if line.startswith(b"event: chat_response"):

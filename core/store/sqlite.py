@@ -379,15 +379,18 @@ class SqliteStore:
         table.put_raw(key, text)
         return True, moved
 
-    # A row moved aside is logged once its transaction is committed, not by the operation: a
-    # group rolled back and run again would log a move that never happened, then once more.
+    @staticmethod
+    def _log_move(key: str, moved: str | None) -> None:
+        """Log a row moved aside, once its transaction is committed: logged by the operation,
+        a group rolled back and run again would log a move that never happened, then again."""
+        if moved is not None:
+            warn_moved(key, target=moved)
 
     async def set(self, key: str, *, value: JSON, ttl: float | None = None) -> None:
         # Encoded here: a non-JSON value fails before the file is touched.
         text = json.dumps(wrap(value, ttl=ttl, now=self._now))
         _, moved = await self._write(lambda t: self._store(t, key, text, only_if_absent=False))
-        if moved is not None:
-            warn_moved(key, target=moved)
+        self._log_move(key, moved)
 
     async def delete(self, key: str) -> None:
         def remove(table: _Table) -> str | None:
@@ -398,15 +401,12 @@ class SqliteStore:
                 table.remove(key)
             return None
 
-        moved = await self._write(remove)
-        if moved is not None:
-            warn_moved(key, target=moved)
+        self._log_move(key, await self._write(remove))
 
     async def add_if_absent(self, key: str, *, value: JSON, ttl: float | None = None) -> bool:
         text = json.dumps(wrap(value, ttl=ttl, now=self._now))
         added, moved = await self._write(lambda t: self._store(t, key, text, only_if_absent=True))
-        if moved is not None:
-            warn_moved(key, target=moved)
+        self._log_move(key, moved)
         return added
 
     async def quarantine(self, key: str) -> str | None:
